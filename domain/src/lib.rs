@@ -1,0 +1,26 @@
+//! The CRM's domain, shared by the sync server (PostgreSQL) and the desktop app
+//! (SQLite): its entities, enums, the ticket workflow and the validation rules.
+//!
+//! The crate is pure: no database, network, file system or async, so both
+//! sides can run the same rules and get the same answers.
+
+pub mod drafts;
+pub mod entities;
+pub mod enums;
+pub mod validation;
+pub mod workflow;
+
+pub use drafts::{
+    NewAttachment, NewComment, NewCustomer, NewIntegrationToken, NewInteraction, NewProduct,
+    NewTicket,
+};
+pub use entities::{
+    AcquisitionStageRow, Colleague, Customer, CustomerInteraction, IntegrationToken, Product,
+    Profile, Ticket, TicketAssignee, TicketAttachment, TicketComment, TicketWorkflowHistory,
+};
+pub use enums::{
+    AcquisitionStage, CustomerStatus, IntegrationPermission, InteractionChannel, ParseEnumError,
+    TicketPriority, TicketStatus, UserRole,
+};
+pub use validation::{ValidationError, ValidationErrors, attachment_path};
+pub use workflow::{TransitionError, allowed_transition_pairs, check_transition};
