@@ -317,6 +317,8 @@ CREATE TABLE crm_private.product_activation_guard (
     activations bigint NOT NULL DEFAULT 0
 );
 INSERT INTO crm_private.product_activation_guard DEFAULT VALUES;
+ALTER TABLE crm_private.product_activation_guard ENABLE ROW LEVEL SECURITY;
+ALTER TABLE crm_private.product_activation_guard FORCE ROW LEVEL SECURITY;
 
 CREATE FUNCTION public.enforce_max_active_products() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER

@@ -1,0 +1,501 @@
+//! The audit trail and the ticket workflow: every change to an audited
+//! table writes exactly one audit row naming its actor and values; status
+//! changes follow the workflow, are logged, and stamp resolved_at/closed_at.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use crm_domain::TicketStatus;
+use serde_json::Value;
+use sqlx::PgPool;
+use support::{Outcome, World, attempt, commit_as, database};
+use sync_server::db::{Claims, begin_as};
+use uuid::Uuid;
+
+#[derive(Debug, sqlx::FromRow)]
+struct AuditRow {
+    action: String,
+    old_values: Option<Value>,
+    new_values: Option<Value>,
+    changed_by: Option<Uuid>,
+    integration_token_id: Option<Uuid>,
+}
+
+async fn audit_rows(pool: &PgPool, table: &str, id: Uuid) -> Vec<AuditRow> {
+    sqlx::query_as(
+        "SELECT action, old_values, new_values, changed_by, integration_token_id
+         FROM audit_history WHERE table_name = $1 AND record_id = $2 ORDER BY created_at, id",
+    )
+    .bind(table)
+    .bind(id)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+async fn audit_count(pool: &PgPool) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM audit_history")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// One audited table, and how an allowed actor inserts, updates (setting
+/// `field` to `after`) and deletes one of its rows with id `$1`.
+struct Case {
+    table: &'static str,
+    actor: Claims,
+    insert: String,
+    update: String,
+    delete: String,
+    field: &'static str,
+    after: Value,
+}
+
+#[tokio::test]
+async fn every_change_to_an_audited_table_writes_one_audit_row_with_actor_and_values() {
+    let db = database().await;
+    let pool = db.pool();
+    let w = World::build(pool).await;
+    let (a, admin) = (w.a(), w.admin());
+    let (t_a, cust_a) = (w.t_a, w.cust_a);
+    let cases = vec![
+        Case {
+            table: "products",
+            actor: admin.clone(),
+            insert: "INSERT INTO products (id, name, is_active) VALUES ($1, 'Audited', false)".into(),
+            update: "UPDATE products SET name = 'Renamed' WHERE id = $1".into(),
+            delete: "DELETE FROM products WHERE id = $1".into(),
+            field: "name",
+            after: "Renamed".into(),
+        },
+        Case {
+            table: "customers",
+            actor: admin.clone(),
+            insert: "INSERT INTO customers (id, name) VALUES ($1, 'Audited')".into(),
+            update: "UPDATE customers SET acquisition_stage = 'proposal' WHERE id = $1".into(),
+            delete: "DELETE FROM customers WHERE id = $1".into(),
+            field: "acquisition_stage",
+            after: "proposal".into(),
+        },
+        Case {
+            table: "customer_interactions",
+            actor: a.clone(),
+            insert: format!("INSERT INTO customer_interactions (id, customer_id, type, channel) VALUES ($1, '{cust_a}', 'call', 'phone')"),
+            update: "UPDATE customer_interactions SET note = 'went well' WHERE id = $1".into(),
+            delete: "DELETE FROM customer_interactions WHERE id = $1".into(),
+            field: "note",
+            after: "went well".into(),
+        },
+        Case {
+            table: "tickets",
+            actor: admin.clone(),
+            insert: "INSERT INTO tickets (id, title) VALUES ($1, 'Audited')".into(),
+            update: "UPDATE tickets SET priority = 'urgent' WHERE id = $1".into(),
+            delete: "DELETE FROM tickets WHERE id = $1".into(),
+            field: "priority",
+            after: "urgent".into(),
+        },
+        Case {
+            table: "ticket_assignees",
+            actor: admin.clone(),
+            insert: format!("INSERT INTO ticket_assignees (id, ticket_id, user_id) VALUES ($1, '{t_a}', '{}')", w.agent_b),
+            update: format!("UPDATE ticket_assignees SET user_id = '{}' WHERE id = $1", w.admin),
+            delete: "DELETE FROM ticket_assignees WHERE id = $1".into(),
+            field: "user_id",
+            after: w.admin.to_string().into(),
+        },
+        Case {
+            table: "ticket_comments",
+            actor: a.clone(),
+            insert: format!("INSERT INTO ticket_comments (id, ticket_id, content) VALUES ($1, '{t_a}', 'first')"),
+            update: "UPDATE ticket_comments SET content = 'second' WHERE id = $1".into(),
+            delete: "DELETE FROM ticket_comments WHERE id = $1".into(),
+            field: "content",
+            after: "second".into(),
+        },
+        Case {
+            table: "ticket_attachments",
+            actor: admin.clone(),
+            insert: format!(
+                "INSERT INTO ticket_attachments (id, ticket_id, file_name, file_path, file_size, mime_type)
+                 VALUES ($1, '{t_a}', 'audit.png', '{t_a}/audit.png', 5, 'image/png')"
+            ),
+            update: "UPDATE ticket_attachments SET mime_type = 'image/jpeg' WHERE id = $1".into(),
+            delete: "DELETE FROM ticket_attachments WHERE id = $1".into(),
+            field: "mime_type",
+            after: "image/jpeg".into(),
+        },
+        Case {
+            table: "integration_tokens",
+            actor: a.clone(),
+            insert: "INSERT INTO integration_tokens (id, name, token_hash, permissions) VALUES ($1, 'audited', repeat('a', 64), '{tickets:read}')".into(),
+            update: "UPDATE integration_tokens SET is_active = false WHERE id = $1".into(),
+            delete: "DELETE FROM integration_tokens WHERE id = $1".into(),
+            field: "is_active",
+            after: false.into(),
+        },
+        Case {
+            table: "acquisition_stages",
+            actor: admin.clone(),
+            // The enum names every stage already; move one out of the way.
+            insert: "INSERT INTO acquisition_stages (id, name, order_index) VALUES ($1, 'closed_lost', 50)".into(),
+            update: "UPDATE acquisition_stages SET order_index = 51 WHERE id = $1".into(),
+            delete: "DELETE FROM acquisition_stages WHERE id = $1".into(),
+            field: "order_index",
+            after: 51.into(),
+        },
+    ];
+    commit_as(
+        pool,
+        &admin,
+        sqlx::query("DELETE FROM acquisition_stages WHERE name = 'closed_lost'"),
+    )
+    .await;
+
+    for case in cases {
+        let id = Uuid::now_v7();
+        let before = audit_count(pool).await;
+        for sql in [&case.insert, &case.update, &case.delete] {
+            let outcome = attempt_and_commit(pool, &case.actor, sql, id).await;
+            assert_eq!(outcome, Outcome::Rows(1), "{}: {sql}", case.table);
+        }
+        assert_eq!(
+            audit_count(pool).await - before,
+            3,
+            "{}: three changes, three audit rows",
+            case.table
+        );
+
+        let rows = audit_rows(pool, case.table, id).await;
+        let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["INSERT", "UPDATE", "DELETE"], "{}", case.table);
+        for row in &rows {
+            assert_eq!(
+                row.changed_by,
+                Some(case.actor.sub),
+                "{} {}",
+                case.table,
+                row.action
+            );
+            assert_eq!(row.integration_token_id, None);
+        }
+        let (insert, update, delete) = (&rows[0], &rows[1], &rows[2]);
+        assert!(
+            insert.old_values.is_none() && delete.new_values.is_none(),
+            "{}",
+            case.table
+        );
+        assert_eq!(insert.new_values.as_ref().unwrap()["id"], id.to_string());
+        assert_eq!(
+            update.old_values.as_ref(),
+            insert.new_values.as_ref(),
+            "{}: old = as inserted",
+            case.table
+        );
+        assert_eq!(
+            update.new_values.as_ref().unwrap()[case.field],
+            case.after,
+            "{}",
+            case.table
+        );
+        assert_ne!(
+            update.old_values.as_ref().unwrap()[case.field],
+            case.after,
+            "{}",
+            case.table
+        );
+        assert_eq!(
+            delete.old_values.as_ref(),
+            update.new_values.as_ref(),
+            "{}: deleted = as updated",
+            case.table
+        );
+        for row in &rows {
+            for values in [&row.old_values, &row.new_values].into_iter().flatten() {
+                assert!(
+                    values.get("token_hash").is_none(),
+                    "secrets never enter the audit trail"
+                );
+            }
+        }
+    }
+}
+
+async fn attempt_and_commit(pool: &PgPool, claims: &Claims, sql: &str, id: Uuid) -> Outcome {
+    let mut tx = begin_as(pool, claims).await.unwrap();
+    let outcome = match sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+    {
+        Ok(done) => Outcome::Rows(done.rows_affected()),
+        Err(e) => Outcome::Refused(e.to_string()),
+    };
+    tx.commit().await.unwrap();
+    outcome
+}
+
+#[tokio::test]
+async fn profiles_are_created_with_the_account_as_agents_and_audited() {
+    let db = database().await;
+    let pool = db.pool();
+    let w = World::build(pool).await;
+    let id = support::create_user(pool, "cleo@field.test", "Cleo New").await;
+    let (email, name, role): (String, Option<String>, String) =
+        sqlx::query_as("SELECT email, full_name, role::text FROM profiles WHERE id = $1")
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        (email.as_str(), name.as_deref(), role.as_str()),
+        ("cleo@field.test", Some("Cleo New"), "agent")
+    );
+
+    commit_as(
+        pool,
+        &Claims::user(id),
+        sqlx::query("UPDATE profiles SET full_name = 'Cleo' WHERE id = $1").bind(id),
+    )
+    .await;
+    commit_as(
+        pool,
+        &w.admin(),
+        sqlx::query("DELETE FROM profiles WHERE id = $1").bind(id),
+    )
+    .await;
+    let rows = audit_rows(pool, "profiles", id).await;
+    let summary: Vec<(&str, Option<Uuid>)> = rows
+        .iter()
+        .map(|r| (r.action.as_str(), r.changed_by))
+        .collect();
+    // The profile was created by the sign-up (no signed-in user), renamed by
+    // its owner, deleted by the admin.
+    assert_eq!(
+        summary,
+        [
+            ("INSERT", None),
+            ("UPDATE", Some(id)),
+            ("DELETE", Some(w.admin))
+        ]
+    );
+}
+
+#[tokio::test]
+async fn an_update_that_changes_nothing_is_not_audited() {
+    let db = database().await;
+    let pool = db.pool();
+    let w = World::build(pool).await;
+    let before = audit_count(pool).await;
+    commit_as(
+        pool,
+        &w.a(),
+        sqlx::query("UPDATE customers SET name = name WHERE id = $1").bind(w.cust_a),
+    )
+    .await;
+    assert_eq!(audit_count(pool).await, before);
+}
+
+#[tokio::test]
+async fn changes_through_an_integration_token_name_the_token() {
+    let db = database().await;
+    let pool = db.pool();
+    let w = World::build(pool).await;
+    commit_as(
+        pool,
+        &w.a(),
+        sqlx::query("UPDATE integration_tokens SET permissions = '{customers:read,customers:write}' WHERE id = $1").bind(w.token_a),
+    )
+    .await;
+    let id = Uuid::now_v7();
+    commit_as(
+        pool,
+        &Claims::integration(w.agent_a, w.token_a),
+        sqlx::query("INSERT INTO customers (id, name) VALUES ($1, 'From the webshop')").bind(id),
+    )
+    .await;
+    let rows = audit_rows(pool, "customers", id).await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].changed_by, Some(w.agent_a));
+    assert_eq!(rows[0].integration_token_id, Some(w.token_a));
+}
+
+#[derive(Debug, sqlx::FromRow, PartialEq)]
+struct Stamps {
+    status: String,
+    resolved: bool,
+    closed: bool,
+}
+
+async fn move_ticket(
+    pool: &PgPool,
+    who: &Claims,
+    ticket: Uuid,
+    to: &str,
+    note: Option<&str>,
+) -> Result<Stamps, String> {
+    let mut tx = begin_as(pool, who).await.unwrap();
+    if let Some(note) = note {
+        sqlx::query("SELECT set_config('crm.status_note', $1, true)")
+            .bind(note)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    let result = sqlx::query_as(
+        "UPDATE tickets SET status = $2::ticket_status WHERE id = $1
+         RETURNING status::text, resolved_at IS NOT NULL AS resolved, closed_at IS NOT NULL AS closed",
+    )
+    .bind(ticket)
+    .bind(to)
+    .fetch_one(&mut *tx)
+    .await;
+    match result {
+        Ok(stamps) => {
+            tx.commit().await.unwrap();
+            Ok(stamps)
+        }
+        Err(e) => Err(e
+            .as_database_error()
+            .map(|d| d.message().to_owned())
+            .unwrap_or_else(|| e.to_string())),
+    }
+}
+
+#[tokio::test]
+async fn status_changes_are_logged_and_stamp_resolution_and_closure() {
+    let db = database().await;
+    let pool = db.pool();
+    let w = World::build(pool).await;
+    let (a, b) = (w.a(), w.b());
+    let stamps = |status: &str, resolved, closed| Stamps {
+        status: status.into(),
+        resolved,
+        closed,
+    };
+
+    assert_eq!(
+        move_ticket(pool, &a, w.t_shared, "in_progress", None).await,
+        Ok(stamps("in_progress", false, false))
+    );
+    assert_eq!(
+        move_ticket(pool, &b, w.t_shared, "resolved", Some("replaced the pump")).await,
+        Ok(stamps("resolved", true, false))
+    );
+    assert_eq!(
+        move_ticket(pool, &a, w.t_shared, "closed", None).await,
+        Ok(stamps("closed", true, true))
+    );
+    assert_eq!(
+        move_ticket(pool, &b, w.t_shared, "reopened", None).await,
+        Ok(stamps("reopened", false, false))
+    );
+
+    let history: Vec<HistoryEntry> = sqlx::query_as(
+        "SELECT from_status::text, to_status::text, changed_by, note FROM ticket_workflow_history
+         WHERE ticket_id = $1 ORDER BY created_at, id",
+    )
+    .bind(w.t_shared)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    let entry = |from: Option<&str>, to: &str, by: Uuid, note: Option<&str>| HistoryEntry {
+        from_status: from.map(Into::into),
+        to_status: to.into(),
+        changed_by: Some(by),
+        note: note.map(Into::into),
+    };
+    assert_eq!(
+        history,
+        [
+            entry(None, "open", w.admin, None),
+            entry(Some("open"), "in_progress", w.agent_a, None),
+            entry(
+                Some("in_progress"),
+                "resolved",
+                w.agent_b,
+                Some("replaced the pump")
+            ),
+            entry(Some("resolved"), "closed", w.agent_a, None),
+            entry(Some("closed"), "reopened", w.agent_b, None),
+        ]
+    );
+}
+
+#[derive(Debug, PartialEq, sqlx::FromRow)]
+struct HistoryEntry {
+    from_status: Option<String>,
+    to_status: String,
+    changed_by: Option<Uuid>,
+    note: Option<String>,
+}
+
+#[tokio::test]
+async fn a_move_the_workflow_forbids_is_refused_and_changes_nothing() {
+    let db = database().await;
+    let pool = db.pool();
+    let w = World::build(pool).await;
+    move_ticket(pool, &w.a(), w.t_a, "closed", None)
+        .await
+        .unwrap();
+    let before = audit_count(pool).await;
+    let err = move_ticket(pool, &w.a(), w.t_a, "in_progress", None)
+        .await
+        .unwrap_err();
+    assert_eq!(err, "cannot move a ticket from closed to in_progress");
+    assert_eq!(audit_count(pool).await, before);
+    let status: String = sqlx::query_scalar("SELECT status::text FROM tickets WHERE id = $1")
+        .bind(w.t_a)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(status, "closed");
+
+    // A ticket is born open, and nobody writes the stamps by hand.
+    let refused = attempt(
+        pool,
+        &w.a(),
+        sqlx::query("INSERT INTO tickets (title, status) VALUES ('x', 'closed')"),
+    )
+    .await;
+    assert_eq!(refused, Outcome::Refused("23514".into()));
+    commit_as(
+        pool,
+        &w.a(),
+        sqlx::query("UPDATE tickets SET resolved_at = now(), closed_at = NULL WHERE id = $1")
+            .bind(w.t_a),
+    )
+    .await;
+    let (resolved, closed): (bool, bool) = sqlx::query_as(
+        "SELECT resolved_at IS NOT NULL, closed_at IS NOT NULL FROM tickets WHERE id = $1",
+    )
+    .bind(w.t_a)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (resolved, closed),
+        (false, true),
+        "closed straight from open: never resolved"
+    );
+}
+
+#[tokio::test]
+async fn the_database_workflow_is_the_domain_state_machine() {
+    let db = database().await;
+    let pool = db.pool();
+    for from in TicketStatus::ALL {
+        for to in TicketStatus::ALL {
+            let allowed: bool = sqlx::query_scalar(
+                "SELECT ticket_status_transition_allowed($1::ticket_status, $2::ticket_status)",
+            )
+            .bind(from.as_str())
+            .bind(to.as_str())
+            .fetch_one(pool)
+            .await
+            .unwrap();
+            assert_eq!(allowed, from.can_transition_to(to), "{from} -> {to}");
+        }
+    }
+}
