@@ -1,0 +1,70 @@
+# Shared by scripts/run and scripts/test: install what is missing on a
+# Debian/Ubuntu machine, idempotently (anything present is left alone).
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+MIN_RUST="1.95"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+        die "need root to run: $* (install sudo or run as root)"
+    fi
+}
+
+# Debian packages the project needs, installed only when missing.
+APT_PACKAGES=(
+    build-essential pkg-config ca-certificates curl
+    postgresql postgresql-client
+)
+
+install_system_packages() {
+    local missing=()
+    for pkg in "${APT_PACKAGES[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    if [ ${#missing[@]} -gt 0 ]; then
+        command -v apt-get >/dev/null || die "missing ${missing[*]} and no apt-get: install them by hand"
+        log "installing ${missing[*]}"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+    fi
+}
+
+version_at_least() { [ "$(printf '%s\n%s\n' "$2" "$1" | sort -V | head -n1)" = "$2" ]; }
+
+install_rust() {
+    [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+    local have=""
+    command -v cargo >/dev/null && have="$(cargo --version | awk '{print $2}')"
+    if [ -z "$have" ] || ! version_at_least "$have" "$MIN_RUST"; then
+        log "installing Rust (found '${have:-none}', need >= $MIN_RUST)"
+        curl --proto '=https' --tlsv1.2 -sSf https://sh.rustup.rs |
+            sh -s -- -y --profile minimal --component clippy,rustfmt
+        . "$HOME/.cargo/env"
+    fi
+    if command -v rustup >/dev/null; then
+        for component in clippy rustfmt; do
+            rustup component list --installed 2>/dev/null | grep -q "^$component" || rustup component add "$component"
+        done
+    fi
+}
+
+install_prerequisites() {
+    install_system_packages
+    install_rust
+}
+
+# Debian puts the server binaries outside PATH.
+postgres_bin_dir() {
+    if command -v initdb >/dev/null && command -v pg_ctl >/dev/null; then
+        dirname "$(readlink -f "$(command -v initdb)")"
+        return
+    fi
+    local dir
+    dir="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+    [ -n "$dir" ] || die "PostgreSQL server binaries not found; apt-get install postgresql"
+    echo "$dir"
+}
