@@ -59,16 +59,7 @@ impl TestDatabase {
     pub async fn create(migrator: &'static Migrator) -> Self {
         let server = server().await;
         let template = TEMPLATE
-            .get_or_init(|| async {
-                let name = unique_name("crm_template");
-                create_database(&server.admin_url, &name, None).await;
-                let mut conn = connect(&with_database(&server.admin_url, &name)).await;
-                if let Err(e) = migrator.run(&mut conn).await {
-                    panic!("applying the migrations to the template database failed: {e}");
-                }
-                let _ = conn.close().await;
-                name
-            })
+            .get_or_init(|| ensure_template(&server.admin_url, migrator))
             .await;
         Self::new(server, Some(template)).await
     }
@@ -128,8 +119,11 @@ impl Drop for TestDatabase {
         if !self.external {
             return;
         }
-        let (name, admin_url, pool) =
-            (self.name.clone(), self.admin_url.clone(), self.pool.clone());
+        // Drop runs on the test's runtime thread, which must not be blocked
+        // on from within: use a runtime of our own on another thread. FORCE
+        // ends the pool's connections; closing the pool here would wait on
+        // the test's runtime, which is blocked on us.
+        let (name, admin_url) = (self.name.clone(), self.admin_url.clone());
         let dropper = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -138,7 +132,6 @@ impl Drop for TestDatabase {
                 return;
             };
             rt.block_on(async move {
-                pool.close().await;
                 if let Ok(mut conn) = PgConnection::connect(&admin_url).await {
                     let _ = conn
                         .execute(sqlx::AssertSqlSafe(format!(
@@ -183,6 +176,52 @@ async fn connect(url: &str) -> PgConnection {
     PgConnection::connect(url)
         .await
         .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+}
+
+/// The migrated template for `migrator`, named after its migrations'
+/// checksums so that a shared server keeps one per schema version and every
+/// test process reuses it. Built under an advisory lock and published by a
+/// rename, so a concurrent or crashed builder never leaves a half-migrated
+/// template in use.
+async fn ensure_template(admin_url: &str, migrator: &'static Migrator) -> String {
+    let mut fingerprint: u64 = 0xcbf2_9ce4_8422_2325;
+    for migration in migrator.iter() {
+        for byte in migration
+            .version
+            .to_le_bytes()
+            .iter()
+            .chain(migration.checksum.iter())
+        {
+            fingerprint = (fingerprint ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    let name = format!("crm_template_{fingerprint:016x}");
+    let mut admin = connect(admin_url).await;
+    let lock = sqlx::query("SELECT pg_advisory_lock($1)").bind(fingerprint as i64);
+    if let Err(e) = lock.execute(&mut admin).await {
+        panic!("locking the template: {e}");
+    }
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await
+            .unwrap_or_else(|e| panic!("looking for the template: {e}"));
+    if !exists {
+        let building = unique_name("crm_building");
+        create_database(admin_url, &building, None).await;
+        let mut conn = connect(&with_database(admin_url, &building)).await;
+        if let Err(e) = migrator.run(&mut conn).await {
+            panic!("applying the migrations to the template database failed: {e}");
+        }
+        let _ = conn.close().await;
+        let rename = format!("ALTER DATABASE \"{building}\" RENAME TO \"{name}\"");
+        if let Err(e) = admin.execute(sqlx::AssertSqlSafe(rename)).await {
+            panic!("publishing the template: {e}");
+        }
+    }
+    let _ = admin.close().await;
+    name
 }
 
 async fn create_database(admin_url: &str, name: &str, template: Option<&str>) {
