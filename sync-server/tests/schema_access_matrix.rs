@@ -5,7 +5,7 @@
 
 mod support;
 
-use support::{Outcome, World, attempt, database, sorted, visible_ids};
+use support::{Outcome, World, attempt, database, scalars_as, sorted, visible_ids};
 use sync_server::db::Claims;
 use uuid::Uuid;
 
@@ -91,45 +91,27 @@ async fn each_user_sees_exactly_the_rows_the_security_model_grants() {
     }
 
     // Workflow history follows its ticket: one creation entry per ticket.
-    let history_tickets = |who: &Claims| {
-        let who = who.clone();
-        async move {
-            let mut tx = sync_server::db::begin_as(pool, &who).await.unwrap();
-            let mut ids: Vec<Uuid> =
-                sqlx::query_scalar("SELECT ticket_id FROM ticket_workflow_history")
-                    .fetch_all(&mut *tx)
-                    .await
-                    .unwrap();
-            ids.sort();
-            ids
-        }
+    let history_tickets = |who: Claims| async move {
+        sorted(scalars_as(pool, &who, "SELECT ticket_id FROM ticket_workflow_history").await)
     };
     assert_eq!(
-        history_tickets(&a).await,
+        history_tickets(a.clone()).await,
         sorted(vec![w.t_a, w.t_shared, w.t_for_a])
     );
     assert_eq!(
-        history_tickets(&b).await,
+        history_tickets(b.clone()).await,
         sorted(vec![w.t_b, w.t_shared, w.t_for_a])
     );
-    assert_eq!(history_tickets(&admin).await.len(), 5);
+    assert_eq!(history_tickets(admin.clone()).await.len(), 5);
 
     // Audit history: admins everything, users their own changes only.
-    let audit_actors = |who: &Claims| {
-        let who = who.clone();
-        async move {
-            let mut tx = sync_server::db::begin_as(pool, &who).await.unwrap();
-            let actors: Vec<Option<Uuid>> =
-                sqlx::query_scalar("SELECT DISTINCT changed_by FROM audit_history")
-                    .fetch_all(&mut *tx)
-                    .await
-                    .unwrap();
-            actors
-        }
+    let audit_actors = |who: Claims| async move {
+        scalars_as::<Option<Uuid>>(pool, &who, "SELECT DISTINCT changed_by FROM audit_history")
+            .await
     };
-    assert_eq!(audit_actors(&a).await, vec![Some(w.agent_a)]);
-    assert_eq!(audit_actors(&b).await, vec![Some(w.agent_b)]);
-    let all_actors = audit_actors(&admin).await;
+    assert_eq!(audit_actors(a.clone()).await, vec![Some(w.agent_a)]);
+    assert_eq!(audit_actors(b.clone()).await, vec![Some(w.agent_b)]);
+    let all_actors = audit_actors(admin.clone()).await;
     for actor in [w.agent_a, w.agent_b, w.admin] {
         assert!(
             all_actors.contains(&Some(actor)),

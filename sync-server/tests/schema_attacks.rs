@@ -7,7 +7,7 @@ mod support;
 
 use serde_json::Value;
 use sqlx::{Executor, PgPool};
-use support::{Outcome, World, attempt, commit_as, database, sorted};
+use support::{Outcome, World, attempt, commit_as, database, scalar_as, scalars_as, sorted};
 use sync_server::db::{Claims, begin_as};
 use uuid::Uuid;
 
@@ -152,21 +152,8 @@ async fn rows_cannot_be_written_on_another_users_behalf() {
     );
 }
 
-async fn scalar_as<T>(pool: &PgPool, claims: &Claims, sql: &'static str) -> T
-where
-    T: for<'r> sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres> + Send + Unpin,
-{
-    let mut tx = begin_as(pool, claims).await.unwrap();
-    let value = sqlx::query_scalar(sql).fetch_one(&mut *tx).await.unwrap();
-    tx.rollback().await.unwrap();
-    value
-}
-
 async fn ids_as(pool: &PgPool, claims: &Claims, sql: &'static str) -> Vec<Uuid> {
-    let mut tx = begin_as(pool, claims).await.unwrap();
-    let ids = sqlx::query_scalar(sql).fetch_all(&mut *tx).await.unwrap();
-    tx.rollback().await.unwrap();
-    sorted(ids)
+    sorted(scalars_as(pool, claims, sql).await)
 }
 
 #[tokio::test]
@@ -577,12 +564,7 @@ async fn stored_files_follow_ticket_access_and_the_bucket_rules() {
     assert!(attempt(pool, &w.a(), query).await.is_refused());
 
     let names_for = |claims: Claims| async move {
-        let mut tx = begin_as(pool, &claims).await.unwrap();
-        let names: Vec<String> = sqlx::query_scalar("SELECT name FROM storage.objects")
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap();
-        names
+        scalars_as::<String>(pool, &claims, "SELECT name FROM storage.objects").await
     };
     assert_eq!(
         names_for(w.a()).await,

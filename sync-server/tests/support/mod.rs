@@ -81,18 +81,38 @@ pub async fn commit_as(
     tx.commit().await.unwrap();
 }
 
+/// Every value of the one-column query `sql`, run as `claims`.
+pub async fn scalars_as<T>(pool: &PgPool, claims: &Claims, sql: impl sqlx::SqlSafeStr) -> Vec<T>
+where
+    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
+{
+    let mut tx = begin_as(pool, claims).await.unwrap();
+    let values = sqlx::query_scalar(sql).fetch_all(&mut *tx).await.unwrap();
+    tx.rollback().await.unwrap();
+    values
+}
+
+/// The single value of the query `sql`, run as `claims`.
+pub async fn scalar_as<T>(pool: &PgPool, claims: &Claims, sql: &'static str) -> T
+where
+    T: for<'r> sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres> + Send + Unpin,
+{
+    let mut values = scalars_as(pool, claims, sql).await;
+    assert_eq!(values.len(), 1, "{sql} returns one row");
+    values.remove(0)
+}
+
 /// The ids of `table`'s rows that `claims` can see, sorted.
 pub async fn visible_ids(pool: &PgPool, claims: &Claims, table: &str) -> Vec<Uuid> {
-    let mut tx = begin_as(pool, claims).await.unwrap();
     // Table names come from the tests' own fixed lists.
-    let mut ids: Vec<Uuid> =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT id FROM {table}")))
-            .fetch_all(&mut *tx)
-            .await
-            .unwrap();
-    tx.rollback().await.unwrap();
-    ids.sort();
-    ids
+    sorted(
+        scalars_as(
+            pool,
+            claims,
+            sqlx::AssertSqlSafe(format!("SELECT id FROM {table}")),
+        )
+        .await,
+    )
 }
 
 pub fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
