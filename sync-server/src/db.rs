@@ -18,6 +18,15 @@ pub enum DbError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
+/// A connection pool to the database at `url`.
+pub async fn connect(url: &str) -> Result<PgPool, DbError> {
+    Ok(sqlx::postgres::PgPoolOptions::new()
+        .max_connections(32)
+        .acquire_timeout(std::time::Duration::from_secs(10))
+        .connect(url)
+        .await?)
+}
+
 /// Applies pending migrations to the database at `url`.
 pub async fn migrate(url: &str) -> Result<(), DbError> {
     let mut conn = PgConnection::connect(url).await?;
@@ -72,5 +81,15 @@ pub async fn begin_as(
     )
     .fetch_one(&mut *tx)
     .await?;
+    Ok(tx)
+}
+
+/// Begins a transaction as `service_role`, for the server's own records
+/// (accounts, refresh tokens, sign-in attempts) — never for a user's data.
+pub async fn begin_service(pool: &PgPool) -> Result<Transaction<'static, Postgres>, DbError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query!("SELECT set_config('role', 'service_role', true) AS role")
+        .fetch_one(&mut *tx)
+        .await?;
     Ok(tx)
 }

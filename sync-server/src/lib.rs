@@ -1,6 +1,48 @@
 //! The sync server: the one service between the desktop apps and the central
-//! PostgreSQL. So far it owns the central schema ([`db::MIGRATOR`]) and the
-//! one way to touch user data ([`db::begin_as`]); accounts, the sync protocol
-//! and the HTTP API arrive with the sync-server issue.
+//! PostgreSQL. Modules by concept: `accounts` (sign-up, sign-in, tokens),
+//! `db` (the schema and the one way to act as a user), `embedded` (the
+//! private PostgreSQL when no URL is given), `app` (router, middleware,
+//! serving), `health`, `openapi`, `error` (the one error shape), `config`.
 
+pub mod accounts;
+pub mod app;
+pub mod config;
 pub mod db;
+pub mod embedded;
+pub mod error;
+pub mod health;
+pub mod openapi;
+
+use std::sync::Arc;
+
+pub use app::AppState;
+
+/// The database the server runs on, and the state every request shares.
+pub struct Started {
+    pub state: AppState,
+    /// The private cluster, when the server runs one; stopped on drop.
+    pub embedded: Option<pg_cluster::Cluster>,
+}
+
+/// Opens the database (the configured one, or the private cluster), applies
+/// pending migrations, and loads the signing keys.
+pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
+    let (url, embedded) = match &config.database_url {
+        Some(url) => (url.clone(), None),
+        None => {
+            let cluster = embedded::start(&config.data_dir, config.embedded_pg_port).await?;
+            (cluster.url(embedded::DATABASE), Some(cluster))
+        }
+    };
+    db::migrate(&url).await?;
+    let pool = db::connect(&url).await?;
+    let secret =
+        accounts::tokens::load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
+    let tokens = accounts::tokens::TokenKeys::new(&secret, config.access_token_ttl())?;
+    let state = AppState {
+        pool,
+        tokens: Arc::new(tokens),
+        config: Arc::new(config),
+    };
+    Ok(Started { state, embedded })
+}

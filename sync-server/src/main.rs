@@ -1,22 +1,129 @@
-//! `sync-server` binary. Until the sync-server issue lands it only applies
-//! the central schema to the database named by `DATABASE_URL`.
+//! `sync-server`: serves the API (default), applies migrations, or manages
+//! accounts. `sync-server --help` lists every setting.
 
 use std::process::ExitCode;
 
-#[tokio::main(flavor = "current_thread")]
-async fn main() -> ExitCode {
-    let Ok(url) = std::env::var("DATABASE_URL") else {
-        eprintln!("sync-server: set DATABASE_URL to the database to migrate");
-        return ExitCode::from(2);
-    };
-    match sync_server::db::migrate(&url).await {
-        Ok(()) => {
-            eprintln!("sync-server: schema is up to date");
-            ExitCode::SUCCESS
-        }
+use anyhow::Context;
+use clap::Parser;
+use crm_domain::UserRole;
+use sync_server::config::{Command, Config, LogFormat, ServerConfig, UserCommand};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let config = Config::parse();
+    init_tracing(&config.server);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
         Err(e) => {
-            eprintln!("sync-server: {e}");
+            eprintln!("sync-server: starting the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("sync-server: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+fn init_tracing(config: &ServerConfig) {
+    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn run(config: Config) -> anyhow::Result<()> {
+    let started = sync_server::start(config.server.clone()).await?;
+    let pool = started.state.pool.clone();
+    match config.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let listener = tokio::net::TcpListener::bind(config.server.listen)
+                .await
+                .with_context(|| format!("listening on {}", config.server.listen))?;
+            tracing::info!(address = %listener.local_addr()?, "serving");
+            sync_server::app::serve(listener, started.state, shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => tracing::info!("the schema is up to date"),
+        Command::User(UserCommand::Create {
+            email,
+            password,
+            password_stdin,
+            full_name,
+            admin,
+        }) => {
+            let password = match (password, password_stdin) {
+                (Some(p), _) => p,
+                (None, true) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from stdin")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+                (None, false) => {
+                    anyhow::bail!("give the password with --password-stdin (or --password)")
+                }
+            };
+            let policy = sync_server::accounts::passwords::check_policy(&password, &email);
+            let valid = crm_domain::ValidationErrors::collect([
+                crm_domain::validation::validate_email(&email),
+                policy,
+            ]);
+            valid.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let role = if admin {
+                UserRole::Admin
+            } else {
+                UserRole::Agent
+            };
+            let account = sync_server::accounts::create_account(
+                &pool,
+                &email,
+                &password,
+                full_name.as_deref(),
+                role,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "created {} ({}) with id {}",
+                account.email, account.role, account.id
+            );
+        }
+        Command::User(UserCommand::SetRole { email, role }) => {
+            let role: UserRole = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            sync_server::accounts::set_role(&pool, &email, role).await?;
+            println!("{email} is now {role}");
+        }
+    }
+    drop(started.embedded);
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM: stop taking connections, finish what is in flight.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
 }

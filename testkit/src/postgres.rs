@@ -2,24 +2,17 @@
 //!
 //! The server is `DATABASE_URL` when that points at a reachable server (it
 //! must be allowed to create databases and roles). Otherwise one throwaway
-//! cluster per test process is made from the installed binaries (`initdb`,
-//! `postgres` on PATH or under /usr/lib/postgresql/*/bin); PostgreSQL refuses
-//! to run as root, so as root the cluster runs as the `postgres` user (or
-//! `nobody`). A small shell guardian owns the cluster and removes it when its
-//! stdin closes, which happens however the test process ends, so nothing
-//! outlives a run.
+//! cluster per test process is started by `pg-cluster` from the installed
+//! binaries (as the `postgres` user when run as root). Its guardian removes
+//! it when the test process ends, however it ends, so nothing outlives a
+//! run.
 //!
 //! Migrations run once per process into a template database; each test then
 //! gets `CREATE DATABASE … TEMPLATE`, which takes milliseconds.
 
-use std::io::Read;
-use std::net::TcpListener;
-use std::os::unix::fs::MetadataExt;
-use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use pg_cluster::{Cluster, ClusterError, ClusterOptions};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
@@ -32,9 +25,11 @@ struct Server {
     /// True when the server is `DATABASE_URL`'s: test databases are then
     /// dropped after use, since the server outlives the process.
     external: bool,
-    /// The guardian of our own cluster. Never dropped: its stdin stays open
-    /// until the process exits, and closing it stops and removes the cluster.
-    _guardian: Option<Child>,
+    /// Our own cluster. Never dropped (statics are not): its guardian's
+    /// stdin stays open until the process exits, whose closing stops and
+    /// removes the cluster, after the last test rather than after the first
+    /// test that happened to start it.
+    _cluster: Option<Cluster>,
 }
 
 static SERVER: OnceCell<Server> = OnceCell::const_new();
@@ -154,12 +149,12 @@ async fn server() -> &'static Server {
                 return Server {
                     admin_url: url,
                     external: true,
-                    _guardian: None,
+                    _cluster: None,
                 };
             }
             match start_cluster().await {
                 Ok(server) => server,
-                Err(message) => panic!("{message}"),
+                Err(error) => panic!("{error}"),
             }
         })
         .await
@@ -259,164 +254,24 @@ fn with_database(url: &str, database: &str) -> String {
     }
 }
 
-/// The directory holding `initdb` and `postgres`: PATH first, then the
-/// newest of Debian's /usr/lib/postgresql/*/bin.
-fn find_bin_dir() -> Option<PathBuf> {
-    let has_both = |dir: &Path| dir.join("initdb").is_file() && dir.join("postgres").is_file();
-    if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            if has_both(&dir) {
-                // PATH may hold symlinks (Debian's /usr/local/bin/initdb):
-                // postgres wants its real home to find its share files.
-                let real = std::fs::canonicalize(dir.join("initdb")).ok()?;
-                return real.parent().map(Path::to_path_buf);
-            }
-        }
-    }
-    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
-        .ok()?
-        .filter_map(Result::ok)
-        .filter_map(|e| {
-            let version = e.file_name().to_str()?.parse().ok()?;
-            let bin = e.path().join("bin");
-            has_both(&bin).then_some((version, bin))
-        })
-        .collect();
-    versions.sort();
-    versions.pop().map(|(_, bin)| bin)
-}
-
-/// The (uid, gid) to run PostgreSQL as: ourselves, or when we are root, the
-/// `postgres` user (else `nobody`).
-fn cluster_user() -> Result<Option<(u32, u32)>, String> {
-    let me = std::fs::metadata("/proc/self").map_err(|e| format!("reading /proc/self: {e}"))?;
-    if me.uid() != 0 {
-        return Ok(None);
-    }
-    let passwd =
-        std::fs::read_to_string("/etc/passwd").map_err(|e| format!("reading /etc/passwd: {e}"))?;
-    for wanted in ["postgres", "nobody"] {
-        for line in passwd.lines() {
-            let fields: Vec<&str> = line.split(':').collect();
-            if fields.len() > 3
-                && fields[0] == wanted
-                && let (Ok(uid), Ok(gid)) = (fields[2].parse(), fields[3].parse())
-            {
-                return Ok(Some((uid, gid)));
-            }
-        }
-    }
-    Err(
-        "running as root, and neither a `postgres` nor a `nobody` user exists to run PostgreSQL as"
-            .into(),
-    )
-}
-
-fn as_cluster_user(mut cmd: Command, user: Option<(u32, u32)>) -> Command {
-    if let Some((uid, gid)) = user {
-        cmd.gid(gid).uid(uid);
-    }
-    cmd
-}
-
-fn free_port() -> Result<u16, String> {
-    let listener =
-        TcpListener::bind("127.0.0.1:0").map_err(|e| format!("finding a free port: {e}"))?;
-    listener
-        .local_addr()
-        .map(|a| a.port())
-        .map_err(|e| e.to_string())
-}
-
-const GUARDIAN: &str = r#"
-"$PGBIN/postgres" -D "$PGDIR/data" -p "$PGPORT" -k "$PGDIR" \
-    -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
-    -c full_page_writes=off -c max_connections=300 -c shared_buffers=128MB \
-    >"$PGDIR/postgres.log" 2>&1 &
-pid=$!
-echo started
-read -r _ || true
-kill -QUIT "$pid" 2>/dev/null
-wait "$pid" 2>/dev/null
-rm -rf "$PGDIR"
-"#;
-
-async fn start_cluster() -> Result<Server, String> {
-    let bin = find_bin_dir().ok_or(
-        "no PostgreSQL server binaries found (initdb and postgres, on PATH or under \
-         /usr/lib/postgresql/*/bin). Install them (Debian/Ubuntu: `sudo apt-get install \
-         postgresql`, or run the README's setup command), or set DATABASE_URL to a server \
-         whose user may create databases and roles.",
-    )?;
-    let user = cluster_user()?;
-    let stamp = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0);
-    let dir = std::env::temp_dir().join(format!("crm-test-pg-{}-{stamp}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
-    if let Some((uid, gid)) = user {
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-            .map_err(|e| format!("handing {} to uid {uid}: {e}", dir.display()))?;
-    }
-
-    let initdb = as_cluster_user(Command::new(bin.join("initdb")), user)
-        .args(["-D"])
-        .arg(dir.join("data"))
-        .args([
-            "-U",
-            "postgres",
-            "-A",
-            "trust",
-            "-E",
-            "UTF8",
-            "--no-locale",
-            "--no-sync",
-        ])
-        .output()
-        .map_err(|e| format!("running initdb: {e}"))?;
-    if !initdb.status.success() {
-        let _ = std::fs::remove_dir_all(&dir);
-        return Err(format!(
-            "initdb failed: {}",
-            String::from_utf8_lossy(&initdb.stderr)
-        ));
-    }
-
-    let port = free_port()?;
-    let mut guardian = as_cluster_user(Command::new("sh"), user)
-        .args(["-c", GUARDIAN])
-        .env("PGBIN", &bin)
-        .env("PGDIR", &dir)
-        .env("PGPORT", port.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| format!("starting PostgreSQL: {e}"))?;
-    // Wait for the guardian to have launched postgres before polling.
-    if let Some(out) = guardian.stdout.as_mut() {
-        let mut first = [0u8; 8];
-        let _ = out.read(&mut first);
-    }
-
-    let admin_url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        if reachable(&admin_url).await {
-            return Ok(Server {
-                admin_url,
-                external: false,
-                _guardian: Some(guardian),
-            });
-        }
-        let log = std::fs::read_to_string(dir.join("postgres.log")).unwrap_or_default();
-        if Instant::now() > deadline || matches!(guardian.try_wait(), Ok(Some(_))) {
-            drop(guardian.stdin.take());
-            return Err(format!("PostgreSQL did not start on port {port}:\n{log}"));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+/// One throwaway cluster for this process, in a `crm-test-pg-*` directory
+/// under the system's temporary directory.
+async fn start_cluster() -> Result<Server, ClusterError> {
+    // Tests run many pools side by side, and the default of 100 connections
+    // runs out; initdb may size shared memory down on a small machine.
+    let options = ClusterOptions::ephemeral("crm-test-pg")
+        .with_setting("max_connections", "300")
+        .with_setting("shared_buffers", "128MB");
+    // Starting blocks (initdb, then waiting for postgres): keep it off the
+    // runtime's worker threads.
+    let cluster = tokio::task::spawn_blocking(move || Cluster::start(options))
+        .await
+        .unwrap_or_else(|e| panic!("starting the test cluster panicked: {e}"))?;
+    Ok(Server {
+        admin_url: cluster.url("postgres"),
+        external: false,
+        _cluster: Some(cluster),
+    })
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! as a user and see whether PostgreSQL let it through.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod server;
+
 use crm_testkit::TestDatabase;
 use sqlx::postgres::PgArguments;
 use sqlx::{Executor, PgPool, Postgres};

@@ -1,0 +1,404 @@
+//! Accounts: sign-up, password sign-in (argon2id), short-lived access tokens
+//! with rotating refresh tokens, sign-out, and throttling of failed sign-ins
+//! per account and per address. Also the operator commands behind
+//! `sync-server user ...`.
+
+pub mod passwords;
+pub mod session;
+pub mod store;
+pub mod tokens;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Router, response::IntoResponse};
+use chrono::Utc;
+use crm_domain::{UserRole, ValidationError, ValidationErrors, validation};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::app::AppState;
+use crate::config::SignupPolicy;
+use crate::db::{self, Claims};
+use crate::error::{ApiError, ApiJson, ApiResult};
+pub use session::AuthUser;
+
+/// Failed sign-ins allowed per account, and per address, in the window.
+pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+pub const MAX_FAILURES_PER_ADDRESS: i64 = 30;
+pub const FAILURE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/auth/signup", post(signup))
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/me", get(me))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub email: String,
+    pub password: String,
+    pub full_name: Option<String>,
+    /// Only an admin creating an account may set this; everyone else starts
+    /// as an agent.
+    #[schema(value_type = Option<String>, example = "agent")]
+    pub role: Option<UserRole>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LogoutRequest {
+    /// Sign out every device of this account, not just this one.
+    #[serde(default)]
+    pub everywhere: bool,
+}
+
+/// A signed-in session: send `access_token` as `Authorization: Bearer ...`;
+/// trade `refresh_token` for a new pair before `expires_in` seconds pass.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Session {
+    pub access_token: String,
+    pub token_type: String,
+    pub expires_in: u64,
+    pub refresh_token: String,
+    pub user: Account,
+}
+
+/// The signed-in user's own account.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
+pub struct Account {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: Option<String>,
+    #[schema(value_type = String)]
+    pub role: UserRole,
+}
+
+fn validate_new_account(req: &SignupRequest) -> Result<(), ValidationErrors> {
+    ValidationErrors::collect([
+        validation::validate_email(&req.email),
+        passwords::check_policy(&req.password, &req.email),
+        req.full_name
+            .as_deref()
+            .map_or(Ok(()), validation::validate_full_name),
+    ])
+}
+
+#[utoipa::path(post, path = "/auth/signup", tag = "accounts", request_body = SignupRequest,
+    responses(
+        (status = 201, description = "Account created; self-sign-up also signs in", body = SignupResponse),
+        (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody),
+        (status = 409, body = crate::error::ErrorBody)))]
+pub(crate) async fn signup(
+    State(state): State<AppState>,
+    caller: Option<AuthUser>,
+    ApiJson(req): ApiJson<SignupRequest>,
+) -> ApiResult<impl IntoResponse> {
+    validate_new_account(&req)?;
+    let by_admin = match &caller {
+        Some(user) => user.is_admin(&state.pool).await?,
+        None => false,
+    };
+    if !by_admin {
+        if state.config.signup == SignupPolicy::Closed {
+            return Err(ApiError::forbidden(
+                "signup_closed",
+                "sign-up is closed: ask an admin to create your account",
+            ));
+        }
+        if req.role.is_some_and(|r| r != UserRole::Agent) {
+            return Err(ApiError::forbidden(
+                "role_not_allowed",
+                "only an admin can create an account with a role",
+            ));
+        }
+    }
+    let account = create_account(
+        &state.pool,
+        &req.email,
+        &req.password,
+        req.full_name.as_deref(),
+        req.role.unwrap_or_default(),
+    )
+    .await?;
+    let created = if by_admin {
+        SignupResponse::Created(account)
+    } else {
+        SignupResponse::SignedIn(start_session(&state, account).await?)
+    };
+    Ok((StatusCode::CREATED, ApiJson(created)))
+}
+
+/// An admin creating an account gets the account; someone signing up gets
+/// signed in.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum SignupResponse {
+    SignedIn(Session),
+    Created(Account),
+}
+
+/// Creates an account with `role`; the API and the `user create` command
+/// both come here.
+pub async fn create_account(
+    pool: &sqlx::PgPool,
+    email: &str,
+    password: &str,
+    full_name: Option<&str>,
+    role: UserRole,
+) -> ApiResult<Account> {
+    let email = email.trim();
+    let hash = passwords::hash(password.to_owned())
+        .await
+        .map_err(ApiError::internal)?;
+    let mut tx = db::begin_service(pool).await?;
+    let Some(id) = store::create_user(&mut tx, email, &hash, full_name).await? else {
+        return Err(ApiError::Conflict {
+            code: "email_taken",
+            message: "an account with this email already exists".into(),
+        });
+    };
+    if role != UserRole::Agent {
+        store::set_role(&mut tx, email, role.as_str()).await?;
+    }
+    tx.commit().await?;
+    Ok(Account {
+        id,
+        email: email.to_owned(),
+        full_name: full_name.map(str::to_owned),
+        role,
+    })
+}
+
+#[utoipa::path(post, path = "/auth/login", tag = "accounts", request_body = LoginRequest,
+    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody),
+        (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ErrorBody)))]
+pub(crate) async fn login(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<ApiJson<Session>> {
+    let address = Some(peer.ip());
+    let email = req.email.trim().to_owned();
+    throttle(&state.pool, &email, address).await?;
+
+    let mut tx = db::begin_service(&state.pool).await?;
+    let found = store::credentials(&mut tx, &email).await?;
+    tx.commit().await?;
+    let (id, stored) = match found {
+        Some(c) => (Some(c.id), c.password_hash),
+        None => (None, None),
+    };
+    let ok = passwords::verify(req.password, stored).await;
+
+    let mut tx = db::begin_service(&state.pool).await?;
+    store::record_login_attempt(&mut tx, &email, address, ok).await?;
+    let Some(id) = id.filter(|_| ok) else {
+        tx.commit().await?;
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "the email or password is wrong",
+        ));
+    };
+    store::record_sign_in(&mut tx, id).await?;
+    tx.commit().await?;
+
+    let account = own_account(&state.pool, id).await?;
+    Ok(ApiJson(start_session(&state, account).await?))
+}
+
+async fn throttle(pool: &sqlx::PgPool, email: &str, address: Option<IpAddr>) -> ApiResult<()> {
+    let now = Utc::now();
+    let mut tx = db::begin_service(pool).await?;
+    let recent = store::recent_failures(&mut tx, email, address, now - FAILURE_WINDOW).await?;
+    tx.commit().await?;
+    let blocked_since = if recent.for_account >= MAX_FAILURES_PER_ACCOUNT {
+        recent.oldest_for_account
+    } else if recent.from_address >= MAX_FAILURES_PER_ADDRESS {
+        recent.oldest_from_address
+    } else {
+        return Ok(());
+    };
+    let retry_at = blocked_since.unwrap_or(now) + FAILURE_WINDOW;
+    let retry_after_secs = u64::try_from((retry_at - now).num_seconds())
+        .unwrap_or(0)
+        .max(1);
+    tracing::warn!(%email, ?address, "sign-in throttled");
+    Err(ApiError::TooManyRequests { retry_after_secs })
+}
+
+#[utoipa::path(post, path = "/auth/refresh", tag = "accounts", request_body = RefreshRequest,
+    responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<RefreshRequest>,
+) -> ApiResult<ApiJson<Session>> {
+    let hash = tokens::hash_refresh_token(&req.refresh_token);
+    let mut tx = db::begin_service(&state.pool).await?;
+    let Some(stored) = store::lock_refresh_token(&mut tx, &hash).await? else {
+        return Err(ApiError::unauthorized(
+            "invalid_refresh_token",
+            "sign in again",
+        ));
+    };
+    if stored.used || stored.revoked {
+        // A token presented twice was copied: end the whole sign-in.
+        store::revoke_family(&mut tx, stored.family_id).await?;
+        tx.commit().await?;
+        tracing::warn!(user = %stored.user_id, family = %stored.family_id, "refresh token reused; sign-in revoked");
+        return Err(ApiError::unauthorized(
+            "refresh_token_reused",
+            "this sign-in was ended for safety; sign in again",
+        ));
+    }
+    if stored.expires_at <= Utc::now() {
+        return Err(ApiError::unauthorized(
+            "refresh_token_expired",
+            "sign in again",
+        ));
+    }
+    store::mark_used(&mut tx, stored.id).await?;
+    let (refresh_token, new_hash) = tokens::new_refresh_token();
+    store::insert_refresh_token(
+        &mut tx,
+        stored.user_id,
+        stored.family_id,
+        Some(stored.id),
+        &new_hash,
+        refresh_expiry(&state),
+    )
+    .await?;
+    tx.commit().await?;
+
+    let user = own_account(&state.pool, stored.user_id).await?;
+    let access_token = state
+        .tokens
+        .issue(user.id, stored.family_id)
+        .map_err(ApiError::internal)?;
+    Ok(ApiJson(session(&state, access_token, refresh_token, user)))
+}
+
+#[utoipa::path(post, path = "/auth/logout", tag = "accounts", request_body = LogoutRequest,
+    security(("bearer" = [])), responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn logout(
+    State(state): State<AppState>,
+    user: AuthUser,
+    body: axum::body::Bytes,
+) -> ApiResult<StatusCode> {
+    // The body is optional: none means "this sign-in only".
+    let request: LogoutRequest = if body.is_empty() {
+        LogoutRequest::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?
+    };
+    let everywhere = request.everywhere;
+    let mut tx = db::begin_service(&state.pool).await?;
+    if everywhere {
+        store::revoke_all_for_user(&mut tx, user.id).await?;
+    } else {
+        store::revoke_family(&mut tx, user.session).await?;
+    }
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(get, path = "/auth/me", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, body = Account), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn me(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<ApiJson<Account>> {
+    Ok(ApiJson(own_account(&state.pool, user.id).await?))
+}
+
+/// The account as its owner sees it, read as that user (RLS applies).
+async fn own_account(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Account> {
+    let mut tx = db::begin_as(pool, &Claims::user(id)).await?;
+    let row = sqlx::query!(
+        r#"SELECT id, email, full_name, role::text AS "role!" FROM public.profiles WHERE id = auth.uid()"#
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let row =
+        row.ok_or_else(|| ApiError::unauthorized("account_gone", "this account no longer exists"))?;
+    let role = row.role.parse().map_err(ApiError::internal)?;
+    Ok(Account {
+        id: row.id,
+        email: row.email,
+        full_name: row.full_name,
+        role,
+    })
+}
+
+fn refresh_expiry(state: &AppState) -> chrono::DateTime<Utc> {
+    Utc::now()
+        + chrono::TimeDelta::from_std(state.config.refresh_token_ttl())
+            .unwrap_or(chrono::TimeDelta::days(30))
+}
+
+async fn start_session(state: &AppState, user: Account) -> ApiResult<Session> {
+    let family = Uuid::now_v7();
+    let (refresh_token, hash) = tokens::new_refresh_token();
+    let mut tx = db::begin_service(&state.pool).await?;
+    store::insert_refresh_token(&mut tx, user.id, family, None, &hash, refresh_expiry(state))
+        .await?;
+    tx.commit().await?;
+    let access_token = state
+        .tokens
+        .issue(user.id, family)
+        .map_err(ApiError::internal)?;
+    Ok(session(state, access_token, refresh_token, user))
+}
+
+fn session(
+    state: &AppState,
+    access_token: String,
+    refresh_token: String,
+    user: Account,
+) -> Session {
+    Session {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: state.tokens.access_ttl().as_secs(),
+        refresh_token,
+        user,
+    }
+}
+
+/// `sync-server user set-role`: for operators, outside any request.
+pub async fn set_role(pool: &sqlx::PgPool, email: &str, role: UserRole) -> anyhow::Result<()> {
+    let mut tx = db::begin_service(pool).await?;
+    if !store::set_role(&mut tx, email, role.as_str()).await? {
+        anyhow::bail!("no account with email {email}");
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+impl From<ValidationError> for ApiError {
+    fn from(error: ValidationError) -> Self {
+        ValidationErrors::from(error).into()
+    }
+}

@@ -1,0 +1,108 @@
+//! Passwords: argon2id hashes (the argon2 crate's defaults, OWASP's
+//! recommended parameters), a minimal policy, and verification that takes as
+//! long for an unknown account as for a known one, so response times do not
+//! tell which emails have accounts.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::SaltString;
+use argon2::password_hash::rand_core::OsRng;
+use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
+use crm_domain::ValidationError;
+
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Hashing cost grows with length; a cap keeps a huge "password" from
+/// becoming a denial of service.
+pub const MAX_PASSWORD_BYTES: usize = 256;
+
+pub fn check_policy(password: &str, email: &str) -> Result<(), ValidationError> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(ValidationError::new(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
+    }
+    if password.len() > MAX_PASSWORD_BYTES {
+        return Err(ValidationError::new(
+            "password",
+            format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
+        ));
+    }
+    if password.trim().eq_ignore_ascii_case(email.trim()) {
+        return Err(ValidationError::new(
+            "password",
+            "must not be the email address",
+        ));
+    }
+    Ok(())
+}
+
+/// Hashes on a blocking thread: argon2 is deliberately slow.
+pub async fn hash(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+    })
+    .await?
+}
+
+/// Whether `password` matches `stored`. With no stored hash (unknown
+/// account) the same work is done against a dummy, and the answer is no.
+pub async fn verify(password: String, stored: Option<String>) -> bool {
+    if password.len() > MAX_PASSWORD_BYTES {
+        return false;
+    }
+    tokio::task::spawn_blocking(move || {
+        let target = stored.as_deref().unwrap_or_else(|| dummy_hash());
+        let Ok(parsed) = PasswordHash::new(target) else {
+            return false;
+        };
+        let matches = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        matches && stored.is_some()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(b"no account has this password", &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_hashed_password_verifies_and_others_do_not() {
+        let stored = hash("correct horse battery".into()).await.unwrap();
+        assert!(stored.starts_with("$argon2id$"));
+        assert!(verify("correct horse battery".into(), Some(stored.clone())).await);
+        assert!(!verify("correct horse batterY".into(), Some(stored)).await);
+    }
+
+    #[tokio::test]
+    async fn an_unknown_account_never_verifies() {
+        assert!(!verify("no account has this password".into(), None).await);
+    }
+
+    #[test]
+    fn the_policy_refuses_short_huge_and_email_passwords() {
+        assert!(check_policy("short", "a@b.io").is_err());
+        assert!(check_policy(&"x".repeat(MAX_PASSWORD_BYTES + 1), "a@b.io").is_err());
+        assert!(check_policy("ana@field.test", "Ana@Field.test").is_err());
+        assert!(check_policy("a long enough passphrase", "a@b.io").is_ok());
+    }
+}

@@ -1,0 +1,117 @@
+//! Who is calling: the `AuthUser` extractor checks the bearer access token
+//! and that its sign-in has not been ended (logout, or a reused refresh
+//! token), so a revoked session stops at once, not when its token expires.
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts};
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use uuid::Uuid;
+
+use super::store;
+use super::tokens::Rejection;
+use crate::app::AppState;
+use crate::db::{self, Claims};
+use crate::error::ApiError;
+
+#[derive(Debug, Clone, Copy)]
+pub struct AuthUser {
+    pub id: Uuid,
+    /// The sign-in this request belongs to (its refresh-token family).
+    pub session: Uuid,
+}
+
+impl AuthUser {
+    pub fn claims(&self) -> Claims {
+        Claims::user(self.id)
+    }
+
+    /// Whether the caller is an admin right now (roles live in `profiles`,
+    /// not in the token, so a change takes effect at once).
+    pub async fn is_admin(&self, pool: &sqlx::PgPool) -> Result<bool, ApiError> {
+        let mut tx = db::begin_as(pool, &self.claims()).await?;
+        let admin = sqlx::query_scalar!(r#"SELECT public.is_admin() AS "admin!""#)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(admin)
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<Result<&str, ApiError>> {
+    let value = parts.headers.get(AUTHORIZATION)?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    Some(token.ok_or_else(|| {
+        ApiError::unauthorized(
+            "invalid_token",
+            "send the access token as `Authorization: Bearer <token>`",
+        )
+    }))
+}
+
+async fn authenticate(token: &str, state: &AppState) -> Result<AuthUser, ApiError> {
+    let claims = state
+        .tokens
+        .verify(token)
+        .map_err(|rejection| match rejection {
+            Rejection::Expired => {
+                ApiError::unauthorized("token_expired", "the access token has expired; refresh it")
+            }
+            Rejection::Invalid => {
+                ApiError::unauthorized("invalid_token", "the access token is not valid")
+            }
+        })?;
+    let mut tx = db::begin_service(&state.pool).await?;
+    let live = store::family_is_live(&mut tx, claims.sid).await?;
+    tx.commit().await?;
+    if !live {
+        return Err(ApiError::unauthorized(
+            "session_ended",
+            "this sign-in has ended; sign in again",
+        ));
+    }
+    Ok(AuthUser {
+        id: claims.sub,
+        session: claims.sid,
+    })
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match bearer(parts) {
+            Some(token) => authenticate(token?, state).await,
+            None => Err(ApiError::unauthorized(
+                "missing_token",
+                "sign in first: this needs an access token",
+            )),
+        }
+    }
+}
+
+/// No header: anonymous. A header that does not check out is still an error,
+/// never silently anonymous.
+impl OptionalFromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Option<Self>, Self::Rejection> {
+        match bearer(parts) {
+            Some(token) => authenticate(token?, state).await.map(Some),
+            None => Ok(None),
+        }
+    }
+}

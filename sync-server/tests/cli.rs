@@ -1,0 +1,193 @@
+//! The `sync-server` binary as an operator uses it: account commands, and
+//! serving with no database URL on a private PostgreSQL kept in the data
+//! directory, stopped cleanly by SIGTERM.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crm_testkit::TestDatabase;
+use serde_json::json;
+use support::server::{PASSWORD, TestServer};
+
+fn sync_server() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_sync-server"));
+    cmd.env_remove("DATABASE_URL").env("CRM_LOG", "warn");
+    cmd
+}
+
+fn create_user(db_url: &str, email: &str, admin: bool) -> std::process::Output {
+    let mut cmd = sync_server();
+    cmd.args([
+        "user",
+        "create",
+        "--email",
+        email,
+        "--password-stdin",
+        "--full-name",
+        "Ops Person",
+    ])
+    .env("DATABASE_URL", db_url)
+    .env(
+        "CRM_DATA_DIR",
+        std::env::temp_dir().join("crm-cli-test-unused"),
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    if admin {
+        cmd.arg("--admin");
+    }
+    let mut child = cmd.spawn().unwrap();
+    writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[tokio::test]
+async fn user_create_makes_the_first_admin_who_can_then_sign_in() {
+    let db = TestDatabase::create(&sync_server::db::MIGRATOR).await;
+    let out = create_user(db.url(), "boss@field.test", true);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created boss@field.test (admin)"));
+
+    let again = create_user(db.url(), "boss@field.test", false);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    let demote = sync_server()
+        .args([
+            "user",
+            "set-role",
+            "--email",
+            "nobody@field.test",
+            "--role",
+            "agent",
+        ])
+        .env("DATABASE_URL", db.url())
+        .output()
+        .unwrap();
+    assert!(!demote.status.success());
+    assert!(
+        String::from_utf8_lossy(&demote.stderr).contains("no account with email nobody@field.test")
+    );
+
+    let s = TestServer::on(db, &[]).await;
+    let session = s.login("boss@field.test").await;
+    assert_eq!(session["user"]["role"], "admin");
+    assert_eq!(session["user"]["full_name"], "Ops Person");
+}
+
+#[tokio::test]
+async fn with_no_database_url_it_serves_from_a_private_postgres_kept_between_runs() {
+    let data_dir = std::env::temp_dir().join(format!("crm-embedded-{}", uuid::Uuid::now_v7()));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let listen = format!("127.0.0.1:{port}");
+    let serve = || {
+        sync_server()
+            .args([
+                "--listen",
+                &listen,
+                "--data-dir",
+                data_dir.to_str().unwrap(),
+                "--signup",
+                "open",
+                "serve",
+            ])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let http = reqwest::Client::new();
+    let base = format!("http://{listen}");
+
+    let mut first = serve();
+    wait_healthy(&http, &base, &mut first).await;
+    let mode = std::fs::metadata(data_dir.join("jwt-secret"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(
+        mode & 0o777,
+        0o600,
+        "the signing secret is readable by its owner only"
+    );
+    let signup = http
+        .post(format!("{base}/auth/signup"))
+        .json(&json!({ "email": "kept@field.test", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), reqwest::StatusCode::CREATED);
+    let token = signup.json::<serde_json::Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    stop(first);
+
+    // Second run: same cluster, same account, same secret (the old token works).
+    let mut second = serve();
+    wait_healthy(&http, &base, &mut second).await;
+    let me = http
+        .get(format!("{base}/auth/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), reqwest::StatusCode::OK);
+    stop(second);
+
+    let left = Command::new("pgrep")
+        .args(["-f", data_dir.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "PostgreSQL stopped with the server");
+    std::fs::remove_dir_all(&data_dir).unwrap();
+}
+
+async fn wait_healthy(http: &reqwest::Client, base: &str, child: &mut std::process::Child) {
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        if let Ok(r) = http.get(format!("{base}/health")).send().await
+            && r.status().is_success()
+        {
+            return;
+        }
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut err = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();
+            panic!("sync-server exited with {status}: {err}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sync-server did not become healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// SIGTERM, as a service manager stops it: it must exit cleanly.
+fn stop(child: std::process::Child) {
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "clean exit on SIGTERM: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
