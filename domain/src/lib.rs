@@ -7,6 +7,7 @@
 pub mod drafts;
 pub mod entities;
 pub mod enums;
+pub mod merge;
 pub mod protocol;
 pub mod validation;
 pub mod workflow;

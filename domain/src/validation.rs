@@ -364,6 +364,41 @@ pub fn validate_avatar_url(avatar_url: &str) -> Result<(), ValidationError> {
     max_chars("avatar_url", avatar_url, AVATAR_URL_MAX_CHARS)
 }
 
+/// Checks one field of a synced row, as sent by a client, with the same
+/// rules the forms use. Fields without a rule here are left to the
+/// database's types and constraints.
+pub fn validate_sync_field(
+    table: crate::protocol::SyncTable,
+    field: &'static str,
+    value: &serde_json::Value,
+) -> Result<(), ValidationError> {
+    use crate::protocol::SyncTable as T;
+    type Rule = fn(&str) -> Result<(), ValidationError>;
+    let (rule, required): (Rule, bool) = match (table, field) {
+        (T::Customers, "name") => (validate_customer_name, true),
+        (T::Customers, "email") => (validate_email, false),
+        (T::Customers, "phone") => (validate_phone, false),
+        (T::CustomerInteractions, "type") => (validate_interaction_type, true),
+        (T::CustomerInteractions, "note") => (validate_interaction_note, false),
+        (T::Tickets, "title") => (validate_ticket_title, true),
+        (T::Tickets, "description") => (validate_ticket_description, false),
+        (T::TicketComments, "content") => (validate_comment_content, true),
+        (T::Products, "name") => (validate_product_name, true),
+        (T::Products, "description") => (validate_product_description, false),
+        (T::TicketAttachments, "file_name") => (validate_attachment_file_name, true),
+        (T::TicketAttachments, "mime_type") => (validate_attachment_mime_type, true),
+        (T::Profiles, "full_name") => (validate_full_name, false),
+        (T::Profiles, "avatar_url") => (validate_avatar_url, false),
+        _ => return Ok(()),
+    };
+    match value {
+        serde_json::Value::String(text) => rule(text),
+        serde_json::Value::Null if !required => Ok(()),
+        serde_json::Value::Null => Err(ValidationError::new(field, "is required")),
+        _ => Err(ValidationError::new(field, "must be text")),
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

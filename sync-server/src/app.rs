@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 use crate::accounts::tokens::TokenKeys;
 use crate::config::ServerConfig;
 use crate::error::ApiError;
-use crate::{accounts, health, openapi};
+use crate::{accounts, health, openapi, sync};
 
 #[derive(Clone)]
 pub struct AppState {
@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .merge(health::routes())
         .merge(openapi::routes())
         .merge(accounts::routes())
+        .merge(sync::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::bad_request("method_not_allowed", "this endpoint does not take that method")

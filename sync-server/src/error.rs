@@ -34,6 +34,9 @@ pub enum ApiError {
     TooManyRequests { retry_after_secs: u64 },
     #[error("the database is not reachable")]
     Unavailable,
+    /// The client must be updated; it keeps its unsent changes.
+    #[error("{message}")]
+    UpgradeRequired { message: String },
     /// Anything unexpected. Logged in full; the caller only learns that it
     /// happened.
     #[error("internal error")]
@@ -93,6 +96,7 @@ impl ApiError {
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
             Self::TooManyRequests { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),
             Self::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            Self::UpgradeRequired { .. } => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }

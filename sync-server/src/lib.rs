@@ -1,7 +1,7 @@
 //! The sync server: the one service between the desktop apps and the central
 //! PostgreSQL. Modules by concept: `accounts` (sign-up, sign-in, tokens),
-//! `db` (the schema and the one way to act as a user), `embedded` (the
-//! private PostgreSQL when no URL is given), `app` (router, middleware,
+//! `db` (the schema and the one way to act as a user), `sync` (the sync
+//! protocol), `embedded` (the private PostgreSQL when no URL is given), `app` (router, middleware,
 //! serving), `health`, `openapi`, `error` (the one error shape), `config`.
 
 pub mod accounts;
@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod error;
 pub mod health;
 pub mod openapi;
+pub mod sync;
 
 use std::sync::Arc;
 

@@ -23,7 +23,7 @@ async fn every_table_has_row_level_security_enabled_and_forced() {
     let unprotected = names(
         db.pool(),
         "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind = 'r' AND n.nspname IN ('public', 'auth', 'storage', 'crm_private')
+         WHERE c.relkind = 'r' AND n.nspname IN ('public', 'auth', 'storage', 'crm_private', 'sync')
            AND c.relname <> '_sqlx_migrations'
            AND NOT (c.relrowsecurity AND c.relforcerowsecurity)",
     )
@@ -80,7 +80,7 @@ async fn security_definer_functions_pin_their_search_path() {
     let unpinned = names(
         db.pool(),
         "SELECT p.proname::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE n.nspname IN ('public', 'auth', 'storage', 'crm_private') AND p.prosecdef
+         WHERE n.nspname IN ('public', 'auth', 'storage', 'crm_private', 'sync') AND p.prosecdef
            AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')",
     )
     .await;
@@ -96,7 +96,7 @@ async fn no_function_is_executable_by_public() {
     let open = names(
         db.pool(),
         "SELECT n.nspname || '.' || p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-         WHERE n.nspname IN ('public', 'auth', 'storage', 'crm_private')
+         WHERE n.nspname IN ('public', 'auth', 'storage', 'crm_private', 'sync')
            AND (p.proacl IS NULL
                 OR EXISTS (SELECT 1 FROM aclexplode(p.proacl) a WHERE a.grantee = 0 AND a.privilege_type = 'EXECUTE'))",
     )
@@ -248,7 +248,7 @@ const FINGERPRINT: &str = "
 SELECT string_agg(line, E'\\n' ORDER BY line) FROM (
     SELECT 'col ' || table_schema || '.' || table_name || '.' || column_name || ' ' || data_type
            || ' ' || is_nullable || ' ' || coalesce(column_default, '') AS line
-      FROM information_schema.columns WHERE table_schema IN ('public', 'auth', 'storage', 'crm_private')
+      FROM information_schema.columns WHERE table_schema IN ('public', 'auth', 'storage', 'crm_private', 'sync')
        AND table_name <> '_sqlx_migrations'
     UNION ALL
     SELECT 'policy ' || schemaname || '.' || tablename || '.' || policyname || ' ' || cmd || ' '
@@ -256,11 +256,11 @@ SELECT string_agg(line, E'\\n' ORDER BY line) FROM (
     UNION ALL
     SELECT 'fn ' || n.nspname || '.' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ') '
            || md5(p.prosrc) || ' ' || coalesce(p.proacl::text, '') FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-     WHERE n.nspname IN ('public', 'auth', 'storage', 'crm_private')
+     WHERE n.nspname IN ('public', 'auth', 'storage', 'crm_private', 'sync')
     UNION ALL
     SELECT 'trigger ' || tgrelid::regclass::text || '.' || tgname FROM pg_trigger WHERE NOT tgisinternal
     UNION ALL
-    SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname IN ('public', 'auth', 'storage', 'crm_private')
+    SELECT 'index ' || indexdef FROM pg_indexes WHERE schemaname IN ('public', 'auth', 'storage', 'crm_private', 'sync')
        AND tablename <> '_sqlx_migrations'
     UNION ALL
     SELECT 'view ' || viewname || ' ' || md5(definition) FROM pg_views WHERE schemaname = 'public'

@@ -4,6 +4,7 @@
 //! as a user and see whether PostgreSQL let it through.
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod client;
 pub mod server;
 
 use crm_testkit::TestDatabase;

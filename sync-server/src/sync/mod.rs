@@ -1,0 +1,140 @@
+//! The sync protocol's HTTP side. `POST /sync/push` takes a batch of
+//! mutations from a client's outbox (see `push`). Types come from
+//! `crm_domain::protocol`, shared with the desktop app.
+//!
+//! Two kinds of bad input, answered differently on purpose:
+//! - a malformed batch (not the protocol: unknown table or column, a column
+//!   clients may not write, sequence numbers out of order) is a 4xx and
+//!   changes nothing — our own client never sends one;
+//! - a well-formed mutation the rules refuse (a value that fails validation,
+//!   a row the user may not touch, a forbidden workflow move) is *rejected*:
+//!   recorded with its reason, it uses up its sequence number, and the rest of
+//!   the outbox goes on, so one bad change never blocks an agent's queue.
+
+mod push;
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::routing::post;
+use crm_domain::protocol::{
+    MAX_MUTATIONS_PER_PUSH, MIN_SUPPORTED_PROTOCOL_VERSION, Mutation, MutationOp, PROTOCOL_VERSION,
+    SyncTable,
+};
+
+use crate::app::AppState;
+use crate::error::ApiError;
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/sync/push", post(push::push))
+}
+
+/// Refuses clients this server cannot talk to, telling them what to do.
+fn negotiate(client_version: u32) -> Result<(), ApiError> {
+    if client_version < MIN_SUPPORTED_PROTOCOL_VERSION {
+        return Err(ApiError::UpgradeRequired {
+            message: format!(
+                "this app speaks sync protocol {client_version}; the server needs {MIN_SUPPORTED_PROTOCOL_VERSION} or later. \
+                 Update the app: your unsent changes are kept and will be sent after the update."
+            ),
+        });
+    }
+    if client_version > PROTOCOL_VERSION {
+        return Err(ApiError::bad_request(
+            "protocol_too_new",
+            format!(
+                "this server speaks sync protocol up to {PROTOCOL_VERSION}, the app {client_version}"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The structural checks of a batch: anything failing here is not our
+/// protocol, and the whole batch is refused before anything is applied.
+fn check_batch(mutations: &[Mutation]) -> Result<(), ApiError> {
+    if mutations.len() > MAX_MUTATIONS_PER_PUSH {
+        return Err(ApiError::bad_request(
+            "batch_too_large",
+            format!("send at most {MAX_MUTATIONS_PER_PUSH} mutations per push"),
+        ));
+    }
+    for pair in mutations.windows(2) {
+        if pair[1].seq != pair[0].seq + 1 {
+            return Err(ApiError::bad_request(
+                "sequence_not_consecutive",
+                format!(
+                    "mutation {} follows {}: sequence numbers in a push must be consecutive",
+                    pair[1].seq, pair[0].seq
+                ),
+            ));
+        }
+    }
+    for m in mutations {
+        if m.seq < 1 {
+            return Err(ApiError::bad_request(
+                "invalid_sequence",
+                "sequence numbers start at 1",
+            ));
+        }
+        match &m.op {
+            MutationOp::Insert { values } => {
+                check_columns(m, values.keys(), m.table.insertable_columns())?
+            }
+            MutationOp::Update { changes } => {
+                if changes.is_empty() {
+                    return Err(ApiError::bad_request(
+                        "empty_update",
+                        format!("mutation {} changes no field", m.seq),
+                    ));
+                }
+                check_columns(m, changes.keys(), m.table.updatable_columns())?;
+            }
+            MutationOp::Delete => {}
+        }
+    }
+    Ok(())
+}
+
+fn check_columns<'a>(
+    m: &Mutation,
+    keys: impl Iterator<Item = &'a String>,
+    allowed: &[&str],
+) -> Result<(), ApiError> {
+    for key in keys {
+        if !allowed.contains(&key.as_str()) {
+            return Err(ApiError::bad_request(
+                "column_not_writable",
+                format!(
+                    "mutation {}: {}.{key} cannot be written by a client",
+                    m.seq,
+                    m.table.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The whitelisted, `'static` name of a column a batch check has passed.
+fn static_column(table: SyncTable, key: &str) -> &'static str {
+    table
+        .insertable_columns()
+        .iter()
+        .chain(table.updatable_columns())
+        .find(|c| **c == key)
+        .copied()
+        .unwrap_or("value")
+}
+
+/// Validates the values a mutation writes with the domain's rules.
+fn validate_values<'a>(
+    table: SyncTable,
+    values: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
+) -> Result<(), crm_domain::ValidationErrors> {
+    crm_domain::ValidationErrors::collect(values.map(|(k, v)| {
+        crm_domain::validation::validate_sync_field(table, static_column(table, k), v)
+    }))
+}
+
+type Values = BTreeMap<String, serde_json::Value>;

@@ -1,0 +1,123 @@
+//! A simulated desktop client for the sync tests: an account's session, an
+//! install id, and an outbox numbering its mutations gap-free.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use chrono::{DateTime, Utc};
+use crm_domain::protocol::{
+    FieldChange, Mutation, MutationOp, PROTOCOL_VERSION, PushRequest, PushResponse, SyncTable,
+};
+use reqwest::Response;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::server::TestServer;
+
+pub struct SimClient<'s> {
+    pub server: &'s TestServer,
+    pub user_id: Uuid,
+    pub token: String,
+    pub client_id: Uuid,
+    next_seq: std::cell::Cell<i64>,
+}
+
+impl<'s> SimClient<'s> {
+    pub async fn sign_in(server: &'s TestServer, email: &str) -> SimClient<'s> {
+        let session = server.login(email).await;
+        SimClient {
+            server,
+            user_id: session["user"]["id"].as_str().unwrap().parse().unwrap(),
+            token: session["access_token"].as_str().unwrap().to_owned(),
+            client_id: Uuid::now_v7(),
+            next_seq: std::cell::Cell::new(1),
+        }
+    }
+
+    fn next(
+        &self,
+        table: SyncTable,
+        row_id: Uuid,
+        op: MutationOp,
+        edited_at: DateTime<Utc>,
+    ) -> Mutation {
+        let seq = self.next_seq.get();
+        self.next_seq.set(seq + 1);
+        Mutation {
+            seq,
+            table,
+            row_id,
+            op,
+            edited_at,
+        }
+    }
+
+    pub fn insert(&self, table: SyncTable, row_id: Uuid, values: Value) -> Mutation {
+        let values = values.as_object().unwrap().clone().into_iter().collect();
+        self.next(table, row_id, MutationOp::Insert { values }, Utc::now())
+    }
+
+    /// An update of `(field, base, value)` triples, edited at `edited_at`.
+    pub fn update_at(
+        &self,
+        table: SyncTable,
+        row_id: Uuid,
+        fields: &[(&str, Value, Value)],
+        edited_at: DateTime<Utc>,
+    ) -> Mutation {
+        let changes = fields
+            .iter()
+            .map(|(f, base, value)| {
+                (
+                    (*f).to_owned(),
+                    FieldChange {
+                        base: base.clone(),
+                        value: value.clone(),
+                    },
+                )
+            })
+            .collect();
+        self.next(table, row_id, MutationOp::Update { changes }, edited_at)
+    }
+
+    pub fn update(
+        &self,
+        table: SyncTable,
+        row_id: Uuid,
+        fields: &[(&str, Value, Value)],
+    ) -> Mutation {
+        self.update_at(table, row_id, fields, Utc::now())
+    }
+
+    pub fn delete(&self, table: SyncTable, row_id: Uuid) -> Mutation {
+        self.next(table, row_id, MutationOp::Delete, Utc::now())
+    }
+
+    pub fn request(&self, mutations: &[Mutation]) -> PushRequest {
+        PushRequest {
+            protocol_version: PROTOCOL_VERSION,
+            client_id: self.client_id,
+            mutations: mutations.to_vec(),
+        }
+    }
+
+    pub async fn push_raw(&self, body: &Value) -> Response {
+        self.server
+            .http
+            .post(self.server.url("/sync/push"))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Pushes and expects the server to take the batch.
+    pub async fn push(&self, mutations: &[Mutation]) -> PushResponse {
+        let response = self
+            .push_raw(&serde_json::to_value(self.request(mutations)).unwrap())
+            .await;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        assert!(status.is_success(), "push refused: {status} {body}");
+        serde_json::from_value(body).unwrap()
+    }
+}

@@ -1,0 +1,599 @@
+//! Pushing offline work: every mutation lands exactly once with its audit
+//! row, replays change nothing, gaps are refused, a refused mutation never
+//! blocks the ones after it, and concurrent edits merge field by field with
+//! every losing value kept as a conflict both users can see.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use chrono::{TimeDelta, Utc};
+use crm_domain::UserRole;
+use crm_domain::protocol::{MutationOutcome, SyncTable};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::client::SimClient;
+use support::server::{TestServer, assert_error};
+use sync_server::db::Claims;
+use uuid::Uuid;
+
+async fn team(s: &TestServer) {
+    s.create_account("ana@field.test", UserRole::Agent).await;
+    s.create_account("ben@field.test", UserRole::Agent).await;
+    s.create_account("ada@field.test", UserRole::Admin).await;
+}
+
+/// (client_seq, action) of the audit rows a client's mutations caused.
+async fn audit_of(s: &TestServer, client: Uuid) -> Vec<(i64, String)> {
+    sqlx::query_as("SELECT client_seq, action FROM audit_history WHERE client_id = $1 ORDER BY client_seq, created_at")
+        .bind(client)
+        .fetch_all(s.db.pool())
+        .await
+        .unwrap()
+}
+
+async fn row(s: &TestServer, sql: &'static str, id: Uuid) -> Value {
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn each_mutation_lands_exactly_once_with_its_audit_row() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let (customer, interaction) = (Uuid::now_v7(), Uuid::now_v7());
+    let batch = vec![
+        ana.insert(
+            SyncTable::Customers,
+            customer,
+            json!({ "name": "Acme", "phone": "+49 30 1234567" }),
+        ),
+        ana.update(
+            SyncTable::Customers,
+            customer,
+            &[("name", json!("Acme"), json!("Acme GmbH"))],
+        ),
+        ana.insert(
+            SyncTable::CustomerInteractions,
+            interaction,
+            json!({ "customer_id": customer, "type": "visit", "channel": "meeting",
+                    "follow_up_date": "2026-12-01T09:00:00Z" }),
+        ),
+    ];
+    let first = ana.push(&batch).await;
+    assert_eq!(first.last_seq, 3);
+    assert!(
+        first
+            .results
+            .iter()
+            .all(|r| r.outcome == MutationOutcome::Applied),
+        "{first:?}"
+    );
+    assert_eq!(
+        audit_of(&s, ana.client_id).await,
+        [
+            (1, "INSERT".into()),
+            (2, "UPDATE".into()),
+            (3, "INSERT".into())
+        ]
+    );
+    let actors: Vec<Option<Uuid>> =
+        sqlx::query_scalar("SELECT DISTINCT changed_by FROM audit_history WHERE client_id = $1")
+            .bind(ana.client_id)
+            .fetch_all(s.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(actors, [Some(ana.user_id)]);
+
+    // The response was lost; the client sends the same batch again.
+    let replay = ana.push(&batch).await;
+    assert_eq!(replay, first, "a replay returns the stored results");
+    assert_eq!(
+        audit_of(&s, ana.client_id).await.len(),
+        3,
+        "and applies nothing twice"
+    );
+    let name = row(
+        &s,
+        "SELECT to_jsonb(name) FROM customers WHERE id = $1",
+        customer,
+    )
+    .await;
+    assert_eq!(name, "Acme GmbH");
+    let owner = row(
+        &s,
+        "SELECT to_jsonb(owner) FROM customers WHERE id = $1",
+        customer,
+    )
+    .await;
+    assert_eq!(
+        owner,
+        json!(ana.user_id),
+        "the owner defaults to the pusher"
+    );
+}
+
+#[tokio::test]
+async fn a_gap_is_refused_and_changes_nothing() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let first = ana.insert(
+        SyncTable::Customers,
+        Uuid::now_v7(),
+        json!({ "name": "One" }),
+    );
+    let _lost = ana.insert(
+        SyncTable::Customers,
+        Uuid::now_v7(),
+        json!({ "name": "Two" }),
+    );
+    let third = ana.insert(
+        SyncTable::Customers,
+        Uuid::now_v7(),
+        json!({ "name": "Three" }),
+    );
+    ana.push(&[first]).await;
+
+    let body = serde_json::to_value(ana.request(std::slice::from_ref(&third))).unwrap();
+    let body = assert_error(
+        ana.push_raw(&body).await,
+        StatusCode::CONFLICT,
+        "sequence_gap",
+    )
+    .await;
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected mutation 2")
+    );
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM customers")
+        .fetch_all(s.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(names, ["One"]);
+
+    // Out of order inside one batch is not the protocol either.
+    let body = serde_json::to_value(ana.request(&[third.clone(), third])).unwrap();
+    assert_error(
+        ana.push_raw(&body).await,
+        StatusCode::BAD_REQUEST,
+        "sequence_not_consecutive",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_refused_mutation_is_reported_and_does_not_block_the_ones_after_it() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ben = SimClient::sign_in(&s, "ben@field.test").await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ticket = Uuid::now_v7();
+    ana.push(&[ana.insert(
+        SyncTable::Tickets,
+        ticket,
+        json!({ "title": "Pump broken" }),
+    )])
+    .await;
+
+    let good = Uuid::now_v7();
+    let batch = vec![
+        // Someone else's customer: RLS says no.
+        ana.insert(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            json!({ "name": "Planted", "owner": ben.user_id }),
+        ),
+        // open -> reopened is not a move the workflow allows.
+        ana.update(
+            SyncTable::Tickets,
+            ticket,
+            &[("status", json!("open"), json!("reopened"))],
+        ),
+        // The same rule as the forms: names have a limit.
+        ana.insert(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            json!({ "name": "x".repeat(201) }),
+        ),
+        // A value the column cannot hold.
+        ana.insert(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            json!({ "name": "Odd", "acquisition_stage": "maybe" }),
+        ),
+        // A row that is not there.
+        ana.update(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            &[("name", json!("a"), json!("b"))],
+        ),
+        ana.insert(SyncTable::Customers, good, json!({ "name": "Fine" })),
+    ];
+    let response = ana.push(&batch).await;
+    assert_eq!(response.last_seq, 7);
+    let codes: Vec<String> = response
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            MutationOutcome::Rejected { code, message } => {
+                assert!(!message.is_empty());
+                code.clone()
+            }
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "forbidden",
+            "not_allowed",
+            "validation_failed",
+            "invalid_value",
+            "not_found",
+            "Applied"
+        ]
+    );
+    // Only the good one left a trace; the ticket is still open.
+    assert_eq!(
+        audit_of(&s, ana.client_id).await,
+        [(1, "INSERT".into()), (7, "INSERT".into())]
+    );
+    let status = row(
+        &s,
+        "SELECT to_jsonb(status) FROM tickets WHERE id = $1",
+        ticket,
+    )
+    .await;
+    assert_eq!(status, "open");
+
+    // The refusals are settled: a replay reports them again, and the next
+    // push carries on from 8.
+    assert_eq!(ana.push(&batch).await, response);
+    let next = ana
+        .push(&[ana.insert(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            json!({ "name": "Next" }),
+        )])
+        .await;
+    assert_eq!(next.last_seq, 8);
+}
+
+#[tokio::test]
+async fn offline_edits_of_different_fields_both_survive() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ada = SimClient::sign_in(&s, "ada@field.test").await;
+    let customer = Uuid::now_v7();
+    ana.push(&[ana.insert(
+        SyncTable::Customers,
+        customer,
+        json!({ "name": "Acme", "email": "old@acme.example" }),
+    )])
+    .await;
+
+    // Both went offline having seen the same row.
+    let ana_edit = ana.update(
+        SyncTable::Customers,
+        customer,
+        &[("phone", Value::Null, json!("+1 555 0100"))],
+    );
+    let ada_edit = ada.update(
+        SyncTable::Customers,
+        customer,
+        &[(
+            "email",
+            json!("old@acme.example"),
+            json!("new@acme.example"),
+        )],
+    );
+    assert_eq!(
+        ada.push(&[ada_edit]).await.results[0].outcome,
+        MutationOutcome::Applied
+    );
+    assert_eq!(
+        ana.push(&[ana_edit]).await.results[0].outcome,
+        MutationOutcome::Applied
+    );
+
+    let now: Value = row(
+        &s,
+        "SELECT jsonb_build_object('phone', phone, 'email', email) FROM customers WHERE id = $1",
+        customer,
+    )
+    .await;
+    assert_eq!(
+        now,
+        json!({ "phone": "+1 555 0100", "email": "new@acme.example" })
+    );
+}
+
+async fn conflicts_seen_by(s: &TestServer, user: Uuid) -> Vec<(String, Value, Value)> {
+    let mut tx = sync_server::db::begin_as(s.db.pool(), &Claims::user(user))
+        .await
+        .unwrap();
+    sqlx::query_as("SELECT field, kept_value, lost_value FROM sync.conflicts ORDER BY created_at")
+        .fetch_all(&mut *tx)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_later_edit_of_a_field_wins_and_the_other_is_kept_as_a_conflict() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ada = SimClient::sign_in(&s, "ada@field.test").await;
+    let ben = SimClient::sign_in(&s, "ben@field.test").await;
+    let customer = Uuid::now_v7();
+    ana.push(&[ana.insert(SyncTable::Customers, customer, json!({ "name": "Acme" }))])
+        .await;
+    let t0 = Utc::now();
+
+    // Ana renamed it on the plane at t0+1 min; Ada at t0+2 min, and Ada
+    // syncs first. Ana's later sync must not overwrite the later edit.
+    let ada_edit = ada.update_at(
+        SyncTable::Customers,
+        customer,
+        &[("name", json!("Acme"), json!("Acme Ltd"))],
+        t0 - TimeDelta::minutes(8),
+    );
+    let ana_edit = ana.update_at(
+        SyncTable::Customers,
+        customer,
+        &[("name", json!("Acme"), json!("ACME"))],
+        t0 - TimeDelta::minutes(9),
+    );
+    ada.push(&[ada_edit]).await;
+    let pushed = ana.push(&[ana_edit]).await;
+    let MutationOutcome::Merged { conflicts } = &pushed.results[0].outcome else {
+        panic!("expected a merge, got {pushed:?}");
+    };
+    assert_eq!(
+        (
+            conflicts[0].kept.clone(),
+            conflicts[0].lost.clone(),
+            conflicts[0].lost_is_yours
+        ),
+        (json!("Acme Ltd"), json!("ACME"), true)
+    );
+    assert_eq!(
+        row(
+            &s,
+            "SELECT to_jsonb(name) FROM customers WHERE id = $1",
+            customer
+        )
+        .await,
+        "Acme Ltd"
+    );
+
+    // Both see the conflict; an uninvolved agent does not.
+    let expected = vec![("name".to_owned(), json!("Acme Ltd"), json!("ACME"))];
+    assert_eq!(conflicts_seen_by(&s, ana.user_id).await, expected);
+    assert_eq!(conflicts_seen_by(&s, ada.user_id).await, expected);
+    assert!(conflicts_seen_by(&s, ben.user_id).await.is_empty());
+
+    // Now Ana's edit is the later one: it wins, and Ada's loses.
+    let ana_late = ana.update_at(
+        SyncTable::Customers,
+        customer,
+        &[("name", json!("Acme"), json!("Acme AG"))],
+        Utc::now(),
+    );
+    let pushed = ana.push(&[ana_late]).await;
+    let MutationOutcome::Merged { conflicts } = &pushed.results[0].outcome else {
+        panic!("expected a merge, got {pushed:?}");
+    };
+    assert!(!conflicts[0].lost_is_yours);
+    assert_eq!(conflicts[0].lost, json!("Acme Ltd"));
+    assert_eq!(
+        row(
+            &s,
+            "SELECT to_jsonb(name) FROM customers WHERE id = $1",
+            customer
+        )
+        .await,
+        "Acme AG"
+    );
+    let lost_by: Option<Uuid> =
+        sqlx::query_scalar("SELECT lost_by FROM sync.conflicts WHERE id = $1")
+            .bind(conflicts[0].conflict_id)
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(lost_by, Some(ada.user_id));
+    // The audit row of the winning mutation is there to link to.
+    assert_eq!(audit_of(&s, ana.client_id).await.last().unwrap().0, 3);
+}
+
+#[tokio::test]
+async fn a_concurrent_status_change_must_follow_the_workflow_from_the_servers_status() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ben = SimClient::sign_in(&s, "ben@field.test").await;
+    let ticket = Uuid::now_v7();
+    ana.push(&[ana.insert(
+        SyncTable::Tickets,
+        ticket,
+        json!({ "title": "Leak", "assigned_to": ben.user_id }),
+    )])
+    .await;
+
+    // Ben closes it; Ana, offline with the ticket still open, starts work on
+    // it later. A closed ticket can only be reopened: Ben's close stands.
+    let close = ben.update_at(
+        SyncTable::Tickets,
+        ticket,
+        &[("status", json!("open"), json!("closed"))],
+        Utc::now() - TimeDelta::minutes(5),
+    );
+    let start = ana.update_at(
+        SyncTable::Tickets,
+        ticket,
+        &[("status", json!("open"), json!("in_progress"))],
+        Utc::now(),
+    );
+    ben.push(&[close]).await;
+    let pushed = ana.push(&[start]).await;
+    let MutationOutcome::Merged { conflicts } = &pushed.results[0].outcome else {
+        panic!("expected a merge, got {pushed:?}");
+    };
+    assert!(conflicts[0].lost_is_yours);
+    assert_eq!(
+        row(
+            &s,
+            "SELECT to_jsonb(status) FROM tickets WHERE id = $1",
+            ticket
+        )
+        .await,
+        "closed"
+    );
+}
+
+#[tokio::test]
+async fn hostile_and_malformed_pushes_get_a_clear_4xx_and_change_nothing() {
+    let s = TestServer::start(&["--max-body-bytes", "1048576"]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ben = SimClient::sign_in(&s, "ben@field.test").await;
+    let id = Uuid::now_v7();
+    let base =
+        |m: Value| json!({ "protocol_version": 1, "client_id": ana.client_id, "mutations": [m] });
+    let now = Utc::now();
+
+    let unknown_table = base(
+        json!({ "seq": 1, "table": "audit_history", "row_id": id, "op": "delete", "edited_at": now }),
+    );
+    assert_error(
+        ana.push_raw(&unknown_table).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+    let unknown_column = base(
+        json!({ "seq": 1, "table": "customers", "row_id": id, "op": "insert",
+                                      "values": { "name": "x", "nickname": "y" }, "edited_at": now }),
+    );
+    assert_error(
+        ana.push_raw(&unknown_column).await,
+        StatusCode::BAD_REQUEST,
+        "column_not_writable",
+    )
+    .await;
+    let forged_author = base(
+        json!({ "seq": 1, "table": "tickets", "row_id": id, "op": "insert",
+                                     "values": { "title": "x", "created_by": ben.user_id }, "edited_at": now }),
+    );
+    assert_error(
+        ana.push_raw(&forged_author).await,
+        StatusCode::BAD_REQUEST,
+        "column_not_writable",
+    )
+    .await;
+    let wrong_types = base(
+        json!({ "seq": "one", "table": "customers", "row_id": 5, "op": "insert", "edited_at": now }),
+    );
+    assert_error(
+        ana.push_raw(&wrong_types).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_body",
+    )
+    .await;
+
+    let huge: Vec<Value> = (1..=20)
+        .map(|seq| {
+            json!({ "seq": seq, "table": "customers", "row_id": Uuid::now_v7(), "op": "insert",
+                           "values": { "name": "x".repeat(60_000) }, "edited_at": now })
+        })
+        .collect();
+    let huge = json!({ "protocol_version": 1, "client_id": ana.client_id, "mutations": huge });
+    assert_error(
+        ana.push_raw(&huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+    )
+    .await;
+
+    let old = json!({ "protocol_version": 0, "client_id": ana.client_id, "mutations": [] });
+    assert_error(
+        ana.push_raw(&old).await,
+        StatusCode::UPGRADE_REQUIRED,
+        "upgrade_required",
+    )
+    .await;
+
+    let request = serde_json::to_value(ana.request(&[ana.insert(
+        SyncTable::Customers,
+        id,
+        json!({ "name": "Mine" }),
+    )]))
+    .unwrap();
+    let no_token = s
+        .http
+        .post(s.url("/sync/push"))
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_error(no_token, StatusCode::UNAUTHORIZED, "missing_token").await;
+    let forged = s
+        .http
+        .post(s.url("/sync/push"))
+        .bearer_auth("eyJhbGciOiJIUzI1NiJ9.e30.x")
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_error(forged, StatusCode::UNAUTHORIZED, "invalid_token").await;
+    // Ben may not push as Ana's client.
+    let stolen = s
+        .http
+        .post(s.url("/sync/push"))
+        .bearer_auth(&ben.token)
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stolen.status(),
+        StatusCode::OK,
+        "Ben's first push claims the id for Ben…"
+    );
+    let again = s
+        .http
+        .post(s.url("/sync/push"))
+        .bearer_auth(&ana.token)
+        .json(&request)
+        .send()
+        .await
+        .unwrap();
+    assert_error(again, StatusCode::FORBIDDEN, "client_of_another_user").await;
+
+    // SQL in strings is just text.
+    let carol = SimClient::sign_in(&s, "ana@field.test").await;
+    let sneaky = Uuid::now_v7();
+    let pushed = carol
+        .push(&[carol.insert(
+            SyncTable::Customers,
+            sneaky,
+            json!({ "name": "Robert'); DROP TABLE customers;--" }),
+        )])
+        .await;
+    assert_eq!(pushed.results[0].outcome, MutationOutcome::Applied);
+    let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        customers, 2,
+        "Ben's row and the sneaky one; nothing else happened"
+    );
+}
