@@ -230,3 +230,111 @@ pub struct FieldConflict {
     /// someone else's, whose value is kept in the conflict record).
     pub lost_is_yours: bool,
 }
+
+/// Most changes (or, on a first load, rows) one pull page carries.
+pub const PULL_PAGE_SIZE: usize = 5000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullRequest {
+    pub protocol_version: u32,
+    pub client_id: Uuid,
+    /// The `cursor` of the previous page; none for a fresh replica.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// Ask for per-table checksums when the answer reaches the present.
+    #[serde(default)]
+    pub checksums: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Apply these in order, in one local transaction, then store `cursor`.
+    pub changes: Vec<Change>,
+    /// Opaque: send it with the next pull.
+    pub cursor: String,
+    /// More pages are waiting: pull again at once.
+    pub has_more: bool,
+    /// The client's mutations up to this number are settled on the server.
+    pub last_seq: i64,
+    /// The user's access changed wholesale (e.g. their role): drop the
+    /// replica (never the outbox) and pull again without a cursor.
+    #[serde(default)]
+    pub reset: bool,
+    /// During a first load: rows sent so far, and the total to send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub progress: Option<Progress>,
+    /// When asked for and caught up: what the replica should hold, per
+    /// table, to find out whether it drifted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksums: Option<BTreeMap<String, TableChecksum>>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub done: u64,
+    pub total: u64,
+}
+
+/// One row's news.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Change {
+    /// The row as the user may see it now: insert or replace it.
+    Upsert { table: String, row: Value },
+    /// The row is gone, or no longer visible to the user: remove it (and
+    /// nothing else: its dependants come with their own removals).
+    Remove { table: String, row_id: Uuid },
+}
+
+/// How many rows of a table the user should hold, and the sum of their
+/// fingerprints: the first 15 hex digits of md5(`{id}|{updated_at}`) read as
+/// a number, where `updated_at` is the row's JSON string (empty if none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableChecksum {
+    pub count: i64,
+    /// A decimal integer (it can exceed 64 bits).
+    pub sum: String,
+}
+
+/// The tables a client replicates, in load order (parents first).
+pub const PULLED_TABLES: [&str; 11] = [
+    "profiles",
+    "products",
+    "acquisition_stages",
+    "customers",
+    "customer_interactions",
+    "tickets",
+    "ticket_workflow_history",
+    "ticket_assignees",
+    "ticket_comments",
+    "ticket_attachments",
+    "conflicts",
+];
+
+/// A row's fingerprint for [`TableChecksum`]: the first 15 hex digits of
+/// md5(`{id}|{updated_at}`), `updated_at` being the row's JSON string or
+/// empty. The server computes the same in SQL (`sync.checksum`).
+pub fn row_fingerprint(row: &Value) -> Option<u64> {
+    use md5::{Digest, Md5};
+    let id = row.get("id")?.as_str()?;
+    let updated_at = row.get("updated_at").and_then(Value::as_str).unwrap_or("");
+    let digest = Md5::digest(format!("{id}|{updated_at}").as_bytes());
+    // 15 hex digits = the first 7.5 bytes: 60 bits.
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    Some(u64::from_be_bytes(first) >> 4)
+}
+
+impl TableChecksum {
+    /// The checksum of the rows a replica holds for one table.
+    pub fn of<'a>(rows: impl IntoIterator<Item = &'a Value>) -> TableChecksum {
+        let (count, sum) = rows
+            .into_iter()
+            .filter_map(row_fingerprint)
+            .fold((0i64, 0u128), |(n, sum), f| (n + 1, sum + u128::from(f)));
+        TableChecksum {
+            count,
+            sum: sum.to_string(),
+        }
+    }
+}

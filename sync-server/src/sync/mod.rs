@@ -1,5 +1,6 @@
 //! The sync protocol's HTTP side. `POST /sync/push` takes a batch of
-//! mutations from a client's outbox (see `push`). Types come from
+//! mutations from a client's outbox (see `push`); `POST /sync/pull` returns
+//! what changed for the caller since their cursor (see `pull`). Types come from
 //! `crm_domain::protocol`, shared with the desktop app.
 //!
 //! Two kinds of bad input, answered differently on purpose:
@@ -11,6 +12,7 @@
 //!   recorded with its reason, it uses up its sequence number, and the rest of
 //!   the outbox goes on, so one bad change never blocks an agent's queue.
 
+mod pull;
 mod push;
 
 use std::collections::BTreeMap;
@@ -26,7 +28,9 @@ use crate::app::AppState;
 use crate::error::ApiError;
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/sync/push", post(push::push))
+    Router::new()
+        .route("/sync/push", post(push::push))
+        .route("/sync/pull", post(pull::pull))
 }
 
 /// Refuses clients this server cannot talk to, telling them what to do.

@@ -1,10 +1,14 @@
 //! A simulated desktop client for the sync tests: an account's session, an
-//! install id, and an outbox numbering its mutations gap-free.
+//! install id, an outbox numbering its mutations gap-free, and an in-memory
+//! replica that pulls apply to.
 #![allow(dead_code, clippy::unwrap_used)]
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use crm_domain::protocol::{
-    FieldChange, Mutation, MutationOp, PROTOCOL_VERSION, PushRequest, PushResponse, SyncTable,
+    Change, FieldChange, Mutation, MutationOp, PROTOCOL_VERSION, PullRequest, PullResponse,
+    PushRequest, PushResponse, SyncTable,
 };
 use reqwest::Response;
 use serde_json::Value;
@@ -18,6 +22,9 @@ pub struct SimClient<'s> {
     pub token: String,
     pub client_id: Uuid,
     next_seq: std::cell::Cell<i64>,
+    /// The client's replica: (table, id) -> row as last pulled.
+    pub replica: HashMap<(String, Uuid), Value>,
+    pub cursor: Option<String>,
 }
 
 impl<'s> SimClient<'s> {
@@ -29,6 +36,8 @@ impl<'s> SimClient<'s> {
             token: session["access_token"].as_str().unwrap().to_owned(),
             client_id: Uuid::now_v7(),
             next_seq: std::cell::Cell::new(1),
+            replica: HashMap::new(),
+            cursor: None,
         }
     }
 
@@ -119,5 +128,68 @@ impl<'s> SimClient<'s> {
         let body: Value = response.json().await.unwrap();
         assert!(status.is_success(), "push refused: {status} {body}");
         serde_json::from_value(body).unwrap()
+    }
+}
+
+impl SimClient<'_> {
+    pub async fn pull_page(&self, cursor: Option<String>, checksums: bool) -> Response {
+        let request = PullRequest {
+            protocol_version: PROTOCOL_VERSION,
+            client_id: self.client_id,
+            cursor,
+            checksums,
+        };
+        self.server
+            .http
+            .post(self.server.url("/sync/pull"))
+            .bearer_auth(&self.token)
+            .json(&request)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Pulls until caught up, applying every page to the replica; returns
+    /// the last page.
+    pub async fn pull(&mut self) -> PullResponse {
+        loop {
+            let response = self.pull_page(self.cursor.clone(), true).await;
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            assert!(status.is_success(), "pull refused: {status} {body}");
+            let page: PullResponse = serde_json::from_value(body).unwrap();
+            if page.reset {
+                self.replica.clear();
+                self.cursor = None;
+                continue;
+            }
+            for change in &page.changes {
+                match change {
+                    Change::Upsert { table, row } => {
+                        let id = row["id"].as_str().unwrap().parse().unwrap();
+                        self.replica.insert((table.clone(), id), row.clone());
+                    }
+                    Change::Remove { table, row_id } => {
+                        self.replica.remove(&(table.clone(), *row_id));
+                    }
+                }
+            }
+            self.cursor = Some(page.cursor.clone());
+            if !page.has_more {
+                return page;
+            }
+        }
+    }
+
+    /// The ids the replica holds for `table`, sorted.
+    pub fn held(&self, table: &str) -> Vec<Uuid> {
+        let mut ids: Vec<Uuid> = self
+            .replica
+            .keys()
+            .filter(|(t, _)| t == table)
+            .map(|(_, id)| *id)
+            .collect();
+        ids.sort();
+        ids
     }
 }

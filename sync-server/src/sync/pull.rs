@@ -1,0 +1,358 @@
+//! `POST /sync/pull`: what changed for this user since their cursor.
+//!
+//! A fresh client first *loads*: every row it may see, table by table in
+//! pages, starting from a snapshot taken before the first row is read. Then
+//! it follows the *feed*: the changes whose transaction is visible in a new
+//! snapshot but was not in the cursor's (see the sync_pull migration), each
+//! turned into the row as the user sees it now, or a removal when they
+//! cannot see it (deleted, or out of their scope). Whatever changed during
+//! the load arrives through the feed, so the replica converges.
+//!
+//! The cursor is opaque to the client. A forged one can only make the server
+//! send rows again: every row is read under the caller's RLS.
+
+use std::collections::{BTreeMap, HashMap};
+
+use axum::extract::State;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crm_domain::protocol::{
+    Change, PULL_PAGE_SIZE, PULLED_TABLES, Progress, PullRequest, PullResponse, TableChecksum,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use super::negotiate;
+use crate::accounts::AuthUser;
+use crate::app::AppState;
+use crate::error::{ApiError, ApiJson, ApiResult};
+
+type Tx = Transaction<'static, Postgres>;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+enum Cursor {
+    /// Loading everything visible, as of `since` onwards.
+    Load {
+        since: String,
+        table: usize,
+        after: Option<Uuid>,
+        done: u64,
+        total: u64,
+    },
+    /// Following the change log: changes after snapshot `since`, up to
+    /// `until` while a window is being paged, after change `after`.
+    Feed {
+        since: String,
+        until: Option<String>,
+        after: i64,
+    },
+}
+
+impl Cursor {
+    fn encode(&self) -> ApiResult<String> {
+        Ok(URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).map_err(ApiError::internal)?))
+    }
+
+    fn decode(text: &str) -> ApiResult<Self> {
+        let invalid = || {
+            ApiError::bad_request(
+                "invalid_cursor",
+                "this cursor was not made by this server; pull without one",
+            )
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| invalid())?;
+        serde_json::from_slice(&bytes).map_err(|_| invalid())
+    }
+}
+
+#[tracing::instrument(name = "pull", skip_all, fields(user = %user.id, client = %req.client_id))]
+pub(crate) async fn pull(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(req): ApiJson<PullRequest>,
+) -> ApiResult<ApiJson<PullResponse>> {
+    negotiate(req.protocol_version)?;
+    let cursor = req.cursor.as_deref().map(Cursor::decode).transpose()?;
+
+    let mut tx = state.pool.begin().await?;
+    as_service(&mut tx).await?;
+    let last_seq = last_seq(&mut tx, req.client_id, user.id).await?;
+    let mut response = match cursor {
+        None => {
+            let since = snapshot(&mut tx).await?;
+            as_user(&mut tx, &user).await?;
+            let mut total = 0u64;
+            for table in PULLED_TABLES {
+                let n = sqlx::query_scalar!(r#"SELECT sync.visible_count($1) AS "n!""#, table)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                total += u64::try_from(n).unwrap_or(0);
+            }
+            load(&mut tx, since, 0, None, 0, total).await?
+        }
+        Some(Cursor::Load {
+            since,
+            table,
+            after,
+            done,
+            total,
+        }) => {
+            as_user(&mut tx, &user).await?;
+            load(&mut tx, since, table, after, done, total).await?
+        }
+        Some(Cursor::Feed {
+            since,
+            until,
+            after,
+        }) => feed(&mut tx, &user, since, until, after).await?,
+    };
+    response.last_seq = last_seq;
+    if req.checksums && !response.has_more && !response.reset {
+        as_user(&mut tx, &user).await?;
+        response.checksums = Some(checksums(&mut tx).await?);
+    }
+    tx.commit().await?;
+    Ok(ApiJson(response))
+}
+
+async fn as_service(tx: &mut Tx) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT set_config('role', 'service_role', true) AS role")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn as_user(tx: &mut Tx, user: &AuthUser) -> ApiResult<()> {
+    let claims = serde_json::to_string(&user.claims()).map_err(ApiError::internal)?;
+    sqlx::query!(
+        "SELECT set_config('role', 'authenticated', true) AS role, set_config('request.jwt.claims', $1, true) AS claims",
+        claims
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn snapshot(tx: &mut Tx) -> Result<String, sqlx::Error> {
+    sqlx::query_scalar!(r#"SELECT pg_current_snapshot()::text AS "snapshot!""#)
+        .fetch_one(&mut **tx)
+        .await
+}
+
+async fn last_seq(tx: &mut Tx, client: Uuid, user: Uuid) -> ApiResult<i64> {
+    let row = sqlx::query!(
+        "SELECT user_id, last_seq FROM sync.clients WHERE client_id = $1",
+        client
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    match row {
+        None => Ok(0),
+        Some(r) if r.user_id == user => Ok(r.last_seq),
+        Some(_) => Err(ApiError::forbidden(
+            "client_of_another_user",
+            "this client id belongs to another account; each account syncs with a client id of its own",
+        )),
+    }
+}
+
+async fn load(
+    tx: &mut Tx,
+    since: String,
+    mut table: usize,
+    mut after: Option<Uuid>,
+    mut done: u64,
+    total: u64,
+) -> ApiResult<PullResponse> {
+    let mut changes = Vec::new();
+    while table < PULLED_TABLES.len() && changes.len() < PULL_PAGE_SIZE {
+        let room = i32::try_from(PULL_PAGE_SIZE - changes.len()).unwrap_or(i32::MAX);
+        let rows = sqlx::query!(
+            r#"SELECT id AS "id!", row_data AS "row!" FROM sync.rows_page($1, $2, $3)"#,
+            PULLED_TABLES[table],
+            after,
+            room
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let full = rows.len() == usize::try_from(room).unwrap_or(0);
+        after = rows.last().map(|r| r.id);
+        done += rows.len() as u64;
+        changes.extend(rows.into_iter().map(|r| Change::Upsert {
+            table: PULLED_TABLES[table].to_owned(),
+            row: r.row,
+        }));
+        if !full {
+            table += 1;
+            after = None;
+        }
+    }
+    let cursor = if table < PULLED_TABLES.len() {
+        Cursor::Load {
+            since,
+            table,
+            after,
+            done,
+            total,
+        }
+    } else {
+        // Loaded: catch up with what changed meanwhile.
+        Cursor::Feed {
+            since,
+            until: None,
+            after: 0,
+        }
+    };
+    Ok(PullResponse {
+        changes,
+        cursor: cursor.encode()?,
+        has_more: true,
+        last_seq: 0,
+        reset: false,
+        progress: Some(Progress {
+            done,
+            total: total.max(done),
+        }),
+        checksums: None,
+    })
+}
+
+async fn feed(
+    tx: &mut Tx,
+    user: &AuthUser,
+    since: String,
+    until: Option<String>,
+    after: i64,
+) -> ApiResult<PullResponse> {
+    let until = match until {
+        Some(u) => u,
+        None => snapshot(tx).await?,
+    };
+    let limit = i32::try_from(PULL_PAGE_SIZE).unwrap_or(i32::MAX);
+    let log = sqlx::query!(
+        r#"SELECT id, table_name, row_id, op FROM sync.changes
+           WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot)
+             AND pg_visible_in_snapshot(xid, $2::text::pg_snapshot)
+             AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot)
+             AND id > $3
+           ORDER BY id
+           LIMIT $4 + 1"#,
+        since,
+        until,
+        after,
+        limit
+    )
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(|e| match &e {
+        sqlx::Error::Database(d) if d.code().as_deref() == Some("22P02") => ApiError::bad_request(
+            "invalid_cursor",
+            "this cursor was not made by this server; pull without one",
+        ),
+        _ => e.into(),
+    })?;
+    let has_more = log.len() > PULL_PAGE_SIZE;
+    let log = &log[..log.len().min(PULL_PAGE_SIZE)];
+
+    if log.iter().any(|c| c.op == "reset" && c.row_id == user.id) {
+        let cursor = Cursor::Feed {
+            since: until,
+            until: None,
+            after: 0,
+        };
+        return Ok(PullResponse {
+            changes: Vec::new(),
+            cursor: cursor.encode()?,
+            has_more: false,
+            last_seq: 0,
+            reset: true,
+            progress: None,
+            checksums: None,
+        });
+    }
+
+    // Each changed row once, in the order of its last change.
+    let mut last_position: HashMap<(&str, Uuid), usize> = HashMap::new();
+    for (i, c) in log.iter().enumerate() {
+        if c.op != "reset" {
+            last_position.insert((c.table_name.as_str(), c.row_id), i);
+        }
+    }
+    let mut by_table: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
+    for (table, id) in last_position.keys() {
+        by_table.entry(table).or_default().push(*id);
+    }
+    as_user(tx, user).await?;
+    let mut visible: HashMap<(String, Uuid), serde_json::Value> = HashMap::new();
+    for (table, ids) in by_table {
+        let rows = sqlx::query!(
+            r#"SELECT id AS "id!", row_data AS "row!" FROM sync.rows_by_id($1, $2)"#,
+            table,
+            &ids
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        visible.extend(rows.into_iter().map(|r| ((table.to_owned(), r.id), r.row)));
+    }
+    let mut ordered: Vec<(&(&str, Uuid), &usize)> = last_position.iter().collect();
+    ordered.sort_by_key(|(_, position)| **position);
+    let changes = ordered
+        .into_iter()
+        .map(
+            |((table, id), _)| match visible.remove(&((*table).to_owned(), *id)) {
+                Some(row) => Change::Upsert {
+                    table: (*table).to_owned(),
+                    row,
+                },
+                None => Change::Remove {
+                    table: (*table).to_owned(),
+                    row_id: *id,
+                },
+            },
+        )
+        .collect();
+
+    let cursor = match (has_more, log.last()) {
+        (true, Some(last)) => Cursor::Feed {
+            since,
+            until: Some(until),
+            after: last.id,
+        },
+        _ => Cursor::Feed {
+            since: until,
+            until: None,
+            after: 0,
+        },
+    };
+    Ok(PullResponse {
+        changes,
+        cursor: cursor.encode()?,
+        has_more,
+        last_seq: 0,
+        reset: false,
+        progress: None,
+        checksums: None,
+    })
+}
+
+async fn checksums(tx: &mut Tx) -> ApiResult<BTreeMap<String, TableChecksum>> {
+    let mut sums = BTreeMap::new();
+    for table in PULLED_TABLES {
+        let row = sqlx::query!(
+            r#"SELECT row_count AS "count!", fingerprint_sum::text AS "sum!" FROM sync.checksum($1)"#,
+            table
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        sums.insert(
+            table.to_owned(),
+            TableChecksum {
+                count: row.count,
+                sum: row.sum,
+            },
+        );
+    }
+    Ok(sums)
+}

@@ -1,0 +1,471 @@
+//! Pulling: a fresh client loads everything it may see and nothing else;
+//! then the change feed brings every change exactly as the user may see it,
+//! in commit order, never skipping one, with evictions when rows leave the
+//! user's scope and deliveries when they come back.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use crm_domain::UserRole;
+use crm_domain::protocol::{SyncTable, TableChecksum};
+use reqwest::StatusCode;
+use serde_json::json;
+use sqlx::{Executor, PgPool};
+use support::client::SimClient;
+use support::server::{TestServer, assert_error};
+use sync_server::db::{Claims, begin_as};
+use uuid::Uuid;
+
+async fn team(s: &TestServer) -> (Uuid, Uuid, Uuid) {
+    (
+        s.create_account("ana@field.test", UserRole::Agent).await,
+        s.create_account("ben@field.test", UserRole::Agent).await,
+        s.create_account("ada@field.test", UserRole::Admin).await,
+    )
+}
+
+/// Runs `sql` as `user` and commits.
+async fn write_as(pool: &PgPool, user: Uuid, sql: &'static str, id: Uuid, other: Option<Uuid>) {
+    let mut tx = begin_as(pool, &Claims::user(user)).await.unwrap();
+    let mut query = sqlx::query(sql).bind(id);
+    if let Some(other) = other {
+        query = query.bind(other);
+    }
+    let done = tx.execute(query).await.unwrap();
+    assert_eq!(done.rows_affected(), 1, "{sql}");
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_fresh_client_loads_what_it_may_see_and_nothing_else() {
+    let s = TestServer::start(&[]).await;
+    let (_, _, ada) = team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ben = SimClient::sign_in(&s, "ben@field.test").await;
+    let (mine, theirs) = (Uuid::now_v7(), Uuid::now_v7());
+    ana.push(&[
+        ana.insert(SyncTable::Customers, mine, json!({ "name": "Mine" })),
+        ana.insert(
+            SyncTable::CustomerInteractions,
+            Uuid::now_v7(),
+            json!({ "customer_id": mine, "type": "call", "channel": "phone" }),
+        ),
+    ])
+    .await;
+    ben.push(&[ben.insert(SyncTable::Customers, theirs, json!({ "name": "Theirs" }))])
+        .await;
+    let shared = Uuid::now_v7();
+    write_as(
+        s.db.pool(),
+        ada,
+        "INSERT INTO tickets (id, title) VALUES ($1, 'Shared')",
+        shared,
+        None,
+    )
+    .await;
+    write_as(
+        s.db.pool(),
+        ada,
+        "INSERT INTO ticket_assignees (ticket_id, user_id) VALUES ($1, $2)",
+        shared,
+        Some(ana.user_id),
+    )
+    .await;
+
+    let mut ana = ana;
+    let last = ana.pull().await;
+    assert_eq!(ana.held("customers"), vec![mine]);
+    assert_eq!(ana.held("customer_interactions").len(), 1);
+    assert_eq!(ana.held("tickets"), vec![shared]);
+    assert_eq!(ana.held("ticket_workflow_history").len(), 1);
+    assert_eq!(ana.held("profiles"), vec![ana.user_id]);
+    assert_eq!(ana.held("products").len(), 3);
+    assert_eq!(ana.held("acquisition_stages").len(), 6);
+    assert_eq!(
+        last.last_seq, 2,
+        "the pull confirms the client's settled mutations"
+    );
+
+    // Caught up: the checksums the server sends match what the replica holds.
+    let sums = last.checksums.expect("asked for checksums");
+    for (table, expected) in &sums {
+        let held = TableChecksum::of(
+            ana.replica
+                .iter()
+                .filter(|((t, _), _)| t == table)
+                .map(|(_, row)| row),
+        );
+        assert_eq!(&held, expected, "{table}");
+    }
+    assert_eq!(sums["customers"].count, 1);
+}
+
+#[tokio::test]
+async fn a_first_load_comes_in_pages_with_progress() {
+    let s = TestServer::start(&[]).await;
+    let (ana_id, _, _) = team(&s).await;
+    sqlx::query(
+        "INSERT INTO customers (name, owner) SELECT 'Customer ' || n, $1 FROM generate_series(1, 12000) n",
+    )
+    .bind(ana_id)
+    .execute(s.db.pool())
+    .await
+    .unwrap();
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let first: crm_domain::protocol::PullResponse =
+        ana.pull_page(None, false).await.json().await.unwrap();
+    let progress = first.progress.unwrap();
+    assert!(first.has_more);
+    assert_eq!(progress.done as usize, crm_domain::protocol::PULL_PAGE_SIZE);
+    assert!(progress.total >= 12_000);
+    let mut ana = ana;
+    ana.pull().await;
+    assert_eq!(ana.held("customers").len(), 12_000);
+}
+
+#[tokio::test]
+async fn changes_and_deletes_arrive_through_the_feed() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let mut ana = SimClient::sign_in(&s, "ana@field.test").await;
+    ana.pull().await;
+    let mut laptop = SimClient::sign_in(&s, "ana@field.test").await;
+    laptop.pull().await;
+
+    let customer = Uuid::now_v7();
+    ana.push(&[ana.insert(SyncTable::Customers, customer, json!({ "name": "New" }))])
+        .await;
+    laptop.pull().await;
+    assert_eq!(
+        laptop.replica[&("customers".to_owned(), customer)]["name"],
+        "New"
+    );
+
+    ana.push(&[ana.update(
+        SyncTable::Customers,
+        customer,
+        &[("name", json!("New"), json!("Newer"))],
+    )])
+    .await;
+    laptop.pull().await;
+    assert_eq!(
+        laptop.replica[&("customers".to_owned(), customer)]["name"],
+        "Newer"
+    );
+
+    let note = Uuid::now_v7();
+    ana.push(&[ana.insert(
+        SyncTable::CustomerInteractions,
+        note,
+        json!({ "customer_id": customer, "type": "call", "channel": "phone" }),
+    )])
+    .await;
+    laptop.pull().await;
+    assert_eq!(laptop.held("customer_interactions"), vec![note]);
+    ana.push(&[ana.delete(SyncTable::CustomerInteractions, note)])
+        .await;
+    laptop.pull().await;
+    assert!(
+        laptop.held("customer_interactions").is_empty(),
+        "a delete is a removal"
+    );
+
+    // Nothing new: an empty page.
+    let quiet = laptop.pull().await;
+    assert!(quiet.changes.is_empty());
+}
+
+#[tokio::test]
+async fn a_reassigned_customer_leaves_the_old_owner_with_its_interactions_and_comes_back() {
+    let s = TestServer::start(&[]).await;
+    let (ana_id, ben_id, ada) = team(&s).await;
+    let mut ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let mut ben = SimClient::sign_in(&s, "ben@field.test").await;
+    let customer = Uuid::now_v7();
+    ana.push(&[
+        ana.insert(SyncTable::Customers, customer, json!({ "name": "Acme" })),
+        ana.insert(
+            SyncTable::CustomerInteractions,
+            Uuid::now_v7(),
+            json!({ "customer_id": customer, "type": "call", "channel": "phone" }),
+        ),
+        ana.insert(
+            SyncTable::CustomerInteractions,
+            Uuid::now_v7(),
+            json!({ "customer_id": customer, "type": "visit", "channel": "meeting" }),
+        ),
+    ])
+    .await;
+    ana.pull().await;
+    ben.pull().await;
+    assert_eq!(ana.held("customer_interactions").len(), 2);
+    assert!(ben.held("customers").is_empty());
+
+    write_as(
+        s.db.pool(),
+        ada,
+        "UPDATE customers SET owner = $2 WHERE id = $1",
+        customer,
+        Some(ben_id),
+    )
+    .await;
+    ana.pull().await;
+    ben.pull().await;
+    assert!(
+        ana.held("customers").is_empty(),
+        "evicted from the old owner"
+    );
+    assert!(
+        ana.held("customer_interactions").is_empty(),
+        "with the rows visible only through it"
+    );
+    assert_eq!(ben.held("customers"), vec![customer]);
+    assert_eq!(
+        ben.held("customer_interactions").len(),
+        2,
+        "delivered to the new owner"
+    );
+
+    write_as(
+        s.db.pool(),
+        ada,
+        "UPDATE customers SET owner = $2 WHERE id = $1",
+        customer,
+        Some(ana_id),
+    )
+    .await;
+    ana.pull().await;
+    ben.pull().await;
+    assert_eq!(
+        ana.held("customer_interactions").len(),
+        2,
+        "coming back into scope delivers them again"
+    );
+    assert!(ben.held("customers").is_empty() && ben.held("customer_interactions").is_empty());
+}
+
+#[tokio::test]
+async fn leaving_a_ticket_evicts_it_with_its_comments_and_history() {
+    let s = TestServer::start(&[]).await;
+    let (ana_id, _, ada) = team(&s).await;
+    let mut ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ticket = Uuid::now_v7();
+    let pool = s.db.pool();
+    write_as(
+        pool,
+        ada,
+        "INSERT INTO tickets (id, title) VALUES ($1, 'Shared')",
+        ticket,
+        None,
+    )
+    .await;
+    write_as(
+        pool,
+        ada,
+        "INSERT INTO ticket_assignees (ticket_id, user_id) VALUES ($1, $2)",
+        ticket,
+        Some(ana_id),
+    )
+    .await;
+    write_as(
+        pool,
+        ada,
+        "INSERT INTO ticket_comments (ticket_id, content, is_internal) VALUES ($1, 'note', true)",
+        ticket,
+        None,
+    )
+    .await;
+    ana.pull().await;
+    assert_eq!(ana.held("tickets"), vec![ticket]);
+    assert_eq!(
+        (
+            ana.held("ticket_comments").len(),
+            ana.held("ticket_workflow_history").len()
+        ),
+        (1, 1)
+    );
+
+    write_as(
+        pool,
+        ada,
+        "DELETE FROM ticket_assignees WHERE ticket_id = $1 AND user_id = $2",
+        ticket,
+        Some(ana_id),
+    )
+    .await;
+    ana.pull().await;
+    for table in [
+        "tickets",
+        "ticket_comments",
+        "ticket_workflow_history",
+        "ticket_assignees",
+    ] {
+        assert!(ana.held(table).is_empty(), "{table} evicted");
+    }
+}
+
+#[tokio::test]
+async fn a_transaction_that_commits_late_is_never_skipped() {
+    let s = TestServer::start(&[]).await;
+    let (ana_id, _, _) = team(&s).await;
+    let mut ana = SimClient::sign_in(&s, "ana@field.test").await;
+    ana.pull().await;
+    let pool = s.db.pool();
+
+    // The early transaction takes its id first, then stalls.
+    let (early, late) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut slow = pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO customers (id, name, owner) VALUES ($1, 'Early', $2)")
+        .bind(early)
+        .bind(ana_id)
+        .execute(&mut *slow)
+        .await
+        .unwrap();
+    sqlx::query("INSERT INTO customers (id, name, owner) VALUES ($1, 'Late', $2)")
+        .bind(late)
+        .bind(ana_id)
+        .execute(pool)
+        .await
+        .unwrap();
+
+    ana.pull().await;
+    assert_eq!(
+        ana.held("customers"),
+        vec![late],
+        "the committed one arrives; the other is not visible yet"
+    );
+    slow.commit().await.unwrap();
+    ana.pull().await;
+    assert_eq!(ana.held("customers"), {
+        let mut both = vec![early, late];
+        both.sort();
+        both
+    });
+}
+
+#[tokio::test]
+async fn many_concurrent_writers_never_make_a_pull_skip_a_change() {
+    let s = TestServer::start(&[]).await;
+    let (ana_id, _, _) = team(&s).await;
+    let mut ana = SimClient::sign_in(&s, "ana@field.test").await;
+    ana.pull().await;
+    let pool = s.db.pool().clone();
+
+    let writers: Vec<_> = (0..8u64)
+        .map(|w| {
+            let pool = pool.clone();
+            tokio::spawn(async move {
+                let mut written = Vec::new();
+                for n in 0..25u64 {
+                    let id = Uuid::now_v7();
+                    let mut tx = pool.begin().await.unwrap();
+                    sqlx::query("INSERT INTO customers (id, name, owner) VALUES ($1, 'W', $2)")
+                        .bind(id)
+                        .bind(ana_id)
+                        .execute(&mut *tx)
+                        .await
+                        .unwrap();
+                    // Hold some transactions open across others' commits.
+                    tokio::time::sleep(Duration::from_millis((w * 7 + n * 13) % 40)).await;
+                    tx.commit().await.unwrap();
+                    written.push(id);
+                }
+                written
+            })
+        })
+        .collect();
+
+    // Pull again and again while they write.
+    let mut pulls = 0;
+    while !writers.iter().all(|w| w.is_finished()) {
+        ana.pull().await;
+        pulls += 1;
+        tokio::time::sleep(Duration::from_millis(15)).await;
+    }
+    let mut expected = Vec::new();
+    for w in writers {
+        expected.extend(w.await.unwrap());
+    }
+    ana.pull().await;
+    expected.sort();
+    assert!(pulls > 3, "the pulls overlapped the writes");
+    assert_eq!(
+        ana.held("customers"),
+        expected,
+        "every committed change arrived"
+    );
+}
+
+#[tokio::test]
+async fn a_role_change_makes_the_next_pull_start_over() {
+    let s = TestServer::start(&[]).await;
+    let (_, ben_id, _) = team(&s).await;
+    let mut ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ben = SimClient::sign_in(&s, "ben@field.test").await;
+    ben.push(&[ben.insert(
+        SyncTable::Customers,
+        Uuid::now_v7(),
+        json!({ "name": "Ben's" }),
+    )])
+    .await;
+    ana.pull().await;
+    assert!(ana.held("customers").is_empty());
+
+    sqlx::query("UPDATE profiles SET role = 'admin' WHERE email = 'ana@field.test'")
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    let page: crm_domain::protocol::PullResponse = ana
+        .pull_page(ana.cursor.clone(), false)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page.reset);
+    ana.pull().await;
+    assert_eq!(
+        ana.held("customers").len(),
+        1,
+        "as an admin she now holds everyone's"
+    );
+    assert_eq!(ana.held("profiles").len(), 3);
+    let _ = ben_id;
+}
+
+#[tokio::test]
+async fn bad_cursors_and_strangers_get_a_clear_4xx() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    assert_error(
+        ana.pull_page(Some("garbage".into()), false).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_cursor",
+    )
+    .await;
+    // Well-formed, but not a snapshot.
+    let forged = base64_json(
+        &json!({ "phase": "feed", "since": "not a snapshot", "until": null, "after": 0 }),
+    );
+    assert_error(
+        ana.pull_page(Some(forged), false).await,
+        StatusCode::BAD_REQUEST,
+        "invalid_cursor",
+    )
+    .await;
+    let anonymous = s
+        .http
+        .post(s.url("/sync/pull"))
+        .json(&json!({ "protocol_version": 1, "client_id": Uuid::now_v7() }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(anonymous, StatusCode::UNAUTHORIZED, "missing_token").await;
+}
+
+fn base64_json(value: &serde_json::Value) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
+}
