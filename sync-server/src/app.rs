@@ -23,6 +23,12 @@ pub struct AppState {
     pub pool: sqlx::PgPool,
     pub tokens: Arc<TokenKeys>,
     pub config: Arc<ServerConfig>,
+    /// Wakes the live streams of this process (see `sync::live`).
+    pub live: tokio::sync::broadcast::Sender<()>,
+    /// Turns true when the server starts shutting down, which ends the live
+    /// streams: graceful shutdown waits for open requests, and a stream
+    /// would otherwise never finish.
+    pub stopping: tokio::sync::watch::Sender<bool>,
 }
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -55,9 +61,13 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let stopping = state.stopping.clone();
     let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        })
         .await
 }
 

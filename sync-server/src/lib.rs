@@ -40,10 +40,13 @@ pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
     let secret =
         accounts::tokens::load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
     let tokens = accounts::tokens::TokenKeys::new(&secret, config.access_token_ttl())?;
+    let live = sync::live::start(pool.clone());
     let state = AppState {
         pool,
         tokens: Arc::new(tokens),
         config: Arc::new(config),
+        live,
+        stopping: tokio::sync::watch::Sender::new(false),
     };
     Ok(Started { state, embedded })
 }

@@ -7,7 +7,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::app::AppState;
-use crate::{accounts, error, health};
+use crate::{accounts, error, health, sync};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -15,6 +15,7 @@ use crate::{accounts, error, health};
     paths(
         health::health,
         accounts::signup, accounts::login, accounts::refresh, accounts::logout, accounts::me,
+        sync::push::push, sync::pull::pull, sync::live::events,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),

@@ -1,6 +1,7 @@
 //! The sync protocol's HTTP side. `POST /sync/push` takes a batch of
 //! mutations from a client's outbox (see `push`); `POST /sync/pull` returns
-//! what changed for the caller since their cursor (see `pull`). Types come from
+//! what changed for the caller since their cursor (see `pull`);
+//! `GET /sync/events` says when to pull again (see `live`). Types come from
 //! `crm_domain::protocol`, shared with the desktop app.
 //!
 //! Two kinds of bad input, answered differently on purpose:
@@ -12,8 +13,9 @@
 //!   recorded with its reason, it uses up its sequence number, and the rest of
 //!   the outbox goes on, so one bad change never blocks an agent's queue.
 
-mod pull;
-mod push;
+pub mod live;
+pub(crate) mod pull;
+pub(crate) mod push;
 
 use std::collections::BTreeMap;
 
@@ -31,6 +33,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/sync/push", post(push::push))
         .route("/sync/pull", post(pull::pull))
+        .route("/sync/events", axum::routing::get(live::events))
 }
 
 /// Refuses clients this server cannot talk to, telling them what to do.

@@ -67,6 +67,11 @@ impl Cursor {
     }
 }
 
+#[utoipa::path(post, path = "/sync/pull", tag = "sync", security(("bearer" = [])),
+    request_body(content = Object, description = "PullRequest (crm_domain::protocol; see docs/sync-protocol.md)"),
+    responses((status = 200, description = "PullResponse: changes, cursor, has_more, last_seq", body = Object),
+        (status = 400, body = crate::error::ErrorBody),
+        (status = 426, description = "the app must be updated; it keeps its outbox", body = crate::error::ErrorBody)))]
 #[tracing::instrument(name = "pull", skip_all, fields(user = %user.id, client = %req.client_id))]
 pub(crate) async fn pull(
     State(state): State<AppState>,
