@@ -17,8 +17,6 @@ pub mod live;
 pub(crate) mod pull;
 pub(crate) mod push;
 
-use std::collections::BTreeMap;
-
 use axum::Router;
 use axum::routing::post;
 use crm_domain::protocol::{
@@ -143,5 +141,3 @@ fn validate_values<'a>(
         crm_domain::validation::validate_sync_field(table, static_column(table, k), v)
     }))
 }
-
-type Values = BTreeMap<String, serde_json::Value>;

@@ -21,7 +21,7 @@ use serde_json::Value;
 use sqlx::{Executor, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::{Values, check_batch, negotiate, validate_values};
+use super::{check_batch, negotiate, validate_values};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
 use crate::error::{ApiError, ApiJson, ApiResult};
@@ -46,42 +46,76 @@ pub(crate) async fn push(
     act_as_service(&mut tx).await?;
     let last_seq = claim_client(&mut tx, req.client_id, user.id).await?;
 
+    // Replays come first (numbers in a batch are consecutive): their stored
+    // outcomes, nothing applied.
     let mut results = Vec::with_capacity(req.mutations.len());
-    let mut last = last_seq;
-    for m in &req.mutations {
-        if m.seq <= last_seq {
-            results.push(stored_result(&mut tx, req.client_id, m.seq).await?);
-            continue;
+    for m in req.mutations.iter().take_while(|m| m.seq <= last_seq) {
+        results.push(stored_result(&mut tx, req.client_id, m.seq).await?);
+    }
+    let fresh = &req.mutations[results.len()..];
+    if let Some(first) = fresh.first()
+        && first.seq != last_seq + 1
+    {
+        return Err(ApiError::Conflict {
+            code: "sequence_gap",
+            message: format!(
+                "expected mutation {} next, got {}; send the missing ones first",
+                last_seq + 1,
+                first.seq
+            ),
+        });
+    }
+
+    // Runs of inserts and deletes go to the database in one call; updates
+    // one by one, through the merge.
+    let mut outcomes = Vec::with_capacity(fresh.len());
+    let mut rest = fresh;
+    while let Some(m) = rest.first() {
+        if let MutationOp::Update { changes } = &m.op {
+            outcomes.push(apply_update(&mut tx, &user, req.client_id, m, changes).await?);
+            rest = &rest[1..];
+        } else {
+            let len = rest
+                .iter()
+                .position(|m| matches!(m.op, MutationOp::Update { .. }))
+                .unwrap_or(rest.len());
+            outcomes.extend(apply_run(&mut tx, &user, req.client_id, &rest[..len]).await?);
+            rest = &rest[len..];
         }
-        if m.seq != last + 1 {
-            return Err(ApiError::Conflict {
-                code: "sequence_gap",
-                message: format!(
-                    "expected mutation {} next, got {}; send the missing ones first",
-                    last + 1,
-                    m.seq
-                ),
-            });
-        }
-        let outcome = apply(&mut tx, &user, req.client_id, m).await?;
-        act_as_service(&mut tx).await?;
-        let stored = serde_json::to_value(&outcome).map_err(ApiError::internal)?;
+    }
+
+    act_as_service(&mut tx).await?;
+    let last = fresh.last().map_or(last_seq, |m| m.seq);
+    if !fresh.is_empty() {
+        let stored: Vec<Value> = outcomes
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<Result<_, _>>()
+            .map_err(ApiError::internal)?;
+        let seqs: Vec<i64> = fresh.iter().map(|m| m.seq).collect();
+        let tables: Vec<String> = fresh.iter().map(|m| m.table.name().to_owned()).collect();
+        let rows: Vec<Uuid> = fresh.iter().map(|m| m.row_id).collect();
         sqlx::query!(
-            "INSERT INTO sync.client_mutations (client_id, seq, table_name, row_id, outcome) VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO sync.client_mutations (client_id, seq, table_name, row_id, outcome)
+             SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::jsonb[])",
             req.client_id,
-            m.seq,
-            m.table.name(),
-            m.row_id,
-            stored
+            &seqs,
+            &tables,
+            &rows,
+            &stored
         )
         .execute(&mut *tx)
         .await?;
-        results.push(MutationResult {
-            seq: m.seq,
-            outcome,
-        });
-        last = m.seq;
     }
+    results.extend(
+        fresh
+            .iter()
+            .zip(outcomes)
+            .map(|(m, outcome)| MutationResult {
+                seq: m.seq,
+                outcome,
+            }),
+    );
     sqlx::query!(
         "UPDATE sync.clients SET last_seq = $2, last_push_at = now() WHERE client_id = $1",
         req.client_id,
@@ -148,15 +182,8 @@ fn rejected(code: &str, message: impl Into<String>) -> MutationOutcome {
     }
 }
 
-/// Applies one mutation in a savepoint. `Ok` carries the outcome (a refusal
-/// included); `Err` only for failures that are not the mutation's fault.
-async fn apply(
-    tx: &mut Tx,
-    user: &AuthUser,
-    client: Uuid,
-    m: &Mutation,
-) -> ApiResult<MutationOutcome> {
-    tx.execute("SAVEPOINT mutation").await?;
+/// Sets the role, claims and client for the mutations that follow.
+async fn act_as_user(tx: &mut Tx, user: &AuthUser, client: Uuid, seq: i64) -> ApiResult<()> {
     let claims = serde_json::to_string(&user.claims()).map_err(ApiError::internal)?;
     sqlx::query!(
         "SELECT set_config('role', 'authenticated', true) AS role,
@@ -165,19 +192,160 @@ async fn apply(
                 set_config('crm.client_seq', $3, true) AS seq",
         claims,
         client.to_string(),
-        m.seq.to_string()
+        seq.to_string()
     )
     .fetch_one(&mut **tx)
     .await?;
+    Ok(())
+}
 
+/// Applies a run of inserts and deletes in one call (`sync.apply_run`),
+/// each in a subtransaction of its own; then records the field clocks of
+/// the inserted rows and drops those of the deleted ones, in bulk.
+async fn apply_run(
+    tx: &mut Tx,
+    user: &AuthUser,
+    client: Uuid,
+    run: &[Mutation],
+) -> ApiResult<Vec<MutationOutcome>> {
+    let mut outcomes: Vec<Option<MutationOutcome>> = vec![None; run.len()];
+    let mut payload = Vec::with_capacity(run.len());
+    for (k, m) in run.iter().enumerate() {
+        match &m.op {
+            MutationOp::Insert { values } => match validate_values(m.table, values.iter()) {
+                Err(errors) => outcomes[k] = Some(rejected("validation_failed", errors.to_string())),
+                Ok(()) => payload.push(serde_json::json!({
+                    "seq": m.seq, "op": "insert", "table": m.table.name(), "row_id": m.row_id, "values": values,
+                })),
+            },
+            MutationOp::Delete => payload.push(serde_json::json!({
+                "seq": m.seq, "op": "delete", "table": m.table.name(), "row_id": m.row_id,
+            })),
+            MutationOp::Update { .. } => return Err(ApiError::internal(anyhow::anyhow!("an update in an insert run"))),
+        }
+    }
+    if !payload.is_empty() {
+        act_as_user(tx, user, client, run[0].seq).await?;
+        let applied = sqlx::query!(
+            r#"SELECT seq AS "seq!", err_code, err_message FROM sync.apply_run($1)"#,
+            Value::Array(payload)
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        for row in applied {
+            let k = usize::try_from(row.seq - run[0].seq).map_err(ApiError::internal)?;
+            outcomes[k] = Some(
+                match (
+                    row.err_code.as_deref(),
+                    row.err_message.as_deref().unwrap_or(""),
+                ) {
+                    (None, _) => MutationOutcome::Applied,
+                    (Some("P0002"), _) => rejected(
+                        "not_found",
+                        "it was already deleted, or you may not delete it",
+                    ),
+                    (Some(code), message) => match refusal(Some(code)) {
+                        Some(kind) => {
+                            tracing::debug!(seq = row.seq, code, message, "mutation rejected");
+                            rejected(kind, explain(kind, message))
+                        }
+                        // Not the mutation's fault: abort the push, the client
+                        // retries the same numbers.
+                        None if ["08", "40", "53", "57"]
+                            .iter()
+                            .any(|class| code.starts_with(class)) =>
+                        {
+                            return Err(ApiError::Unavailable);
+                        }
+                        None => {
+                            return Err(ApiError::internal(anyhow::anyhow!(
+                                "mutation {}: {code} {message}",
+                                row.seq
+                            )));
+                        }
+                    },
+                },
+            );
+        }
+    }
+
+    // Field clocks: every field an applied insert set; none for deleted rows.
+    let mut clock = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut gone = (Vec::new(), Vec::new());
+    for (m, outcome) in run.iter().zip(&outcomes) {
+        if outcome != &Some(MutationOutcome::Applied) {
+            continue;
+        }
+        match &m.op {
+            MutationOp::Insert { values } => {
+                for field in values.keys() {
+                    clock.0.push(m.table.name().to_owned());
+                    clock.1.push(m.row_id);
+                    clock.2.push(field.clone());
+                    clock.3.push(m.edited_at.min(Utc::now()));
+                    clock.4.push(m.seq);
+                }
+            }
+            _ => {
+                gone.0.push(m.table.name().to_owned());
+                gone.1.push(m.row_id);
+            }
+        }
+    }
+    act_as_service(tx).await?;
+    if !clock.0.is_empty() {
+        sqlx::query!(
+            "INSERT INTO sync.field_clock (table_name, row_id, field, edited_at, edited_by, client_id, client_seq)
+             SELECT t, r, f, e, $6, $7, s FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bigint[]) AS u(t, r, f, e, s)
+             ON CONFLICT (table_name, row_id, field) DO UPDATE
+             SET edited_at = GREATEST(sync.field_clock.edited_at, excluded.edited_at), edited_by = excluded.edited_by,
+                 client_id = excluded.client_id, client_seq = excluded.client_seq",
+            &clock.0,
+            &clock.1,
+            &clock.2,
+            &clock.3,
+            &clock.4,
+            user.id,
+            client
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    if !gone.0.is_empty() {
+        sqlx::query!(
+            "DELETE FROM sync.field_clock c USING unnest($1::text[], $2::uuid[]) AS g(t, r)
+             WHERE c.table_name = g.t AND c.row_id = g.r",
+            &gone.0,
+            &gone.1
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    outcomes
+        .into_iter()
+        .map(|o| {
+            o.ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!("a mutation of the run got no outcome"))
+            })
+        })
+        .collect()
+}
+
+/// Applies one update in a savepoint, through the field merge. `Ok`
+/// carries the outcome (a refusal included); `Err` only for failures that
+/// are not the mutation's fault.
+async fn apply_update(
+    tx: &mut Tx,
+    user: &AuthUser,
+    client: Uuid,
+    m: &Mutation,
+    changes: &std::collections::BTreeMap<String, FieldChange>,
+) -> ApiResult<MutationOutcome> {
+    tx.execute("SAVEPOINT mutation").await?;
+    act_as_user(tx, user, client, m.seq).await?;
     // The agent's clock may run ahead; it must not win every merge for that.
     let edited_at = m.edited_at.min(Utc::now());
-    let result = match &m.op {
-        MutationOp::Insert { values } => insert(tx, user, client, m, values, edited_at).await,
-        MutationOp::Update { changes } => update(tx, user, client, m, changes, edited_at).await,
-        MutationOp::Delete => delete(tx, m).await,
-    };
-    match result {
+    match update(tx, user, client, m, changes, edited_at).await {
         Ok(MutationOutcome::Rejected { code, message }) => {
             tx.execute("ROLLBACK TO SAVEPOINT mutation").await?;
             Ok(MutationOutcome::Rejected { code, message })
@@ -221,56 +389,6 @@ fn explain(code: &str, db_message: &str) -> String {
         "missing_reference" => "it refers to something that does not exist (any more)".into(),
         _ => db_message.to_owned(),
     }
-}
-
-async fn insert(
-    tx: &mut Tx,
-    user: &AuthUser,
-    client: Uuid,
-    m: &Mutation,
-    values: &Values,
-    edited_at: DateTime<Utc>,
-) -> Result<MutationOutcome, sqlx::Error> {
-    if let Err(errors) = validate_values(m.table, values.iter()) {
-        return Ok(rejected("validation_failed", errors.to_string()));
-    }
-    let values_json = Value::Object(values.clone().into_iter().collect());
-    sqlx::query!(
-        "SELECT sync.apply_insert($1, $2, $3)",
-        m.table.name(),
-        m.row_id,
-        values_json
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    let fields: Vec<&str> = values.keys().map(String::as_str).collect();
-    record_clock(tx, user, client, m, &fields, edited_at).await?;
-    Ok(MutationOutcome::Applied)
-}
-
-async fn delete(tx: &mut Tx, m: &Mutation) -> Result<MutationOutcome, sqlx::Error> {
-    let deleted = sqlx::query_scalar!(
-        r#"SELECT sync.apply_delete($1, $2) AS "deleted!""#,
-        m.table.name(),
-        m.row_id
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    if !deleted {
-        return Ok(rejected(
-            "not_found",
-            "it was already deleted, or you may not delete it",
-        ));
-    }
-    act_as_service(tx).await?;
-    sqlx::query!(
-        "DELETE FROM sync.field_clock WHERE table_name = $1 AND row_id = $2",
-        m.table.name(),
-        m.row_id
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(MutationOutcome::Applied)
 }
 
 async fn update(
