@@ -78,21 +78,10 @@ impl SyncTable {
         match self {
             // Profiles come from sign-up, never from a client.
             Self::Profiles => &[],
-            Self::Products => &["name", "description", "is_active"],
+            Self::Products => PRODUCT_COLUMNS,
             Self::AcquisitionStages => &["name", "order_index"],
-            Self::Customers => &[
-                "name",
-                "email",
-                "phone",
-                "product_id",
-                "status",
-                "acquisition_stage",
-                "owner",
-                "is_archived",
-            ],
-            Self::CustomerInteractions => {
-                &["customer_id", "type", "channel", "note", "follow_up_date"]
-            }
+            Self::Customers => CUSTOMER_COLUMNS,
+            Self::CustomerInteractions => INTERACTION_COLUMNS,
             Self::Tickets => &[
                 "title",
                 "description",
@@ -116,21 +105,10 @@ impl SyncTable {
     pub const fn updatable_columns(self) -> &'static [&'static str] {
         match self {
             Self::Profiles => &["full_name", "avatar_url", "role"],
-            Self::Products => &["name", "description", "is_active"],
+            Self::Products => PRODUCT_COLUMNS,
             Self::AcquisitionStages => &["order_index"],
-            Self::Customers => &[
-                "name",
-                "email",
-                "phone",
-                "product_id",
-                "status",
-                "acquisition_stage",
-                "owner",
-                "is_archived",
-            ],
-            Self::CustomerInteractions => {
-                &["customer_id", "type", "channel", "note", "follow_up_date"]
-            }
+            Self::Customers => CUSTOMER_COLUMNS,
+            Self::CustomerInteractions => INTERACTION_COLUMNS,
             Self::Tickets => &[
                 "title",
                 "description",
@@ -145,6 +123,20 @@ impl SyncTable {
         }
     }
 }
+
+// Rows of these tables are written and edited through the same fields.
+const CUSTOMER_COLUMNS: &[&str] = &[
+    "name",
+    "email",
+    "phone",
+    "product_id",
+    "status",
+    "acquisition_stage",
+    "owner",
+    "is_archived",
+];
+const INTERACTION_COLUMNS: &[&str] = &["customer_id", "type", "channel", "note", "follow_up_date"];
+const PRODUCT_COLUMNS: &[&str] = &["name", "description", "is_active"];
 
 /// What a mutation does to its row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -74,22 +74,37 @@ pub async fn begin_as(
     claims: &Claims,
 ) -> Result<Transaction<'static, Postgres>, DbError> {
     let mut tx = pool.begin().await?;
+    act_as(&mut tx, claims).await?;
+    Ok(tx)
+}
+
+/// Begins a transaction as `service_role`, for the server's own records
+/// (accounts, refresh tokens, sign-in attempts, sync bookkeeping) — never for
+/// a user's data.
+pub async fn begin_service(pool: &PgPool) -> Result<Transaction<'static, Postgres>, DbError> {
+    let mut tx = pool.begin().await?;
+    act_as_service(&mut tx).await?;
+    Ok(tx)
+}
+
+/// Switches a transaction to act as `claims` (see [`begin_as`]). A sync
+/// transaction switches back and forth: data as the user, bookkeeping as the
+/// service.
+pub async fn act_as(conn: &mut PgConnection, claims: &Claims) -> Result<(), DbError> {
     let claims = serde_json::to_string(claims).map_err(|e| sqlx::Error::Protocol(e.to_string()))?;
     sqlx::query!(
         "SELECT set_config('role', 'authenticated', true) AS role, set_config('request.jwt.claims', $1, true) AS claims",
         claims
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut *conn)
     .await?;
-    Ok(tx)
+    Ok(())
 }
 
-/// Begins a transaction as `service_role`, for the server's own records
-/// (accounts, refresh tokens, sign-in attempts) — never for a user's data.
-pub async fn begin_service(pool: &PgPool) -> Result<Transaction<'static, Postgres>, DbError> {
-    let mut tx = pool.begin().await?;
+/// Switches a transaction to `service_role` (see [`begin_service`]).
+pub async fn act_as_service(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query!("SELECT set_config('role', 'service_role', true) AS role")
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut *conn)
         .await?;
-    Ok(tx)
+    Ok(())
 }

@@ -315,6 +315,14 @@ async fn offline_edits_of_different_fields_both_survive() {
     );
 }
 
+/// The conflicts of a push's one mutation, which must have been merged.
+fn merged(pushed: &crm_domain::protocol::PushResponse) -> &[crm_domain::protocol::FieldConflict] {
+    match &pushed.results[0].outcome {
+        MutationOutcome::Merged { conflicts } => conflicts,
+        other => panic!("expected a merge, got {other:?}"),
+    }
+}
+
 async fn conflicts_seen_by(s: &TestServer, user: Uuid) -> Vec<(String, Value, Value)> {
     let mut tx = sync_server::db::begin_as(s.db.pool(), &Claims::user(user))
         .await
@@ -353,9 +361,7 @@ async fn the_later_edit_of_a_field_wins_and_the_other_is_kept_as_a_conflict() {
     );
     ada.push(&[ada_edit]).await;
     let pushed = ana.push(&[ana_edit]).await;
-    let MutationOutcome::Merged { conflicts } = &pushed.results[0].outcome else {
-        panic!("expected a merge, got {pushed:?}");
-    };
+    let conflicts = merged(&pushed);
     assert_eq!(
         (
             conflicts[0].kept.clone(),
@@ -388,9 +394,7 @@ async fn the_later_edit_of_a_field_wins_and_the_other_is_kept_as_a_conflict() {
         Utc::now(),
     );
     let pushed = ana.push(&[ana_late]).await;
-    let MutationOutcome::Merged { conflicts } = &pushed.results[0].outcome else {
-        panic!("expected a merge, got {pushed:?}");
-    };
+    let conflicts = merged(&pushed);
     assert!(!conflicts[0].lost_is_yours);
     assert_eq!(conflicts[0].lost, json!("Acme Ltd"));
     assert_eq!(
@@ -443,9 +447,7 @@ async fn a_concurrent_status_change_must_follow_the_workflow_from_the_servers_st
     );
     ben.push(&[close]).await;
     let pushed = ana.push(&[start]).await;
-    let MutationOutcome::Merged { conflicts } = &pushed.results[0].outcome else {
-        panic!("expected a merge, got {pushed:?}");
-    };
+    let conflicts = merged(&pushed);
     assert!(conflicts[0].lost_is_yours);
     assert_eq!(
         row(

@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::negotiate;
 use crate::accounts::AuthUser;
 use crate::app::AppState;
+use crate::db::{act_as, act_as_service};
 use crate::error::{ApiError, ApiJson, ApiResult};
 
 type Tx = Transaction<'static, Postgres>;
@@ -82,12 +83,12 @@ pub(crate) async fn pull(
     let cursor = req.cursor.as_deref().map(Cursor::decode).transpose()?;
 
     let mut tx = state.pool.begin().await?;
-    as_service(&mut tx).await?;
+    act_as_service(&mut tx).await?;
     let last_seq = last_seq(&mut tx, req.client_id, user.id).await?;
     let mut response = match cursor {
         None => {
             let since = snapshot(&mut tx).await?;
-            as_user(&mut tx, &user).await?;
+            act_as(&mut tx, &user.claims()).await?;
             let mut total = 0u64;
             for table in PULLED_TABLES {
                 let n = sqlx::query_scalar!(r#"SELECT sync.visible_count($1) AS "n!""#, table)
@@ -104,7 +105,7 @@ pub(crate) async fn pull(
             done,
             total,
         }) => {
-            as_user(&mut tx, &user).await?;
+            act_as(&mut tx, &user.claims()).await?;
             load(&mut tx, since, table, after, done, total).await?
         }
         Some(Cursor::Feed {
@@ -115,29 +116,11 @@ pub(crate) async fn pull(
     };
     response.last_seq = last_seq;
     if req.checksums && !response.has_more && !response.reset {
-        as_user(&mut tx, &user).await?;
+        act_as(&mut tx, &user.claims()).await?;
         response.checksums = Some(checksums(&mut tx).await?);
     }
     tx.commit().await?;
     Ok(ApiJson(response))
-}
-
-async fn as_service(tx: &mut Tx) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT set_config('role', 'service_role', true) AS role")
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(())
-}
-
-async fn as_user(tx: &mut Tx, user: &AuthUser) -> ApiResult<()> {
-    let claims = serde_json::to_string(&user.claims()).map_err(ApiError::internal)?;
-    sqlx::query!(
-        "SELECT set_config('role', 'authenticated', true) AS role, set_config('request.jwt.claims', $1, true) AS claims",
-        claims
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 async fn snapshot(tx: &mut Tx) -> Result<String, sqlx::Error> {
@@ -289,7 +272,7 @@ async fn feed(
     for (table, id) in last_position.keys() {
         by_table.entry(table).or_default().push(*id);
     }
-    as_user(tx, user).await?;
+    act_as(&mut *tx, &user.claims()).await?;
     let mut visible: HashMap<(String, Uuid), serde_json::Value> = HashMap::new();
     for (table, ids) in by_table {
         let rows = sqlx::query!(

@@ -24,6 +24,7 @@ use uuid::Uuid;
 use super::{check_batch, negotiate, validate_values};
 use crate::accounts::AuthUser;
 use crate::app::AppState;
+use crate::db::act_as_service;
 use crate::error::{ApiError, ApiJson, ApiResult};
 
 type Tx = Transaction<'static, Postgres>;
@@ -128,13 +129,6 @@ pub(crate) async fn push(
         results,
         last_seq: last,
     }))
-}
-
-async fn act_as_service(tx: &mut Tx) -> Result<(), sqlx::Error> {
-    sqlx::query!("SELECT set_config('role', 'service_role', true) AS role")
-        .fetch_one(&mut **tx)
-        .await?;
-    Ok(())
 }
 
 /// The client's last settled sequence number, registering the client on its
@@ -292,7 +286,7 @@ async fn apply_run(
             }
         }
     }
-    act_as_service(tx).await?;
+    act_as_service(&mut *tx).await?;
     if !clock.0.is_empty() {
         sqlx::query!(
             "INSERT INTO sync.field_clock (table_name, row_id, field, edited_at, edited_by, client_id, client_seq)
@@ -433,7 +427,7 @@ async fn update(
     .fetch_one(&mut **tx)
     .await?;
 
-    act_as_service(tx).await?;
+    act_as_service(&mut *tx).await?;
     let clocks = sqlx::query!(
         "SELECT field, edited_at, edited_by FROM sync.field_clock WHERE table_name = $1 AND row_id = $2",
         table,
@@ -582,7 +576,7 @@ async fn record_clock(
     fields: &[&str],
     edited_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    act_as_service(tx).await?;
+    act_as_service(&mut *tx).await?;
     let fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
     sqlx::query!(
         "INSERT INTO sync.field_clock (table_name, row_id, field, edited_at, edited_by, client_id, client_seq)
