@@ -238,7 +238,7 @@ pub struct PullRequest {
     pub checksums: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PullResponse {
     /// Apply these in order, in one local transaction, then store `cursor`.
     pub changes: Vec<Change>,
@@ -267,12 +267,20 @@ pub struct Progress {
     pub total: u64,
 }
 
-/// One row's news.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
+/// One row's news: `{"upsert": {"table": ..., "row": {...}}}` or
+/// `{"remove": {"table": ..., "row_id": ...}}`. (Externally tagged: an
+/// internally tagged enum buffers its content, and raw JSON cannot pass
+/// through that buffer.)
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Change {
-    /// The row as the user may see it now: insert or replace it.
-    Upsert { table: String, row: Value },
+    /// The row as the user may see it now: insert or replace it. Kept as
+    /// raw JSON text: the server passes PostgreSQL's JSON through, and the
+    /// client parses a row only when it stores it.
+    Upsert {
+        table: String,
+        row: Box<serde_json::value::RawValue>,
+    },
     /// The row is gone, or no longer visible to the user: remove it (and
     /// nothing else: its dependants come with their own removals).
     Remove { table: String, row_id: Uuid },

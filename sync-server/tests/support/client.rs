@@ -155,9 +155,10 @@ impl SimClient<'_> {
         loop {
             let response = self.pull_page(self.cursor.clone(), true).await;
             let status = response.status();
-            let body: Value = response.json().await.unwrap();
+            let body = response.text().await.unwrap();
             assert!(status.is_success(), "pull refused: {status} {body}");
-            let page: PullResponse = serde_json::from_value(body).unwrap();
+            // Rows arrive as raw JSON: parse from the text, not a tree.
+            let page: PullResponse = serde_json::from_str(&body).unwrap();
             if page.reset {
                 self.replica.clear();
                 self.cursor = None;
@@ -166,8 +167,9 @@ impl SimClient<'_> {
             for change in &page.changes {
                 match change {
                     Change::Upsert { table, row } => {
+                        let row: Value = serde_json::from_str(row.get()).unwrap();
                         let id = row["id"].as_str().unwrap().parse().unwrap();
-                        self.replica.insert((table.clone(), id), row.clone());
+                        self.replica.insert((table.clone(), id), row);
                     }
                     Change::Remove { table, row_id } => {
                         self.replica.remove(&(table.clone(), *row_id));
