@@ -104,6 +104,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
             println!("{email} is now {role}");
         }
     }
+    // Close our connections before stopping the private cluster under them.
+    pool.close().await;
     drop(started.embedded);
     Ok(())
 }

@@ -29,7 +29,8 @@ pub fn start(pool: sqlx::PgPool) -> broadcast::Sender<()> {
         let mut backoff = Duration::from_millis(100);
         loop {
             match listen(&pool, &sender).await {
-                Ok(()) => return,
+                // The server is shutting down.
+                Ok(()) | Err(sqlx::Error::PoolClosed) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "live updates: listener lost; reconnecting");
                     // Whatever was announced meanwhile is lost: wake
