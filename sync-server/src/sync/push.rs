@@ -264,7 +264,7 @@ async fn apply_run(
     }
 
     // Field clocks: every field an applied insert set; none for deleted rows.
-    let mut clock = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut clocks = FieldClocks::default();
     let mut gone = (Vec::new(), Vec::new());
     for (m, outcome) in run.iter().zip(&outcomes) {
         if outcome != &Some(MutationOutcome::Applied) {
@@ -272,13 +272,11 @@ async fn apply_run(
         }
         match &m.op {
             MutationOp::Insert { values } => {
-                for field in values.keys() {
-                    clock.0.push(m.table.name().to_owned());
-                    clock.1.push(m.row_id);
-                    clock.2.push(field.clone());
-                    clock.3.push(m.edited_at.min(Utc::now()));
-                    clock.4.push(m.seq);
-                }
+                clocks.add(
+                    m,
+                    values.keys().map(String::as_str),
+                    m.edited_at.min(Utc::now()),
+                );
             }
             _ => {
                 gone.0.push(m.table.name().to_owned());
@@ -287,24 +285,7 @@ async fn apply_run(
         }
     }
     act_as_service(&mut *tx).await?;
-    if !clock.0.is_empty() {
-        sqlx::query!(
-            "INSERT INTO sync.field_clock (table_name, row_id, field, edited_at, edited_by, client_id, client_seq)
-             SELECT t, r, f, e, $6, $7, s FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bigint[]) AS u(t, r, f, e, s)
-             ON CONFLICT (table_name, row_id, field) DO UPDATE
-             SET edited_at = GREATEST(sync.field_clock.edited_at, excluded.edited_at), edited_by = excluded.edited_by,
-                 client_id = excluded.client_id, client_seq = excluded.client_seq",
-            &clock.0,
-            &clock.1,
-            &clock.2,
-            &clock.3,
-            &clock.4,
-            user.id,
-            client
-        )
-        .execute(&mut **tx)
-        .await?;
-    }
+    clocks.write(tx, user, client).await?;
     if !gone.0.is_empty() {
         sqlx::query!(
             "DELETE FROM sync.field_clock c USING unnest($1::text[], $2::uuid[]) AS g(t, r)
@@ -577,22 +558,59 @@ async fn record_clock(
     edited_at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     act_as_service(&mut *tx).await?;
-    let fields: Vec<String> = fields.iter().map(|f| (*f).to_owned()).collect();
-    sqlx::query!(
-        "INSERT INTO sync.field_clock (table_name, row_id, field, edited_at, edited_by, client_id, client_seq)
-         SELECT $1, $2, f, $4, $5, $6, $7 FROM unnest($3::text[]) f
-         ON CONFLICT (table_name, row_id, field) DO UPDATE
-         SET edited_at = GREATEST(sync.field_clock.edited_at, excluded.edited_at), edited_by = excluded.edited_by,
-             client_id = excluded.client_id, client_seq = excluded.client_seq",
-        m.table.name(),
-        m.row_id,
-        &fields,
-        edited_at,
-        user.id,
-        client,
-        m.seq
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    let mut clocks = FieldClocks::default();
+    clocks.add(m, fields.iter().copied(), edited_at);
+    clocks.write(tx, user, client).await
+}
+
+/// Field clocks to record, written in one statement. The one place that
+/// says how a clock moves: never back in time.
+#[derive(Default)]
+struct FieldClocks {
+    tables: Vec<String>,
+    rows: Vec<Uuid>,
+    fields: Vec<String>,
+    edited_at: Vec<DateTime<Utc>>,
+    seqs: Vec<i64>,
+}
+
+impl FieldClocks {
+    fn add<'a>(
+        &mut self,
+        m: &Mutation,
+        fields: impl IntoIterator<Item = &'a str>,
+        edited_at: DateTime<Utc>,
+    ) {
+        for field in fields {
+            self.tables.push(m.table.name().to_owned());
+            self.rows.push(m.row_id);
+            self.fields.push(field.to_owned());
+            self.edited_at.push(edited_at);
+            self.seqs.push(m.seq);
+        }
+    }
+
+    /// Writes them, as `service_role` (the caller has switched).
+    async fn write(self, tx: &mut Tx, user: &AuthUser, client: Uuid) -> Result<(), sqlx::Error> {
+        if self.tables.is_empty() {
+            return Ok(());
+        }
+        sqlx::query!(
+            "INSERT INTO sync.field_clock (table_name, row_id, field, edited_at, edited_by, client_id, client_seq)
+             SELECT t, r, f, e, $6, $7, s FROM unnest($1::text[], $2::uuid[], $3::text[], $4::timestamptz[], $5::bigint[]) AS u(t, r, f, e, s)
+             ON CONFLICT (table_name, row_id, field) DO UPDATE
+             SET edited_at = GREATEST(sync.field_clock.edited_at, excluded.edited_at), edited_by = excluded.edited_by,
+                 client_id = excluded.client_id, client_seq = excluded.client_seq",
+            &self.tables,
+            &self.rows,
+            &self.fields,
+            &self.edited_at,
+            &self.seqs,
+            user.id,
+            client
+        )
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
 }
