@@ -66,6 +66,22 @@ impl Bench {
         }
     }
 
+    /// POSTs `body` as JSON to `path` with a bearer token.
+    async fn post(
+        &self,
+        path: &str,
+        token: &str,
+        body: &impl serde::Serialize,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}{path}", self.server.url()))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     async fn agent(&self, email: &str) -> (Uuid, String) {
         let account = sync_server::accounts::create_account(
             &self.state.pool,
@@ -143,13 +159,8 @@ async fn push() {
             mutations,
         };
         let response: PushResponse = bench
-            .http
-            .post(format!("{}/sync/push", bench.server.url()))
-            .bearer_auth(&token)
-            .json(&request)
-            .send()
+            .post("/sync/push", &token, &request)
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
@@ -251,13 +262,8 @@ async fn load() {
             checksums: false,
         };
         let page: PullResponse = bench
-            .http
-            .post(format!("{}/sync/pull", bench.server.url()))
-            .bearer_auth(&token)
-            .json(&request)
-            .send()
+            .post("/sync/pull", &token, &request)
             .await
-            .unwrap()
             .json()
             .await
             .unwrap();
@@ -327,14 +333,7 @@ async fn live() {
             mutations: vec![mutation],
         };
         let sent = Instant::now();
-        let response = bench
-            .http
-            .post(format!("{}/sync/push", bench.server.url()))
-            .bearer_auth(&writer)
-            .json(&request)
-            .send()
-            .await
-            .unwrap();
+        let response = bench.post("/sync/push", &writer, &request).await;
         assert!(response.status().is_success());
         let mut heard = vec![false; clients];
         let mut count = 0;
