@@ -14,7 +14,7 @@ use crate::{accounts, error, health, sync};
     info(title = "CRM sync server", description = "Accounts and the sync protocol of the offline-first CRM."),
     paths(
         health::health,
-        accounts::signup, accounts::login, accounts::refresh, accounts::logout, accounts::me,
+        accounts::signup, accounts::login, accounts::refresh, accounts::logout, accounts::me, accounts::colleagues,
         sync::push::push, sync::pull::pull, sync::live::events,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),

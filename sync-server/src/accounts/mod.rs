@@ -24,6 +24,7 @@ use crate::app::AppState;
 use crate::config::SignupPolicy;
 use crate::db::{self, Claims};
 use crate::error::{ApiError, ApiJson, ApiResult};
+pub use crm_domain::auth::{Account, LoginRequest, LogoutRequest, RefreshRequest, Session};
 pub use session::AuthUser;
 
 /// Failed sign-ins allowed per account, and per address, in the window.
@@ -38,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
+        .route("/colleagues", get(colleagues))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -50,48 +52,6 @@ pub struct SignupRequest {
     /// as an agent.
     #[schema(value_type = Option<String>, example = "agent")]
     pub role: Option<UserRole>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    pub email: String,
-    pub password: String,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RefreshRequest {
-    pub refresh_token: String,
-}
-
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LogoutRequest {
-    /// Sign out every device of this account, not just this one.
-    #[serde(default)]
-    pub everywhere: bool,
-}
-
-/// A signed-in session: send `access_token` as `Authorization: Bearer ...`;
-/// trade `refresh_token` for a new pair before `expires_in` seconds pass.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct Session {
-    pub access_token: String,
-    pub token_type: String,
-    pub expires_in: u64,
-    pub refresh_token: String,
-    pub user: Account,
-}
-
-/// The signed-in user's own account.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
-pub struct Account {
-    pub id: Uuid,
-    pub email: String,
-    pub full_name: Option<String>,
-    #[schema(value_type = String)]
-    pub role: UserRole,
 }
 
 fn validate_new_account(req: &SignupRequest) -> Result<(), ValidationErrors> {
@@ -330,6 +290,33 @@ pub(crate) async fn me(
     user: AuthUser,
 ) -> ApiResult<ApiJson<Account>> {
     Ok(ApiJson(own_account(&state.pool, user.id).await?))
+}
+
+/// Everyone's name, avatar and role (never the email), for assignment
+/// pickers and names on tickets, through `get_colleagues()` as the caller.
+#[utoipa::path(get, path = "/colleagues", tag = "accounts", security(("bearer" = [])),
+    responses((status = 200, description = "Colleague[] (crm_domain::entities)", body = Object), (status = 401, body = crate::error::ErrorBody)))]
+pub(crate) async fn colleagues(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> ApiResult<ApiJson<Vec<crm_domain::Colleague>>> {
+    let mut tx = db::begin_as(&state.pool, &user.claims()).await?;
+    let rows = sqlx::query!(
+        r#"SELECT id AS "id!", full_name, avatar_url, role::text AS "role!" FROM public.get_colleagues()"#
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for r in rows {
+        out.push(crm_domain::Colleague {
+            id: r.id,
+            full_name: r.full_name,
+            avatar_url: r.avatar_url,
+            role: r.role.parse().map_err(ApiError::internal)?,
+        });
+    }
+    Ok(ApiJson(out))
 }
 
 /// The account as its owner sees it, read as that user (RLS applies).

@@ -1,0 +1,23 @@
+//! The desktop app without its window. Everything a field agent relies on
+//! offline lives here, so it builds and tests without WebKit:
+//!
+//! - [`store`]: the local SQLite replica. Every user action is one SQLite
+//!   transaction that changes the rows optimistically and appends its
+//!   mutation to the outbox, after the same checks the server makes.
+//! - [`sync`]: the background engine speaking the sync server's protocol
+//!   (crm-domain's `protocol`): first load with progress, live updates,
+//!   outbox pushes with backoff, rebase of unsent work on top of the server's.
+//! - [`session`]: sign-in, the cached session that works offline, one
+//!   replica per user.
+//! - [`reminders`]: follow-up dates turned into desktop notifications, each
+//!   fired once.
+//!
+//! The Tauri shell (`src-tauri/`) is a thin layer of commands over this crate.
+
+pub mod error;
+pub mod session;
+pub mod store;
+pub mod sync;
+
+pub use error::{CoreError, CoreResult};
+pub use store::Store;

@@ -1,0 +1,213 @@
+//! The signed-in session: sign in once online, then open and work offline
+//! with the cached session; the engine trades the refresh token for access
+//! tokens when the network is there.
+//!
+//! On disk, under the app's data directory:
+//! - `session.json`: who is signed in, and to which server (no secret);
+//! - the refresh token, in a file readable by the user only (0600);
+//! - `users/<user id>/replica.sqlite3`: one replica per user, so another
+//!   user on the same machine never sees the first one's data.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crm_domain::auth::{Account, Session as ServerSession};
+use serde::{Deserialize, Serialize};
+use tokio::sync::Mutex;
+
+use crate::error::{CoreError, CoreResult};
+use crate::sync::api::{Api, ApiError};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct SessionFile {
+    server_url: String,
+    user: Account,
+}
+
+struct Tokens {
+    refresh: String,
+    access: Option<(String, Instant)>,
+}
+
+/// A user's session with one server.
+pub struct Session {
+    api: Api,
+    data_dir: PathBuf,
+    user: Account,
+    tokens: Mutex<Tokens>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("server", &self.api.base_url())
+            .field("user", &self.user.email)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Signs in (needs the network) and keeps the session for offline use.
+    pub async fn sign_in(
+        data_dir: &Path,
+        server_url: &str,
+        email: &str,
+        password: &str,
+    ) -> CoreResult<Self> {
+        let api = Api::new(server_url)?;
+        let session = api.login(email, password).await.map_err(|e| match e {
+            ApiError::Refused { message, .. } | ApiError::Unauthorized(message) => {
+                CoreError::Forbidden(message)
+            }
+            other => other.into(),
+        })?;
+        let file = SessionFile {
+            server_url: server_url.to_string(),
+            user: session.user.clone(),
+        };
+        std::fs::create_dir_all(data_dir)?;
+        write_private(
+            &refresh_token_path(data_dir, &session.user),
+            &session.refresh_token,
+        )?;
+        write_private(
+            &data_dir.join("session.json"),
+            &serde_json::to_string_pretty(&file)?,
+        )?;
+        Ok(Self {
+            api,
+            data_dir: data_dir.to_path_buf(),
+            user: session.user.clone(),
+            tokens: Mutex::new(Tokens {
+                refresh: session.refresh_token.clone(),
+                access: Some(access_of(&session)),
+            }),
+        })
+    }
+
+    /// The session kept on this machine, if any: works with no network.
+    pub fn resume(data_dir: &Path) -> CoreResult<Option<Self>> {
+        let path = data_dir.join("session.json");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        let file: SessionFile = serde_json::from_str(&text)?;
+        let refresh = match std::fs::read_to_string(refresh_token_path(data_dir, &file.user)) {
+            Ok(token) => token.trim().to_string(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Some(Self {
+            api: Api::new(&file.server_url)?,
+            data_dir: data_dir.to_path_buf(),
+            user: file.user,
+            tokens: Mutex::new(Tokens {
+                refresh,
+                access: None,
+            }),
+        }))
+    }
+
+    pub fn user(&self) -> &Account {
+        &self.user
+    }
+
+    pub fn api(&self) -> &Api {
+        &self.api
+    }
+
+    /// Where this user's replica lives.
+    pub fn replica_path(&self) -> PathBuf {
+        replica_path(&self.data_dir, &self.user)
+    }
+
+    /// A valid access token, refreshed (and the refresh token rotated and
+    /// saved) when the cached one is about to expire.
+    pub async fn access_token(&self) -> Result<String, ApiError> {
+        let mut tokens = self.tokens.lock().await;
+        if let Some((token, until)) = &tokens.access
+            && Instant::now() < *until
+        {
+            return Ok(token.clone());
+        }
+        let session = self.api.refresh(&tokens.refresh).await?;
+        // Saved before use: a rotated token that is lost would sign the user
+        // out on the next start.
+        write_private(
+            &refresh_token_path(&self.data_dir, &self.user),
+            &session.refresh_token,
+        )
+        .map_err(|e| ApiError::Unreachable(format!("could not save the session: {e}")))?;
+        tokens.refresh = session.refresh_token.clone();
+        let access = access_of(&session);
+        tokens.access = Some(access.clone());
+        Ok(access.0)
+    }
+
+    /// Forgets the cached access token (the server said 401).
+    pub async fn invalidate_access(&self) {
+        self.tokens.lock().await.access = None;
+    }
+
+    /// Signs out: the server is told when it can be reached, and the session
+    /// is forgotten here either way. The replica file stays for this user's
+    /// next sign-in (its outbox included); no other user can open it.
+    pub async fn sign_out(self) -> CoreResult<()> {
+        if let Ok(token) = self.access_token().await {
+            let _ = self.api.logout(&token).await;
+        }
+        remove_if_present(&self.data_dir.join("session.json"))?;
+        remove_if_present(&refresh_token_path(&self.data_dir, &self.user))?;
+        Ok(())
+    }
+}
+
+fn access_of(session: &ServerSession) -> (String, Instant) {
+    // Renew a little early so a token never expires in flight.
+    let lifetime = Duration::from_secs(session.expires_in.saturating_sub(30).max(1));
+    (session.access_token.clone(), Instant::now() + lifetime)
+}
+
+pub fn replica_path(data_dir: &Path, user: &Account) -> PathBuf {
+    data_dir
+        .join("users")
+        .join(user.id.to_string())
+        .join("replica.sqlite3")
+}
+
+fn refresh_token_path(data_dir: &Path, user: &Account) -> PathBuf {
+    data_dir
+        .join("users")
+        .join(user.id.to_string())
+        .join("refresh-token")
+}
+
+/// Writes a file only its owner can read, atomically (a crash leaves the old
+/// file or the new one).
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)
+}
+
+fn remove_if_present(path: &Path) -> std::io::Result<()> {
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+        _ => Ok(()),
+    }
+}

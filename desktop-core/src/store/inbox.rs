@@ -1,0 +1,265 @@
+//! The inbox: changes the server refused, and conflicts the user was part
+//! of (their value lost, or beat a colleague's). Nothing the agent typed silently disappears: each item stays
+//! until they retry it, edit and resend it, restore it, or discard it.
+
+use std::collections::BTreeMap;
+
+use crm_domain::protocol::{FieldChange, Mutation, MutationOp, SyncTable};
+use rusqlite::{OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::customers::validate_fields;
+use super::interactions::parse_id;
+use super::rows;
+use super::{Store, timestamp};
+use crate::error::{CoreError, CoreResult};
+
+/// A change the server refused, with its reason.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RejectedChange {
+    pub seq: i64,
+    pub table: SyncTable,
+    pub row_id: Uuid,
+    pub mutation: Mutation,
+    pub code: String,
+    pub message: String,
+    pub rejected_at: String,
+}
+
+/// A field both the user and someone else changed: one value was kept, the
+/// other lost (and can be restored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConflictItem {
+    pub conflict_id: Uuid,
+    pub table: String,
+    pub row_id: Uuid,
+    pub field: String,
+    pub kept_value: Value,
+    pub lost_value: Value,
+    pub kept_by_name: Option<String>,
+    pub lost_by_name: Option<String>,
+    /// The user's value lost (otherwise theirs beat someone else's).
+    pub mine_lost: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Inbox {
+    pub rejected: Vec<RejectedChange>,
+    pub conflicts: Vec<ConflictItem>,
+}
+
+impl Inbox {
+    pub fn len(&self) -> usize {
+        self.rejected.len() + self.conflicts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Store {
+    pub fn inbox(&self) -> CoreResult<Inbox> {
+        let me = self.me()?;
+        let conn = self.conn();
+        let mut rejected = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT seq, mutation, code, message, rejected_at FROM rejected ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                ))
+            })?;
+            for row in rows {
+                let (seq, text, code, message, rejected_at) = row?;
+                let mutation: Mutation = serde_json::from_str(&text)?;
+                rejected.push(RejectedChange {
+                    seq,
+                    table: mutation.table,
+                    row_id: mutation.row_id,
+                    mutation,
+                    code,
+                    message,
+                    rejected_at,
+                });
+            }
+        }
+        let mut conflicts = Vec::new();
+        {
+            let mut stmt = conn.prepare_cached(
+                "SELECT k.id, k.table_name, k.row_id, k.field, k.kept_value, k.lost_value,
+                        k.kept_by, k.created_at, k.lost_by
+                 FROM conflicts k
+                 WHERE (k.lost_by = ?1 OR k.kept_by = ?1) AND k.resolved_at IS NULL
+                   AND NOT EXISTS (SELECT 1 FROM dismissed_conflicts d WHERE d.conflict_id = k.id)
+                 ORDER BY k.created_at",
+            )?;
+            let rows = stmt.query_map(params![me.user_id.to_string()], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, Option<String>>(8)?,
+                ))
+            })?;
+            for row in rows {
+                let (id, table, row_id, field, kept, lost, kept_by, created_at, lost_by) = row?;
+                let json = |t: Option<String>| {
+                    t.and_then(|t| serde_json::from_str(&t).ok())
+                        .unwrap_or(Value::Null)
+                };
+                let kept_by = kept_by.and_then(|k| k.parse::<Uuid>().ok());
+                let lost_by = lost_by.and_then(|k| k.parse::<Uuid>().ok());
+                conflicts.push(ConflictItem {
+                    conflict_id: parse_id(&id)?,
+                    table,
+                    row_id: parse_id(&row_id)?,
+                    field,
+                    kept_value: json(kept),
+                    lost_value: json(lost),
+                    kept_by_name: self.person_name(kept_by)?,
+                    lost_by_name: self.person_name(lost_by)?,
+                    mine_lost: lost_by == Some(me.user_id),
+                    created_at: created_at.unwrap_or_default(),
+                });
+            }
+        }
+        Ok(Inbox {
+            rejected,
+            conflicts,
+        })
+    }
+
+    /// Sends a refused change again, as a new change against the row as it
+    /// is now.
+    pub fn retry_rejected(&mut self, seq: i64) -> CoreResult<()> {
+        let item = self.rejected_change(seq)?;
+        self.resend(item, None)
+    }
+
+    /// Sends a refused change again with the fields the user corrected.
+    pub fn resend_edited(&mut self, seq: i64, values: BTreeMap<String, Value>) -> CoreResult<()> {
+        let item = self.rejected_change(seq)?;
+        self.resend(item, Some(values))
+    }
+
+    /// Drops a refused change for good.
+    pub fn discard_rejected(&mut self, seq: i64) -> CoreResult<()> {
+        let n = self
+            .conn()
+            .execute("DELETE FROM rejected WHERE seq = ?1", params![seq])?;
+        if n == 0 {
+            return Err(CoreError::NotFound {
+                what: "refused change",
+            });
+        }
+        Ok(())
+    }
+
+    /// Puts the user's losing value back, as a new edit of that field.
+    pub fn restore_conflict(&mut self, conflict_id: Uuid) -> CoreResult<()> {
+        let me = self.me()?;
+        let conflict = self
+            .inbox()?
+            .conflicts
+            .into_iter()
+            .find(|c| c.conflict_id == conflict_id)
+            .ok_or(CoreError::NotFound { what: "conflict" })?;
+        let table = SyncTable::ALL
+            .into_iter()
+            .find(|t| t.name() == conflict.table)
+            .ok_or(CoreError::NotFound { what: "table" })?;
+        let def = rows::table(table.name()).ok_or(CoreError::NotFound { what: "table" })?;
+        let row = rows::read(self.conn(), def, conflict.row_id)?
+            .ok_or(CoreError::NotFound { what: "row" })?;
+        let mut fields = BTreeMap::new();
+        fields.insert(conflict.field.clone(), conflict.lost_value.clone());
+        validate_fields(table, &fields)?;
+        if let Some(op) = super::outbox::changes_against(&row, fields) {
+            self.record(&me, table, conflict.row_id, op)?;
+        }
+        self.dismiss_conflict(conflict_id)
+    }
+
+    /// Sets a conflict aside: the kept value stands.
+    pub fn dismiss_conflict(&mut self, conflict_id: Uuid) -> CoreResult<()> {
+        self.conn().execute(
+            "INSERT OR IGNORE INTO dismissed_conflicts (conflict_id, dismissed_at) VALUES (?1, ?2)",
+            params![conflict_id.to_string(), timestamp(chrono::Utc::now())],
+        )?;
+        Ok(())
+    }
+
+    fn rejected_change(&self, seq: i64) -> CoreResult<Mutation> {
+        let text: Option<String> = self
+            .conn()
+            .query_row(
+                "SELECT mutation FROM rejected WHERE seq = ?1",
+                params![seq],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let text = text.ok_or(CoreError::NotFound {
+            what: "refused change",
+        })?;
+        Ok(serde_json::from_str(&text)?)
+    }
+
+    fn resend(&mut self, old: Mutation, edited: Option<BTreeMap<String, Value>>) -> CoreResult<()> {
+        let me = self.me()?;
+        let def = rows::table(old.table.name()).ok_or(CoreError::NotFound { what: "table" })?;
+        let current = rows::read(self.conn(), def, old.row_id)?;
+        let op = match (old.op, current) {
+            (MutationOp::Insert { mut values }, _) => {
+                if let Some(edited) = edited {
+                    values.extend(edited);
+                }
+                for (field, value) in &values {
+                    if let Some(column) =
+                        old.table.insertable_columns().iter().find(|c| *c == field)
+                    {
+                        crm_domain::validation::validate_sync_field(old.table, column, value)?;
+                    }
+                }
+                MutationOp::Insert { values }
+            }
+            (MutationOp::Update { changes }, Some(row)) => {
+                let mut new: BTreeMap<String, Value> =
+                    changes.into_iter().map(|(k, c)| (k, c.value)).collect();
+                if let Some(edited) = edited {
+                    new.extend(edited);
+                }
+                validate_fields(old.table, &new)?;
+                let changes: BTreeMap<String, FieldChange> = new
+                    .into_iter()
+                    .map(|(field, value)| {
+                        let base = row.get(&field).cloned().unwrap_or(Value::Null);
+                        (field, FieldChange { base, value })
+                    })
+                    .collect();
+                MutationOp::Update { changes }
+            }
+            (MutationOp::Delete, Some(_)) => MutationOp::Delete,
+            (_, None) => return Err(CoreError::NotFound { what: "row" }),
+        };
+        let tx_seq = self.record(&me, old.table, old.row_id, op)?;
+        tracing::debug!(old = old.seq, new = tx_seq, "resent a refused change");
+        self.conn()
+            .execute("DELETE FROM rejected WHERE seq = ?1", params![old.seq])?;
+        Ok(())
+    }
+}

@@ -1,0 +1,160 @@
+//! The local SQLite replica: what the signed-in user may see, plus their
+//! unsent work. One file per user; one writer (this struct's connection).
+//!
+//! Every user action is one SQLite transaction that checks the change with
+//! the server's rules (crm-domain's validation and workflow, and the access
+//! matrix in [`access`]), changes the rows optimistically and appends the
+//! protocol mutation to the outbox. With `synchronous = FULL`, once an action
+//! returns, a crash or power loss can neither lose it nor half-apply it.
+
+mod access;
+pub mod customers;
+pub mod inbox;
+pub mod interactions;
+mod outbox;
+pub mod replica;
+pub(crate) mod rows;
+pub mod search;
+pub mod stats;
+pub mod tickets;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use crm_domain::UserRole;
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use crate::error::{CoreError, CoreResult};
+
+mod embedded {
+    refinery::embed_migrations!("../migrations/sqlite");
+}
+
+/// Who is acting: decides what the local checks allow, as RLS does on the
+/// server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Me {
+    pub user_id: Uuid,
+    pub role: UserRole,
+}
+
+impl Me {
+    pub fn is_admin(&self) -> bool {
+        self.role == UserRole::Admin
+    }
+}
+
+pub struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Opens (creating if needed) the replica at `path` and brings its schema
+    /// up to date.
+    pub fn open(path: &Path) -> CoreResult<Self> {
+        let mut conn = Connection::open(path)?;
+        // WAL: readers never block the writer. FULL: a committed action
+        // survives power loss, not only a crash.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        embedded::migrations::runner().run(&mut conn)?;
+        let store = Self { conn };
+        store.client_id()?;
+        Ok(store)
+    }
+
+    /// The raw connection, for the crate's own modules.
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// This install's id towards the server, made once per replica.
+    pub fn client_id(&self) -> CoreResult<Uuid> {
+        if let Some(id) = self.state("client_id")? {
+            return Uuid::from_str(&id).map_err(|e| CoreError::Malformed(e.to_string()));
+        }
+        let id = Uuid::now_v7();
+        self.set_state("client_id", &id.to_string())?;
+        Ok(id)
+    }
+
+    /// Records whose replica this is. The role is read from the user's own
+    /// profile row once it has synced; until then the one given here (from
+    /// the sign-in) stands.
+    pub fn set_user(&self, user_id: Uuid, role: UserRole) -> CoreResult<()> {
+        if let Some(existing) = self.state("user_id")?
+            && existing != user_id.to_string()
+        {
+            return Err(CoreError::forbidden("this replica belongs to another user"));
+        }
+        self.set_state("user_id", &user_id.to_string())?;
+        self.set_state("signed_in_role", role.as_str())?;
+        Ok(())
+    }
+
+    /// The signed-in user, for the access checks.
+    pub fn me(&self) -> CoreResult<Me> {
+        let user_id = self
+            .state("user_id")?
+            .ok_or(CoreError::SignInRequired)
+            .and_then(|s| Uuid::from_str(&s).map_err(|e| CoreError::Malformed(e.to_string())))?;
+        let synced: Option<String> = self
+            .conn
+            .query_row(
+                "SELECT role FROM profiles WHERE id = ?1",
+                params![user_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let role = synced
+            .or(self.state("signed_in_role")?)
+            .and_then(|r| UserRole::from_str(&r).ok())
+            // Least privilege when nothing says otherwise.
+            .unwrap_or(UserRole::Agent);
+        Ok(Me { user_id, role })
+    }
+
+    pub(crate) fn state(&self, key: &str) -> CoreResult<Option<String>> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT value FROM sync_state WHERE key = ?1",
+                params![key],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    pub(crate) fn set_state(&self, key: &str, value: &str) -> CoreResult<()> {
+        set_state(&self.conn, key, value)
+    }
+}
+
+pub(crate) fn set_state(conn: &Connection, key: &str, value: &str) -> CoreResult<()> {
+    conn.execute(
+        "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        params![key, value],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn get_state(conn: &Connection, key: &str) -> CoreResult<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT value FROM sync_state WHERE key = ?1",
+            params![key],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// A timestamp as the replica stores it: RFC 3339 with microseconds, like
+/// PostgreSQL's JSON.
+pub(crate) fn timestamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, false)
+}

@@ -1,0 +1,238 @@
+//! Taking in what the server sends: pull pages, resets, checksums, and
+//! colleagues' names.
+//!
+//! A page is applied in one transaction together with its cursor, so an
+//! interrupted page leaves nothing behind and the next pull asks for it
+//! again. Rows with unsent work get the server's version as their base and
+//! are rebuilt with the pending mutations on top (see [`super::outbox`]).
+
+use std::collections::BTreeMap;
+
+use crm_domain::entities::Colleague;
+use crm_domain::protocol::{Change, Progress, PullResponse, TableChecksum};
+use rusqlite::params;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::outbox::{has_base, note_settled_seq, rebuild_row, set_base};
+use super::rows::{self, TABLES};
+use super::{Store, get_state, set_state};
+use crate::error::CoreResult;
+
+/// What one applied page did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PageApplied {
+    pub upserts: usize,
+    pub removes: usize,
+    /// The server asked for a fresh load; the replica was emptied (the
+    /// outbox kept) and the next pull starts without a cursor.
+    pub reset: bool,
+    pub has_more: bool,
+    pub progress: Option<Progress>,
+}
+
+impl Store {
+    /// The cursor to send with the next pull (none: load from scratch).
+    pub fn cursor(&self) -> CoreResult<Option<String>> {
+        self.state("cursor")
+    }
+
+    /// Whether the first load has finished at least once.
+    pub fn has_loaded(&self) -> CoreResult<bool> {
+        Ok(self.state("loaded")?.is_some())
+    }
+
+    /// Applies one pull page, all or nothing.
+    pub fn apply_pull(&mut self, page: &PullResponse) -> CoreResult<PageApplied> {
+        let me = self.me()?;
+        let tx = self.conn.transaction()?;
+        if page.reset {
+            clear_replica(&tx, &me)?;
+            tx.commit()?;
+            return Ok(PageApplied {
+                reset: true,
+                has_more: true,
+                ..PageApplied::default()
+            });
+        }
+        let mut applied = PageApplied {
+            has_more: page.has_more,
+            progress: page.progress,
+            ..PageApplied::default()
+        };
+        note_settled_seq(&tx, page.last_seq)?;
+        for change in &page.changes {
+            match change {
+                Change::Upsert { table, row } => {
+                    let Some(def) = rows::table(table) else {
+                        continue;
+                    };
+                    let map: Map<String, Value> = serde_json::from_str(row.get())?;
+                    let id = map.get("id").and_then(Value::as_str).unwrap_or_default();
+                    if has_base(&tx, table, id)? {
+                        set_base(&tx, table, id, Some(row.get()))?;
+                        if let Ok(row_id) = id.parse::<Uuid>() {
+                            rebuild_row(&tx, &me, table, row_id)?;
+                        }
+                    } else {
+                        rows::upsert(&tx, def, &map)?;
+                    }
+                    applied.upserts += 1;
+                }
+                Change::Remove { table, row_id } => {
+                    let Some(def) = rows::table(table) else {
+                        continue;
+                    };
+                    let id = row_id.to_string();
+                    if has_base(&tx, table, &id)? {
+                        set_base(&tx, table, &id, None)?;
+                        rebuild_row(&tx, &me, table, *row_id)?;
+                    } else {
+                        rows::delete(&tx, def, *row_id)?;
+                    }
+                    applied.removes += 1;
+                }
+            }
+        }
+        set_state(&tx, "cursor", &page.cursor)?;
+        if !page.has_more {
+            set_state(&tx, "loaded", "1")?;
+            set_state(&tx, "last_pull_at", &super::timestamp(chrono::Utc::now()))?;
+        }
+        tx.commit()?;
+        Ok(applied)
+    }
+
+    /// Per table, what this replica holds, computed as the server does, for
+    /// comparison with a pull's `checksums`. Rows with unsent work count as
+    /// their server state.
+    pub fn checksums(&self) -> CoreResult<BTreeMap<String, TableChecksum>> {
+        let mut out = BTreeMap::new();
+        for def in TABLES {
+            let has_updated_at = def.kind("updated_at").is_some();
+            let sql = if has_updated_at {
+                format!("SELECT id, updated_at FROM {}", def.name)
+            } else {
+                format!("SELECT id, NULL FROM {}", def.name)
+            };
+            let mut stmt = self.conn.prepare(&sql)?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })?;
+            let mut values = Vec::new();
+            for row in rows {
+                let (id, updated_at) = row?;
+                let mut map = Map::new();
+                map.insert("id".into(), Value::String(id));
+                if let Some(u) = updated_at {
+                    map.insert("updated_at".into(), Value::String(u));
+                }
+                values.push(Value::Object(map));
+            }
+            out.insert(def.name.to_string(), TableChecksum::of(values.iter()));
+        }
+        Ok(out)
+    }
+
+    /// The tables whose checksum differs from the server's. Only meaningful
+    /// with an empty outbox (pending work changes rows on purpose).
+    pub fn drifted_tables(
+        &self,
+        server: &BTreeMap<String, TableChecksum>,
+    ) -> CoreResult<Vec<String>> {
+        let local = self.checksums()?;
+        Ok(server
+            .iter()
+            .filter(|(table, sum)| rows::table(table).is_some() && local.get(*table) != Some(*sum))
+            .map(|(table, _)| table.clone())
+            .collect())
+    }
+
+    /// Starts the replica over (after drift or a reset): rows dropped,
+    /// outbox kept and re-applied, next pull loads everything.
+    pub fn restart_load(&mut self) -> CoreResult<()> {
+        let me = self.me()?;
+        let tx = self.conn.transaction()?;
+        clear_replica(&tx, &me)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Replaces the colleagues' names (from `GET /colleagues`).
+    pub fn replace_colleagues(&mut self, colleagues: &[Colleague]) -> CoreResult<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM colleagues", [])?;
+        {
+            let mut stmt = tx.prepare(
+                "INSERT INTO colleagues (id, full_name, avatar_url, role) VALUES (?1, ?2, ?3, ?4)",
+            )?;
+            for c in colleagues {
+                stmt.execute(params![
+                    c.id.to_string(),
+                    c.full_name,
+                    c.avatar_url,
+                    c.role.as_str()
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Colleagues by name, for pickers.
+    pub fn colleagues(&self) -> CoreResult<Vec<Colleague>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT id, full_name, avatar_url, role FROM colleagues ORDER BY full_name COLLATE NOCASE",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, full_name, avatar_url, role) = row?;
+            out.push(Colleague {
+                id: id
+                    .parse()
+                    .map_err(|e: uuid::Error| crate::CoreError::Malformed(e.to_string()))?,
+                full_name,
+                avatar_url,
+                role: role.parse().unwrap_or(crm_domain::UserRole::Agent),
+            });
+        }
+        Ok(out)
+    }
+
+    /// When the last pull reached the present.
+    pub fn last_pull_at(&self) -> CoreResult<Option<String>> {
+        get_state(&self.conn, "last_pull_at")
+    }
+}
+
+/// Empties every replicated table and forgets the cursor; unsent work is
+/// re-applied on the empty replica (its inserts stay visible).
+fn clear_replica(conn: &rusqlite::Connection, me: &super::Me) -> CoreResult<()> {
+    for def in TABLES {
+        conn.execute(&format!("DELETE FROM {}", def.name), [])?;
+    }
+    conn.execute(
+        "DELETE FROM sync_state WHERE key IN ('cursor', 'loaded')",
+        [],
+    )?;
+    conn.execute("UPDATE outbox_base SET row = NULL", [])?;
+    let bases: Vec<(String, String)> = {
+        let mut stmt = conn.prepare("SELECT table_name, row_id FROM outbox_base")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for (table, id) in bases {
+        if let Ok(row_id) = id.parse::<Uuid>() {
+            rebuild_row(conn, me, &table, row_id)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,215 @@
+//! The sync server's HTTP API as the desktop app calls it: sign-in, push,
+//! pull, colleagues, and the live event stream. Request and response types
+//! are crm-domain's; nothing here is redefined.
+
+use std::time::Duration;
+
+use crm_domain::Colleague;
+use crm_domain::auth::{LoginRequest, LogoutRequest, RefreshRequest, Session};
+use crm_domain::protocol::{PullRequest, PullResponse, PushRequest, PushResponse};
+use futures_util::StreamExt;
+use reqwest::StatusCode;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// How a call went wrong, as the engine needs to know it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The server could not be reached, or failed for now: retry later.
+    #[error("server unreachable: {0}")]
+    Unreachable(String),
+    /// The access token is missing, expired or revoked.
+    #[error("not signed in: {0}")]
+    Unauthorized(String),
+    /// This app is older than the server accepts.
+    #[error("the app must be updated")]
+    UpgradeRequired,
+    /// The server refused the request itself (a bug, or bad credentials).
+    #[error("{message}")]
+    Refused {
+        status: u16,
+        code: String,
+        message: String,
+    },
+}
+
+impl ApiError {
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unreachable(_))
+    }
+}
+
+impl From<ApiError> for crate::CoreError {
+    fn from(error: ApiError) -> Self {
+        match error {
+            ApiError::Unauthorized(_) => Self::SignInRequired,
+            ApiError::UpgradeRequired => Self::UpgradeRequired,
+            other => Self::Remote(other.to_string()),
+        }
+    }
+}
+
+/// A client for one server.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    pub fn new(base_url: &str) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        Ok(Self {
+            http,
+            base: base_url.trim_end_matches('/').to_string(),
+        })
+    }
+
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Result<Session, ApiError> {
+        let body = LoginRequest {
+            email: email.to_string(),
+            password: password.to_string(),
+        };
+        self.post("/auth/login", None, &body).await
+    }
+
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session, ApiError> {
+        let body = RefreshRequest {
+            refresh_token: refresh_token.to_string(),
+        };
+        self.post("/auth/refresh", None, &body).await
+    }
+
+    pub async fn logout(&self, access_token: &str) -> Result<(), ApiError> {
+        let response = self
+            .http
+            .post(format!("{}/auth/logout", self.base))
+            .bearer_auth(access_token)
+            .json(&LogoutRequest::default())
+            .timeout(Duration::from_secs(10))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        check(response).await.map(|_| ())
+    }
+
+    pub async fn push(&self, token: &str, request: &PushRequest) -> Result<PushResponse, ApiError> {
+        self.post("/sync/push", Some(token), request).await
+    }
+
+    pub async fn pull(&self, token: &str, request: &PullRequest) -> Result<PullResponse, ApiError> {
+        self.post("/sync/pull", Some(token), request).await
+    }
+
+    pub async fn colleagues(&self, token: &str) -> Result<Vec<Colleague>, ApiError> {
+        let response = self
+            .http
+            .get(format!("{}/colleagues", self.base))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        decode(check(response).await?).await
+    }
+
+    /// Opens the live stream; `on_event` is called for each event name
+    /// (`ready`, `changes`) until the stream ends or fails.
+    pub async fn events(
+        &self,
+        token: &str,
+        mut on_event: impl FnMut(&str),
+    ) -> Result<(), ApiError> {
+        let response = self
+            .http
+            .get(format!("{}/sync/events", self.base))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let response = check(response).await?;
+        let mut stream = response.bytes_stream();
+        let mut buffer = String::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(unreachable)?;
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            // Events end with a blank line; only the event name matters.
+            while let Some(end) = buffer.find("\n\n") {
+                let block: String = buffer.drain(..end + 2).collect();
+                if let Some(name) = block.lines().find_map(|line| line.strip_prefix("event:")) {
+                    on_event(name.trim());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn post<B: Serialize, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        token: Option<&str>,
+        body: &B,
+    ) -> Result<R, ApiError> {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .json(body)
+            // A first-load page can be large; a dead connection still ends.
+            .timeout(Duration::from_secs(120));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.map_err(unreachable)?;
+        decode(check(response).await?).await
+    }
+}
+
+fn unreachable(error: reqwest::Error) -> ApiError {
+    ApiError::Unreachable(error.to_string())
+}
+
+async fn decode<R: DeserializeOwned>(response: reqwest::Response) -> Result<R, ApiError> {
+    let bytes = response.bytes().await.map_err(unreachable)?;
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::Refused {
+        status: 200,
+        code: "malformed_response".into(),
+        message: format!("the server's answer could not be read: {e}"),
+    })
+}
+
+/// Turns error statuses into [`ApiError`]s, reading the server's one error
+/// shape (`{"error": {"code", "message"}}`).
+async fn check(response: reqwest::Response) -> Result<reqwest::Response, ApiError> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let body: serde_json::Value = response.json().await.unwrap_or_default();
+    let code = body["error"]["code"]
+        .as_str()
+        .unwrap_or("unknown")
+        .to_string();
+    let message = body["error"]["message"]
+        .as_str()
+        .unwrap_or("the server refused the request")
+        .to_string();
+    Err(match status {
+        StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message),
+        StatusCode::UPGRADE_REQUIRED => ApiError::UpgradeRequired,
+        s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {
+            ApiError::Unreachable(format!("{s}: {message}"))
+        }
+        s => ApiError::Refused {
+            status: s.as_u16(),
+            code,
+            message,
+        },
+    })
+}

@@ -1,0 +1,467 @@
+//! The background sync engine. From start-up it loads the replica (with
+//! progress), then follows live updates, and pushes the outbox whenever
+//! there is work and a network. One task does all of it, so two pushes
+//! never run at once; failures back off exponentially with jitter and the
+//! engine resumes from the replica's cursor and outbox, so the server being
+//! down, the laptop sleeping or the app being killed mid-sync lose nothing.
+//!
+//! Status reaches the UI through a `watch` channel ([`SyncHandle::status`]),
+//! never by polling.
+
+pub mod api;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use crm_domain::protocol::{
+    MAX_MUTATIONS_PER_PUSH, PROTOCOL_VERSION, Progress, PullRequest, PullResponse, PushRequest,
+};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+use tracing::Instrument;
+
+use self::api::ApiError;
+use crate::error::{CoreError, CoreResult};
+use crate::session::Session;
+use crate::store::Store;
+
+/// What the engine is doing, for the status bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncState {
+    /// Starting, or reaching for the server.
+    Connecting,
+    /// The first load is running (see `progress`).
+    Loading,
+    /// Pushing or pulling.
+    Syncing,
+    /// Up to date and listening for news.
+    Idle,
+    /// The server cannot be reached; work goes on locally.
+    Offline,
+    /// The session was revoked: sign in again (the outbox is kept).
+    SignInRequired,
+    /// This app is too old for the server (the outbox is kept).
+    UpgradeRequired,
+    Stopped,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncStatus {
+    pub state: SyncState,
+    /// During the first load: rows received and the total.
+    pub progress: Option<Progress>,
+    /// Changes waiting for the server.
+    pub pending: i64,
+    /// Refused changes and lost conflicts waiting for the user.
+    pub inbox: usize,
+    /// When the replica last caught up with the server.
+    pub last_sync_at: Option<String>,
+    /// Why the engine is offline or stuck, in words.
+    pub message: Option<String>,
+    /// Rounds completed since start (a round: push, pull, push).
+    pub rounds: u64,
+    /// The last [`SyncHandle::nudge`] a completed round started after.
+    pub served_nudge: u64,
+}
+
+/// Tuning, mostly for tests.
+#[derive(Debug, Clone)]
+pub struct EngineOptions {
+    /// Pull anyway this often, in case a live event was missed.
+    pub poll_interval: Duration,
+    pub min_backoff: Duration,
+    pub max_backoff: Duration,
+    /// Listen to the server's live events.
+    pub live: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(60),
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(60),
+            live: true,
+        }
+    }
+}
+
+/// The running engine.
+pub struct SyncHandle {
+    status: watch::Receiver<SyncStatus>,
+    wake: Arc<Notify>,
+    nudges: Arc<AtomicU64>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl SyncHandle {
+    /// The engine's status; `changed()` wakes on every update.
+    pub fn status(&self) -> watch::Receiver<SyncStatus> {
+        self.status.clone()
+    }
+
+    /// Something was saved locally (or the user asked): sync soon. Returns
+    /// a number that `served_nudge` reaches once a round that started after
+    /// this call has finished.
+    pub fn nudge(&self) -> u64 {
+        let n = self.nudges.fetch_add(1, Ordering::SeqCst) + 1;
+        self.wake.notify_one();
+        n
+    }
+
+    /// Stops the engine; a page or push in flight is either fully applied
+    /// or not at all (its transaction never committed).
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+type SharedStore = Arc<Mutex<Store>>;
+
+/// Starts the engine for a signed-in user and their replica.
+pub fn start(store: SharedStore, session: Arc<Session>, options: EngineOptions) -> SyncHandle {
+    let initial = SyncStatus {
+        state: SyncState::Connecting,
+        progress: None,
+        pending: 0,
+        inbox: 0,
+        last_sync_at: None,
+        message: None,
+        rounds: 0,
+        served_nudge: 0,
+    };
+    let (status_tx, status) = watch::channel(initial);
+    let (stop, stop_rx) = watch::channel(false);
+    let wake = Arc::new(Notify::new());
+    let nudges = Arc::new(AtomicU64::new(0));
+    let engine = Engine {
+        nudges: nudges.clone(),
+        store,
+        session: session.clone(),
+        status: status_tx,
+        wake: wake.clone(),
+        stop: stop_rx.clone(),
+        options: options.clone(),
+    };
+    let mut tasks = vec![tokio::spawn(engine.run())];
+    if options.live {
+        tasks.push(tokio::spawn(listen(
+            session,
+            wake.clone(),
+            stop_rx,
+            options,
+        )));
+    }
+    SyncHandle {
+        status,
+        wake,
+        nudges,
+        stop,
+        tasks,
+    }
+}
+
+struct Engine {
+    nudges: Arc<AtomicU64>,
+    store: SharedStore,
+    session: Arc<Session>,
+    status: watch::Sender<SyncStatus>,
+    wake: Arc<Notify>,
+    stop: watch::Receiver<bool>,
+    options: EngineOptions,
+}
+
+/// Why a round ended early.
+enum RoundError {
+    Api(ApiError),
+    Core(CoreError),
+}
+
+impl From<ApiError> for RoundError {
+    fn from(e: ApiError) -> Self {
+        Self::Api(e)
+    }
+}
+
+impl From<CoreError> for RoundError {
+    fn from(e: CoreError) -> Self {
+        Self::Core(e)
+    }
+}
+
+impl Engine {
+    async fn run(mut self) {
+        let mut failures = 0u32;
+        loop {
+            if *self.stop.borrow() {
+                break;
+            }
+            let serving = self.nudges.load(Ordering::SeqCst);
+            let round = self
+                .round()
+                .instrument(tracing::info_span!("sync_round"))
+                .await;
+            let wait = match round {
+                Ok(()) => {
+                    failures = 0;
+                    self.status.send_modify(|s| {
+                        s.rounds += 1;
+                        s.served_nudge = serving;
+                    });
+                    self.publish(SyncState::Idle, None, None);
+                    self.options.poll_interval
+                }
+                Err(RoundError::Api(ApiError::Unauthorized(message))) => {
+                    // The access token may just have expired: one fresh try.
+                    self.session.invalidate_access().await;
+                    failures += 1;
+                    if failures > 2 {
+                        self.publish(SyncState::SignInRequired, None, Some(message));
+                        Duration::from_secs(3600)
+                    } else {
+                        Duration::ZERO
+                    }
+                }
+                Err(RoundError::Api(ApiError::UpgradeRequired)) => {
+                    self.publish(
+                        SyncState::UpgradeRequired,
+                        None,
+                        Some(CoreError::UpgradeRequired.to_string()),
+                    );
+                    Duration::from_secs(3600)
+                }
+                Err(RoundError::Api(e)) => {
+                    failures += 1;
+                    tracing::info!(error = %e, failures, "sync round failed; backing off");
+                    self.publish(SyncState::Offline, None, Some(e.to_string()));
+                    backoff(&self.options, failures)
+                }
+                Err(RoundError::Core(e)) => {
+                    failures += 1;
+                    tracing::warn!(error = %e, "sync round failed locally");
+                    self.publish(SyncState::Offline, None, Some(e.to_string()));
+                    backoff(&self.options, failures)
+                }
+            };
+            tokio::select! {
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+                _ = self.stop.changed() => {}
+            }
+        }
+        self.publish(SyncState::Stopped, None, None);
+    }
+
+    /// One round: push what is pending, pull until caught up, refresh the
+    /// colleagues' names.
+    async fn round(&mut self) -> Result<(), RoundError> {
+        self.push_all().await?;
+        self.pull_all().await?;
+        let token = self.session.access_token().await?;
+        let colleagues = self.session.api().colleagues(&token).await?;
+        self.with_store(move |s| s.replace_colleagues(&colleagues))
+            .await?;
+        // Changes made during the pull go out now rather than next round.
+        self.push_all().await?;
+        Ok(())
+    }
+
+    async fn push_all(&mut self) -> Result<(), RoundError> {
+        loop {
+            let (batch, client_id) = self
+                .with_store(|s| Ok((s.pending_batch(MAX_MUTATIONS_PER_PUSH)?, s.client_id()?)))
+                .await?;
+            if batch.is_empty() {
+                return Ok(());
+            }
+            self.publish(SyncState::Syncing, None, None);
+            let token = self.session.access_token().await?;
+            let request = PushRequest {
+                protocol_version: PROTOCOL_VERSION,
+                client_id,
+                mutations: batch,
+            };
+            let response = self.session.api().push(&token, &request).await?;
+            let settled = self.with_store(move |s| s.settle(&response)).await?;
+            tracing::info!(?settled, "pushed");
+        }
+    }
+
+    async fn pull_all(&mut self) -> Result<(), RoundError> {
+        let (cursor, client_id, loaded) = self
+            .with_store(|s| Ok((s.cursor()?, s.client_id()?, s.has_loaded()?)))
+            .await?;
+        let loading = !loaded;
+        self.publish(
+            if loading {
+                SyncState::Loading
+            } else {
+                SyncState::Syncing
+            },
+            None,
+            None,
+        );
+        // The next page is fetched while this one is applied.
+        let mut next = Some(self.fetch(client_id, cursor));
+        while let Some(fetching) = next.take() {
+            let page = fetching
+                .await
+                .map_err(|e| ApiError::Unreachable(e.to_string()))??;
+            if page.has_more && !page.reset {
+                next = Some(self.fetch(client_id, Some(page.cursor.clone())));
+            }
+            let progress = page.progress;
+            let page = Arc::new(page);
+            let applied = {
+                let page = page.clone();
+                self.with_store(move |s| s.apply_pull(&page)).await?
+            };
+            if applied.reset {
+                tracing::info!("the server asked for a fresh load");
+                next = Some(self.fetch(client_id, None));
+                continue;
+            }
+            if progress.is_some() {
+                self.publish(SyncState::Loading, progress, None);
+            }
+            if !page.has_more
+                && let Some(sums) = page.checksums.clone()
+            {
+                let drifted = self
+                    .with_store(move |s| {
+                        if s.pending_count()? > 0 {
+                            return Ok(Vec::new());
+                        }
+                        let drifted = s.drifted_tables(&sums)?;
+                        if !drifted.is_empty() {
+                            s.restart_load()?;
+                        }
+                        Ok(drifted)
+                    })
+                    .await?;
+                if !drifted.is_empty() {
+                    tracing::warn!(
+                        ?drifted,
+                        "the replica drifted from the server; loading again"
+                    );
+                    next = Some(self.fetch(client_id, None));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts fetching one pull page in the background.
+    fn fetch(
+        &self,
+        client_id: uuid::Uuid,
+        cursor: Option<String>,
+    ) -> JoinHandle<Result<PullResponse, ApiError>> {
+        let session = self.session.clone();
+        tokio::spawn(async move {
+            let token = session.access_token().await?;
+            let request = PullRequest {
+                protocol_version: PROTOCOL_VERSION,
+                client_id,
+                cursor,
+                checksums: true,
+            };
+            session.api().pull(&token, &request).await
+        })
+    }
+
+    /// Runs store work off the async threads.
+    async fn with_store<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Store) -> CoreResult<T> + Send + 'static,
+    ) -> Result<T, CoreError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = store
+                .lock()
+                .map_err(|_| CoreError::Malformed("the replica's lock was poisoned".into()))?;
+            work(&mut guard)
+        })
+        .await
+        .map_err(|e| CoreError::Malformed(e.to_string()))?
+    }
+
+    fn publish(&self, state: SyncState, progress: Option<Progress>, message: Option<String>) {
+        let counts = self.store.lock().ok().and_then(|s| {
+            Some((
+                s.pending_count().ok()?,
+                s.inbox().map(|i| i.len()).unwrap_or(0),
+                s.last_pull_at().ok()?,
+            ))
+        });
+        self.status.send_modify(|status| {
+            status.state = state;
+            status.progress = progress;
+            status.message = message;
+            if let Some((pending, inbox, last)) = counts {
+                status.pending = pending;
+                status.inbox = inbox;
+                status.last_sync_at = last;
+            }
+        });
+    }
+}
+
+/// Exponential backoff with full jitter: 0..min(max, min * 2^failures).
+fn backoff(options: &EngineOptions, failures: u32) -> Duration {
+    let ceiling = options
+        .min_backoff
+        .saturating_mul(1u32 << failures.min(16))
+        .min(options.max_backoff);
+    let millis = ceiling.as_millis().max(1) as u64;
+    Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
+}
+
+/// Keeps the live stream open and wakes the engine on news (and on every
+/// reconnect, in case something was missed meanwhile).
+async fn listen(
+    session: Arc<Session>,
+    wake: Arc<Notify>,
+    mut stop: watch::Receiver<bool>,
+    options: EngineOptions,
+) {
+    let mut failures = 0u32;
+    loop {
+        let attempt = async {
+            let token = session.access_token().await?;
+            session
+                .api()
+                .events(&token, |event| {
+                    if event == "changes" || event == "ready" {
+                        wake.notify_one();
+                    }
+                })
+                .await
+        };
+        tokio::select! {
+            result = attempt => {
+                match result {
+                    Ok(()) => failures = 0,
+                    Err(ApiError::Unauthorized(_)) => {
+                        session.invalidate_access().await;
+                        failures += 1;
+                    }
+                    Err(_) => failures += 1,
+                }
+            }
+            _ = stop.changed() => return,
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff(&options, failures)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}

@@ -1,0 +1,419 @@
+//! Offline work on several desktop clients against a real sync server and
+//! PostgreSQL: everything reaches the server exactly once with its audit
+//! row, each user sees what they may and nothing else, conflicts reach both
+//! inboxes, refused changes come back to the user, reassignments evict.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use chrono::{Duration, Utc};
+use crm_desktop_core::store::customers::{CustomerEdit, CustomerFilter};
+use crm_domain::drafts::{NewCustomer, NewInteraction};
+use crm_domain::{AcquisitionStage, CustomerStatus, InteractionChannel};
+use support::{Backend, Client, Team};
+use uuid::Uuid;
+
+fn customer(name: &str) -> NewCustomer {
+    NewCustomer {
+        name: name.into(),
+        email: Some(format!(
+            "{}@example.com",
+            name.to_lowercase().replace(' ', ".")
+        )),
+        phone: None,
+        product_id: None,
+        status: CustomerStatus::Active,
+        acquisition_stage: AcquisitionStage::Lead,
+        owner: None,
+    }
+}
+
+fn call(customer_id: Uuid, follow_up_in_days: Option<i64>) -> NewInteraction {
+    NewInteraction {
+        customer_id,
+        interaction_type: "call".into(),
+        channel: InteractionChannel::Phone,
+        note: Some("talked about the renewal".into()),
+        follow_up_date: follow_up_in_days.map(|d| Utc::now() + Duration::days(d)),
+    }
+}
+
+fn edit_of(c: &crm_domain::Customer) -> CustomerEdit {
+    CustomerEdit {
+        name: c.name.clone(),
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        product_id: c.product_id,
+        status: c.status,
+        acquisition_stage: c.acquisition_stage,
+        owner: c.owner,
+        is_archived: c.is_archived,
+    }
+}
+
+fn names(client: &Client) -> Vec<String> {
+    let mut names: Vec<String> = client.with(|s| {
+        s.list_customers(&CustomerFilter {
+            include_archived: true,
+            ..CustomerFilter::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|c| c.customer.name)
+        .collect()
+    });
+    names.sort();
+    names
+}
+
+async fn server_count(backend: &Backend, sql: &'static str, id: Uuid) -> i64 {
+    sqlx::query_scalar(sql)
+        .bind(id)
+        .fetch_one(backend.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn offline_work_on_both_sides_arrives_exactly_once_with_audit_rows() {
+    let mut backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let mut cy = Client::sign_in(&backend, "cy@example.com").await;
+    let mut ada = Client::sign_in(&backend, "ada@example.com").await;
+    for c in [&mut ben, &mut cy, &mut ada] {
+        c.start_sync();
+        c.synced().await;
+    }
+
+    // The network goes away; both agents keep working.
+    backend.stop().await;
+    let bens = ben.with(|s| s.create_customer(customer("Bakery Brown")).unwrap());
+    let follow_up = ben.with(|s| s.log_interaction(call(bens.id, Some(2))).unwrap());
+    let cys = cy.with(|s| s.create_customer(customer("Cafe Cyan")).unwrap());
+    let renamed = cy.with(|s| {
+        s.update_customer(
+            cys.id,
+            CustomerEdit {
+                name: "Cafe Cyan & Co".into(),
+                ..edit_of(&cys)
+            },
+        )
+        .unwrap()
+    });
+    assert_eq!(renamed.name, "Cafe Cyan & Co", "the change shows at once");
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 2);
+    assert_eq!(cy.with(|s| s.pending_count().unwrap()), 2);
+    let offline = ben.status_where(|s| s.state == crm_desktop_core::sync::SyncState::Offline);
+    ben.engine.as_ref().unwrap().nudge();
+    assert_eq!(
+        offline.await.pending,
+        2,
+        "the status bar counts unsent work"
+    );
+
+    // The server comes back: everything arrives without a click.
+    backend.restart().await;
+    ben.synced().await;
+    cy.synced().await;
+    ada.synced().await;
+
+    for (id, audits) in [(bens.id, 1), (cys.id, 2)] {
+        assert_eq!(
+            server_count(&backend, "SELECT count(*) FROM customers WHERE id = $1", id).await,
+            1
+        );
+        assert_eq!(
+            server_count(
+                &backend,
+                "SELECT count(*) FROM audit_history WHERE record_id = $1 AND client_id IS NOT NULL",
+                id
+            )
+            .await,
+            audits,
+            "one audit row per applied change"
+        );
+    }
+    assert_eq!(
+        server_count(
+            &backend,
+            "SELECT count(*) FROM customer_interactions WHERE id = $1",
+            follow_up.id
+        )
+        .await,
+        1
+    );
+    let server_name: String = sqlx::query_scalar("SELECT name FROM customers WHERE id = $1")
+        .bind(cys.id)
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+    assert_eq!(server_name, "Cafe Cyan & Co");
+
+    // Each agent sees their own; the admin sees both.
+    assert_eq!(names(&ben), vec!["Bakery Brown"]);
+    assert_eq!(names(&cy), vec!["Cafe Cyan & Co"]);
+    assert_eq!(names(&ada), vec!["Bakery Brown", "Cafe Cyan & Co"]);
+    let page = ada.with(|s| s.customer_page(bens.id).unwrap());
+    assert_eq!(page.interactions.len(), 1);
+    assert_eq!(
+        page.owner_name.as_deref(),
+        Some("Ben Agent"),
+        "colleagues' names synced"
+    );
+
+    // A second round changes nothing: no duplicate pushes.
+    ben.synced().await;
+    assert_eq!(
+        server_count(
+            &backend,
+            "SELECT count(*) FROM audit_history WHERE client_id IS NOT NULL AND changed_by = $1",
+            ben.session.user().id
+        )
+        .await,
+        2
+    );
+    for c in [&mut ben, &mut cy, &mut ada] {
+        c.stop_sync().await;
+    }
+}
+
+#[tokio::test]
+async fn a_field_both_changed_offline_is_a_conflict_in_both_inboxes() {
+    let mut backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let mut ada = Client::sign_in(&backend, "ada@example.com").await;
+    ben.start_sync();
+    ada.start_sync();
+    let c = ben.with(|s| s.create_customer(customer("Dairy Dunn")).unwrap());
+    ben.synced().await;
+    ada.synced().await;
+
+    backend.stop().await;
+    // Ben renames and moves the stage; Ada renames later and sets the phone.
+    let c_ben = ben.with(|s| s.customer(c.id).unwrap());
+    ben.with(|s| {
+        s.update_customer(
+            c.id,
+            CustomerEdit {
+                name: "Dunn Dairy (Ben)".into(),
+                acquisition_stage: AcquisitionStage::Qualified,
+                ..edit_of(&c_ben)
+            },
+        )
+        .unwrap()
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let c_ada = ada.with(|s| s.customer(c.id).unwrap());
+    ada.with(|s| {
+        s.update_customer(
+            c.id,
+            CustomerEdit {
+                name: "Dunn Dairy (Ada)".into(),
+                phone: Some("+44 20 7946 0000".into()),
+                ..edit_of(&c_ada)
+            },
+        )
+        .unwrap()
+    });
+
+    backend.restart().await;
+    // Ben's edit is older; it lands first, then Ada's wins the name.
+    ben.synced().await;
+    ada.synced().await;
+    ben.synced().await;
+
+    let merged = ben.with(|s| s.customer(c.id).unwrap());
+    assert_eq!(
+        merged.name, "Dunn Dairy (Ada)",
+        "the later edit wins the field"
+    );
+    assert_eq!(
+        merged.acquisition_stage,
+        AcquisitionStage::Qualified,
+        "Ben's other field survives"
+    );
+    assert_eq!(
+        merged.phone.as_deref(),
+        Some("+44 20 7946 0000"),
+        "Ada's other field survives"
+    );
+    assert_eq!(
+        ada.with(|s| s.customer(c.id).unwrap()),
+        merged,
+        "both replicas agree"
+    );
+
+    let ben_inbox = ben.with(|s| s.inbox().unwrap());
+    let ada_inbox = ada.with(|s| s.inbox().unwrap());
+    assert_eq!(ben_inbox.conflicts.len(), 1, "{ben_inbox:?}");
+    assert_eq!(ada_inbox.conflicts.len(), 1, "{ada_inbox:?}");
+    let conflict = &ben_inbox.conflicts[0];
+    assert!(conflict.mine_lost);
+    assert!(!ada_inbox.conflicts[0].mine_lost);
+    assert_eq!(conflict.field, "name");
+    assert_eq!(conflict.lost_value, serde_json::json!("Dunn Dairy (Ben)"));
+
+    // Ben restores his value: a new edit, which then stands everywhere.
+    ben.with(|s| s.restore_conflict(conflict.conflict_id).unwrap());
+    assert!(ben.with(|s| s.inbox().unwrap().conflicts.is_empty()));
+    ben.synced().await;
+    ada.synced().await;
+    assert_eq!(
+        ada.with(|s| s.customer(c.id).unwrap().name),
+        "Dunn Dairy (Ben)"
+    );
+    ben.stop_sync().await;
+    ada.stop_sync().await;
+}
+
+#[tokio::test]
+async fn a_refused_change_comes_back_to_the_inbox_and_leaves_the_replica() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let mut ada = Client::sign_in(&backend, "ada@example.com").await;
+    ben.start_sync();
+    ada.start_sync();
+    let c = ben.with(|s| s.create_customer(customer("Emporium Eve")).unwrap());
+    ben.synced().await;
+    ada.synced().await;
+
+    // Offline, Ben logs a call; meanwhile Ada hands the customer to Cy.
+    ben.stop_sync().await;
+    let logged = ben.with(|s| s.log_interaction(call(c.id, None)).unwrap());
+    let current = ada.with(|s| s.customer(c.id).unwrap());
+    ada.with(|s| {
+        s.update_customer(
+            c.id,
+            CustomerEdit {
+                owner: Some(team.cy),
+                ..edit_of(&current)
+            },
+        )
+        .unwrap()
+    });
+    ada.synced().await;
+
+    ben.start_sync();
+    ben.synced().await;
+    let inbox = ben.with(|s| s.inbox().unwrap());
+    assert_eq!(inbox.rejected.len(), 1, "{inbox:?}");
+    assert_eq!(inbox.rejected[0].row_id, logged.id);
+    assert!(
+        !inbox.rejected[0].message.is_empty(),
+        "the server's reason is kept"
+    );
+    assert!(
+        ben.with(|s| s.interaction(logged.id)).is_err(),
+        "the refused row is not shown as if it were saved"
+    );
+    assert!(
+        ben.with(|s| s.customer(c.id)).is_err(),
+        "the reassigned customer left Ben's replica"
+    );
+    assert_eq!(
+        server_count(
+            &backend,
+            "SELECT count(*) FROM customer_interactions WHERE id = $1",
+            logged.id
+        )
+        .await,
+        0
+    );
+
+    // Discarding is Ben's decision, and final.
+    ben.with(|s| s.discard_rejected(inbox.rejected[0].seq).unwrap());
+    assert!(ben.with(|s| s.inbox().unwrap().is_empty()));
+    ben.stop_sync().await;
+    ada.stop_sync().await;
+}
+
+#[tokio::test]
+async fn a_reassignment_moves_the_customer_and_its_interactions_between_replicas() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let mut cy = Client::sign_in(&backend, "cy@example.com").await;
+    let mut ada = Client::sign_in(&backend, "ada@example.com").await;
+    for c in [&mut ben, &mut cy, &mut ada] {
+        c.start_sync();
+    }
+    let c = ben.with(|s| s.create_customer(customer("Forge Fox")).unwrap());
+    let i = ben.with(|s| s.log_interaction(call(c.id, Some(1))).unwrap());
+    ben.synced().await;
+    ada.synced().await;
+    cy.synced().await;
+    assert!(
+        cy.with(|s| s.customer(c.id)).is_err(),
+        "Cy cannot see Ben's customer"
+    );
+
+    let current = ada.with(|s| s.customer(c.id).unwrap());
+    ada.with(|s| {
+        s.update_customer(
+            c.id,
+            CustomerEdit {
+                owner: Some(team.cy),
+                ..edit_of(&current)
+            },
+        )
+        .unwrap()
+    });
+    ada.synced().await;
+    ben.synced().await;
+    cy.synced().await;
+
+    assert!(
+        ben.with(|s| s.customer(c.id)).is_err(),
+        "evicted from the old owner"
+    );
+    assert!(
+        ben.with(|s| s.interaction(i.id)).is_err(),
+        "with its interactions"
+    );
+    assert_eq!(cy.with(|s| s.customer(c.id).unwrap().owner), Some(team.cy));
+    assert_eq!(
+        cy.with(|s| s.interaction(i.id).unwrap().id),
+        i.id,
+        "delivered to the new one"
+    );
+    // Ben's replica holds exactly what the server says he should.
+    assert_eq!(
+        ben.with(|s| s.checksums().unwrap()),
+        server_checksums(&ben).await
+    );
+    for c in [&mut ben, &mut cy, &mut ada] {
+        c.stop_sync().await;
+    }
+}
+
+/// The checksums the server computes for a client's user.
+async fn server_checksums(
+    client: &Client,
+) -> std::collections::BTreeMap<String, crm_domain::protocol::TableChecksum> {
+    let token = client.session.access_token().await.unwrap();
+    let client_id = client.with(|s| s.client_id().unwrap());
+    let mut cursor = None;
+    loop {
+        let page = client
+            .session
+            .api()
+            .pull(
+                &token,
+                &crm_domain::protocol::PullRequest {
+                    protocol_version: crm_domain::protocol::PROTOCOL_VERSION,
+                    client_id,
+                    cursor: cursor.take(),
+                    checksums: true,
+                },
+            )
+            .await
+            .unwrap();
+        if !page.has_more {
+            return page.checksums.expect("checksums when caught up");
+        }
+        cursor = Some(page.cursor);
+    }
+}

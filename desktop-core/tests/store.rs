@@ -1,0 +1,566 @@
+//! The replica on its own (a real SQLite file, no server): every action
+//! checks its input with the server's rules and changes nothing when it
+//! refuses; pages apply all or nothing; unsent work stays on top of the
+//! server's state; refused changes leave the screen for the inbox.
+#![allow(clippy::unwrap_used)]
+
+use chrono::{Duration, Utc};
+use crm_desktop_core::store::customers::{CustomerEdit, CustomerFilter};
+use crm_desktop_core::store::tickets::TicketEdit;
+use crm_desktop_core::{CoreError, Store};
+use crm_domain::drafts::{NewComment, NewCustomer, NewInteraction, NewTicket};
+use crm_domain::protocol::{Change, MutationOutcome, MutationResult, PullResponse, PushResponse};
+use crm_domain::{
+    AcquisitionStage, CustomerStatus, InteractionChannel, TicketPriority, TicketStatus, UserRole,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const ME: Uuid = Uuid::from_u128(0xA);
+const OTHER: Uuid = Uuid::from_u128(0xB);
+
+struct Replica {
+    store: Store,
+    _dir: tempfile::TempDir,
+}
+
+fn replica(role: UserRole) -> Replica {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("replica.sqlite3")).unwrap();
+    store.set_user(ME, role).unwrap();
+    Replica { store, _dir: dir }
+}
+
+fn upsert(table: &str, row: Value) -> Change {
+    Change::Upsert {
+        table: table.into(),
+        row: serde_json::value::to_raw_value(&row).unwrap(),
+    }
+}
+
+fn page(changes: Vec<Change>, cursor: &str) -> PullResponse {
+    PullResponse {
+        changes,
+        cursor: cursor.into(),
+        has_more: false,
+        last_seq: 0,
+        reset: false,
+        progress: None,
+        checksums: None,
+    }
+}
+
+fn server_customer(id: Uuid, name: &str, owner: Uuid) -> Value {
+    json!({
+        "id": id, "name": name, "email": null, "phone": null, "product_id": null,
+        "status": "active", "acquisition_stage": "lead", "owner": owner,
+        "is_archived": false,
+        "created_at": "2026-11-01T10:00:00+00:00", "updated_at": "2026-11-01T10:00:00+00:00"
+    })
+}
+
+fn server_ticket(id: Uuid, status: &str, created_by: Uuid) -> Value {
+    json!({
+        "id": id, "title": "Printer on fire", "description": null, "priority": "high",
+        "status": status, "customer_id": null, "assigned_to": null, "created_by": created_by,
+        "created_at": "2026-11-01T10:00:00+00:00", "updated_at": "2026-11-01T10:00:00+00:00",
+        "resolved_at": null, "closed_at": null
+    })
+}
+
+fn new_customer(name: &str) -> NewCustomer {
+    NewCustomer {
+        name: name.into(),
+        email: None,
+        phone: None,
+        product_id: None,
+        status: CustomerStatus::Active,
+        acquisition_stage: AcquisitionStage::Lead,
+        owner: None,
+    }
+}
+
+fn edit_of(c: &crm_domain::Customer) -> CustomerEdit {
+    CustomerEdit {
+        name: c.name.clone(),
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        product_id: c.product_id,
+        status: c.status,
+        acquisition_stage: c.acquisition_stage,
+        owner: c.owner,
+        is_archived: c.is_archived,
+    }
+}
+
+/// Everything a user can see of the replica, to prove a refusal changed
+/// nothing.
+fn snapshot(store: &Store) -> (Vec<String>, i64, Value) {
+    let names = store
+        .list_customers(&CustomerFilter {
+            include_archived: true,
+            ..CustomerFilter::default()
+        })
+        .unwrap()
+        .into_iter()
+        .map(|c| format!("{:?}", c.customer))
+        .collect();
+    (
+        names,
+        store.pending_count().unwrap(),
+        serde_json::to_value(store.my_tickets(true).unwrap()).unwrap(),
+    )
+}
+
+fn assert_invalid(result: Result<impl std::fmt::Debug, CoreError>, field: &str) {
+    match result {
+        Err(CoreError::Invalid(errors)) => assert!(
+            errors.for_field(field).next().is_some(),
+            "expected a message for {field}: {errors}"
+        ),
+        other => panic!("expected invalid {field}, got {other:?}"),
+    }
+}
+
+#[test]
+fn an_action_is_saved_with_its_outbox_entry_and_survives_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.sqlite3");
+    let id = {
+        let mut store = Store::open(&path).unwrap();
+        store.set_user(ME, UserRole::Agent).unwrap();
+        store.create_customer(new_customer("Acme")).unwrap().id
+    };
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.customer(id).unwrap().name, "Acme");
+    assert_eq!(store.customer(id).unwrap().owner, Some(ME));
+    let pending = store.pending_batch(10).unwrap();
+    assert_eq!(pending.len(), 1);
+    assert_eq!(pending[0].row_id, id);
+    assert_eq!(pending[0].seq, 1);
+}
+
+#[test]
+fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
+    let mut r = replica(UserRole::Agent);
+    let theirs = Uuid::now_v7();
+    let ticket = Uuid::now_v7();
+    r.store
+        .apply_pull(&page(
+            vec![
+                upsert("customers", server_customer(theirs, "Theirs", OTHER)),
+                upsert("tickets", server_ticket(ticket, "open", ME)),
+            ],
+            "c1",
+        ))
+        .unwrap();
+    let mine = r.store.create_customer(new_customer("Mine")).unwrap();
+    let before = snapshot(&r.store);
+
+    assert_invalid(r.store.create_customer(new_customer("   ")), "name");
+    assert_invalid(
+        r.store.create_customer(NewCustomer {
+            email: Some("not an email".into()),
+            phone: Some("call me".into()),
+            ..new_customer("X")
+        }),
+        "phone",
+    );
+    assert!(matches!(
+        r.store.create_customer(NewCustomer {
+            owner: Some(OTHER),
+            ..new_customer("For someone else")
+        }),
+        Err(CoreError::Forbidden(_))
+    ));
+    assert_invalid(
+        r.store.create_customer(NewCustomer {
+            product_id: Some(Uuid::now_v7()),
+            ..new_customer("Unknown product")
+        }),
+        "product_id",
+    );
+    let their_customer = r.store.customer(theirs).unwrap();
+    assert!(matches!(
+        r.store.update_customer(theirs, edit_of(&their_customer)),
+        Err(CoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        r.store.update_customer(
+            mine.id,
+            CustomerEdit {
+                owner: Some(OTHER),
+                ..edit_of(&mine)
+            }
+        ),
+        Err(CoreError::Forbidden(_))
+    ));
+    assert_invalid(
+        r.store.update_customer(
+            mine.id,
+            CustomerEdit {
+                name: "x".repeat(201),
+                ..edit_of(&mine)
+            },
+        ),
+        "name",
+    );
+    assert!(matches!(
+        r.store.delete_customer(mine.id),
+        Err(CoreError::Forbidden(_))
+    ));
+    assert!(matches!(
+        r.store.update_customer(Uuid::now_v7(), edit_of(&mine)),
+        Err(CoreError::NotFound { .. })
+    ));
+    assert!(matches!(
+        r.store.log_interaction(NewInteraction {
+            customer_id: theirs,
+            interaction_type: "call".into(),
+            channel: InteractionChannel::Phone,
+            note: None,
+            follow_up_date: None,
+        }),
+        Err(CoreError::Forbidden(_))
+    ));
+    assert_invalid(
+        r.store.log_interaction(NewInteraction {
+            customer_id: mine.id,
+            interaction_type: "".into(),
+            channel: InteractionChannel::Phone,
+            note: None,
+            follow_up_date: None,
+        }),
+        "type",
+    );
+    assert_invalid(
+        r.store.open_ticket(NewTicket {
+            title: " ".into(),
+            description: None,
+            priority: TicketPriority::Low,
+            customer_id: None,
+            assigned_to: None,
+        }),
+        "title",
+    );
+    assert!(matches!(
+        r.store.open_ticket(NewTicket {
+            title: "For their customer".into(),
+            description: None,
+            priority: TicketPriority::Low,
+            customer_id: Some(theirs),
+            assigned_to: None,
+        }),
+        Err(CoreError::Forbidden(_))
+    ));
+    // The workflow: open -> reopened is not a move.
+    let t = r.store.ticket(ticket).unwrap();
+    assert_invalid(
+        r.store.update_ticket(
+            ticket,
+            TicketEdit {
+                title: t.title.clone(),
+                description: None,
+                priority: t.priority,
+                status: TicketStatus::Reopened,
+                customer_id: None,
+                assigned_to: None,
+            },
+        ),
+        "status",
+    );
+    assert_invalid(
+        r.store.add_comment(NewComment {
+            ticket_id: ticket,
+            content: "\n".into(),
+            is_internal: false,
+        }),
+        "content",
+    );
+    assert!(matches!(
+        r.store.delete_ticket(ticket),
+        Err(CoreError::Forbidden(_))
+    ));
+
+    assert_eq!(snapshot(&r.store), before, "nothing changed");
+}
+
+#[test]
+fn a_page_applies_all_or_nothing() {
+    let mut r = replica(UserRole::Agent);
+    let good = Uuid::now_v7();
+    let broken = page(
+        vec![
+            upsert("customers", server_customer(good, "Good", ME)),
+            // A row without an id cannot be stored.
+            upsert("customers", json!({"name": "No id"})),
+        ],
+        "c2",
+    );
+    assert!(r.store.apply_pull(&broken).is_err());
+    assert!(r.store.customer(good).is_err(), "the good row went too");
+    assert_eq!(r.store.cursor().unwrap(), None, "the cursor did not move");
+
+    r.store
+        .apply_pull(&page(
+            vec![upsert("customers", server_customer(good, "Good", ME))],
+            "c3",
+        ))
+        .unwrap();
+    assert_eq!(r.store.customer(good).unwrap().name, "Good");
+    assert_eq!(r.store.cursor().unwrap().as_deref(), Some("c3"));
+}
+
+#[test]
+fn unsent_edits_stay_on_top_of_the_servers_changes() {
+    let mut r = replica(UserRole::Agent);
+    let id = Uuid::now_v7();
+    r.store
+        .apply_pull(&page(
+            vec![upsert("customers", server_customer(id, "Old name", ME))],
+            "c1",
+        ))
+        .unwrap();
+    let c = r.store.customer(id).unwrap();
+    r.store
+        .update_customer(
+            id,
+            CustomerEdit {
+                name: "My name".into(),
+                ..edit_of(&c)
+            },
+        )
+        .unwrap();
+
+    // A colleague's change of another field arrives before the push.
+    let mut theirs = server_customer(id, "Old name", ME);
+    theirs["acquisition_stage"] = json!("proposal");
+    theirs["updated_at"] = json!("2026-11-02T10:00:00+00:00");
+    r.store
+        .apply_pull(&page(vec![upsert("customers", theirs)], "c2"))
+        .unwrap();
+    let shown = r.store.customer(id).unwrap();
+    assert_eq!(shown.name, "My name", "my unsent edit still shows");
+    assert_eq!(
+        shown.acquisition_stage,
+        AcquisitionStage::Proposal,
+        "theirs too"
+    );
+
+    // The server refuses my edit: the row goes back to the server's state
+    // and the change waits in the inbox.
+    let seq = r.store.pending_batch(1).unwrap()[0].seq;
+    r.store
+        .settle(&PushResponse {
+            results: vec![MutationResult {
+                seq,
+                outcome: MutationOutcome::Rejected {
+                    code: "forbidden".into(),
+                    message: "not yours any more".into(),
+                },
+            }],
+            last_seq: seq,
+        })
+        .unwrap();
+    let shown = r.store.customer(id).unwrap();
+    assert_eq!(shown.name, "Old name");
+    assert_eq!(shown.acquisition_stage, AcquisitionStage::Proposal);
+    assert_eq!(r.store.pending_count().unwrap(), 0);
+    let inbox = r.store.inbox().unwrap();
+    assert_eq!(inbox.rejected.len(), 1);
+    assert_eq!(inbox.rejected[0].message, "not yours any more");
+
+    // Retrying sends it again as a new change against the current row.
+    r.store.retry_rejected(seq).unwrap();
+    assert_eq!(r.store.customer(id).unwrap().name, "My name");
+    let again = r.store.pending_batch(10).unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(again[0].seq > seq, "a new sequence number");
+    assert!(r.store.inbox().unwrap().rejected.is_empty());
+}
+
+#[test]
+fn a_refused_insert_disappears_and_an_accepted_one_stays() {
+    let mut r = replica(UserRole::Agent);
+    let kept = r.store.create_customer(new_customer("Kept")).unwrap();
+    let refused = r.store.create_customer(new_customer("Refused")).unwrap();
+    r.store
+        .settle(&PushResponse {
+            results: vec![
+                MutationResult {
+                    seq: 1,
+                    outcome: MutationOutcome::Applied,
+                },
+                MutationResult {
+                    seq: 2,
+                    outcome: MutationOutcome::Rejected {
+                        code: "check_violation".into(),
+                        message: "no".into(),
+                    },
+                },
+            ],
+            last_seq: 2,
+        })
+        .unwrap();
+    assert_eq!(r.store.customer(kept.id).unwrap().name, "Kept");
+    assert!(r.store.customer(refused.id).is_err());
+    assert_eq!(r.store.inbox().unwrap().rejected.len(), 1);
+}
+
+#[test]
+fn search_finds_prefixes_across_customers_tickets_and_comments() {
+    let mut r = replica(UserRole::Agent);
+    let c = r
+        .store
+        .create_customer(NewCustomer {
+            email: Some("orders@zeppelin-bakery.example".into()),
+            phone: Some("+44 20 7946 0018".into()),
+            ..new_customer("Zeppelin Bakery")
+        })
+        .unwrap();
+    r.store.create_customer(new_customer("Other Shop")).unwrap();
+    let t = r
+        .store
+        .open_ticket(NewTicket {
+            title: "Oven thermostat".into(),
+            description: Some("The zeppelin oven overheats".into()),
+            priority: TicketPriority::High,
+            customer_id: Some(c.id),
+            assigned_to: None,
+        })
+        .unwrap();
+    r.store
+        .add_comment(NewComment {
+            ticket_id: t.id,
+            content: "Replaced the thermostat sensor".into(),
+            is_internal: true,
+        })
+        .unwrap();
+
+    let hits = r.store.search("zepp", 20).unwrap();
+    let kinds: Vec<_> = hits.iter().map(|h| (h.kind, h.target_id)).collect();
+    assert!(kinds.contains(&(crm_desktop_core::store::search::HitKind::Customer, c.id)));
+    assert!(kinds.contains(&(crm_desktop_core::store::search::HitKind::Ticket, t.id)));
+    assert_eq!(hits.len(), 2);
+
+    let by_phone = r.store.search("7946", 20).unwrap();
+    assert_eq!(by_phone.len(), 1);
+    assert_eq!(by_phone[0].id, c.id);
+
+    let thermo = r.store.search("thermo", 20).unwrap();
+    assert_eq!(thermo.len(), 2, "the ticket's title and the comment");
+
+    let listed = r
+        .store
+        .list_customers(&CustomerFilter {
+            search: Some("bak".into()),
+            ..CustomerFilter::default()
+        })
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].customer.id, c.id);
+
+    // Renaming keeps the index in step.
+    r.store
+        .update_customer(
+            c.id,
+            CustomerEdit {
+                name: "Blimp Bakery".into(),
+                email: None,
+                ..edit_of(&r.store.customer(c.id).unwrap())
+            },
+        )
+        .unwrap();
+    assert!(
+        r.store
+            .search("zeppelin bak", 20)
+            .unwrap()
+            .iter()
+            .all(|h| h.id != c.id)
+    );
+    assert_eq!(r.store.search("blimp", 20).unwrap()[0].id, c.id);
+    assert!(
+        r.store.search("\"(*", 20).unwrap().is_empty(),
+        "syntax is not an error"
+    );
+}
+
+#[test]
+fn the_dashboard_counts_what_the_replica_holds() {
+    let mut r = replica(UserRole::Agent);
+    let a = r.store.create_customer(new_customer("A")).unwrap();
+    let b = r.store.create_customer(new_customer("B")).unwrap();
+    r.store
+        .update_customer(
+            b.id,
+            CustomerEdit {
+                acquisition_stage: AcquisitionStage::Proposal,
+                ..edit_of(&b)
+            },
+        )
+        .unwrap();
+    for days in [-1, 2, 30] {
+        r.store
+            .log_interaction(NewInteraction {
+                customer_id: a.id,
+                interaction_type: "visit".into(),
+                channel: InteractionChannel::Meeting,
+                note: None,
+                follow_up_date: Some(Utc::now() + Duration::days(days)),
+            })
+            .unwrap();
+    }
+    let t = r
+        .store
+        .open_ticket(NewTicket {
+            title: "Broken".into(),
+            description: None,
+            priority: TicketPriority::Urgent,
+            customer_id: Some(a.id),
+            assigned_to: Some(ME),
+        })
+        .unwrap();
+    let d = r.store.dashboard().unwrap();
+    assert_eq!(d.customers.total, 2);
+    assert_eq!(d.customers.by_stage["lead"], 1);
+    assert_eq!(d.customers.by_stage["proposal"], 1);
+    assert_eq!(d.customers.by_stage["closed_won"], 0);
+    assert_eq!(d.tickets.open, 1);
+    assert_eq!(d.tickets.urgent_open, 1);
+    assert_eq!(d.my_open_tickets, 1);
+    assert_eq!(d.follow_ups_overdue, 1);
+    assert_eq!(d.follow_ups_next_7_days, 1);
+    assert_eq!(d.interactions_last_7_days, 3);
+
+    // Resolving the ticket moves it out of the open counts, with its stamp.
+    let page = r.store.ticket_page(t.id).unwrap();
+    assert!(page.allowed_statuses.contains(&TicketStatus::Resolved));
+    let resolved = r
+        .store
+        .update_ticket(
+            t.id,
+            TicketEdit {
+                title: t.title.clone(),
+                description: None,
+                priority: t.priority,
+                status: TicketStatus::Resolved,
+                customer_id: t.customer_id,
+                assigned_to: t.assigned_to,
+            },
+        )
+        .unwrap();
+    assert!(resolved.resolved_at.is_some());
+    let d = r.store.dashboard().unwrap();
+    assert_eq!(d.tickets.open, 0);
+    assert_eq!(d.tickets.by_status["resolved"], 1);
+    assert!(d.tickets.avg_resolution_hours.is_some());
+}
+
+#[test]
+fn a_replica_belongs_to_one_user() {
+    let r = replica(UserRole::Agent);
+    assert!(matches!(
+        r.store.set_user(OTHER, UserRole::Agent),
+        Err(CoreError::Forbidden(_))
+    ));
+}

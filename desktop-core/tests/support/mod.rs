@@ -1,0 +1,247 @@
+//! The desktop core's test harness: a real sync server on loopback over a
+//! real PostgreSQL (crm-testkit's throwaway database), which a test can stop
+//! and start again on the same port, and simulated desktop clients, each a
+//! real replica file with its own sync engine.
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::Parser;
+use crm_desktop_core::Store;
+use crm_desktop_core::session::Session;
+use crm_desktop_core::sync::{self, EngineOptions, SyncHandle, SyncState, SyncStatus};
+use crm_domain::UserRole;
+use crm_testkit::TestDatabase;
+use sqlx::PgPool;
+use sync_server::app::RunningServer;
+use sync_server::config::Config;
+use uuid::Uuid;
+
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-signing";
+pub const PASSWORD: &str = "a long enough passphrase";
+
+/// The central side: database and sync server.
+pub struct Backend {
+    pub db: TestDatabase,
+    pub state: sync_server::AppState,
+    pub addr: SocketAddr,
+    server: Option<RunningServer>,
+    data_dir: tempfile::TempDir,
+}
+
+impl Backend {
+    pub async fn start() -> Backend {
+        let db = TestDatabase::create(&sync_server::db::MIGRATOR).await;
+        let data_dir = tempfile::tempdir().unwrap();
+        let config = Config::try_parse_from([
+            "sync-server",
+            "--database-url",
+            db.url(),
+            "--jwt-secret",
+            JWT_SECRET,
+            "--data-dir",
+            data_dir.path().to_str().unwrap(),
+        ])
+        .unwrap();
+        let started = sync_server::start(config.server).await.unwrap();
+        let state = started.state.clone();
+        let server = sync_server::app::spawn(started.state, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Backend {
+            db,
+            state,
+            addr: server.addr,
+            server: Some(server),
+            data_dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.state.pool
+    }
+
+    /// The network goes away: the server stops (requests in flight finish).
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
+    }
+
+    /// The server comes back on the same address.
+    pub async fn restart(&mut self) {
+        assert!(self.server.is_none(), "already running");
+        let mut last = None;
+        for _ in 0..50 {
+            match sync_server::app::spawn(self.state.clone(), self.addr).await {
+                Ok(server) => {
+                    self.server = Some(server);
+                    return;
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("could not listen on {} again: {last:?}", self.addr);
+    }
+
+    pub async fn create_account(&self, email: &str, name: &str, role: UserRole) -> Uuid {
+        sync_server::accounts::create_account(&self.state.pool, email, PASSWORD, Some(name), role)
+            .await
+            .unwrap()
+            .id
+    }
+}
+
+/// One desktop app: a data directory, a session, a replica, an engine.
+pub struct Client {
+    pub data_dir: PathBuf,
+    _dir: Option<tempfile::TempDir>,
+    pub session: Arc<Session>,
+    pub store: Arc<Mutex<Store>>,
+    pub engine: Option<SyncHandle>,
+}
+
+pub fn fast_options() -> EngineOptions {
+    EngineOptions {
+        poll_interval: Duration::from_secs(30),
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(400),
+        live: true,
+    }
+}
+
+impl Client {
+    /// Signs in (online) and opens the user's replica, without syncing yet.
+    pub async fn sign_in(backend: &Backend, email: &str) -> Client {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().to_path_buf();
+        let mut client = Self::sign_in_at(backend, email, data_dir).await;
+        client._dir = Some(dir);
+        client
+    }
+
+    pub async fn sign_in_at(backend: &Backend, email: &str, data_dir: PathBuf) -> Client {
+        let session = Session::sign_in(&data_dir, &backend.url(), email, PASSWORD)
+            .await
+            .unwrap();
+        Self::open(session, data_dir)
+    }
+
+    /// Opens the cached session in `data_dir` (works offline).
+    pub fn resume(data_dir: PathBuf) -> Client {
+        let session = Session::resume(&data_dir)
+            .unwrap()
+            .expect("a saved session");
+        Self::open(session, data_dir)
+    }
+
+    fn open(session: Session, data_dir: PathBuf) -> Client {
+        let path = session.replica_path();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let store = Store::open(&path).unwrap();
+        store
+            .set_user(session.user().id, session.user().role)
+            .unwrap();
+        Client {
+            data_dir,
+            _dir: None,
+            session: Arc::new(session),
+            store: Arc::new(Mutex::new(store)),
+            engine: None,
+        }
+    }
+
+    pub fn start_sync(&mut self) {
+        assert!(self.engine.is_none());
+        self.engine = Some(sync::start(
+            self.store.clone(),
+            self.session.clone(),
+            fast_options(),
+        ));
+    }
+
+    pub async fn stop_sync(&mut self) {
+        if let Some(engine) = self.engine.take() {
+            engine.stop().await;
+        }
+    }
+
+    /// Runs `f` on the replica.
+    pub fn with<T>(&self, f: impl FnOnce(&mut Store) -> T) -> T {
+        f(&mut self.store.lock().unwrap())
+    }
+
+    /// Waits until a sync round that started after this call has finished
+    /// with nothing left to push. Panics after 60 s (a hung engine, not a
+    /// speed check).
+    pub async fn synced(&self) -> SyncStatus {
+        let engine = self.engine.as_ref().expect("sync is running");
+        let mut status = engine.status();
+        let nudge = engine.nudge();
+        let wait = async {
+            loop {
+                {
+                    let s = status.borrow_and_update();
+                    if s.served_nudge >= nudge && s.state == SyncState::Idle && s.pending == 0 {
+                        return s.clone();
+                    }
+                }
+                status.changed().await.unwrap();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .unwrap_or_else(|_| panic!("not synced: {:?}", status.borrow()))
+    }
+
+    /// Waits for a status that satisfies `accept`.
+    pub async fn status_where(&self, accept: impl Fn(&SyncStatus) -> bool) -> SyncStatus {
+        let mut status = self.engine.as_ref().expect("sync is running").status();
+        let wait = async {
+            loop {
+                {
+                    let s = status.borrow_and_update();
+                    if accept(&s) {
+                        return s.clone();
+                    }
+                }
+                status.changed().await.unwrap();
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .unwrap_or_else(|_| panic!("status never came: {:?}", status.borrow()))
+    }
+}
+
+/// The three people of most tests, with a client each.
+pub struct Team {
+    pub ada: Uuid,
+    pub ben: Uuid,
+    pub cy: Uuid,
+}
+
+impl Team {
+    /// Ada is an admin; Ben and Cy are agents.
+    pub async fn create(backend: &Backend) -> Team {
+        Team {
+            ada: backend
+                .create_account("ada@example.com", "Ada Admin", UserRole::Admin)
+                .await,
+            ben: backend
+                .create_account("ben@example.com", "Ben Agent", UserRole::Agent)
+                .await,
+            cy: backend
+                .create_account("cy@example.com", "Cy Agent", UserRole::Agent)
+                .await,
+        }
+    }
+}
