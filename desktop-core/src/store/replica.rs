@@ -95,6 +95,11 @@ impl Store {
             }
         }
         set_state(&tx, "cursor", &page.cursor)?;
+        // Committed with the rows: how far the first load got.
+        if let Some(progress) = page.progress {
+            set_state(&tx, "load_done", &progress.done.to_string())?;
+            set_state(&tx, "load_total", &progress.total.to_string())?;
+        }
         if !page.has_more {
             set_state(&tx, "loaded", "1")?;
             set_state(&tx, "last_pull_at", &super::timestamp(chrono::Utc::now()))?;
@@ -205,6 +210,30 @@ impl Store {
             });
         }
         Ok(out)
+    }
+
+    /// How far the first load has got (rows applied, rows to load), as
+    /// committed with the rows themselves.
+    pub fn load_progress(&self) -> CoreResult<Option<Progress>> {
+        let done = get_state(&self.conn, "load_done")?.and_then(|s| s.parse().ok());
+        let total = get_state(&self.conn, "load_total")?.and_then(|s| s.parse().ok());
+        Ok(done
+            .zip(total)
+            .map(|(done, total)| Progress { done, total }))
+    }
+
+    /// How many rows the replica holds, over all replicated tables.
+    pub fn row_count(&self) -> CoreResult<u64> {
+        let mut total = 0u64;
+        for def in TABLES {
+            let n: i64 =
+                self.conn
+                    .query_row(&format!("SELECT count(*) FROM {}", def.name), [], |r| {
+                        r.get(0)
+                    })?;
+            total += n as u64;
+        }
+        Ok(total)
     }
 
     /// When the last pull reached the present.

@@ -1,0 +1,129 @@
+//! `crm-sync`: the desktop core without a window. Signs in, and keeps a
+//! replica in sync from the command line: for servers without a desktop,
+//! for scripting, and for the tests that kill a client mid-sync.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use crm_desktop_core::Store;
+use crm_desktop_core::session::Session;
+use crm_desktop_core::sync::{self, EngineOptions, SyncState};
+
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = "Sign in to a CRM sync server and keep a local replica in sync"
+)]
+struct Config {
+    /// Where the session and the replicas live.
+    #[arg(long, env = "CRM_DESKTOP_DATA_DIR")]
+    data_dir: PathBuf,
+
+    /// Log filter (tracing's env-filter syntax), written to stderr.
+    #[arg(long, env = "CRM_LOG", default_value = "warn")]
+    log: String,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Signs in (needs the network) and keeps the session for offline use.
+    Login {
+        #[arg(long, env = "CRM_SERVER_URL")]
+        server: String,
+        #[arg(long)]
+        email: String,
+        /// The password; better given through the environment.
+        #[arg(long, env = "CRM_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// Runs the sync engine, printing each status as a JSON line.
+    Sync {
+        /// Exit once caught up with nothing left to push.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Prints the replica's figures as JSON.
+    Status,
+    /// Signs out and forgets the session on this machine.
+    Logout,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = Config::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+        .with_writer(std::io::stderr)
+        .init();
+    match config.command {
+        Command::Login {
+            server,
+            email,
+            password,
+        } => {
+            let session = Session::sign_in(&config.data_dir, &server, &email, &password).await?;
+            open_store(&session)?;
+            println!("signed in as {}", session.user().email);
+        }
+        Command::Sync { once } => {
+            let session = Arc::new(resume(&config)?);
+            let store = Arc::new(Mutex::new(open_store(&session)?));
+            let engine = sync::start(store, session, EngineOptions::default());
+            let mut status = engine.status();
+            let target = engine.nudge();
+            loop {
+                let current = status.borrow_and_update().clone();
+                println!("{}", serde_json::to_string(&current)?);
+                if once
+                    && current.state == SyncState::Idle
+                    && current.served_nudge >= target
+                    && current.pending == 0
+                {
+                    break;
+                }
+                tokio::select! {
+                    changed = status.changed() => changed?,
+                    _ = tokio::signal::ctrl_c() => break,
+                }
+            }
+            engine.stop().await;
+        }
+        Command::Status => {
+            let session = resume(&config)?;
+            let store = open_store(&session)?;
+            let figures = serde_json::json!({
+                "user": session.user().email,
+                "pending": store.pending_count()?,
+                "inbox": store.inbox()?.len(),
+                "rows": store.row_count()?,
+                "load": store.load_progress()?,
+                "loaded": store.has_loaded()?,
+            });
+            println!("{figures}");
+        }
+        Command::Logout => {
+            resume(&config)?.sign_out().await?;
+            println!("signed out");
+        }
+    }
+    Ok(())
+}
+
+fn resume(config: &Config) -> anyhow::Result<Session> {
+    Session::resume(&config.data_dir)?.context("not signed in: run `crm-sync login` first")
+}
+
+fn open_store(session: &Session) -> anyhow::Result<Store> {
+    let path = session.replica_path();
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let store = Store::open(&path)?;
+    store.set_user(session.user().id, session.user().role)?;
+    Ok(store)
+}
