@@ -18,6 +18,8 @@ as_root() {
 APT_PACKAGES=(
     build-essential pkg-config ca-certificates curl
     postgresql postgresql-client
+    # The reminder tests: a notification daemon on a private D-Bus and X.
+    dunst xvfb dbus-daemon dbus-bin
 )
 
 install_system_packages() {

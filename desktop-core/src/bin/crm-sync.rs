@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use crm_desktop_core::Store;
+use crm_desktop_core::reminders;
 use crm_desktop_core::session::Session;
 use crm_desktop_core::sync::{self, EngineOptions, SyncState};
 
@@ -44,6 +45,13 @@ enum Command {
     /// Runs the sync engine, printing each status as a JSON line.
     Sync {
         /// Exit once caught up with nothing left to push.
+        #[arg(long)]
+        once: bool,
+    },
+    /// Announces due follow-ups as desktop notifications (missed ones
+    /// first), then keeps doing so as they fall due.
+    Remind {
+        /// Announce what is due now and exit.
         #[arg(long)]
         once: bool,
     },
@@ -92,6 +100,21 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             engine.stop().await;
+        }
+        Command::Remind { once } => {
+            let session = resume(&config)?;
+            let store = Arc::new(Mutex::new(open_store(&session)?));
+            let on_action: reminders::OnAction = Arc::new(|action| {
+                println!("{action:?}");
+            });
+            if once {
+                let shown = reminders::announce_due(&store, chrono::Utc::now(), true, on_action)?;
+                println!("{shown} notification(s) shown");
+            } else {
+                let handle = reminders::start(store, on_action);
+                tokio::signal::ctrl_c().await?;
+                handle.stop().await;
+            }
         }
         Command::Status => {
             let session = resume(&config)?;

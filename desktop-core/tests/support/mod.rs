@@ -9,6 +9,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub mod desktop;
+
 use clap::Parser;
 use crm_desktop_core::Store;
 use crm_desktop_core::session::Session;

@@ -1,0 +1,113 @@
+//! The reminder log: which follow-ups have been announced, and which are
+//! due. A follow-up is keyed by its interaction and its date (as an instant,
+//! whatever the spelling), so a moved follow-up fires again at its new date,
+//! a deleted one is gone with its row, and restarts or re-syncs never repeat
+//! one.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{OptionalExtension, params};
+use uuid::Uuid;
+
+use super::interactions::FollowUp;
+use super::outbox::parse_time;
+use super::{Store, timestamp};
+use crate::error::CoreResult;
+
+impl Store {
+    /// The user's follow-ups due by `now` that have not been announced (or
+    /// whose snooze is over), oldest first. An agent's are the follow-ups on
+    /// their customers and the ones they logged; an admin, who sees every
+    /// customer, is reminded of the same — their own — not everyone's.
+    pub fn due_reminders(&self, now: DateTime<Utc>) -> CoreResult<Vec<FollowUp>> {
+        let me = self.me()?;
+        let mine = me.user_id.to_string();
+        let mut out = Vec::new();
+        for follow_up in self.follow_ups_due(now)? {
+            let (owner, created_by): (Option<String>, Option<String>) = self
+                .conn()
+                .prepare_cached(
+                    "SELECT c.owner, i.created_by FROM customer_interactions i
+                     LEFT JOIN customers c ON c.id = i.customer_id WHERE i.id = ?1",
+                )?
+                .query_row(params![follow_up.interaction_id.to_string()], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?;
+            if owner.as_deref() != Some(&mine) && created_by.as_deref() != Some(&mine) {
+                continue;
+            }
+            let key = timestamp(follow_up.due);
+            let fired: Option<Option<String>> = self
+                .conn()
+                .prepare_cached(
+                    "SELECT snoozed_until FROM reminders_fired
+                     WHERE interaction_id = ?1 AND follow_up_date = ?2",
+                )?
+                .query_row(params![follow_up.interaction_id.to_string(), key], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            let due = match fired {
+                None => true,
+                Some(Some(until)) => parse_time(&until).is_some_and(|t| t <= now),
+                Some(None) => false,
+            };
+            if due {
+                out.push(follow_up);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Records that a follow-up was announced.
+    pub fn mark_reminded(&self, follow_up: &FollowUp, at: DateTime<Utc>) -> CoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO reminders_fired (interaction_id, follow_up_date, fired_at, snoozed_until)
+             VALUES (?1, ?2, ?3, NULL)
+             ON CONFLICT (interaction_id, follow_up_date)
+             DO UPDATE SET fired_at = excluded.fired_at, snoozed_until = NULL",
+            params![
+                follow_up.interaction_id.to_string(),
+                timestamp(follow_up.due),
+                timestamp(at)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Announces a follow-up again at `until`.
+    pub fn snooze_reminder(
+        &self,
+        interaction_id: Uuid,
+        due: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> CoreResult<()> {
+        self.conn().execute(
+            "INSERT INTO reminders_fired (interaction_id, follow_up_date, fired_at, snoozed_until)
+             VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (interaction_id, follow_up_date) DO UPDATE SET snoozed_until = excluded.snoozed_until",
+            params![
+                interaction_id.to_string(),
+                timestamp(due),
+                timestamp(Utc::now()),
+                timestamp(until)
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// When the next reminder falls due after `now`: a follow-up's date or
+    /// the end of a snooze.
+    pub fn next_reminder_at(&self, now: DateTime<Utc>) -> CoreResult<Option<DateTime<Utc>>> {
+        let follow_up = self.next_follow_up_after(now)?;
+        let snooze: Option<String> = self.conn().query_row(
+            "SELECT min(snoozed_until) FROM reminders_fired WHERE snoozed_until IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?;
+        let snooze = snooze.and_then(|s| parse_time(&s)).filter(|t| *t > now);
+        Ok(match (follow_up, snooze) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        })
+    }
+}
