@@ -1,0 +1,348 @@
+//! The desktop core's benchmarks, on the real stack (PostgreSQL from the
+//! test harness, the sync server on loopback, real SQLite files). On demand:
+//!
+//!     cargo bench -p crm-desktop-core --bench replica            # all three
+//!     cargo bench -p crm-desktop-core --bench replica -- load    # one of load, search, open
+//!
+//! BENCH_ROWS (default 1000000) sizes the initial sync, BENCH_CUSTOMERS
+//! (100000) the search and open replicas. Figures go to stdout.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+use crm_desktop_core::Store;
+use crm_desktop_core::session::Session;
+use crm_desktop_core::store::customers::CustomerFilter;
+use crm_desktop_core::sync::{self, EngineOptions, SyncState};
+use crm_domain::UserRole;
+use crm_domain::protocol::{Change, PullResponse};
+use crm_testkit::TestDatabase;
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use uuid::Uuid;
+
+const PASSWORD: &str = "benchmark passphrase";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Initial sync of BENCH_ROWS customers from a real server into an empty
+/// replica, next to a plain batched insert of the same rows into an empty
+/// replica of the same schema.
+async fn load() {
+    let rows = env_usize("BENCH_ROWS", 1_000_000);
+    let db = TestDatabase::create(&sync_server::db::MIGRATOR).await;
+    let server_dir = tempfile::tempdir().unwrap();
+    let config = sync_server::config::Config::try_parse_from([
+        "sync-server",
+        "--database-url",
+        db.url(),
+        "--data-dir",
+        server_dir.path().to_str().unwrap(),
+    ])
+    .unwrap();
+    let started = sync_server::start(config.server).await.unwrap();
+    let pool = started.state.pool.clone();
+    let server = sync_server::app::spawn(started.state, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let agent = sync_server::accounts::create_account(
+        &pool,
+        "loader@bench.example",
+        PASSWORD,
+        Some("Loader"),
+        UserRole::Agent,
+    )
+    .await
+    .unwrap()
+    .id;
+    let seeding = Instant::now();
+    let mut tx = pool.begin().await.unwrap();
+    sqlx::query("SET LOCAL session_replication_role = replica")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO customers (id, name, email, phone, acquisition_stage, owner)
+         SELECT uuid_generate_v7(), 'Customer ' || n, 'c' || n || '@bench.example', '+1 555 ' || lpad((n % 10000)::text, 4, '0'),
+                (enum_range(NULL::acquisition_stage_enum))[1 + n % 6], $2
+         FROM generate_series(1, $1) n",
+    )
+    .bind(i64::try_from(rows).unwrap())
+    .bind(agent)
+    .execute(&mut *tx)
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    sqlx::query("ANALYZE customers").execute(&pool).await.unwrap();
+    eprintln!("(seeded {rows} customers in {:.1} s)", seeding.elapsed().as_secs_f64());
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("http://{}", server.addr);
+    let session = Session::sign_in(dir.path(), &url, "loader@bench.example", PASSWORD)
+        .await
+        .unwrap();
+    let path = session.replica_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let store = Store::open(&path).unwrap();
+    store.set_user(session.user().id, session.user().role).unwrap();
+    let store = Arc::new(Mutex::new(store));
+
+    let started = Instant::now();
+    let engine = sync::start(
+        store.clone(),
+        Arc::new(session),
+        EngineOptions {
+            live: false,
+            ..EngineOptions::default()
+        },
+    );
+    let mut status = engine.status();
+    while !(status.borrow().state == SyncState::Idle && status.borrow().rounds >= 1) {
+        status.changed().await.unwrap();
+    }
+    let synced = started.elapsed();
+    engine.stop().await;
+    let held = store.lock().unwrap().row_count().unwrap() as usize;
+    assert!(held >= rows, "replica holds {held} of {rows}");
+
+    // The same rows, inserted plainly in batches into an empty replica.
+    let plain_path = dir.path().join("plain.sqlite3");
+    drop(Store::open(&plain_path).unwrap());
+    let source = rusqlite::Connection::open(&path).unwrap();
+    let mut read = source
+        .prepare("SELECT id, name, email, phone, product_id, status, acquisition_stage, owner, is_archived, created_at, updated_at FROM customers")
+        .unwrap();
+    let all: Vec<[rusqlite::types::Value; 11]> = read
+        .query_map([], |r| {
+            Ok(std::array::from_fn(|i| r.get::<_, rusqlite::types::Value>(i).unwrap()))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut plain = rusqlite::Connection::open(&plain_path).unwrap();
+    plain.pragma_update(None, "journal_mode", "WAL").unwrap();
+    plain.pragma_update(None, "synchronous", "FULL").unwrap();
+    let started = Instant::now();
+    for batch in all.chunks(5000) {
+        let tx = plain.transaction().unwrap();
+        {
+            let mut insert = tx
+                .prepare_cached("INSERT INTO customers (id, name, email, phone, product_id, status, acquisition_stage, owner, is_archived, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
+                .unwrap();
+            for row in batch {
+                insert.execute(rusqlite::params_from_iter(row.iter())).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let inserted = started.elapsed();
+
+    let sync_rate = held as f64 / synced.as_secs_f64();
+    let plain_rate = all.len() as f64 / inserted.as_secs_f64();
+    println!("initial sync into an empty replica: {held} rows");
+    println!("  from the server: {:.1} s, {sync_rate:.0} rows/s", synced.as_secs_f64());
+    println!(
+        "  plain batched insert of the same rows: {:.1} s, {plain_rate:.0} rows/s",
+        inserted.as_secs_f64()
+    );
+    println!("  ratio: {:.2}", sync_rate / plain_rate);
+    server.stop().await.unwrap();
+}
+
+const FIRST: &[&str] = &[
+    "Ada", "Ben", "Cora", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ines", "Jonas", "Kemal",
+    "Lena", "Mateo", "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma",
+    "Viktor", "Wen", "Yusuf", "Zofia",
+];
+const LAST: &[&str] = &[
+    "Andersen", "Baker", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Horvat", "Ivanova",
+    "Jensen", "Kowalski", "Larsen", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Schmidt",
+    "Tanaka", "Umarov", "Varga", "Weber", "Yilmaz", "Zimmermann",
+];
+const TRADE: &[&str] = &[
+    "Bakery", "Plumbing", "Logistics", "Dental", "Garage", "Florist", "Hardware", "Consulting",
+    "Printing", "Roofing", "Catering", "Pharmacy",
+];
+
+/// A replica holding `n` customers (owned by its user), made through the
+/// same page-applying path a pull uses.
+fn replica_with_customers(path: &Path, n: usize) -> Uuid {
+    let me = Uuid::now_v7();
+    let mut store = Store::open(path).unwrap();
+    store.set_user(me, UserRole::Agent).unwrap();
+    let mut rng = rand::rng();
+    let mut changes = Vec::with_capacity(5000);
+    for i in 0..n {
+        let first = FIRST.choose(&mut rng).unwrap();
+        let last = LAST.choose(&mut rng).unwrap();
+        let trade = TRADE.choose(&mut rng).unwrap();
+        let stage = ["lead", "qualified", "proposal"][i % 3];
+        let row = serde_json::json!({
+            "id": Uuid::now_v7(), "name": format!("{last} {trade} {i}"),
+            "email": format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase()),
+            "phone": format!("+44 20 {:04} {:04}", rng.random_range(0..10000), i % 10000),
+            "product_id": null, "status": "active",
+            "acquisition_stage": stage, "owner": me,
+            "is_archived": false,
+            "created_at": "2026-11-01T10:00:00+00:00", "updated_at": "2026-11-01T10:00:00+00:00"
+        });
+        changes.push(Change::Upsert {
+            table: "customers".into(),
+            row: serde_json::value::to_raw_value(&row).unwrap(),
+        });
+        if changes.len() == 5000 || i + 1 == n {
+            store
+                .apply_pull(&PullResponse {
+                    changes: std::mem::take(&mut changes),
+                    cursor: "bench".into(),
+                    has_more: false,
+                    last_seq: 0,
+                    reset: false,
+                    progress: None,
+                    checksums: None,
+                })
+                .unwrap();
+        }
+    }
+    me
+}
+
+/// Search latency over BENCH_CUSTOMERS customers: prefixes of names,
+/// trades, emails and phone numbers, as an agent types them.
+fn search() {
+    let n = env_usize("BENCH_CUSTOMERS", 100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.sqlite3");
+    replica_with_customers(&path, n);
+    let store = Store::open(&path).unwrap();
+    let mut rng = rand::rng();
+    let mut queries = Vec::new();
+    for _ in 0..2000 {
+        let word = match rng.random_range(0..4) {
+            0 => LAST.choose(&mut rng).unwrap().to_string(),
+            1 => TRADE.choose(&mut rng).unwrap().to_string(),
+            2 => FIRST.choose(&mut rng).unwrap().to_lowercase(),
+            _ => format!("{:04}", rng.random_range(0..10000)),
+        };
+        let len = rng.random_range(2..=word.len().min(6));
+        queries.push(word[..len].to_string());
+    }
+    for q in queries.iter().take(50) {
+        store.search(q, 20).unwrap(); // warm the page cache
+    }
+    let mut global = Vec::new();
+    let mut list = Vec::new();
+    for q in &queries {
+        let t = Instant::now();
+        let hits = store.search(q, 20).unwrap();
+        global.push(t.elapsed());
+        std::hint::black_box(hits);
+        let t = Instant::now();
+        let page = store
+            .list_customers(&CustomerFilter {
+                search: Some(q.clone()),
+                limit: Some(50),
+                ..CustomerFilter::default()
+            })
+            .unwrap();
+        list.push(t.elapsed());
+        std::hint::black_box(page);
+    }
+    global.sort();
+    list.sort();
+    println!("search over {n} customers, {} queries of 2-6 characters:", queries.len());
+    println!(
+        "  search (customers, tickets, comments; top 20): p50 {:.2} ms, p99 {:.2} ms",
+        ms(percentile(&global, 0.5)),
+        ms(percentile(&global, 0.99))
+    );
+    println!(
+        "  customer list with search (first 50): p50 {:.2} ms, p99 {:.2} ms",
+        ms(percentile(&list, 0.5)),
+        ms(percentile(&list, 0.99))
+    );
+}
+
+/// Opening a BENCH_CUSTOMERS replica and reading the first screen's data,
+/// in a fresh process so its memory is the app's alone.
+fn open() {
+    let n = env_usize("BENCH_CUSTOMERS", 100_000);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.sqlite3");
+    replica_with_customers(&path, n);
+    let output = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["open-child", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    println!("open a {n}-customer replica and read the first screen:");
+    print!("{}", String::from_utf8_lossy(&output.stdout));
+}
+
+fn open_child(path: &str) {
+    let started = Instant::now();
+    let store = Store::open(Path::new(path)).unwrap();
+    let customers = store
+        .list_customers(&CustomerFilter {
+            limit: Some(50),
+            ..CustomerFilter::default()
+        })
+        .unwrap();
+    let dashboard = store.dashboard().unwrap();
+    let tickets = store.my_tickets(false).unwrap();
+    let status = (store.pending_count().unwrap(), store.inbox().unwrap().len());
+    let elapsed = started.elapsed();
+    std::hint::black_box((customers, dashboard, tickets, status));
+    let proc_status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        proc_status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
+            .unwrap_or_else(|| "?".into())
+    };
+    println!("  {:.0} ms (list of 50, dashboard, my tickets, outbox and inbox counts)", ms(elapsed));
+    println!(
+        "  resident memory: {} kB now, {} kB at peak",
+        field("VmRSS:"),
+        field("VmHWM:")
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    if args.first().map(String::as_str) == Some("open-child") {
+        open_child(&args[1]);
+        return;
+    }
+    let which: Vec<&str> = if args.is_empty() {
+        vec!["load", "search", "open"]
+    } else {
+        args.iter().map(String::as_str).collect()
+    };
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for bench in which {
+        match bench {
+            "load" => runtime.block_on(load()),
+            "search" => search(),
+            "open" => open(),
+            other => panic!("unknown benchmark {other}: use load, search or open"),
+        }
+    }
+}
