@@ -407,6 +407,30 @@ async fn a_run_of_inserts_goes_in_together_and_a_refused_row_of_it_is_rejected_a
         .await;
         assert_eq!(stored, json!({ "owner": ana.user_id, "status": "active" }));
     }
+
+    // The same row twice in a run: the first lands, the second already
+    // exists; the one after still goes in.
+    let (twice, after) = (Uuid::now_v7(), Uuid::now_v7());
+    let response = ana
+        .push(&[
+            ana.insert(SyncTable::Customers, twice, json!({ "name": "Twice" })),
+            ana.insert(SyncTable::Customers, twice, json!({ "name": "Twice" })),
+            ana.insert(SyncTable::Customers, after, json!({ "name": "After" })),
+        ])
+        .await;
+    let codes: Vec<String> = response
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            MutationOutcome::Rejected { code, .. } => code.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(codes, ["Applied", "already_exists", "Applied"]);
+    assert_eq!(
+        audited_rows(&s, ana.client_id).await[23..],
+        [(26, twice), (28, after)]
+    );
 }
 
 #[tokio::test]

@@ -212,39 +212,45 @@ async fn apply_run(
     run: &[Mutation],
 ) -> ApiResult<Vec<MutationOutcome>> {
     let mut outcomes: Vec<Option<MutationOutcome>> = vec![None; run.len()];
-    let mut groups: Vec<(&Mutation, Vec<Value>)> = Vec::new();
+    let mut groups: Vec<Group> = Vec::new();
     for (k, m) in run.iter().enumerate() {
-        let item = match &m.op {
+        // The row as the statement inserts it: the values and the id.
+        let row = match &m.op {
             MutationOp::Insert { values } => match validate_values(m.table, values.iter()) {
                 Err(errors) => {
                     outcomes[k] = Some(rejected("validation_failed", errors.to_string()));
                     continue;
                 }
-                Ok(()) => serde_json::json!({ "seq": m.seq, "row_id": m.row_id, "values": values }),
+                Ok(()) => {
+                    let mut row: serde_json::Map<String, Value> =
+                        values.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                    row.insert("id".into(), Value::String(m.row_id.to_string()));
+                    row
+                }
             },
-            MutationOp::Delete => serde_json::json!({ "seq": m.seq, "row_id": m.row_id }),
+            MutationOp::Delete => {
+                serde_json::Map::from_iter([("id".into(), Value::String(m.row_id.to_string()))])
+            }
             MutationOp::Update { .. } => {
                 return Err(ApiError::internal(anyhow::anyhow!(
                     "an update in an insert run"
                 )));
             }
         };
+        let id = m.row_id.to_string();
         match groups.last_mut() {
-            Some((first, items)) if same_group(first, m) => items.push(item),
-            _ => groups.push((m, vec![item])),
+            Some(group) if same_group(group.first, m) && !group.seqs.contains_key(&id) => {
+                group.rows.push(Value::Object(row));
+                group.seqs.insert(id, m.seq.into());
+            }
+            _ => groups.push(Group {
+                first: m,
+                rows: vec![Value::Object(row)],
+                seqs: serde_json::Map::from_iter([(id, m.seq.into())]),
+            }),
         }
     }
-    let payload: Vec<Value> = groups
-        .into_iter()
-        .map(|(first, items)| {
-            let op = if matches!(first.op, MutationOp::Insert { .. }) {
-                "insert"
-            } else {
-                "delete"
-            };
-            serde_json::json!({ "table": first.table.name(), "op": op, "mutations": items })
-        })
-        .collect();
+    let payload: Vec<Value> = groups.into_iter().map(Group::into_json).collect();
     if !payload.is_empty() {
         act_as_user(tx, user, client, run[0].seq).await?;
         let applied = sqlx::query!(
@@ -331,6 +337,32 @@ async fn apply_run(
             })
         })
         .collect()
+}
+
+/// Mutations of a run that the database applies together: the rows as
+/// the statement takes them (values and `id`), and each row id's sequence
+/// number, for its audit row. A row id is never in a group twice.
+struct Group<'a> {
+    first: &'a Mutation,
+    rows: Vec<Value>,
+    seqs: serde_json::Map<String, Value>,
+}
+
+impl Group<'_> {
+    /// The group as `sync.apply_run` takes it.
+    fn into_json(self) -> Value {
+        let op = if matches!(self.first.op, MutationOp::Insert { .. }) {
+            "insert"
+        } else {
+            "delete"
+        };
+        Value::Object(serde_json::Map::from_iter([
+            ("table".into(), self.first.table.name().into()),
+            ("op".into(), op.into()),
+            ("rows".into(), Value::Array(self.rows)),
+            ("seqs".into(), Value::Object(self.seqs)),
+        ]))
+    }
 }
 
 /// Whether `m` joins the group `first` began: the same table and op and,
