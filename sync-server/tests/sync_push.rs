@@ -484,6 +484,75 @@ async fn offline_edits_of_different_fields_both_survive() {
 }
 
 /// The conflicts of a push's one mutation, which must have been merged.
+/// An insert records one clock for the fields it set: it decides their
+/// merges (when, and whose value is lost) until an edit gives a field a
+/// clock of its own, which then never starts earlier than the insert's.
+#[tokio::test]
+async fn an_inserts_clock_decides_for_the_fields_it_set_until_they_are_edited() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ada = SimClient::sign_in(&s, "ada@field.test").await;
+    let customer = Uuid::now_v7();
+    let now = Utc::now();
+    // Created offline two hours ago, synced now.
+    let mut insert = ana.insert(SyncTable::Customers, customer, json!({ "name": "Acme" }));
+    insert.edited_at = now - TimeDelta::hours(2);
+    ana.push(&[insert]).await;
+
+    // Ada renamed it an hour ago, from a name she had from elsewhere: her
+    // edit is later than the insert's, so it wins, and Ana's name is the
+    // one kept as a conflict, lost by Ana.
+    let pushed = ada
+        .push(&[ada.update_at(
+            SyncTable::Customers,
+            customer,
+            &[("name", json!("Acme Inc"), json!("Acme Ltd"))],
+            now - TimeDelta::hours(1),
+        )])
+        .await;
+    let conflict = &merged(&pushed)[0];
+    assert_eq!(
+        (conflict.lost.clone(), conflict.lost_is_yours),
+        (json!("Acme"), false)
+    );
+    let lost_by: Option<Uuid> =
+        sqlx::query_scalar("SELECT lost_by FROM sync.conflicts WHERE id = $1")
+            .bind(conflict.conflict_id)
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(lost_by, Some(ana.user_id));
+
+    // A field the insert did not set has no clock: the row's timestamp
+    // (just now) decides, and Ada's hour-old edit loses.
+    let pushed = ada
+        .push(&[ada.update_at(
+            SyncTable::Customers,
+            customer,
+            &[("email", json!("old@acme.test"), json!("new@acme.test"))],
+            now - TimeDelta::hours(1),
+        )])
+        .await;
+    assert!(merged(&pushed)[0].lost_is_yours);
+
+    // The name has its own clock now (Ada's, an hour ago): Ana's edit from
+    // 90 minutes ago is the earlier one and loses.
+    let pushed = ana
+        .push(&[ana.update_at(
+            SyncTable::Customers,
+            customer,
+            &[("name", json!("Acme"), json!("ACME"))],
+            now - TimeDelta::minutes(90),
+        )])
+        .await;
+    let conflict = &merged(&pushed)[0];
+    assert_eq!(
+        (conflict.kept.clone(), conflict.lost_is_yours),
+        (json!("Acme Ltd"), true)
+    );
+}
+
 fn merged(pushed: &crm_domain::protocol::PushResponse) -> &[crm_domain::protocol::FieldConflict] {
     match &pushed.results[0].outcome {
         MutationOutcome::Merged { conflicts } => conflicts,
