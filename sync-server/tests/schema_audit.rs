@@ -222,6 +222,69 @@ async fn every_change_to_an_audited_table_writes_one_audit_row_with_actor_and_va
     }
 }
 
+/// Inserts and deletes are audited and logged per statement (from a
+/// transition table): a multi-row statement still writes one audit row and
+/// one change-log row per row, with that row's values; a statement that
+/// changes nothing writes nothing.
+#[tokio::test]
+async fn multi_row_inserts_and_deletes_write_one_audit_row_and_one_log_row_per_row() {
+    let db = database().await;
+    let pool = db.pool();
+    let w = World::build(pool).await;
+    let admin = w.admin();
+    let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
+    commit_as(
+        pool,
+        &admin,
+        sqlx::query(
+            "INSERT INTO customers (id, name) SELECT id, 'Batch ' || n FROM unnest($1::uuid[]) WITH ORDINALITY AS t(id, n)",
+        )
+        .bind(&ids),
+    )
+    .await;
+    commit_as(
+        pool,
+        &admin,
+        sqlx::query("DELETE FROM customers WHERE id = ANY($1)").bind(&ids),
+    )
+    .await;
+    for (n, id) in ids.iter().enumerate() {
+        let rows = audit_rows(pool, "customers", *id).await;
+        let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["INSERT", "DELETE"]);
+        let inserted = rows[0].new_values.as_ref().unwrap();
+        assert_eq!(inserted["id"], id.to_string());
+        assert_eq!(inserted["name"], format!("Batch {}", n + 1));
+        assert_eq!(rows[1].old_values.as_ref(), Some(inserted));
+        assert!(rows[0].old_values.is_none() && rows[1].new_values.is_none());
+        assert!(rows.iter().all(|r| r.changed_by == Some(admin.sub)));
+        let logged: Vec<String> = sqlx::query_scalar(
+            "SELECT op FROM sync.changes WHERE table_name = 'customers' AND row_id = $1 ORDER BY id",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        assert_eq!(logged, ["upsert", "delete"]);
+    }
+
+    let changes = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM sync.changes")
+            .fetch_one(pool)
+            .await
+            .unwrap()
+    };
+    let (audited, logged) = (audit_count(pool).await, changes().await);
+    commit_as(
+        pool,
+        &admin,
+        sqlx::query("DELETE FROM customers WHERE id = ANY($1)").bind(&ids),
+    )
+    .await;
+    assert_eq!(audit_count(pool).await, audited);
+    assert_eq!(changes().await, logged, "nothing deleted, nothing logged");
+}
+
 async fn attempt_and_commit(pool: &PgPool, claims: &Claims, sql: &str, id: Uuid) -> Outcome {
     let mut tx = begin_as(pool, claims).await.unwrap();
     let outcome = match sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))

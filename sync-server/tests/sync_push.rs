@@ -265,6 +265,174 @@ async fn a_refused_mutation_is_reported_and_does_not_block_the_ones_after_it() {
     assert_eq!(next.last_seq, 8);
 }
 
+/// (client_seq, record_id) of the audit rows a client's mutations caused.
+async fn audited_rows(s: &TestServer, client: Uuid) -> Vec<(i64, Uuid)> {
+    sqlx::query_as(
+        "SELECT client_seq, record_id FROM audit_history WHERE client_id = $1 ORDER BY client_seq",
+    )
+    .bind(client)
+    .fetch_all(s.db.pool())
+    .await
+    .unwrap()
+}
+
+/// In how many (sub)transactions these rows were written: rows one
+/// multi-row statement inserted share one; one by one, each has its own.
+async fn writing_transactions(s: &TestServer, ids: &[Uuid]) -> i64 {
+    sqlx::query_scalar("SELECT count(DISTINCT xmin::text) FROM customers WHERE id = ANY($1)")
+        .bind(ids)
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_run_of_inserts_goes_in_together_and_a_refused_row_of_it_is_rejected_alone() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ben = SimClient::sign_in(&s, "ben@field.test").await;
+    // Twenty inserts naming the same columns: one group, one statement for
+    // the database. Two rows are refused by PostgreSQL itself (not by the
+    // server's validation): RLS (someone else as owner), and a value the
+    // column cannot hold.
+    let ids: Vec<Uuid> = (0..20).map(|_| Uuid::now_v7()).collect();
+    let (forbidden, invalid) = (3, 13);
+    let batch: Vec<_> = ids
+        .iter()
+        .enumerate()
+        .map(|(k, id)| {
+            let owner = if k == forbidden {
+                ben.user_id
+            } else {
+                ana.user_id
+            };
+            let stage = if k == invalid { "maybe" } else { "lead" };
+            ana.insert(
+                SyncTable::Customers,
+                *id,
+                json!({ "name": format!("Run {k}"), "owner": owner, "acquisition_stage": stage }),
+            )
+        })
+        .collect();
+    let response = ana.push(&batch).await;
+    assert_eq!(response.last_seq, 20);
+    let codes: Vec<String> = response
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            MutationOutcome::Rejected { code, .. } => code.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    let expected: Vec<&str> = (0..20)
+        .map(|k| match k {
+            k if k == forbidden => "forbidden",
+            k if k == invalid => "invalid_value",
+            _ => "Applied",
+        })
+        .collect();
+    assert_eq!(codes, expected);
+    // Exactly the others are there, each with one audit row naming its
+    // own mutation, and one change-log row.
+    let good: Vec<(i64, Uuid)> = ids
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| *k != forbidden && *k != invalid)
+        .map(|(k, id)| (k as i64 + 1, *id))
+        .collect();
+    assert_eq!(audited_rows(&s, ana.client_id).await, good);
+    let mut good_ids: Vec<Uuid> = good.iter().map(|(_, id)| *id).collect();
+    good_ids.sort();
+    let stored: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE name LIKE 'Run %' ORDER BY id")
+            .fetch_all(s.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, good_ids);
+    let logged: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT row_id FROM sync.changes WHERE table_name = 'customers' AND op = 'upsert' ORDER BY row_id",
+    )
+    .fetch_all(s.db.pool())
+    .await
+    .unwrap();
+    assert_eq!(logged, good_ids);
+    // The refusals did not send the other 18 in one by one: the group was
+    // halved until the refused rows stood alone.
+    assert!(writing_transactions(&s, &good_ids).await < 18);
+
+    // A run that is all fine goes in as one statement per group of equal
+    // columns, every row with its own number; rows naming fewer columns
+    // get the columns' defaults, exactly as one by one.
+    let plain: Vec<Uuid> = (0..4).map(|_| Uuid::now_v7()).collect();
+    let fuller = Uuid::now_v7();
+    let response = ana
+        .push(&[
+            ana.insert(SyncTable::Customers, plain[0], json!({ "name": "Plain" })),
+            ana.insert(SyncTable::Customers, plain[1], json!({ "name": "Plain" })),
+            ana.insert(
+                SyncTable::Customers,
+                fuller,
+                json!({ "name": "Fuller", "status": "inactive" }),
+            ),
+            ana.insert(SyncTable::Customers, plain[2], json!({ "name": "Plain" })),
+            ana.insert(SyncTable::Customers, plain[3], json!({ "name": "Plain" })),
+        ])
+        .await;
+    assert!(
+        response
+            .results
+            .iter()
+            .all(|r| r.outcome == MutationOutcome::Applied),
+        "{response:?}"
+    );
+    assert_eq!(
+        audited_rows(&s, ana.client_id).await[18..],
+        [
+            (21, plain[0]),
+            (22, plain[1]),
+            (23, fuller),
+            (24, plain[2]),
+            (25, plain[3])
+        ]
+    );
+    assert_eq!(writing_transactions(&s, &plain[..2]).await, 1);
+    assert_eq!(writing_transactions(&s, &plain[2..]).await, 1);
+    for id in &plain {
+        let stored = row(
+            &s,
+            "SELECT jsonb_build_object('owner', owner, 'status', status) FROM customers WHERE id = $1",
+            *id,
+        )
+        .await;
+        assert_eq!(stored, json!({ "owner": ana.user_id, "status": "active" }));
+    }
+
+    // The same row twice in a run: the first lands, the second already
+    // exists; the one after still goes in.
+    let (twice, after) = (Uuid::now_v7(), Uuid::now_v7());
+    let response = ana
+        .push(&[
+            ana.insert(SyncTable::Customers, twice, json!({ "name": "Twice" })),
+            ana.insert(SyncTable::Customers, twice, json!({ "name": "Twice" })),
+            ana.insert(SyncTable::Customers, after, json!({ "name": "After" })),
+        ])
+        .await;
+    let codes: Vec<String> = response
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            MutationOutcome::Rejected { code, .. } => code.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(codes, ["Applied", "already_exists", "Applied"]);
+    assert_eq!(
+        audited_rows(&s, ana.client_id).await[23..],
+        [(26, twice), (28, after)]
+    );
+}
+
 #[tokio::test]
 async fn offline_edits_of_different_fields_both_survive() {
     let s = TestServer::start(&[]).await;
@@ -316,6 +484,75 @@ async fn offline_edits_of_different_fields_both_survive() {
 }
 
 /// The conflicts of a push's one mutation, which must have been merged.
+/// An insert records one clock for the fields it set: it decides their
+/// merges (when, and whose value is lost) until an edit gives a field a
+/// clock of its own, which then never starts earlier than the insert's.
+#[tokio::test]
+async fn an_inserts_clock_decides_for_the_fields_it_set_until_they_are_edited() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ada = SimClient::sign_in(&s, "ada@field.test").await;
+    let customer = Uuid::now_v7();
+    let now = Utc::now();
+    // Created offline two hours ago, synced now.
+    let mut insert = ana.insert(SyncTable::Customers, customer, json!({ "name": "Acme" }));
+    insert.edited_at = now - TimeDelta::hours(2);
+    ana.push(&[insert]).await;
+
+    // Ada renamed it an hour ago, from a name she had from elsewhere: her
+    // edit is later than the insert's, so it wins, and Ana's name is the
+    // one kept as a conflict, lost by Ana.
+    let pushed = ada
+        .push(&[ada.update_at(
+            SyncTable::Customers,
+            customer,
+            &[("name", json!("Acme Inc"), json!("Acme Ltd"))],
+            now - TimeDelta::hours(1),
+        )])
+        .await;
+    let conflict = &merged(&pushed)[0];
+    assert_eq!(
+        (conflict.lost.clone(), conflict.lost_is_yours),
+        (json!("Acme"), false)
+    );
+    let lost_by: Option<Uuid> =
+        sqlx::query_scalar("SELECT lost_by FROM sync.conflicts WHERE id = $1")
+            .bind(conflict.conflict_id)
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+    assert_eq!(lost_by, Some(ana.user_id));
+
+    // A field the insert did not set has no clock: the row's timestamp
+    // (just now) decides, and Ada's hour-old edit loses.
+    let pushed = ada
+        .push(&[ada.update_at(
+            SyncTable::Customers,
+            customer,
+            &[("email", json!("old@acme.test"), json!("new@acme.test"))],
+            now - TimeDelta::hours(1),
+        )])
+        .await;
+    assert!(merged(&pushed)[0].lost_is_yours);
+
+    // The name has its own clock now (Ada's, an hour ago): Ana's edit from
+    // 90 minutes ago is the earlier one and loses.
+    let pushed = ana
+        .push(&[ana.update_at(
+            SyncTable::Customers,
+            customer,
+            &[("name", json!("Acme"), json!("ACME"))],
+            now - TimeDelta::minutes(90),
+        )])
+        .await;
+    let conflict = &merged(&pushed)[0];
+    assert_eq!(
+        (conflict.kept.clone(), conflict.lost_is_yours),
+        (json!("Acme Ltd"), true)
+    );
+}
+
 fn merged(pushed: &crm_domain::protocol::PushResponse) -> &[crm_domain::protocol::FieldConflict] {
     match &pushed.results[0].outcome {
         MutationOutcome::Merged { conflicts } => conflicts,
