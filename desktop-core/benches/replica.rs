@@ -89,8 +89,14 @@ async fn load() {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    sqlx::query("ANALYZE customers").execute(&pool).await.unwrap();
-    eprintln!("(seeded {rows} customers in {:.1} s)", seeding.elapsed().as_secs_f64());
+    sqlx::query("ANALYZE customers")
+        .execute(&pool)
+        .await
+        .unwrap();
+    eprintln!(
+        "(seeded {rows} customers in {:.1} s)",
+        seeding.elapsed().as_secs_f64()
+    );
 
     let dir = tempfile::tempdir().unwrap();
     let url = format!("http://{}", server.addr);
@@ -100,7 +106,9 @@ async fn load() {
     let path = session.replica_path();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let store = Store::open(&path).unwrap();
-    store.set_user(session.user().id, session.user().role).unwrap();
+    store
+        .set_user(session.user().id, session.user().role)
+        .unwrap();
     let store = Arc::new(Mutex::new(store));
 
     let started = Instant::now();
@@ -130,7 +138,9 @@ async fn load() {
         .unwrap();
     let all: Vec<[rusqlite::types::Value; 11]> = read
         .query_map([], |r| {
-            Ok(std::array::from_fn(|i| r.get::<_, rusqlite::types::Value>(i).unwrap()))
+            Ok(std::array::from_fn(|i| {
+                r.get::<_, rusqlite::types::Value>(i).unwrap()
+            }))
         })
         .unwrap()
         .map(Result::unwrap)
@@ -146,7 +156,9 @@ async fn load() {
                 .prepare_cached("INSERT INTO customers (id, name, email, phone, product_id, status, acquisition_stage, owner, is_archived, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)")
                 .unwrap();
             for row in batch {
-                insert.execute(rusqlite::params_from_iter(row.iter())).unwrap();
+                insert
+                    .execute(rusqlite::params_from_iter(row.iter()))
+                    .unwrap();
             }
         }
         tx.commit().unwrap();
@@ -156,7 +168,10 @@ async fn load() {
     let sync_rate = held as f64 / synced.as_secs_f64();
     let plain_rate = all.len() as f64 / inserted.as_secs_f64();
     println!("initial sync into an empty replica: {held} rows");
-    println!("  from the server: {:.1} s, {sync_rate:.0} rows/s", synced.as_secs_f64());
+    println!(
+        "  from the server: {:.1} s, {sync_rate:.0} rows/s",
+        synced.as_secs_f64()
+    );
     println!(
         "  plain batched insert of the same rows: {:.1} s, {plain_rate:.0} rows/s",
         inserted.as_secs_f64()
@@ -167,17 +182,48 @@ async fn load() {
 
 const FIRST: &[&str] = &[
     "Ada", "Ben", "Cora", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ines", "Jonas", "Kemal",
-    "Lena", "Mateo", "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma",
-    "Viktor", "Wen", "Yusuf", "Zofia",
+    "Lena", "Mateo", "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor",
+    "Wen", "Yusuf", "Zofia",
 ];
 const LAST: &[&str] = &[
-    "Andersen", "Baker", "Costa", "Dubois", "Eriksen", "Fischer", "Garcia", "Horvat", "Ivanova",
-    "Jensen", "Kowalski", "Larsen", "Moreau", "Novak", "Okafor", "Petrov", "Rossi", "Schmidt",
-    "Tanaka", "Umarov", "Varga", "Weber", "Yilmaz", "Zimmermann",
+    "Andersen",
+    "Baker",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Horvat",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Umarov",
+    "Varga",
+    "Weber",
+    "Yilmaz",
+    "Zimmermann",
 ];
 const TRADE: &[&str] = &[
-    "Bakery", "Plumbing", "Logistics", "Dental", "Garage", "Florist", "Hardware", "Consulting",
-    "Printing", "Roofing", "Catering", "Pharmacy",
+    "Bakery",
+    "Plumbing",
+    "Logistics",
+    "Dental",
+    "Garage",
+    "Florist",
+    "Hardware",
+    "Consulting",
+    "Printing",
+    "Roofing",
+    "Catering",
+    "Pharmacy",
 ];
 
 /// A replica holding `n` customers (owned by its user), made through the
@@ -266,7 +312,10 @@ fn search() {
     }
     global.sort();
     list.sort();
-    println!("search over {n} customers, {} queries of 2-6 characters:", queries.len());
+    println!(
+        "search over {n} customers, {} queries of 2-6 characters:",
+        queries.len()
+    );
     println!(
         "  search (customers, tickets, comments; top 20): p50 {:.2} ms, p99 {:.2} ms",
         ms(percentile(&global, 0.5)),
@@ -317,7 +366,10 @@ fn open_child(path: &str) {
             .map(|l| l.split_whitespace().nth(1).unwrap_or("?").to_string())
             .unwrap_or_else(|| "?".into())
     };
-    println!("  {:.0} ms (list of 50, dashboard, my tickets, outbox and inbox counts)", ms(elapsed));
+    println!(
+        "  {:.0} ms (list of 50, dashboard, my tickets, outbox and inbox counts)",
+        ms(elapsed)
+    );
     println!(
         "  resident memory: {} kB now, {} kB at peak",
         field("VmRSS:"),
@@ -326,7 +378,10 @@ fn open_child(path: &str) {
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     if args.first().map(String::as_str) == Some("open-child") {
         open_child(&args[1]);
         return;

@@ -564,3 +564,47 @@ fn a_replica_belongs_to_one_user() {
         Err(CoreError::Forbidden(_))
     ));
 }
+
+#[test]
+fn broad_queries_list_newest_first_and_narrow_ones_are_ranked() {
+    use crm_desktop_core::store::search::RANKED_MATCHES_MAX;
+    let mut r = replica(UserRole::Agent);
+    let n = RANKED_MATCHES_MAX as usize + 100;
+    let ids: Vec<Uuid> = (0..n).map(|_| Uuid::now_v7()).collect();
+    let changes = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            upsert(
+                "customers",
+                server_customer(*id, &format!("Alpha Shop {i}"), ME),
+            )
+        })
+        .collect();
+    r.store.apply_pull(&page(changes, "c1")).unwrap();
+    let unique = r
+        .store
+        .create_customer(new_customer("Alphorn Unique"))
+        .unwrap();
+
+    let broad = r.store.search("alp", 10).unwrap();
+    assert_eq!(broad.len(), 10);
+    assert!(broad.iter().all(|h| h.rank.is_none()), "too broad to rank");
+    assert_eq!(broad[0].id, unique.id, "newest first");
+    assert_eq!(broad[1].id, ids[n - 1]);
+
+    let narrow = r.store.search("alphorn", 10).unwrap();
+    assert_eq!(narrow.len(), 1);
+    assert!(narrow[0].rank.is_some());
+
+    let listed = r
+        .store
+        .list_customers(&CustomerFilter {
+            search: Some("alp".into()),
+            limit: Some(5),
+            ..CustomerFilter::default()
+        })
+        .unwrap();
+    assert_eq!(listed[0].customer.id, unique.id);
+    assert_eq!(listed.len(), 5);
+}

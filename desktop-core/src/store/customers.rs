@@ -80,8 +80,11 @@ impl Store {
         let offset = i64::from(filter.offset.unwrap_or(0));
         let query = filter.search.as_deref().and_then(search::match_expression);
         let conn = self.conn();
-        let mut stmt = if query.is_some() {
-            conn.prepare_cached(
+        let mut stmt = if let Some(q) = &query {
+            // Ranked when the words narrow it down; newest first while they
+            // are too broad to rank at typing speed (see search.rs).
+            let ranked = !search::is_broad(conn, "customers_fts", q)?;
+            conn.prepare_cached(if ranked {
                 "SELECT c.id, c.name, c.email, c.phone, c.product_id, c.status, c.acquisition_stage,
                         c.owner, c.is_archived, c.created_at, c.updated_at,
                         coalesce(co.full_name, p.full_name)
@@ -94,8 +97,22 @@ impl Store {
                    AND (?2 IS NULL OR c.status = ?2)
                    AND (?6 OR NOT c.is_archived)
                  ORDER BY f.rank
-                 LIMIT ?3 OFFSET ?4",
-            )?
+                 LIMIT ?3 OFFSET ?4"
+            } else {
+                "SELECT c.id, c.name, c.email, c.phone, c.product_id, c.status, c.acquisition_stage,
+                        c.owner, c.is_archived, c.created_at, c.updated_at,
+                        coalesce(co.full_name, p.full_name)
+                 FROM customers_fts f
+                 JOIN customers c ON c.rowid = f.rowid
+                 LEFT JOIN colleagues co ON co.id = c.owner
+                 LEFT JOIN profiles p ON p.id = c.owner
+                 WHERE customers_fts MATCH ?5
+                   AND (?1 IS NULL OR c.acquisition_stage = ?1)
+                   AND (?2 IS NULL OR c.status = ?2)
+                   AND (?6 OR NOT c.is_archived)
+                 ORDER BY f.rowid DESC
+                 LIMIT ?3 OFFSET ?4"
+            })?
         } else {
             conn.prepare_cached(
                 "SELECT c.id, c.name, c.email, c.phone, c.product_id, c.status, c.acquisition_stage,

@@ -30,8 +30,29 @@ pub struct SearchHit {
     pub title: String,
     /// The matching text with the hits between `[` and `]`.
     pub snippet: String,
-    /// Lower is better.
-    pub rank: f64,
+    /// bm25, lower is better; `None` when the query was too broad to rank
+    /// (then the newest matches come first).
+    pub rank: Option<f64>,
+}
+
+/// Above this many matches a query is "broad" (a letter or two typed):
+/// ranking every match would cost more than a keystroke may (bm25 is a few
+/// microseconds a row), and ranks among thousands of prefix matches mean
+/// little, so the newest matches are shown until the query narrows.
+pub const RANKED_MATCHES_MAX: i64 = 1000;
+
+/// Whether `query` matches more than [`RANKED_MATCHES_MAX`] rows of `fts`
+/// (one of this crate's FTS tables), counting no further than that.
+pub(crate) fn is_broad(
+    conn: &rusqlite::Connection,
+    fts: &'static str,
+    query: &str,
+) -> CoreResult<bool> {
+    let sql = format!("SELECT count(*) FROM (SELECT 1 FROM {fts} WHERE {fts} MATCH ?1 LIMIT ?2)");
+    let n: i64 = conn
+        .prepare_cached(&sql)?
+        .query_row(params![query, RANKED_MATCHES_MAX + 1], |r| r.get(0))?;
+    Ok(n > RANKED_MATCHES_MAX)
 }
 
 /// Turns what the user typed into an FTS5 query where every word is a
@@ -54,30 +75,53 @@ impl Store {
             return Ok(Vec::new());
         };
         let limit = i64::from(limit.clamp(1, 200));
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT * FROM (
-                 SELECT 'customer', c.id, c.id, c.name,
-                        snippet(customers_fts, -1, '[', ']', '…', 8), f.rank
-                 FROM customers_fts f JOIN customers c ON c.rowid = f.rowid
-                 WHERE customers_fts MATCH ?1
-                 ORDER BY f.rank LIMIT ?2)
-             UNION ALL
-             SELECT * FROM (
-                 SELECT 'ticket', t.id, t.id, t.title,
-                        snippet(tickets_fts, -1, '[', ']', '…', 8), f.rank
-                 FROM tickets_fts f JOIN tickets t ON t.rowid = f.rowid
-                 WHERE tickets_fts MATCH ?1
-                 ORDER BY f.rank LIMIT ?2)
-             UNION ALL
-             SELECT * FROM (
-                 SELECT 'comment', m.id, m.ticket_id, coalesce(t.title, ''),
-                        snippet(ticket_comments_fts, -1, '[', ']', '…', 8), f.rank
-                 FROM ticket_comments_fts f JOIN ticket_comments m ON m.rowid = f.rowid
-                 LEFT JOIN tickets t ON t.id = m.ticket_id
-                 WHERE ticket_comments_fts MATCH ?1
-                 ORDER BY f.rank LIMIT ?2)
-             ORDER BY 6 LIMIT ?2",
-        )?;
+        let conn = self.conn();
+        let mut parts = Vec::new();
+        for (kind, fts, from, title, target) in [
+            (
+                "customer",
+                "customers_fts",
+                "JOIN customers r ON r.rowid = f.rowid",
+                "r.name",
+                "r.id",
+            ),
+            (
+                "ticket",
+                "tickets_fts",
+                "JOIN tickets r ON r.rowid = f.rowid",
+                "r.title",
+                "r.id",
+            ),
+            (
+                "comment",
+                "ticket_comments_fts",
+                "JOIN ticket_comments r ON r.rowid = f.rowid LEFT JOIN tickets t ON t.id = r.ticket_id",
+                "coalesce(t.title, '')",
+                "r.ticket_id",
+            ),
+        ] {
+            // Only this crate's fixed fragments go into the text; what the
+            // user typed is the bound ?1.
+            let (rank, order) = if is_broad(conn, fts, &query)? {
+                ("NULL", "f.rowid DESC")
+            } else {
+                ("f.rank", "f.rank")
+            };
+            parts.push(format!(
+                "SELECT * FROM (
+                     SELECT '{kind}' AS kind, r.id AS id, {target} AS target, {title} AS title,
+                            snippet({fts}, -1, '[', ']', '…', 8) AS snippet, {rank} AS score,
+                            f.rowid AS position
+                     FROM {fts} f {from}
+                     WHERE {fts} MATCH ?1
+                     ORDER BY {order} LIMIT ?2)"
+            ));
+        }
+        let sql = format!(
+            "SELECT * FROM ({}) ORDER BY score IS NULL, score, position DESC LIMIT ?2",
+            parts.join(" UNION ALL ")
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
         let rows = stmt.query_map(params![query, limit], |r| {
             Ok((
                 r.get::<_, String>(0)?,
@@ -85,7 +129,7 @@ impl Store {
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
-                r.get::<_, f64>(5)?,
+                r.get::<_, Option<f64>>(5)?,
             ))
         })?;
         let mut hits = Vec::new();
