@@ -608,3 +608,58 @@ fn broad_queries_list_newest_first_and_narrow_ones_are_ranked() {
     assert_eq!(listed[0].customer.id, unique.id);
     assert_eq!(listed.len(), 5);
 }
+
+#[test]
+fn a_load_in_pages_is_searchable_when_it_ends_with_edits_made_meanwhile() {
+    let mut r = replica(UserRole::Agent);
+    let first = Uuid::now_v7();
+    let second = Uuid::now_v7();
+    let mut page1 = page(
+        vec![upsert(
+            "customers",
+            server_customer(first, "Quartz Quarry", ME),
+        )],
+        "p1",
+    );
+    page1.has_more = true;
+    r.store.apply_pull(&page1).unwrap();
+    // The agent works while the load goes on.
+    let typed = r
+        .store
+        .create_customer(new_customer("Quince Quilts"))
+        .unwrap();
+    r.store
+        .apply_pull(&page(
+            vec![upsert(
+                "customers",
+                server_customer(second, "Quill Quays", ME),
+            )],
+            "p2",
+        ))
+        .unwrap();
+    let mut found: Vec<Uuid> = r
+        .store
+        .search("qu", 10)
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    found.sort();
+    let mut expected = vec![first, second, typed.id];
+    expected.sort();
+    assert_eq!(found, expected);
+
+    // After the load, edits are indexed as they happen again.
+    let c = r.store.customer(second).unwrap();
+    r.store
+        .update_customer(
+            second,
+            CustomerEdit {
+                name: "Zebra Zone".into(),
+                ..edit_of(&c)
+            },
+        )
+        .unwrap();
+    assert_eq!(r.store.search("zebra", 10).unwrap()[0].id, second);
+    assert!(r.store.search("quill", 10).unwrap().is_empty());
+}

@@ -61,6 +61,15 @@ impl Store {
             ..PageApplied::default()
         };
         note_settled_seq(&tx, page.last_seq)?;
+        if get_state(&tx, "cursor")?.is_none() {
+            // A load from scratch: index for search once, at its end.
+            set_state(&tx, SEARCH_PAUSED, "1")?;
+        }
+        // Most pages touch no row with unsent work: ask once, not per row.
+        let any_pending: bool =
+            tx.query_row("SELECT EXISTS (SELECT 1 FROM outbox_base)", [], |r| {
+                r.get(0)
+            })?;
         for change in &page.changes {
             match change {
                 Change::Upsert { table, row } => {
@@ -69,7 +78,7 @@ impl Store {
                     };
                     let map: Map<String, Value> = serde_json::from_str(row.get())?;
                     let id = map.get("id").and_then(Value::as_str).unwrap_or_default();
-                    if has_base(&tx, table, id)? {
+                    if any_pending && has_base(&tx, table, id)? {
                         set_base(&tx, table, id, Some(row.get()))?;
                         if let Ok(row_id) = id.parse::<Uuid>() {
                             rebuild_row(&tx, &me, table, row_id)?;
@@ -84,7 +93,7 @@ impl Store {
                         continue;
                     };
                     let id = row_id.to_string();
-                    if has_base(&tx, table, &id)? {
+                    if any_pending && has_base(&tx, table, &id)? {
                         set_base(&tx, table, &id, None)?;
                         rebuild_row(&tx, &me, table, *row_id)?;
                     } else {
@@ -101,6 +110,9 @@ impl Store {
             set_state(&tx, "load_total", &progress.total.to_string())?;
         }
         if !page.has_more {
+            if get_state(&tx, SEARCH_PAUSED)?.is_some() {
+                rebuild_search(&tx)?;
+            }
             set_state(&tx, "loaded", "1")?;
             set_state(&tx, "last_pull_at", &super::timestamp(chrono::Utc::now()))?;
         }
@@ -113,7 +125,7 @@ impl Store {
     /// their server state.
     pub fn checksums(&self) -> CoreResult<BTreeMap<String, TableChecksum>> {
         let mut out = BTreeMap::new();
-        for def in TABLES {
+        for def in &TABLES {
             let has_updated_at = def.kind("updated_at").is_some();
             let sql = if has_updated_at {
                 format!("SELECT id, updated_at FROM {}", def.name)
@@ -225,7 +237,7 @@ impl Store {
     /// How many rows the replica holds, over all replicated tables.
     pub fn row_count(&self) -> CoreResult<u64> {
         let mut total = 0u64;
-        for def in TABLES {
+        for def in &TABLES {
             let n: i64 =
                 self.conn
                     .query_row(&format!("SELECT count(*) FROM {}", def.name), [], |r| {
@@ -242,10 +254,26 @@ impl Store {
     }
 }
 
+/// While set, the search triggers stand aside (a load is filling the
+/// replica); see migrations/sqlite/V3.
+const SEARCH_PAUSED: &str = "search_paused";
+
+/// Indexes every row for search in one pass and resumes row-by-row upkeep.
+fn rebuild_search(conn: &rusqlite::Connection) -> CoreResult<()> {
+    for fts in ["customers_fts", "tickets_fts", "ticket_comments_fts"] {
+        conn.execute(&format!("INSERT INTO {fts} ({fts}) VALUES ('rebuild')"), [])?;
+    }
+    conn.execute(
+        "DELETE FROM sync_state WHERE key = ?1",
+        params![SEARCH_PAUSED],
+    )?;
+    Ok(())
+}
+
 /// Empties every replicated table and forgets the cursor; unsent work is
 /// re-applied on the empty replica (its inserts stay visible).
 fn clear_replica(conn: &rusqlite::Connection, me: &super::Me) -> CoreResult<()> {
-    for def in TABLES {
+    for def in &TABLES {
         conn.execute(&format!("DELETE FROM {}", def.name), [])?;
     }
     conn.execute(

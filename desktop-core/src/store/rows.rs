@@ -3,6 +3,8 @@
 //! rows in), local changes (the user's values in) and reading rows back (the
 //! `base` of an update, entities for the UI).
 
+use std::sync::OnceLock;
+
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
@@ -25,12 +27,14 @@ pub(crate) enum Kind {
 pub(crate) struct TableDef {
     pub name: &'static str,
     pub columns: &'static [(&'static str, Kind)],
+    /// The upsert statement's text, made once (a pull runs it per row).
+    upsert: OnceLock<String>,
 }
 
 use Kind::{Bool, Int, Json, Text};
 
 /// Every table the pull fills, by the protocol's name.
-pub(crate) const TABLES: &[TableDef] = &[
+pub(crate) static TABLES: [TableDef; 11] = [
     TableDef {
         name: "profiles",
         columns: &[
@@ -42,6 +46,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("created_at", Text),
             ("updated_at", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "products",
@@ -53,6 +58,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("created_at", Text),
             ("updated_at", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "acquisition_stages",
@@ -62,6 +68,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("order_index", Int),
             ("created_at", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "customers",
@@ -78,6 +85,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("created_at", Text),
             ("updated_at", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "customer_interactions",
@@ -92,6 +100,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("created_at", Text),
             ("updated_at", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "tickets",
@@ -109,6 +118,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("resolved_at", Text),
             ("closed_at", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "ticket_workflow_history",
@@ -121,6 +131,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("note", Text),
             ("created_at", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "ticket_assignees",
@@ -131,6 +142,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("assigned_at", Text),
             ("assigned_by", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "ticket_comments",
@@ -143,6 +155,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("created_at", Text),
             ("updated_at", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "ticket_attachments",
@@ -156,6 +169,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("uploaded_by", Text),
             ("uploaded_at", Text),
         ],
+        upsert: OnceLock::new(),
     },
     TableDef {
         name: "conflicts",
@@ -174,6 +188,7 @@ pub(crate) const TABLES: &[TableDef] = &[
             ("resolved_at", Text),
             ("resolution", Text),
         ],
+        upsert: OnceLock::new(),
     },
 ];
 
@@ -191,7 +206,11 @@ impl TableDef {
             .map(|(_, kind)| *kind)
     }
 
-    fn upsert_sql(&self) -> String {
+    fn upsert_sql(&self) -> &str {
+        self.upsert.get_or_init(|| self.make_upsert_sql())
+    }
+
+    fn make_upsert_sql(&self) -> String {
         let names: Vec<&str> = self.columns.iter().map(|(n, _)| *n).collect();
         let placeholders: Vec<String> = (1..=names.len()).map(|i| format!("?{i}")).collect();
         let updates: Vec<String> = names
@@ -253,7 +272,7 @@ pub(crate) fn upsert(
     def: &TableDef,
     row: &Map<String, Value>,
 ) -> CoreResult<()> {
-    let mut stmt = conn.prepare_cached(&def.upsert_sql())?;
+    let mut stmt = conn.prepare_cached(def.upsert_sql())?;
     let values: Vec<SqlValue> = def
         .columns
         .iter()
@@ -383,7 +402,7 @@ mod tests {
 
     #[test]
     fn every_table_has_id_first() {
-        for def in TABLES {
+        for def in &TABLES {
             assert_eq!(def.columns[0], ("id", Kind::Text), "{}", def.name);
         }
     }
