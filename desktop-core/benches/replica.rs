@@ -151,7 +151,10 @@ async fn load() {
     // The same work minus network and JSON: rows in batches, then one
     // search index build, as the replica does on a first load.
     plain
-        .execute("INSERT INTO sync_state (key, value) VALUES ('search_paused', '1')", [])
+        .execute(
+            "INSERT INTO sync_state (key, value) VALUES ('search_paused', '1')",
+            [],
+        )
         .unwrap();
     let started = Instant::now();
     for batch in all.chunks(5000) {

@@ -407,6 +407,7 @@ async fn server_checksums(
                     client_id,
                     cursor: cursor.take(),
                     checksums: true,
+                    refetch: Vec::new(),
                 },
             )
             .await
@@ -416,4 +417,49 @@ async fn server_checksums(
         }
         cursor = Some(page.cursor);
     }
+}
+
+#[tokio::test]
+async fn a_drifted_table_is_fetched_again_and_only_that_table() {
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    ben.start_sync();
+    let c = ben.with(|s| s.create_customer(customer("Gadget Grove")).unwrap());
+    let t = ben.with(|s| {
+        s.open_ticket(crm_domain::drafts::NewTicket {
+            title: "Broken gadget".into(),
+            description: None,
+            priority: crm_domain::TicketPriority::Low,
+            customer_id: Some(c.id),
+            assigned_to: None,
+        })
+        .unwrap()
+    });
+    ben.synced().await;
+
+    // Something outside the app loses a row of the replica.
+    let path = ben.session.replica_path();
+    let side = rusqlite::Connection::open(&path).unwrap();
+    let ticket_rowid = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row(
+            "SELECT rowid FROM tickets WHERE id = ?1",
+            [t.id.to_string()],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    let before = ticket_rowid(&side);
+    side.execute("DELETE FROM customers WHERE id = ?1", [c.id.to_string()])
+        .unwrap();
+    assert!(ben.with(|s| s.customer(c.id)).is_err());
+
+    ben.synced().await;
+    assert_eq!(ben.with(|s| s.customer(c.id).unwrap().name), "Gadget Grove");
+    assert_eq!(
+        ticket_rowid(&side),
+        before,
+        "the tickets table was left alone"
+    );
+    ben.stop_sync().await;
 }

@@ -236,6 +236,11 @@ pub struct PullRequest {
     /// Ask for per-table checksums when the answer reaches the present.
     #[serde(default)]
     pub checksums: bool,
+    /// Tables whose checksum disagreed: send them whole again (in pages,
+    /// with progress), then carry on from `cursor`, which must be a caught-up
+    /// one. The client empties those tables first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refetch: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -260,6 +260,7 @@ async fn load() {
             client_id,
             cursor,
             checksums: false,
+            refetch: Vec::new(),
         };
         let page: PullResponse = bench
             .post("/sync/pull", &token, &request)

@@ -465,6 +465,109 @@ async fn bad_cursors_and_strangers_get_a_clear_4xx() {
     assert_error(anonymous, StatusCode::UNAUTHORIZED, "missing_token").await;
 }
 
+#[tokio::test]
+async fn a_refetch_sends_the_named_tables_whole_then_resumes_from_the_cursor() {
+    let s = TestServer::start(&[]).await;
+    let (ana_id, _, _) = team(&s).await;
+    let (c1, c2) = (Uuid::now_v7(), Uuid::now_v7());
+    for id in [c1, c2] {
+        write_as(
+            s.db.pool(),
+            ana_id,
+            "INSERT INTO customers (id, name) VALUES ($1, 'Shop')",
+            id,
+            None,
+        )
+        .await;
+    }
+    let mut ana = SimClient::sign_in(&s, "ana@field.test").await;
+    ana.pull().await;
+    let caught_up = ana.cursor.clone().unwrap();
+
+    // After that cursor, a change in another table.
+    let call = Uuid::now_v7();
+    write_as(
+        s.db.pool(),
+        ana_id,
+        "INSERT INTO customer_interactions (id, customer_id, type, channel) VALUES ($1, $2, 'call', 'phone')",
+        call,
+        Some(c1),
+    )
+    .await;
+
+    let mut cursor = caught_up.clone();
+    let mut seen: Vec<(String, Uuid)> = Vec::new();
+    let mut first = true;
+    loop {
+        let response = s
+            .post_as(
+                &ana.token,
+                "/sync/pull",
+                json!({ "protocol_version": 1, "client_id": ana.client_id, "cursor": cursor,
+                        "refetch": if first { json!(["customers"]) } else { json!([]) } }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let page: crm_domain::protocol::PullResponse =
+            serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        if first {
+            assert_eq!(
+                page.progress.map(|p| p.total),
+                Some(2),
+                "only the customers are counted"
+            );
+        }
+        first = false;
+        for change in &page.changes {
+            if let crm_domain::protocol::Change::Upsert { table, row } = change {
+                let row: serde_json::Value = serde_json::from_str(row.get()).unwrap();
+                seen.push((table.clone(), row["id"].as_str().unwrap().parse().unwrap()));
+            }
+        }
+        cursor = page.cursor;
+        if !page.has_more {
+            break;
+        }
+    }
+    let customers: Vec<Uuid> = seen
+        .iter()
+        .filter(|(t, _)| t == "customers")
+        .map(|(_, id)| *id)
+        .collect();
+    assert_eq!(sorted(customers), sorted(vec![c1, c2]), "the table, whole");
+    assert!(
+        seen.contains(&("customer_interactions".into(), call)),
+        "nothing after the cursor is skipped"
+    );
+    assert!(
+        seen.iter().all(|(t, _)| t != "profiles"),
+        "other tables are not sent again: {seen:?}"
+    );
+
+    for (body, code) in [
+        (
+            json!({ "protocol_version": 1, "client_id": ana.client_id, "refetch": ["customers"] }),
+            "refetch_needs_cursor",
+        ),
+        (
+            json!({ "protocol_version": 1, "client_id": ana.client_id, "cursor": caught_up, "refetch": ["secrets"] }),
+            "unknown_table",
+        ),
+    ] {
+        assert_error(
+            s.post_as(&ana.token, "/sync/pull", body).await,
+            StatusCode::BAD_REQUEST,
+            code,
+        )
+        .await;
+    }
+}
+
+fn sorted(mut ids: Vec<Uuid>) -> Vec<Uuid> {
+    ids.sort();
+    ids
+}
+
 fn base64_json(value: &serde_json::Value) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())

@@ -165,12 +165,42 @@ impl Store {
             .collect())
     }
 
-    /// Starts the replica over (after drift or a reset): rows dropped,
-    /// outbox kept and re-applied, next pull loads everything.
+    /// Starts the replica over (the user's "download everything again"):
+    /// rows dropped, outbox kept and re-applied, the next pull loads all.
     pub fn restart_load(&mut self) -> CoreResult<()> {
         let me = self.me()?;
         let tx = self.conn.transaction()?;
         clear_replica(&tx, &me)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Empties the tables that drifted, before the server sends them whole
+    /// again (`refetch`); unsent work on their rows is re-applied on top.
+    pub fn begin_refetch(&mut self, tables: &[String]) -> CoreResult<()> {
+        let me = self.me()?;
+        let tx = self.conn.transaction()?;
+        for name in tables {
+            let Some(def) = rows::table(name) else {
+                continue;
+            };
+            tx.execute(&format!("DELETE FROM {}", def.name), [])?;
+            tx.execute(
+                "UPDATE outbox_base SET row = NULL WHERE table_name = ?1",
+                params![def.name],
+            )?;
+            let ids: Vec<String> = {
+                let mut stmt =
+                    tx.prepare("SELECT row_id FROM outbox_base WHERE table_name = ?1")?;
+                let rows = stmt.query_map(params![def.name], |r| r.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            for id in ids {
+                if let Ok(row_id) = id.parse::<Uuid>() {
+                    rebuild_row(&tx, &me, def.name, row_id)?;
+                }
+            }
+        }
         tx.commit()?;
         Ok(())
     }

@@ -342,7 +342,7 @@ impl Engine {
                         }
                         let drifted = s.drifted_tables(&sums)?;
                         if !drifted.is_empty() {
-                            s.restart_load()?;
+                            s.begin_refetch(&drifted)?;
                         }
                         Ok(drifted)
                     })
@@ -350,9 +350,9 @@ impl Engine {
                 if !drifted.is_empty() {
                     tracing::warn!(
                         ?drifted,
-                        "the replica drifted from the server; loading again"
+                        "the replica drifted from the server; fetching those tables again"
                     );
-                    next = Some(self.fetch(client_id, None));
+                    next = Some(self.fetch_with(client_id, Some(page.cursor.clone()), drifted));
                 }
             }
         }
@@ -365,6 +365,16 @@ impl Engine {
         client_id: uuid::Uuid,
         cursor: Option<String>,
     ) -> JoinHandle<Result<PullResponse, ApiError>> {
+        self.fetch_with(client_id, cursor, Vec::new())
+    }
+
+    /// Fetches a page; `refetch` names tables to be sent whole again.
+    fn fetch_with(
+        &self,
+        client_id: uuid::Uuid,
+        cursor: Option<String>,
+        refetch: Vec<String>,
+    ) -> JoinHandle<Result<PullResponse, ApiError>> {
         let session = self.session.clone();
         tokio::spawn(async move {
             let token = session.access_token().await?;
@@ -373,6 +383,7 @@ impl Engine {
                 client_id,
                 cursor,
                 checksums: true,
+                refetch,
             };
             session.api().pull(&token, &request).await
         })

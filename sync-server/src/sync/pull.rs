@@ -35,13 +35,16 @@ type Tx = Transaction<'static, Postgres>;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "phase", rename_all = "snake_case")]
 enum Cursor {
-    /// Loading everything visible, as of `since` onwards.
+    /// Loading everything visible (or, for a refetch, the tables in
+    /// `only`), then following the feed from `since`.
     Load {
         since: String,
         table: usize,
         after: Option<Uuid>,
         done: u64,
         total: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        only: Option<Vec<usize>>,
     },
     /// Following the change log: changes after snapshot `since`, up to
     /// `until` while a window is being paged, after change `after`.
@@ -82,11 +85,34 @@ pub(crate) async fn pull(
 ) -> ApiResult<ApiJson<PullResponse>> {
     negotiate(req.protocol_version)?;
     let cursor = req.cursor.as_deref().map(Cursor::decode).transpose()?;
+    let refetch = refetch_tables(&req.refetch)?;
 
     let mut tx = state.pool.begin().await?;
     act_as_service(&mut tx).await?;
     let last_seq = last_seq(&mut tx, req.client_id, user.id).await?;
     let mut response = match cursor {
+        Some(Cursor::Feed { since, .. }) if !refetch.is_empty() => {
+            // The feed resumes from the client's own position, so nothing
+            // that changed meanwhile in the other tables is skipped.
+            act_as(&mut tx, &user.claims()).await?;
+            let mut total = 0u64;
+            for &table in &refetch {
+                let n = sqlx::query_scalar!(
+                    r#"SELECT sync.visible_count($1) AS "n!""#,
+                    PULLED_TABLES[table]
+                )
+                .fetch_one(&mut *tx)
+                .await?;
+                total += u64::try_from(n).unwrap_or(0);
+            }
+            load(&mut tx, since, refetch[0], None, 0, total, Some(refetch)).await?
+        }
+        _ if !refetch.is_empty() => {
+            return Err(ApiError::bad_request(
+                "refetch_needs_cursor",
+                "a refetch continues a caught-up replica: send it with the cursor of its last pull",
+            ));
+        }
         None => {
             let since = snapshot(&mut tx).await?;
             act_as(&mut tx, &user.claims()).await?;
@@ -97,7 +123,7 @@ pub(crate) async fn pull(
                     .await?;
                 total += u64::try_from(n).unwrap_or(0);
             }
-            load(&mut tx, since, 0, None, 0, total).await?
+            load(&mut tx, since, 0, None, 0, total, None).await?
         }
         Some(Cursor::Load {
             since,
@@ -105,9 +131,10 @@ pub(crate) async fn pull(
             after,
             done,
             total,
+            only,
         }) => {
             act_as(&mut tx, &user.claims()).await?;
-            load(&mut tx, since, table, after, done, total).await?
+            load(&mut tx, since, table, after, done, total, only).await?
         }
         Some(Cursor::Feed {
             since,
@@ -122,6 +149,35 @@ pub(crate) async fn pull(
     }
     tx.commit().await?;
     Ok(ApiJson(response))
+}
+
+/// The indexes (in load order) of the tables a client asked to refetch.
+fn refetch_tables(names: &[String]) -> ApiResult<Vec<usize>> {
+    let mut tables = Vec::with_capacity(names.len());
+    for name in names {
+        let index = PULLED_TABLES
+            .iter()
+            .position(|t| t == name)
+            .ok_or_else(|| {
+                ApiError::bad_request("unknown_table", format!("{name} is not a synced table"))
+            })?;
+        tables.push(index);
+    }
+    tables.sort_unstable();
+    tables.dedup();
+    Ok(tables)
+}
+
+/// The first table at or after `table` that this load covers.
+fn covered_from(table: usize, only: Option<&[usize]>) -> usize {
+    match only {
+        None => table,
+        Some(only) => only
+            .iter()
+            .copied()
+            .find(|&t| t >= table)
+            .unwrap_or(PULLED_TABLES.len()),
+    }
 }
 
 async fn snapshot(tx: &mut Tx) -> Result<String, sqlx::Error> {
@@ -150,11 +206,13 @@ async fn last_seq(tx: &mut Tx, client: Uuid, user: Uuid) -> ApiResult<i64> {
 async fn load(
     tx: &mut Tx,
     since: String,
-    mut table: usize,
+    table: usize,
     mut after: Option<Uuid>,
     mut done: u64,
     total: u64,
+    only: Option<Vec<usize>>,
 ) -> ApiResult<PullResponse> {
+    let mut table = covered_from(table, only.as_deref());
     let mut changes = Vec::new();
     while table < PULLED_TABLES.len() && changes.len() < PULL_PAGE_SIZE {
         let room = i32::try_from(PULL_PAGE_SIZE - changes.len()).unwrap_or(i32::MAX);
@@ -176,7 +234,7 @@ async fn load(
             });
         }
         if !full {
-            table += 1;
+            table = covered_from(table + 1, only.as_deref());
             after = None;
         }
     }
@@ -187,6 +245,7 @@ async fn load(
             after,
             done,
             total,
+            only,
         }
     } else {
         // Loaded: catch up with what changed meanwhile.

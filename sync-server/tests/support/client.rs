@@ -138,6 +138,7 @@ impl SimClient<'_> {
             client_id: self.client_id,
             cursor,
             checksums,
+            refetch: Vec::new(),
         };
         self.server
             .http
