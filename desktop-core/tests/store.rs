@@ -663,3 +663,76 @@ fn a_load_in_pages_is_searchable_when_it_ends_with_edits_made_meanwhile() {
     assert_eq!(r.store.search("zebra", 10).unwrap()[0].id, second);
     assert!(r.store.search("quill", 10).unwrap().is_empty());
 }
+
+#[test]
+fn summaries_and_workload_are_computed_from_the_replica() {
+    let mut r = replica(UserRole::Agent);
+    r.store
+        .apply_pull(&page(
+            vec![upsert(
+                "profiles",
+                json!({"id": ME, "email": "me@example.com", "full_name": "Me Myself", "avatar_url": null,
+                       "role": "agent", "created_at": "2026-11-01T10:00:00+00:00",
+                       "updated_at": "2026-11-01T10:00:00+00:00"}),
+            )],
+            "c1",
+        ))
+        .unwrap();
+    let a = r
+        .store
+        .create_customer(new_customer("Summary Shop"))
+        .unwrap();
+    let soon = Utc::now() + Duration::days(2);
+    for due in [Some(Utc::now() - Duration::days(1)), Some(soon), None] {
+        r.store
+            .log_interaction(NewInteraction {
+                customer_id: a.id,
+                interaction_type: "call".into(),
+                channel: InteractionChannel::Phone,
+                note: None,
+                follow_up_date: due,
+            })
+            .unwrap();
+    }
+    let t = r
+        .store
+        .open_ticket(NewTicket {
+            title: "Summarise me".into(),
+            description: None,
+            priority: TicketPriority::Urgent,
+            customer_id: Some(a.id),
+            assigned_to: Some(ME),
+        })
+        .unwrap();
+    r.store
+        .add_comment(NewComment {
+            ticket_id: t.id,
+            content: "on it".into(),
+            is_internal: false,
+        })
+        .unwrap();
+
+    let cs = r.store.customer_summary(a.id).unwrap();
+    assert_eq!(cs.interaction_count, 3);
+    assert_eq!(cs.ticket_count, 1);
+    assert_eq!(cs.open_ticket_count, 1);
+    assert_eq!(cs.owner_name.as_deref(), Some("Me Myself"));
+    let next = cs.next_follow_up_at.unwrap();
+    let next = chrono::DateTime::parse_from_rfc3339(&next).unwrap();
+    assert!(
+        (next.with_timezone(&Utc) - soon).num_seconds().abs() < 1,
+        "the next one ahead"
+    );
+
+    let ts = r.store.ticket_summary(t.id).unwrap();
+    assert_eq!(ts.customer_name.as_deref(), Some("Summary Shop"));
+    assert_eq!(ts.comment_count, 1);
+    assert_eq!(ts.assigned_to_name.as_deref(), Some("Me Myself"));
+    assert!(ts.age_hours.unwrap() < 1.0);
+
+    let workload = r.store.user_workload().unwrap();
+    assert_eq!(workload.len(), 1);
+    assert_eq!(workload[0].user_id, ME);
+    assert_eq!(workload[0].open_tickets, 1);
+    assert_eq!(workload[0].high_priority_open_tickets, 1);
+}

@@ -1,7 +1,8 @@
 //! The dashboard's figures computed from the replica, the local equivalents
 //! of get_customer_stats(), get_ticket_stats() and get_dashboard_data(), so
 //! the dashboard works offline. Like the server's, they count only what the
-//! user can see, because the replica holds only that.
+//! user can see, because the replica holds only that. Also the summary
+//! views (customer_summary, ticket_summary, user_workload).
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use crm_domain::{AcquisitionStage, TicketPriority, TicketStatus};
 use rusqlite::params;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use super::{Store, timestamp};
 use crate::error::CoreResult;
@@ -48,7 +50,160 @@ pub struct Dashboard {
     pub generated_at: DateTime<Utc>,
 }
 
+/// The local `customer_summary` view: a customer with the figures of their
+/// interactions and tickets.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CustomerSummary {
+    pub customer_id: Uuid,
+    pub owner_name: Option<String>,
+    pub product_name: Option<String>,
+    pub interaction_count: i64,
+    pub last_interaction_at: Option<String>,
+    /// The earliest follow-up still ahead.
+    pub next_follow_up_at: Option<String>,
+    pub ticket_count: i64,
+    pub open_ticket_count: i64,
+}
+
+/// The local `ticket_summary` view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TicketSummary {
+    pub ticket_id: Uuid,
+    pub customer_name: Option<String>,
+    pub assigned_to_name: Option<String>,
+    pub created_by_name: Option<String>,
+    pub comment_count: i64,
+    pub attachment_count: i64,
+    pub assignee_count: i64,
+    pub last_activity_at: Option<String>,
+    /// Hours from creation to closing (or to now), one decimal.
+    pub age_hours: Option<f64>,
+}
+
+/// The local `user_workload` view: per person the replica knows, their
+/// open tickets (as `assigned_to` or an assignee) among those it holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Workload {
+    pub user_id: Uuid,
+    pub full_name: Option<String>,
+    pub open_tickets: i64,
+    pub high_priority_open_tickets: i64,
+    pub resolved_last_30_days: i64,
+}
+
 impl Store {
+    pub fn customer_summary(&self, customer_id: Uuid) -> CoreResult<CustomerSummary> {
+        let customer = self.customer(customer_id)?;
+        let now = timestamp(Utc::now());
+        let (interaction_count, last_interaction_at, next_follow_up_at, ticket_count, open_ticket_count, product_name) =
+            self.conn().query_row(
+                "SELECT (SELECT count(*) FROM customer_interactions WHERE customer_id = ?1),
+                        (SELECT max(created_at) FROM customer_interactions WHERE customer_id = ?1),
+                        (SELECT follow_up_date FROM customer_interactions
+                          WHERE customer_id = ?1 AND julianday(follow_up_date) >= julianday(?2)
+                          ORDER BY julianday(follow_up_date) LIMIT 1),
+                        (SELECT count(*) FROM tickets WHERE customer_id = ?1),
+                        (SELECT count(*) FROM tickets WHERE customer_id = ?1 AND status NOT IN ('resolved', 'closed')),
+                        (SELECT p.name FROM customers c JOIN products p ON p.id = c.product_id WHERE c.id = ?1)",
+                params![customer_id.to_string(), now],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)),
+            )?;
+        Ok(CustomerSummary {
+            customer_id,
+            owner_name: self.person_name(customer.owner)?,
+            product_name,
+            interaction_count,
+            last_interaction_at,
+            next_follow_up_at,
+            ticket_count,
+            open_ticket_count,
+        })
+    }
+
+    pub fn ticket_summary(&self, ticket_id: Uuid) -> CoreResult<TicketSummary> {
+        let ticket = self.ticket(ticket_id)?;
+        let id = ticket_id.to_string();
+        let (customer_name, comment_count, attachment_count, assignee_count, last_comment_at): (
+            Option<String>,
+            i64,
+            i64,
+            i64,
+            Option<String>,
+        ) = self.conn().query_row(
+            "SELECT (SELECT c.name FROM tickets t JOIN customers c ON c.id = t.customer_id WHERE t.id = ?1),
+                    (SELECT count(*) FROM ticket_comments WHERE ticket_id = ?1),
+                    (SELECT count(*) FROM ticket_attachments WHERE ticket_id = ?1),
+                    (SELECT count(*) FROM ticket_assignees WHERE ticket_id = ?1),
+                    (SELECT max(created_at) FROM ticket_comments WHERE ticket_id = ?1)",
+            params![id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )?;
+        let updated = timestamp(ticket.updated_at);
+        let last_activity_at = match last_comment_at {
+            Some(c) if super::outbox::parse_time(&c).is_some_and(|t| t > ticket.updated_at) => {
+                Some(c)
+            }
+            _ => Some(updated),
+        };
+        let end = ticket.closed_at.unwrap_or_else(Utc::now);
+        let hours = (end - ticket.created_at).num_seconds() as f64 / 3600.0;
+        Ok(TicketSummary {
+            ticket_id,
+            customer_name,
+            assigned_to_name: self.person_name(ticket.assigned_to)?,
+            created_by_name: self.person_name(Some(ticket.created_by))?,
+            comment_count,
+            attachment_count,
+            assignee_count,
+            last_activity_at,
+            age_hours: Some((hours * 10.0).round() / 10.0),
+        })
+    }
+
+    /// Workload of everyone the replica knows (colleagues, and the user).
+    pub fn user_workload(&self) -> CoreResult<Vec<Workload>> {
+        let since = timestamp(Utc::now() - Duration::days(30));
+        let mut stmt = self.conn().prepare_cached(
+            "WITH people AS (
+                 SELECT id, full_name FROM colleagues
+                 UNION SELECT id, full_name FROM profiles WHERE id NOT IN (SELECT id FROM colleagues)),
+             theirs AS (
+                 SELECT p.id AS user_id, t.* FROM people p JOIN tickets t
+                   ON t.assigned_to = p.id
+                   OR EXISTS (SELECT 1 FROM ticket_assignees a WHERE a.ticket_id = t.id AND a.user_id = p.id))
+             SELECT p.id, p.full_name,
+                    (SELECT count(*) FROM theirs x WHERE x.user_id = p.id AND x.status NOT IN ('resolved', 'closed')),
+                    (SELECT count(*) FROM theirs x WHERE x.user_id = p.id AND x.status NOT IN ('resolved', 'closed')
+                                                   AND x.priority IN ('high', 'urgent')),
+                    (SELECT count(*) FROM theirs x WHERE x.user_id = p.id
+                                                   AND julianday(x.resolved_at) >= julianday(?1))
+             FROM people p
+             ORDER BY p.full_name COLLATE NOCASE",
+        )?;
+        let rows = stmt.query_map(params![since], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, Option<String>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, i64>(3)?,
+                r.get::<_, i64>(4)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, full_name, open_tickets, high_priority_open_tickets, resolved_last_30_days) =
+                row?;
+            out.push(Workload {
+                user_id: super::interactions::parse_id(&id)?,
+                full_name,
+                open_tickets,
+                high_priority_open_tickets,
+                resolved_last_30_days,
+            });
+        }
+        Ok(out)
+    }
+
     pub fn customer_stats(&self) -> CoreResult<CustomerStats> {
         self.customer_stats_at(Utc::now())
     }
