@@ -10,9 +10,7 @@ use std::time::Duration;
 
 use crm_desktop_core::Store;
 use crm_desktop_core::session::Session;
-use crm_domain::drafts::NewCustomer;
-use crm_domain::{AcquisitionStage, CustomerStatus};
-use support::{Backend, Client, Team};
+use support::{Backend, Client, Team, new_customer};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
@@ -120,16 +118,8 @@ async fn killed_during_a_push_it_loses_and_duplicates_nothing() {
         let ben = Client::sign_in_at(&backend, "ben@example.com", dir.path().to_path_buf()).await;
         ben.with(|s| {
             for i in 0..CHANGES {
-                s.create_customer(NewCustomer {
-                    name: format!("Offline customer {i}"),
-                    email: None,
-                    phone: None,
-                    product_id: None,
-                    status: CustomerStatus::Active,
-                    acquisition_stage: AcquisitionStage::Lead,
-                    owner: None,
-                })
-                .unwrap();
+                s.create_customer(new_customer(&format!("Offline customer {i}")))
+                    .unwrap();
             }
             s.client_id().unwrap()
         })

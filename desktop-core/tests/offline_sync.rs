@@ -8,25 +8,10 @@ mod support;
 
 use chrono::{Duration, Utc};
 use crm_desktop_core::store::customers::{CustomerEdit, CustomerFilter};
-use crm_domain::drafts::{NewCustomer, NewInteraction};
-use crm_domain::{AcquisitionStage, CustomerStatus, InteractionChannel};
-use support::{Backend, Client, Team};
+use crm_domain::drafts::NewInteraction;
+use crm_domain::{AcquisitionStage, InteractionChannel};
+use support::{Backend, Client, Team, edit_of, new_customer};
 use uuid::Uuid;
-
-fn customer(name: &str) -> NewCustomer {
-    NewCustomer {
-        name: name.into(),
-        email: Some(format!(
-            "{}@example.com",
-            name.to_lowercase().replace(' ', ".")
-        )),
-        phone: None,
-        product_id: None,
-        status: CustomerStatus::Active,
-        acquisition_stage: AcquisitionStage::Lead,
-        owner: None,
-    }
-}
 
 fn call(customer_id: Uuid, follow_up_in_days: Option<i64>) -> NewInteraction {
     NewInteraction {
@@ -35,19 +20,6 @@ fn call(customer_id: Uuid, follow_up_in_days: Option<i64>) -> NewInteraction {
         channel: InteractionChannel::Phone,
         note: Some("talked about the renewal".into()),
         follow_up_date: follow_up_in_days.map(|d| Utc::now() + Duration::days(d)),
-    }
-}
-
-fn edit_of(c: &crm_domain::Customer) -> CustomerEdit {
-    CustomerEdit {
-        name: c.name.clone(),
-        email: c.email.clone(),
-        phone: c.phone.clone(),
-        product_id: c.product_id,
-        status: c.status,
-        acquisition_stage: c.acquisition_stage,
-        owner: c.owner,
-        is_archived: c.is_archived,
     }
 }
 
@@ -64,6 +36,21 @@ fn names(client: &Client) -> Vec<String> {
     });
     names.sort();
     names
+}
+
+/// An admin hands a customer to someone else.
+fn reassign(admin: &Client, customer_id: Uuid, owner: Uuid) {
+    let current = admin.with(|s| s.customer(customer_id).unwrap());
+    admin.with(|s| {
+        s.update_customer(
+            customer_id,
+            CustomerEdit {
+                owner: Some(owner),
+                ..edit_of(&current)
+            },
+        )
+        .unwrap()
+    });
 }
 
 async fn server_count(backend: &Backend, sql: &'static str, id: Uuid) -> i64 {
@@ -88,9 +75,9 @@ async fn offline_work_on_both_sides_arrives_exactly_once_with_audit_rows() {
 
     // The network goes away; both agents keep working.
     backend.stop().await;
-    let bens = ben.with(|s| s.create_customer(customer("Bakery Brown")).unwrap());
+    let bens = ben.with(|s| s.create_customer(new_customer("Bakery Brown")).unwrap());
     let follow_up = ben.with(|s| s.log_interaction(call(bens.id, Some(2))).unwrap());
-    let cys = cy.with(|s| s.create_customer(customer("Cafe Cyan")).unwrap());
+    let cys = cy.with(|s| s.create_customer(new_customer("Cafe Cyan")).unwrap());
     let renamed = cy.with(|s| {
         s.update_customer(
             cys.id,
@@ -186,7 +173,7 @@ async fn a_field_both_changed_offline_is_a_conflict_in_both_inboxes() {
     let mut ada = Client::sign_in(&backend, "ada@example.com").await;
     ben.start_sync();
     ada.start_sync();
-    let c = ben.with(|s| s.create_customer(customer("Dairy Dunn")).unwrap());
+    let c = ben.with(|s| s.create_customer(new_customer("Dairy Dunn")).unwrap());
     ben.synced().await;
     ada.synced().await;
 
@@ -276,24 +263,14 @@ async fn a_refused_change_comes_back_to_the_inbox_and_leaves_the_replica() {
     let mut ada = Client::sign_in(&backend, "ada@example.com").await;
     ben.start_sync();
     ada.start_sync();
-    let c = ben.with(|s| s.create_customer(customer("Emporium Eve")).unwrap());
+    let c = ben.with(|s| s.create_customer(new_customer("Emporium Eve")).unwrap());
     ben.synced().await;
     ada.synced().await;
 
     // Offline, Ben logs a call; meanwhile Ada hands the customer to Cy.
     ben.stop_sync().await;
     let logged = ben.with(|s| s.log_interaction(call(c.id, None)).unwrap());
-    let current = ada.with(|s| s.customer(c.id).unwrap());
-    ada.with(|s| {
-        s.update_customer(
-            c.id,
-            CustomerEdit {
-                owner: Some(team.cy),
-                ..edit_of(&current)
-            },
-        )
-        .unwrap()
-    });
+    reassign(&ada, c.id, team.cy);
     ada.synced().await;
 
     ben.start_sync();
@@ -340,7 +317,7 @@ async fn a_reassignment_moves_the_customer_and_its_interactions_between_replicas
     for c in [&mut ben, &mut cy, &mut ada] {
         c.start_sync();
     }
-    let c = ben.with(|s| s.create_customer(customer("Forge Fox")).unwrap());
+    let c = ben.with(|s| s.create_customer(new_customer("Forge Fox")).unwrap());
     let i = ben.with(|s| s.log_interaction(call(c.id, Some(1))).unwrap());
     ben.synced().await;
     ada.synced().await;
@@ -350,17 +327,7 @@ async fn a_reassignment_moves_the_customer_and_its_interactions_between_replicas
         "Cy cannot see Ben's customer"
     );
 
-    let current = ada.with(|s| s.customer(c.id).unwrap());
-    ada.with(|s| {
-        s.update_customer(
-            c.id,
-            CustomerEdit {
-                owner: Some(team.cy),
-                ..edit_of(&current)
-            },
-        )
-        .unwrap()
-    });
+    reassign(&ada, c.id, team.cy);
     ada.synced().await;
     ben.synced().await;
     cy.synced().await;
@@ -425,7 +392,7 @@ async fn a_drifted_table_is_fetched_again_and_only_that_table() {
     Team::create(&backend).await;
     let mut ben = Client::sign_in(&backend, "ben@example.com").await;
     ben.start_sync();
-    let c = ben.with(|s| s.create_customer(customer("Gadget Grove")).unwrap());
+    let c = ben.with(|s| s.create_customer(new_customer("Gadget Grove")).unwrap());
     let t = ben.with(|s| {
         s.open_ticket(crm_domain::drafts::NewTicket {
             title: "Broken gadget".into(),

@@ -13,10 +13,10 @@ use std::time::Duration;
 
 use chrono::Utc;
 use crm_desktop_core::store::interactions::InteractionEdit;
-use crm_domain::drafts::{NewCustomer, NewInteraction};
-use crm_domain::{AcquisitionStage, CustomerStatus, InteractionChannel};
+use crm_domain::InteractionChannel;
+use crm_domain::drafts::NewInteraction;
 use support::desktop::NotificationDesk;
-use support::{Backend, Client, Team};
+use support::{Backend, Client, Team, new_customer};
 use tokio::process::Command;
 use uuid::Uuid;
 
@@ -38,19 +38,7 @@ async fn remind_once(desk: &NotificationDesk, data_dir: &Path) -> String {
 }
 
 fn customer(client: &Client, name: &str) -> Uuid {
-    client.with(|s| {
-        s.create_customer(NewCustomer {
-            name: name.into(),
-            email: None,
-            phone: None,
-            product_id: None,
-            status: CustomerStatus::Active,
-            acquisition_stage: AcquisitionStage::Lead,
-            owner: None,
-        })
-        .unwrap()
-        .id
-    })
+    client.with(|s| s.create_customer(new_customer(name)).unwrap().id)
 }
 
 fn follow_up(client: &Client, customer_id: Uuid, note: &str, in_minutes: i64) -> Uuid {

@@ -4,16 +4,17 @@
 //! server's state; refused changes leave the screen for the inbox.
 #![allow(clippy::unwrap_used)]
 
+mod support;
+
 use chrono::{Duration, Utc};
 use crm_desktop_core::store::customers::{CustomerEdit, CustomerFilter};
 use crm_desktop_core::store::tickets::TicketEdit;
 use crm_desktop_core::{CoreError, Store};
 use crm_domain::drafts::{NewComment, NewCustomer, NewInteraction, NewTicket};
 use crm_domain::protocol::{Change, MutationOutcome, MutationResult, PullResponse, PushResponse};
-use crm_domain::{
-    AcquisitionStage, CustomerStatus, InteractionChannel, TicketPriority, TicketStatus, UserRole,
-};
+use crm_domain::{AcquisitionStage, InteractionChannel, TicketPriority, TicketStatus, UserRole};
 use serde_json::{Value, json};
+use support::{edit_of, new_customer};
 use uuid::Uuid;
 
 const ME: Uuid = Uuid::from_u128(0xA);
@@ -66,31 +67,6 @@ fn server_ticket(id: Uuid, status: &str, created_by: Uuid) -> Value {
         "created_at": "2026-11-01T10:00:00+00:00", "updated_at": "2026-11-01T10:00:00+00:00",
         "resolved_at": null, "closed_at": null
     })
-}
-
-fn new_customer(name: &str) -> NewCustomer {
-    NewCustomer {
-        name: name.into(),
-        email: None,
-        phone: None,
-        product_id: None,
-        status: CustomerStatus::Active,
-        acquisition_stage: AcquisitionStage::Lead,
-        owner: None,
-    }
-}
-
-fn edit_of(c: &crm_domain::Customer) -> CustomerEdit {
-    CustomerEdit {
-        name: c.name.clone(),
-        email: c.email.clone(),
-        phone: c.phone.clone(),
-        product_id: c.product_id,
-        status: c.status,
-        acquisition_stage: c.acquisition_stage,
-        owner: c.owner,
-        is_archived: c.is_archived,
-    }
 }
 
 /// Everything a user can see of the replica, to prove a refusal changed

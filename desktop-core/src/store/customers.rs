@@ -80,60 +80,44 @@ impl Store {
         let offset = i64::from(filter.offset.unwrap_or(0));
         let query = filter.search.as_deref().and_then(search::match_expression);
         let conn = self.conn();
-        let mut stmt = if let Some(q) = &query {
-            // Ranked when the words narrow it down; newest first while they
-            // are too broad to rank at typing speed (see search.rs).
-            let ranked = !search::is_broad(conn, "customers_fts", q)?;
-            conn.prepare_cached(if ranked {
-                "SELECT c.id, c.name, c.email, c.phone, c.product_id, c.status, c.acquisition_stage,
-                        c.owner, c.is_archived, c.created_at, c.updated_at,
-                        coalesce(co.full_name, p.full_name)
-                 FROM customers_fts f
-                 JOIN customers c ON c.rowid = f.rowid
-                 LEFT JOIN colleagues co ON co.id = c.owner
-                 LEFT JOIN profiles p ON p.id = c.owner
-                 WHERE customers_fts MATCH ?5
-                   AND (?1 IS NULL OR c.acquisition_stage = ?1)
-                   AND (?2 IS NULL OR c.status = ?2)
-                   AND (?6 OR NOT c.is_archived)
-                 ORDER BY f.rank
-                 LIMIT ?3 OFFSET ?4"
-            } else {
-                "SELECT c.id, c.name, c.email, c.phone, c.product_id, c.status, c.acquisition_stage,
-                        c.owner, c.is_archived, c.created_at, c.updated_at,
-                        coalesce(co.full_name, p.full_name)
-                 FROM customers_fts f
-                 JOIN customers c ON c.rowid = f.rowid
-                 LEFT JOIN colleagues co ON co.id = c.owner
-                 LEFT JOIN profiles p ON p.id = c.owner
-                 WHERE customers_fts MATCH ?5
-                   AND (?1 IS NULL OR c.acquisition_stage = ?1)
-                   AND (?2 IS NULL OR c.status = ?2)
-                   AND (?6 OR NOT c.is_archived)
-                 ORDER BY f.rowid DESC
-                 LIMIT ?3 OFFSET ?4"
-            })?
-        } else {
-            conn.prepare_cached(
-                "SELECT c.id, c.name, c.email, c.phone, c.product_id, c.status, c.acquisition_stage,
-                        c.owner, c.is_archived, c.created_at, c.updated_at,
-                        coalesce(co.full_name, p.full_name)
-                 FROM customers c
-                 LEFT JOIN colleagues co ON co.id = c.owner
-                 LEFT JOIN profiles p ON p.id = c.owner
-                 WHERE (?1 IS NULL OR c.acquisition_stage = ?1)
-                   AND (?2 IS NULL OR c.status = ?2)
-                   AND (?5 OR NOT c.is_archived)
-                 ORDER BY c.name COLLATE NOCASE, c.id
-                 LIMIT ?3 OFFSET ?4",
-            )?
+        // Ranked when the words narrow it down; newest first while they are
+        // too broad to rank at typing speed (see search.rs).
+        let order = match &query {
+            Some(q) if search::is_broad(conn, "customers_fts", q)? => "f.rowid DESC",
+            Some(_) => "f.rank",
+            None => "c.name COLLATE NOCASE, c.id",
         };
+        let from = if query.is_some() {
+            "customers_fts f JOIN customers c ON c.rowid = f.rowid"
+        } else {
+            "customers c"
+        };
+        let matching = if query.is_some() {
+            "customers_fts MATCH ?6 AND"
+        } else {
+            ""
+        };
+        // Fixed fragments only; the user's words are bound parameters.
+        let sql = format!(
+            "SELECT c.id, c.name, c.email, c.phone, c.product_id, c.status, c.acquisition_stage,
+                    c.owner, c.is_archived, c.created_at, c.updated_at,
+                    coalesce(co.full_name, p.full_name)
+             FROM {from}
+             LEFT JOIN colleagues co ON co.id = c.owner
+             LEFT JOIN profiles p ON p.id = c.owner
+             WHERE {matching} (?1 IS NULL OR c.acquisition_stage = ?1)
+               AND (?2 IS NULL OR c.status = ?2)
+               AND (?5 OR NOT c.is_archived)
+             ORDER BY {order}
+             LIMIT ?3 OFFSET ?4"
+        );
+        let mut stmt = conn.prepare_cached(&sql)?;
         let map_row =
             |r: &rusqlite::Row<'_>| Ok((row_to_json(def, r)?, r.get::<_, Option<String>>(11)?));
         let archived = filter.include_archived;
         let rows: Vec<_> = match &query {
             Some(q) => stmt
-                .query_map(params![stage, status, limit, offset, q, archived], map_row)?
+                .query_map(params![stage, status, limit, offset, archived, q], map_row)?
                 .collect(),
             None => stmt
                 .query_map(params![stage, status, limit, offset, archived], map_row)?

@@ -224,6 +224,33 @@ impl Client {
     }
 }
 
+/// A customer draft with just a name.
+pub fn new_customer(name: &str) -> crm_domain::drafts::NewCustomer {
+    crm_domain::drafts::NewCustomer {
+        name: name.into(),
+        email: None,
+        phone: None,
+        product_id: None,
+        status: crm_domain::CustomerStatus::Active,
+        acquisition_stage: crm_domain::AcquisitionStage::Lead,
+        owner: None,
+    }
+}
+
+/// The edit form filled with a customer as they are.
+pub fn edit_of(c: &crm_domain::Customer) -> crm_desktop_core::store::customers::CustomerEdit {
+    crm_desktop_core::store::customers::CustomerEdit {
+        name: c.name.clone(),
+        email: c.email.clone(),
+        phone: c.phone.clone(),
+        product_id: c.product_id,
+        status: c.status,
+        acquisition_stage: c.acquisition_stage,
+        owner: c.owner,
+        is_archived: c.is_archived,
+    }
+}
+
 /// The three people of most tests, with a client each.
 pub struct Team {
     pub ada: Uuid,
