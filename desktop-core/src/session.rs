@@ -4,7 +4,9 @@
 //!
 //! On disk, under the app's data directory:
 //! - `session.json`: who is signed in, and to which server (no secret);
-//! - the refresh token, in a file readable by the user only (0600);
+//! - the refresh token, in the OS keyring (the Secret Service on Linux,
+//!   Keychain, Credential Manager) where one answers, else in a file
+//!   readable by the user only (0600);
 //! - `users/<user id>/replica.sqlite3`: one replica per user, so another
 //!   user on the same machine never sees the first one's data.
 
@@ -66,10 +68,7 @@ impl Session {
             user: session.user.clone(),
         };
         std::fs::create_dir_all(data_dir)?;
-        write_private(
-            &refresh_token_path(data_dir, &session.user),
-            &session.refresh_token,
-        )?;
+        save_refresh_token(data_dir, server_url, &session.user, &session.refresh_token)?;
         write_private(
             &data_dir.join("session.json"),
             &serde_json::to_string_pretty(&file)?,
@@ -94,10 +93,8 @@ impl Session {
             Err(e) => return Err(e.into()),
         };
         let file: SessionFile = serde_json::from_str(&text)?;
-        let refresh = match std::fs::read_to_string(refresh_token_path(data_dir, &file.user)) {
-            Ok(token) => token.trim().to_string(),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(e) => return Err(e.into()),
+        let Some(refresh) = load_refresh_token(data_dir, &file.server_url, &file.user)? else {
+            return Ok(None);
         };
         Ok(Some(Self {
             api: Api::new(&file.server_url)?,
@@ -135,8 +132,10 @@ impl Session {
         let session = self.api.refresh(&tokens.refresh).await?;
         // Saved before use: a rotated token that is lost would sign the user
         // out on the next start.
-        write_private(
-            &refresh_token_path(&self.data_dir, &self.user),
+        save_refresh_token(
+            &self.data_dir,
+            self.api.base_url(),
+            &self.user,
             &session.refresh_token,
         )
         .map_err(|e| ApiError::Unreachable(format!("could not save the session: {e}")))?;
@@ -159,7 +158,7 @@ impl Session {
             let _ = self.api.logout(&token).await;
         }
         remove_if_present(&self.data_dir.join("session.json"))?;
-        remove_if_present(&refresh_token_path(&self.data_dir, &self.user))?;
+        forget_refresh_token(&self.data_dir, self.api.base_url(), &self.user)?;
         Ok(())
     }
 }
@@ -175,6 +174,51 @@ pub fn replica_path(data_dir: &Path, user: &Account) -> PathBuf {
         .join("users")
         .join(user.id.to_string())
         .join("replica.sqlite3")
+}
+
+/// The keyring entry of a user's refresh token for one server.
+fn keyring_entry(server_url: &str, user: &Account) -> keyring::Result<keyring::Entry> {
+    keyring::Entry::new("crm-desktop", &format!("{server_url} {}", user.id))
+}
+
+/// Keeps the refresh token in the keyring if one answers, else in a 0600
+/// file; never in both (a token left behind would outlive a sign-out).
+fn save_refresh_token(
+    data_dir: &Path,
+    server_url: &str,
+    user: &Account,
+    token: &str,
+) -> std::io::Result<()> {
+    let file = refresh_token_path(data_dir, user);
+    match keyring_entry(server_url, user).and_then(|entry| entry.set_password(token)) {
+        Ok(()) => remove_if_present(&file),
+        Err(e) => {
+            tracing::debug!(error = %e, "no keyring; keeping the session in a private file");
+            write_private(&file, token)
+        }
+    }
+}
+
+fn load_refresh_token(
+    data_dir: &Path,
+    server_url: &str,
+    user: &Account,
+) -> std::io::Result<Option<String>> {
+    match std::fs::read_to_string(refresh_token_path(data_dir, user)) {
+        Ok(token) => return Ok(Some(token.trim().to_string())),
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        Err(_) => {}
+    }
+    Ok(keyring_entry(server_url, user)
+        .and_then(|entry| entry.get_password())
+        .ok())
+}
+
+fn forget_refresh_token(data_dir: &Path, server_url: &str, user: &Account) -> std::io::Result<()> {
+    if let Ok(entry) = keyring_entry(server_url, user) {
+        let _ = entry.delete_credential();
+    }
+    remove_if_present(&refresh_token_path(data_dir, user))
 }
 
 fn refresh_token_path(data_dir: &Path, user: &Account) -> PathBuf {

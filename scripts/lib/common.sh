@@ -20,6 +20,8 @@ APT_PACKAGES=(
     postgresql postgresql-client
     # The reminder tests: a notification daemon on a private D-Bus and X.
     dunst xvfb dbus-daemon dbus-bin
+    # The session tests: a real Secret Service (keyring) on a private bus.
+    gnome-keyring
 )
 
 install_system_packages() {

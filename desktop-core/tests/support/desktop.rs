@@ -219,3 +219,68 @@ fn parse(lines: &[String]) -> Vec<SeenNotification> {
     }
     out
 }
+
+/// A private D-Bus session bus with an unlocked GNOME keyring (the Secret
+/// Service) on it, in a home directory of its own.
+pub struct KeyringDesk {
+    pub bus_address: String,
+    pub home: tempfile::TempDir,
+    _children: Vec<Child>,
+}
+
+impl KeyringDesk {
+    pub async fn start() -> KeyringDesk {
+        let home = tempfile::tempdir().unwrap();
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dbus-daemon");
+        let bus_address = first_line(&mut bus).await.trim().to_string();
+        let runtime = home.path().join("run");
+        std::fs::create_dir_all(&runtime).unwrap();
+        let mut keyring = Command::new("gnome-keyring-daemon")
+            .args(["--unlock", "--components=secrets", "--foreground"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &bus_address)
+            .env("HOME", home.path())
+            .env("XDG_RUNTIME_DIR", &runtime)
+            .env("XDG_DATA_HOME", home.path().join("data"))
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("gnome-keyring-daemon (Debian package gnome-keyring)");
+        {
+            use tokio::io::AsyncWriteExt;
+            let mut stdin = keyring.stdin.take().unwrap();
+            stdin.write_all(b"keyring-test-password").await.unwrap();
+        }
+        let desk = KeyringDesk {
+            bus_address,
+            home,
+            _children: vec![bus, keyring],
+        };
+        for _ in 0..200 {
+            let out = Command::new("dbus-send")
+                .args([
+                    &format!("--bus={}", desk.bus_address),
+                    "--print-reply",
+                    "--dest=org.freedesktop.DBus",
+                    "/org/freedesktop/DBus",
+                    "org.freedesktop.DBus.NameHasOwner",
+                    "string:org.freedesktop.secrets",
+                ])
+                .output()
+                .await
+                .unwrap();
+            if String::from_utf8_lossy(&out.stdout).contains("boolean true") {
+                return desk;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the keyring did not come up on the private bus");
+    }
+}

@@ -1,0 +1,128 @@
+//! The session on disk: the refresh token goes to the OS keyring when one
+//! answers (a real GNOME keyring on a private D-Bus here), else to a file
+//! only the user can read; the cached session works without the network;
+//! signing out leaves no token behind.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+
+use support::desktop::KeyringDesk;
+use support::{Backend, Client, PASSWORD, Team};
+use tokio::process::Command;
+
+fn crm_sync(data_dir: &Path, bus: Option<&str>) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_crm-sync"));
+    command.arg("--data-dir").arg(data_dir).kill_on_drop(true);
+    match bus {
+        Some(address) => command.env("DBUS_SESSION_BUS_ADDRESS", address),
+        // No session bus at all: no keyring.
+        None => command.env_remove("DBUS_SESSION_BUS_ADDRESS"),
+    };
+    command
+}
+
+async fn run(command: &mut Command) -> String {
+    let output = command.output().await.unwrap();
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn token_files(data_dir: &Path) -> Vec<std::path::PathBuf> {
+    let users = data_dir.join("users");
+    let Ok(dirs) = std::fs::read_dir(users) else {
+        return Vec::new();
+    };
+    dirs.filter_map(Result::ok)
+        .map(|d| d.path().join("refresh-token"))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+#[tokio::test]
+async fn with_a_keyring_the_token_lives_there_and_nowhere_else() {
+    let keyring = KeyringDesk::start().await;
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    let bus = Some(keyring.bus_address.as_str());
+
+    run(crm_sync(dir.path(), bus)
+        .args([
+            "login",
+            "--server",
+            &backend.url(),
+            "--email",
+            "ben@example.com",
+        ])
+        .env("CRM_PASSWORD", PASSWORD))
+    .await;
+    assert!(
+        token_files(dir.path()).is_empty(),
+        "no token file with a keyring"
+    );
+    assert!(dir.path().join("session.json").exists());
+
+    // The token from the keyring signs the next start in (and rotates).
+    run(crm_sync(dir.path(), bus).args(["sync", "--once"])).await;
+    run(crm_sync(dir.path(), bus).args(["sync", "--once"])).await;
+    assert!(token_files(dir.path()).is_empty());
+
+    run(crm_sync(dir.path(), bus).arg("logout")).await;
+    assert!(!dir.path().join("session.json").exists());
+    // Signed out: a fresh start has no session, and the keyring no token.
+    let status = crm_sync(dir.path(), bus)
+        .arg("status")
+        .output()
+        .await
+        .unwrap();
+    assert!(!status.status.success());
+}
+
+#[tokio::test]
+async fn without_a_keyring_the_token_is_a_private_file_and_works_offline() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut backend = Backend::start().await;
+    Team::create(&backend).await;
+    let dir = tempfile::tempdir().unwrap();
+    run(crm_sync(dir.path(), None)
+        .args([
+            "login",
+            "--server",
+            &backend.url(),
+            "--email",
+            "ben@example.com",
+        ])
+        .env("CRM_PASSWORD", PASSWORD))
+    .await;
+    let files = token_files(dir.path());
+    assert_eq!(files.len(), 1);
+    let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+
+    // Offline, the cached session opens the replica and the user works.
+    backend.stop().await;
+    let ben = Client::resume(dir.path().to_path_buf());
+    let c = ben.with(|s| {
+        s.create_customer(support::new_customer("Offline Outfitters"))
+            .unwrap()
+    });
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 1);
+    drop(ben);
+
+    backend.restart().await;
+    run(crm_sync(dir.path(), None).args(["sync", "--once"])).await;
+    let on_server: i64 = sqlx::query_scalar("SELECT count(*) FROM customers WHERE id = $1")
+        .bind(c.id)
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+    assert_eq!(on_server, 1);
+
+    run(crm_sync(dir.path(), None).arg("logout")).await;
+    assert!(
+        token_files(dir.path()).is_empty(),
+        "signing out removes the token"
+    );
+}
