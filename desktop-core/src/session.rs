@@ -67,7 +67,7 @@ impl Session {
             server_url: server_url.to_string(),
             user: session.user.clone(),
         };
-        std::fs::create_dir_all(data_dir)?;
+        private_dir(data_dir)?;
         save_refresh_token(data_dir, server_url, &session.user, &session.refresh_token)?;
         write_private(
             &data_dir.join("session.json"),
@@ -118,6 +118,18 @@ impl Session {
     /// Where this user's replica lives.
     pub fn replica_path(&self) -> PathBuf {
         replica_path(&self.data_dir, &self.user)
+    }
+
+    /// Opens this user's replica (creating it in a private directory), as
+    /// this user.
+    pub fn open_replica(&self) -> CoreResult<crate::Store> {
+        let path = self.replica_path();
+        if let Some(dir) = path.parent() {
+            private_dir(dir)?;
+        }
+        let store = crate::Store::open(&path)?;
+        store.set_user(self.user.id, self.user.role)?;
+        Ok(store)
     }
 
     /// A valid access token, refreshed (and the refresh token rotated and
@@ -233,7 +245,7 @@ fn refresh_token_path(data_dir: &Path, user: &Account) -> PathBuf {
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+        private_dir(dir)?;
     }
     let tmp = path.with_extension("tmp");
     let mut options = std::fs::OpenOptions::new();
@@ -247,6 +259,19 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     file.write_all(contents.as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)
+}
+
+/// Creates a directory (and its parents) that only the user can enter: it
+/// holds the replica, customer data included.
+pub fn private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
 }
 
 fn remove_if_present(path: &Path) -> std::io::Result<()> {

@@ -100,6 +100,9 @@ async fn without_a_keyring_the_token_is_a_private_file_and_works_offline() {
     assert_eq!(files.len(), 1);
     let mode = std::fs::metadata(&files[0]).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
+    let replica_dir = files[0].parent().unwrap();
+    let dir_mode = std::fs::metadata(replica_dir).unwrap().permissions().mode() & 0o777;
+    assert_eq!(dir_mode, 0o700, "the replica's folder is the user's alone");
 
     // Offline, the cached session opens the replica and the user works.
     backend.stop().await;

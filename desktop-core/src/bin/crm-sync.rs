@@ -142,11 +142,5 @@ fn resume(config: &Config) -> anyhow::Result<Session> {
 }
 
 fn open_store(session: &Session) -> anyhow::Result<Store> {
-    let path = session.replica_path();
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let store = Store::open(&path)?;
-    store.set_user(session.user().id, session.user().role)?;
-    Ok(store)
+    Ok(session.open_replica()?)
 }

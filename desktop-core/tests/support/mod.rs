@@ -146,12 +146,7 @@ impl Client {
     }
 
     fn open(session: Session, data_dir: PathBuf) -> Client {
-        let path = session.replica_path();
-        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-        let store = Store::open(&path).unwrap();
-        store
-            .set_user(session.user().id, session.user().role)
-            .unwrap();
+        let store = session.open_replica().unwrap();
         Client {
             data_dir,
             _dir: None,
