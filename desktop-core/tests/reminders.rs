@@ -194,3 +194,81 @@ async fn a_follow_up_that_arrived_by_sync_fires_at_its_time() {
     let _ = scheduler.wait().await;
     ada.stop_sync().await;
 }
+
+#[tokio::test]
+async fn choosing_a_reminder_opens_its_customer() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let desk = NotificationDesk::start().await;
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let ben = Client::sign_in(&backend, "ben@example.com").await;
+    let shop = customer(&ben, "Harbour Hardware");
+    follow_up(&ben, shop, "confirm the order", -10);
+
+    let mut scheduler = remind(&desk, &ben.data_dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    desk.wait_for(1).await;
+    // The user clicks the notification (dunst's default action).
+    let clicked = Command::new("dunstctl")
+        .args(["action", "0"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus_address)
+        .status()
+        .await
+        .unwrap();
+    assert!(clicked.success());
+    let mut lines = BufReader::new(scheduler.stdout.take().unwrap()).lines();
+    let line = tokio::time::timeout(Duration::from_secs(20), lines.next_line())
+        .await
+        .expect("the app heard the click")
+        .unwrap()
+        .unwrap();
+    assert_eq!(line, format!("Open {{ customer_id: {shop} }}"));
+    scheduler.start_kill().unwrap();
+    let _ = scheduler.wait().await;
+}
+
+#[test]
+fn a_snoozed_reminder_comes_back_after_the_snooze() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = crm_desktop_core::Store::open(&dir.path().join("r.sqlite3")).unwrap();
+    let me = Uuid::now_v7();
+    store.set_user(me, crm_domain::UserRole::Agent).unwrap();
+    let c = store
+        .create_customer(support::new_customer("Snooze Supplies"))
+        .unwrap();
+    let due = Utc::now() - chrono::TimeDelta::minutes(5);
+    let i = store
+        .log_interaction(NewInteraction {
+            customer_id: c.id,
+            interaction_type: "call".into(),
+            channel: InteractionChannel::Phone,
+            note: None,
+            follow_up_date: Some(due),
+        })
+        .unwrap();
+    let now = Utc::now();
+    let first = store.due_reminders(now).unwrap();
+    assert_eq!(first.len(), 1);
+    store.mark_reminded(&first[0], now).unwrap();
+    assert!(store.due_reminders(now).unwrap().is_empty(), "fired once");
+
+    let until = now + crm_desktop_core::reminders::SNOOZE;
+    store.snooze_reminder(i.id, first[0].due, until).unwrap();
+    assert!(
+        store.due_reminders(now).unwrap().is_empty(),
+        "not during the snooze"
+    );
+    let next = store.next_reminder_at(now).unwrap().unwrap();
+    assert!(
+        (next - until).num_milliseconds().abs() < 1,
+        "wakes when the snooze ends"
+    );
+    let later = until + chrono::TimeDelta::seconds(1);
+    assert_eq!(
+        store.due_reminders(later).unwrap().len(),
+        1,
+        "back after it"
+    );
+}
