@@ -49,6 +49,5 @@ pub struct Account {
     pub id: Uuid,
     pub email: String,
     pub full_name: Option<String>,
-    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub role: UserRole,
 }

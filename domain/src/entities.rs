@@ -25,6 +25,7 @@ pub struct Profile {
 /// What other users may see of a [`Profile`]: everything but the email, which
 /// is personal data colleagues do not need in order to assign work.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Colleague {
     pub id: Uuid,
     pub full_name: Option<String>,

@@ -32,6 +32,7 @@ pub const MAX_MUTATIONS_PER_PUSH: usize = 1000;
 /// Everything else (ids' defaults, authors, timestamps, derived stamps) is
 /// the server's to fill.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncTable {
     Profiles,
@@ -140,6 +141,7 @@ const PRODUCT_COLUMNS: &[&str] = &["name", "description", "is_active"];
 
 /// What a mutation does to its row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "op", rename_all = "snake_case")]
 pub enum MutationOp {
     Insert {
@@ -153,6 +155,7 @@ pub enum MutationOp {
 
 /// One field of an update: the value the client last saw, and its new one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldChange {
     pub base: Value,
     pub value: Value,
@@ -160,6 +163,7 @@ pub struct FieldChange {
 
 /// One change from a client's outbox.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Mutation {
     /// Gap-free per client, from 1.
     pub seq: i64,
@@ -174,6 +178,7 @@ pub struct Mutation {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushRequest {
     pub protocol_version: u32,
     /// The install id of the client (one per user and machine).
@@ -182,6 +187,7 @@ pub struct PushRequest {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PushResponse {
     pub results: Vec<MutationResult>,
     /// Every mutation up to this one is settled (applied, merged or
@@ -190,6 +196,7 @@ pub struct PushResponse {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MutationResult {
     pub seq: i64,
     #[serde(flatten)]
@@ -197,6 +204,7 @@ pub struct MutationResult {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum MutationOutcome {
     /// Applied as sent.
@@ -211,6 +219,7 @@ pub enum MutationOutcome {
 
 /// A field both sides changed: which value now stands and which lost.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldConflict {
     pub conflict_id: Uuid,
     pub field: String,
@@ -227,6 +236,7 @@ pub struct FieldConflict {
 pub const PULL_PAGE_SIZE: usize = 5000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullRequest {
     pub protocol_version: u32,
     pub client_id: Uuid,
@@ -244,6 +254,7 @@ pub struct PullRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PullResponse {
     /// Apply these in order, in one local transaction, then store `cursor`.
     pub changes: Vec<Change>,
@@ -267,6 +278,7 @@ pub struct PullResponse {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Progress {
     pub done: u64,
     pub total: u64,
@@ -277,6 +289,7 @@ pub struct Progress {
 /// internally tagged enum buffers its content, and raw JSON cannot pass
 /// through that buffer.)
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     /// The row as the user may see it now: insert or replace it. Kept as
@@ -284,6 +297,7 @@ pub enum Change {
     /// client parses a row only when it stores it.
     Upsert {
         table: String,
+        #[cfg_attr(feature = "openapi", schema(value_type = Object))]
         row: Box<serde_json::value::RawValue>,
     },
     /// The row is gone, or no longer visible to the user: remove it (and
@@ -295,6 +309,7 @@ pub enum Change {
 /// fingerprints: the first 15 hex digits of md5(`{id}|{updated_at}`) read as
 /// a number, where `updated_at` is the row's JSON string (empty if none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TableChecksum {
     pub count: i64,
     /// A decimal integer (it can exceed 64 bits).

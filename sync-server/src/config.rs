@@ -86,6 +86,17 @@ pub struct ServerConfig {
     #[arg(long, env = "CRM_SIGNUP", value_enum, default_value_t = SignupPolicy::Closed, global = true)]
     pub signup: SignupPolicy,
 
+    /// How long the change log keeps an entry, in days. A client offline
+    /// for longer than this reloads its replica when it comes back (keeping
+    /// its unsent changes); keep it above the refresh-token lifetime.
+    #[arg(
+        long,
+        env = "CRM_CHANGE_RETENTION_DAYS",
+        default_value_t = 90,
+        global = true
+    )]
+    pub change_retention_days: u32,
+
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
@@ -154,6 +165,10 @@ impl ServerConfig {
 
     pub fn refresh_token_ttl(&self) -> Duration {
         Duration::from_secs(self.refresh_token_ttl)
+    }
+
+    pub fn change_retention(&self) -> Duration {
+        Duration::from_secs(u64::from(self.change_retention_days) * 24 * 60 * 60)
     }
 }
 

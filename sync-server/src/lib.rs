@@ -41,6 +41,7 @@ pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
         accounts::tokens::load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
     let tokens = accounts::tokens::TokenKeys::new(&secret, config.access_token_ttl())?;
     let live = sync::live::start(pool.clone());
+    sync::retention::start(pool.clone(), config.change_retention());
     let state = AppState {
         pool,
         tokens: Arc::new(tokens),

@@ -434,6 +434,40 @@ async fn health_openapi_unknown_routes_and_huge_bodies() {
     ] {
         assert!(api["paths"].get(path).is_some(), "{path} is documented");
     }
+    // The sync bodies are described by the protocol's own types, not as
+    // opaque objects, so a client in another language can be written from
+    // this document alone.
+    let schemas = &api["components"]["schemas"];
+    for name in [
+        "PushRequest",
+        "PushResponse",
+        "Mutation",
+        "MutationOutcome",
+        "PullRequest",
+        "PullResponse",
+        "Change",
+        "TableChecksum",
+        "Colleague",
+    ] {
+        assert!(schemas.get(name).is_some(), "{name} has a schema");
+    }
+    let push_body = &api["paths"]["/sync/push"]["post"]["requestBody"]["content"]["application/json"]
+        ["schema"]["$ref"];
+    assert_eq!(push_body, "#/components/schemas/PushRequest");
+    let tables: Vec<&str> = schemas["SyncTable"]["enum"]
+        .as_array()
+        .expect("SyncTable is an enum")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    let expected: Vec<&str> = crm_domain::protocol::SyncTable::ALL
+        .iter()
+        .map(|t| t.name())
+        .collect();
+    assert_eq!(
+        tables, expected,
+        "the documented tables are the writable ones"
+    );
 
     assert_error(
         s.http.get(s.url("/nope")).send().await.unwrap(),

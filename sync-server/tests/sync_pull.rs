@@ -435,6 +435,101 @@ async fn a_role_change_makes_the_next_pull_start_over() {
 }
 
 #[tokio::test]
+async fn a_cursor_older_than_the_pruned_log_reloads_and_a_newer_one_carries_on() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let mut ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let mut ada = SimClient::sign_in(&s, "ada@field.test").await;
+    let first = Uuid::now_v7();
+    ana.push(&[ana.insert(SyncTable::Customers, first, json!({ "name": "First" }))])
+        .await;
+    ana.pull().await;
+    ada.pull().await;
+    let stale = ada.cursor.clone();
+
+    // Ana writes again; the log is then pruned of everything over, so Ada's
+    // cursor, which has not seen this change, can no longer be served.
+    let second = Uuid::now_v7();
+    ana.push(&[ana.insert(SyncTable::Customers, second, json!({ "name": "Second" }))])
+        .await;
+    // Pruning spares transactions younger than the oldest one running in
+    // the cluster (other tests' too): prune until those are over.
+    let mut pruned = 0;
+    for _ in 0..200 {
+        pruned += sync_server::sync::retention::prune(s.db.pool(), Duration::ZERO)
+            .await
+            .unwrap();
+        let remaining: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.changes")
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+        if remaining == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(pruned > 0, "the log had entries to prune");
+
+    let page: crm_domain::protocol::PullResponse =
+        ada.pull_page(stale, false).await.json().await.unwrap();
+    assert!(page.reset, "a cursor older than the pruned log starts over");
+    assert!(page.changes.is_empty());
+    ada.pull().await;
+    let mut both = vec![first, second];
+    both.sort();
+    assert_eq!(ada.held("customers"), both);
+
+    // A cursor taken after the prune carries on with the feed as before.
+    let fresh = ada.cursor.clone();
+    let third = Uuid::now_v7();
+    ana.push(&[ana.insert(SyncTable::Customers, third, json!({ "name": "Third" }))])
+        .await;
+    let page: crm_domain::protocol::PullResponse =
+        ada.pull_page(fresh, false).await.json().await.unwrap();
+    assert!(!page.reset);
+    assert_eq!(page.changes.len(), 1, "only the new customer: {page:?}");
+}
+
+#[tokio::test]
+async fn pruning_keeps_the_entries_younger_than_the_retention() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let old = Uuid::now_v7();
+    let young = Uuid::now_v7();
+    ana.push(&[ana.insert(SyncTable::Customers, old, json!({ "name": "Old" }))])
+        .await;
+    sqlx::query(
+        "UPDATE sync.changes SET changed_at = now() - interval '100 days' WHERE row_id = $1",
+    )
+    .bind(old)
+    .execute(s.db.pool())
+    .await
+    .unwrap();
+    ana.push(&[ana.insert(SyncTable::Customers, young, json!({ "name": "Young" }))])
+        .await;
+
+    // As above: entries of transactions younger than the oldest running in
+    // the cluster wait for it, so prune until the old one has gone.
+    let mut logged = Vec::new();
+    for _ in 0..200 {
+        sync_server::sync::retention::prune(s.db.pool(), Duration::from_secs(90 * 24 * 3600))
+            .await
+            .unwrap();
+        logged =
+            sqlx::query_scalar("SELECT row_id FROM sync.changes WHERE table_name = 'customers'")
+                .fetch_all(s.db.pool())
+                .await
+                .unwrap();
+        if !logged.contains(&old) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(logged, vec![young], "only the old entry went");
+}
+
+#[tokio::test]
 async fn bad_cursors_and_strangers_get_a_clear_4xx() {
     let s = TestServer::start(&[]).await;
     team(&s).await;

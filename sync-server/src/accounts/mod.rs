@@ -295,7 +295,7 @@ pub(crate) async fn me(
 /// Everyone's name, avatar and role (never the email), for assignment
 /// pickers and names on tickets, through `get_colleagues()` as the caller.
 #[utoipa::path(get, path = "/colleagues", tag = "accounts", security(("bearer" = [])),
-    responses((status = 200, description = "Colleague[] (crm_domain::entities)", body = Object), (status = 401, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "Everyone's name and role", body = Vec<crm_domain::entities::Colleague>), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn colleagues(
     State(state): State<AppState>,
     user: AuthUser,

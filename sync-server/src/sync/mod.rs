@@ -16,6 +16,7 @@
 pub mod live;
 pub(crate) mod pull;
 pub(crate) mod push;
+pub mod retention;
 
 use axum::Router;
 use axum::routing::post;

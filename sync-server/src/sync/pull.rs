@@ -73,8 +73,8 @@ impl Cursor {
 }
 
 #[utoipa::path(post, path = "/sync/pull", tag = "sync", security(("bearer" = [])),
-    request_body(content = Object, description = "PullRequest (crm_domain::protocol; see docs/sync-protocol.md)"),
-    responses((status = 200, description = "PullResponse: changes, cursor, has_more, last_seq", body = Object),
+    request_body(content = crm_domain::protocol::PullRequest, description = "The cursor of the previous page, or none (see docs/sync-protocol.md)"),
+    responses((status = 200, description = "A page of changes, the next cursor, has_more, last_seq", body = crm_domain::protocol::PullResponse),
         (status = 400, body = crate::error::ErrorBody),
         (status = 426, description = "the app must be updated; it keeps its outbox", body = crate::error::ErrorBody)))]
 #[tracing::instrument(name = "pull", skip_all, fields(user = %user.id, client = %req.client_id))]
@@ -280,6 +280,12 @@ async fn feed(
         Some(u) => u,
         None => snapshot(tx).await?,
     };
+    if cursor_expired(tx, &since).await? {
+        // The log this cursor would read from has been pruned: only a fresh
+        // load is safe. The client keeps its outbox.
+        tracing::info!("cursor older than the pruned change log; client reloads");
+        return reset_response(until);
+    }
     let limit = i32::try_from(PULL_PAGE_SIZE).unwrap_or(i32::MAX);
     let log = sqlx::query!(
         r#"SELECT id, table_name, row_id, op FROM sync.changes
@@ -296,31 +302,12 @@ async fn feed(
     )
     .fetch_all(&mut **tx)
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(d) if d.code().as_deref() == Some("22P02") => ApiError::bad_request(
-            "invalid_cursor",
-            "this cursor was not made by this server; pull without one",
-        ),
-        _ => e.into(),
-    })?;
+    .map_err(snapshot_error)?;
     let has_more = log.len() > PULL_PAGE_SIZE;
     let log = &log[..log.len().min(PULL_PAGE_SIZE)];
 
     if log.iter().any(|c| c.op == "reset" && c.row_id == user.id) {
-        let cursor = Cursor::Feed {
-            since: until,
-            until: None,
-            after: 0,
-        };
-        return Ok(PullResponse {
-            changes: Vec::new(),
-            cursor: cursor.encode()?,
-            has_more: false,
-            last_seq: 0,
-            reset: true,
-            progress: None,
-            checksums: None,
-        });
+        return reset_response(until);
     }
 
     // Each changed row once, in the order of its last change.
@@ -387,6 +374,45 @@ async fn feed(
         progress: None,
         checksums: None,
     })
+}
+
+/// Tells the client to drop its replica (never its outbox) and load again.
+fn reset_response(now: String) -> ApiResult<PullResponse> {
+    let cursor = Cursor::Feed {
+        since: now,
+        until: None,
+        after: 0,
+    };
+    Ok(PullResponse {
+        changes: Vec::new(),
+        cursor: cursor.encode()?,
+        has_more: false,
+        last_seq: 0,
+        reset: true,
+        progress: None,
+        checksums: None,
+    })
+}
+
+async fn cursor_expired(tx: &mut Tx, since: &str) -> ApiResult<bool> {
+    sqlx::query_scalar!(
+        r#"SELECT sync.cursor_expired($1::text::pg_snapshot) AS "expired!""#,
+        since
+    )
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(snapshot_error)
+}
+
+/// A snapshot in a cursor that PostgreSQL cannot read is the client's fault.
+fn snapshot_error(e: sqlx::Error) -> ApiError {
+    match &e {
+        sqlx::Error::Database(d) if d.code().as_deref() == Some("22P02") => ApiError::bad_request(
+            "invalid_cursor",
+            "this cursor was not made by this server; pull without one",
+        ),
+        _ => e.into(),
+    }
 }
 
 /// PostgreSQL's JSON text of a row, passed through unparsed: parsing it into

@@ -33,8 +33,8 @@ use crate::error::{ApiError, ApiJson, ApiResult};
 type Tx = Transaction<'static, Postgres>;
 
 #[utoipa::path(post, path = "/sync/push", tag = "sync", security(("bearer" = [])),
-    request_body(content = Object, description = "PushRequest (crm_domain::protocol; see docs/sync-protocol.md)"),
-    responses((status = 200, description = "PushResponse: an outcome per mutation, and last_seq", body = Object),
+    request_body(content = crm_domain::protocol::PushRequest, description = "A batch of outbox mutations (see docs/sync-protocol.md)"),
+    responses((status = 200, description = "An outcome per mutation, and last_seq", body = crm_domain::protocol::PushResponse),
         (status = 400, body = crate::error::ErrorBody), (status = 409, description = "sequence_gap", body = crate::error::ErrorBody),
         (status = 426, description = "the app must be updated; it keeps its outbox", body = crate::error::ErrorBody)))]
 #[tracing::instrument(name = "push", skip_all, fields(user = %user.id, client = %req.client_id, n = req.mutations.len()))]

@@ -1,0 +1,45 @@
+//! Pruning the change log: entries older than the retention period are
+//! deleted (hourly, and at start-up), so the log does not grow forever. A
+//! client whose cursor predates what was pruned is told to reload
+//! (`reset`; see the change_retention migration and `pull`).
+
+use std::time::Duration;
+
+/// How often a server process prunes. Several processes on one database may
+/// all do it: pruning twice deletes nothing more.
+const EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// Starts this process's pruner; it ends when the pool is closed.
+pub fn start(pool: sqlx::PgPool, keep: Duration) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match prune(&pool, keep).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(entries = n, "pruned the change log"),
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning the change log failed; next hour again")
+                }
+            }
+        }
+    });
+}
+
+/// Deletes the log entries older than `keep`; returns how many went.
+#[tracing::instrument(name = "prune_changes", skip(pool))]
+pub async fn prune(pool: &sqlx::PgPool, keep: Duration) -> Result<i64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    crate::db::act_as_service(&mut tx).await?;
+    let seconds = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
+    let n = sqlx::query_scalar!(
+        r#"SELECT sync.prune_changes(make_interval(secs => $1::bigint::double precision)) AS "n!""#,
+        seconds
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(n)
+}
