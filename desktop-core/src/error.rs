@@ -87,6 +87,7 @@ impl From<serde_json::Error> for CoreError {
 /// What the UI receives for an error: a code, a sentence, and per-field
 /// messages for forms.
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ErrorReport {
     pub code: &'static str,
     pub message: String,
@@ -94,6 +95,7 @@ pub struct ErrorReport {
 }
 
 #[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FieldMessage {
     pub field: String,
     pub message: String,

@@ -54,6 +54,12 @@ impl RemindersHandle {
         self.wake.notify_one();
     }
 
+    /// What [`Self::wake`] uses, for a task that outlives a borrow of the
+    /// handle (the shell wakes the scheduler after each sync round).
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;

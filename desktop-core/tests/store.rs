@@ -712,3 +712,42 @@ fn summaries_and_workload_are_computed_from_the_replica() {
     assert_eq!(workload[0].open_tickets, 1);
     assert_eq!(workload[0].high_priority_open_tickets, 1);
 }
+
+#[test]
+fn products_are_listed_active_first_then_by_name() {
+    let mut r = replica(UserRole::Agent);
+    let product = |name: &str, active: bool| {
+        upsert(
+            "products",
+            json!({
+                "id": Uuid::now_v7(), "name": name, "description": null, "is_active": active,
+                "created_at": "2026-11-01T10:00:00+00:00", "updated_at": "2026-11-01T10:00:00+00:00"
+            }),
+        )
+    };
+    r.store
+        .apply_pull(&page(
+            vec![
+                product("Zeta Care", true),
+                product("Legacy Plan", false),
+                product("alpha Support", true),
+            ],
+            "c1",
+        ))
+        .unwrap();
+    let names: Vec<(String, bool)> = r
+        .store
+        .products()
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.name, p.is_active))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("alpha Support".to_owned(), true),
+            ("Zeta Care".to_owned(), true),
+            ("Legacy Plan".to_owned(), false),
+        ]
+    );
+}

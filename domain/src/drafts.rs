@@ -27,6 +27,7 @@ fn optional(
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewCustomer {
     pub name: String,
     pub email: Option<String>,
@@ -50,6 +51,7 @@ impl NewCustomer {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewInteraction {
     pub customer_id: Uuid,
     /// Named `type` on the wire, like the column.
@@ -71,6 +73,7 @@ impl NewInteraction {
 
 /// A new ticket always starts `open`, so there is no status to choose.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewTicket {
     pub title: String,
     pub description: Option<String>,
@@ -90,6 +93,7 @@ impl NewTicket {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewComment {
     pub ticket_id: Uuid,
     pub content: String,
@@ -105,6 +109,7 @@ impl NewComment {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewAttachment {
     pub ticket_id: Uuid,
     pub file_name: String,
@@ -131,6 +136,7 @@ impl NewAttachment {
 /// depends on the other products, so `validate` cannot check it; use
 /// [`check_active_product_count`](crate::validation::check_active_product_count).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewProduct {
     pub name: String,
     pub description: Option<String>,
@@ -147,6 +153,7 @@ impl NewProduct {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct NewIntegrationToken {
     pub name: String,
     pub permissions: Vec<IntegrationPermission>,

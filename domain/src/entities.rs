@@ -12,6 +12,7 @@ use crate::enums::{
 
 /// A person who can sign in, as they see themselves.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Profile {
     pub id: Uuid,
     pub email: String,
@@ -25,6 +26,7 @@ pub struct Profile {
 /// What other users may see of a [`Profile`]: everything but the email, which
 /// is personal data colleagues do not need in order to assign work.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Colleague {
     pub id: Uuid,
@@ -46,6 +48,7 @@ impl From<&Profile> for Colleague {
 
 /// Something the company sells; customers may be linked to one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Product {
     pub id: Uuid,
     pub name: String,
@@ -57,6 +60,7 @@ pub struct Product {
 
 /// A row of `acquisition_stages`: the enum names a stage, the row orders it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AcquisitionStageRow {
     pub id: Uuid,
     pub name: AcquisitionStage,
@@ -66,6 +70,7 @@ pub struct AcquisitionStageRow {
 
 /// A person or company the CRM tracks.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Customer {
     pub id: Uuid,
     pub name: String,
@@ -83,6 +88,7 @@ pub struct Customer {
 
 /// A logged contact with a customer, possibly with a follow-up to do.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CustomerInteraction {
     pub id: Uuid,
     pub customer_id: Uuid,
@@ -100,6 +106,7 @@ pub struct CustomerInteraction {
 
 /// A support request and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Ticket {
     pub id: Uuid,
     pub title: String,
@@ -117,6 +124,7 @@ pub struct Ticket {
 
 /// One status change of a ticket, kept forever as its history.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TicketWorkflowHistory {
     pub id: Uuid,
     pub ticket_id: Uuid,
@@ -131,6 +139,7 @@ pub struct TicketWorkflowHistory {
 
 /// One of the people assigned to a ticket; a ticket may have several.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TicketAssignee {
     pub id: Uuid,
     pub ticket_id: Uuid,
@@ -141,6 +150,7 @@ pub struct TicketAssignee {
 
 /// A message on a ticket; internal ones are for staff only.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TicketComment {
     pub id: Uuid,
     pub ticket_id: Uuid,
@@ -153,6 +163,7 @@ pub struct TicketComment {
 
 /// A file attached to a ticket; the bytes live in storage at `file_path`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TicketAttachment {
     pub id: Uuid,
     pub ticket_id: Uuid,
@@ -168,6 +179,7 @@ pub struct TicketAttachment {
 /// A credential for another system to call the CRM. The token's hash is
 /// deliberately absent: it never leaves the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct IntegrationToken {
     pub id: Uuid,
     pub name: String,

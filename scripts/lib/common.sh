@@ -22,6 +22,9 @@ APT_PACKAGES=(
     dunst xvfb dbus-daemon dbus-bin
     # The session tests: a real Secret Service (keyring) on a private bus.
     gnome-keyring
+    # The desktop app (Tauri 2 on WebKitGTK), and its end-to-end tests in a
+    # real window: WebKitWebDriver, which tauri-driver starts.
+    libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev libssl-dev webkit2gtk-driver
 )
 
 install_system_packages() {
@@ -56,9 +59,44 @@ install_rust() {
     fi
 }
 
+# The UI's build tools run on Node.js 18 or later (Vite 6).
+install_node() {
+    local major=""
+    command -v node >/dev/null && major="$(node -p 'process.versions.node.split(".")[0]')"
+    if [ -z "$major" ] || [ "$major" -lt 18 ] || ! command -v npm >/dev/null; then
+        log "installing Node.js and npm (found '${major:-none}', need >= 18)"
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nodejs npm
+    fi
+}
+
+# tauri-driver: the WebDriver server the end-to-end tests talk to.
+TAURI_DRIVER_VERSION="2.1.0"
+install_tauri_driver() {
+    if ! tauri-driver --help >/dev/null 2>&1 ||
+        [ "$(cargo install --list | awk '/^tauri-driver /{print $2}')" != "v$TAURI_DRIVER_VERSION:" ]; then
+        log "installing tauri-driver $TAURI_DRIVER_VERSION"
+        cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION"
+    fi
+}
+
 install_prerequisites() {
     install_system_packages
     install_rust
+    install_node
+}
+
+# Installs the UI's packages (only when package-lock.json changed) and
+# builds ui/dist, which the desktop app embeds when it compiles.
+build_ui() {
+    local stamp="$ROOT/ui/node_modules/.installed-lock"
+    if ! cmp -s "$ROOT/ui/package-lock.json" "$stamp"; then
+        log "installing the UI's packages"
+        (cd "$ROOT/ui" && npm ci --no-audit --no-fund)
+        cp "$ROOT/ui/package-lock.json" "$stamp"
+    fi
+    log "building the UI"
+    (cd "$ROOT/ui" && npm run --silent build)
 }
 
 # Debian puts the server binaries outside PATH.

@@ -1,6 +1,11 @@
-//! The desktop app's Tauri shell: a placeholder. The desktop-core and
-//! desktop-app issues turn it into the field agents' app.
+//! `crm-desktop`: the field agent's app. All of it is in the library
+//! (`crm_desktop`), so tests can reach the same code.
 
-fn main() {
-    eprintln!("crm-desktop: the desktop app is not built yet; see ARCHITECTURE.md");
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use clap::Parser;
+
+fn main() -> anyhow::Result<()> {
+    let config = crm_desktop::config::Config::parse();
+    crm_desktop::run(config)
 }

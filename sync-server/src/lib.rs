@@ -10,6 +10,8 @@ pub mod config;
 pub mod db;
 pub mod embedded;
 pub mod error;
+#[cfg(feature = "harness")]
+pub mod harness;
 pub mod health;
 pub mod openapi;
 pub mod sync;

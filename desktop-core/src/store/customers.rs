@@ -20,6 +20,7 @@ use crate::error::{CoreError, CoreResult};
 
 /// What the customer list shows.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CustomerFilter {
     /// Words to find in name, email or phone (prefixes match).
     #[serde(default)]
@@ -37,6 +38,7 @@ pub struct CustomerFilter {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CustomerListItem {
     #[serde(flatten)]
     pub customer: Customer,
@@ -46,6 +48,7 @@ pub struct CustomerListItem {
 /// A customer's page: the customer, their interactions (newest first) and
 /// tickets.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CustomerPage {
     pub customer: Customer,
     pub owner_name: Option<String>,
@@ -58,6 +61,7 @@ pub struct CustomerPage {
 /// fields that differ from the replica are sent, so a colleague's edit of
 /// another field survives.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CustomerEdit {
     pub name: String,
     pub email: Option<String>,

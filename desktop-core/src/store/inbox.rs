@@ -18,6 +18,7 @@ use crate::error::{CoreError, CoreResult};
 
 /// A change the server refused, with its reason.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RejectedChange {
     pub seq: i64,
     pub table: SyncTable,
@@ -31,6 +32,7 @@ pub struct RejectedChange {
 /// A field both the user and someone else changed: one value was kept, the
 /// other lost (and can be restored).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct ConflictItem {
     pub conflict_id: Uuid,
     pub table: String,
@@ -46,6 +48,7 @@ pub struct ConflictItem {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Inbox {
     pub rejected: Vec<RejectedChange>,
     pub conflicts: Vec<ConflictItem>,

@@ -22,6 +22,7 @@ use crate::error::{CoreError, CoreResult};
 
 /// The edit form of an interaction.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct InteractionEdit {
     #[serde(rename = "type")]
     pub interaction_type: String,
@@ -32,6 +33,7 @@ pub struct InteractionEdit {
 
 /// A follow-up to remind the user of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct FollowUp {
     pub interaction_id: Uuid,
     pub customer_id: Uuid,

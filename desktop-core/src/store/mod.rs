@@ -12,6 +12,7 @@ pub mod customers;
 pub mod inbox;
 pub mod interactions;
 mod outbox;
+mod products;
 pub mod reminders;
 pub mod replica;
 pub(crate) mod rows;

@@ -16,6 +16,7 @@ use super::{Store, timestamp};
 use crate::error::CoreResult;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CustomerStats {
     pub total: i64,
     pub active: i64,
@@ -28,6 +29,7 @@ pub struct CustomerStats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TicketStats {
     pub total: i64,
     pub open: i64,
@@ -40,6 +42,7 @@ pub struct TicketStats {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Dashboard {
     pub customers: CustomerStats,
     pub tickets: TicketStats,
@@ -53,6 +56,7 @@ pub struct Dashboard {
 /// The local `customer_summary` view: a customer with the figures of their
 /// interactions and tickets.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CustomerSummary {
     pub customer_id: Uuid,
     pub owner_name: Option<String>,
@@ -67,6 +71,7 @@ pub struct CustomerSummary {
 
 /// The local `ticket_summary` view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TicketSummary {
     pub ticket_id: Uuid,
     pub customer_name: Option<String>,
@@ -83,6 +88,7 @@ pub struct TicketSummary {
 /// The local `user_workload` view: per person the replica knows, their
 /// open tickets (as `assigned_to` or an assignee) among those it holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Workload {
     pub user_id: Uuid,
     pub full_name: Option<String>,

@@ -25,6 +25,7 @@ use super::rows::{self, row_to_json};
 use crate::error::{CoreError, CoreResult};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TicketListItem {
     #[serde(flatten)]
     pub ticket: Ticket,
@@ -33,6 +34,7 @@ pub struct TicketListItem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct AssigneeItem {
     #[serde(flatten)]
     pub assignee: TicketAssignee,
@@ -40,6 +42,7 @@ pub struct AssigneeItem {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CommentItem {
     #[serde(flatten)]
     pub comment: TicketComment,
@@ -49,6 +52,7 @@ pub struct CommentItem {
 
 /// A ticket's page.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TicketPage {
     pub ticket: Ticket,
     pub customer_name: Option<String>,
@@ -63,6 +67,7 @@ pub struct TicketPage {
 
 /// The edit form of a ticket.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct TicketEdit {
     pub title: String,
     pub description: Option<String>,

@@ -30,6 +30,7 @@ use crate::store::Store;
 
 /// What the engine is doing, for the status bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "snake_case")]
 pub enum SyncState {
     /// Starting, or reaching for the server.
@@ -50,6 +51,7 @@ pub enum SyncState {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct SyncStatus {
     pub state: SyncState,
     /// During the first load: rows received and the total.

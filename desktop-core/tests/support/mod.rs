@@ -1,106 +1,22 @@
 //! The desktop core's test harness: a real sync server on loopback over a
-//! real PostgreSQL (crm-testkit's throwaway database), which a test can stop
-//! and start again on the same port, and simulated desktop clients, each a
+//! real PostgreSQL (sync-server's `harness::Backend`, which a test can stop
+//! and start again on the same port), and simulated desktop clients, each a
 //! real replica file with its own sync engine.
 #![allow(dead_code, clippy::unwrap_used)]
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub mod desktop;
 
-use clap::Parser;
 use crm_desktop_core::Store;
 use crm_desktop_core::session::Session;
 use crm_desktop_core::sync::{self, EngineOptions, SyncHandle, SyncState, SyncStatus};
 use crm_domain::UserRole;
-use crm_testkit::TestDatabase;
-use sqlx::PgPool;
-use sync_server::app::RunningServer;
-use sync_server::config::Config;
 use uuid::Uuid;
 
-pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-signing";
-pub const PASSWORD: &str = "a long enough passphrase";
-
-/// The central side: database and sync server.
-pub struct Backend {
-    pub db: TestDatabase,
-    pub state: sync_server::AppState,
-    pub addr: SocketAddr,
-    server: Option<RunningServer>,
-    data_dir: tempfile::TempDir,
-}
-
-impl Backend {
-    pub async fn start() -> Backend {
-        let db = TestDatabase::create(&sync_server::db::MIGRATOR).await;
-        let data_dir = tempfile::tempdir().unwrap();
-        let config = Config::try_parse_from([
-            "sync-server",
-            "--database-url",
-            db.url(),
-            "--jwt-secret",
-            JWT_SECRET,
-            "--data-dir",
-            data_dir.path().to_str().unwrap(),
-        ])
-        .unwrap();
-        let started = sync_server::start(config.server).await.unwrap();
-        let state = started.state.clone();
-        let server = sync_server::app::spawn(started.state, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
-        Backend {
-            db,
-            state,
-            addr: server.addr,
-            server: Some(server),
-            data_dir,
-        }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    pub fn pool(&self) -> &PgPool {
-        &self.state.pool
-    }
-
-    /// The network goes away: the server stops (requests in flight finish).
-    pub async fn stop(&mut self) {
-        if let Some(server) = self.server.take() {
-            server.stop().await.unwrap();
-        }
-    }
-
-    /// The server comes back on the same address.
-    pub async fn restart(&mut self) {
-        assert!(self.server.is_none(), "already running");
-        let mut last = None;
-        for _ in 0..50 {
-            match sync_server::app::spawn(self.state.clone(), self.addr).await {
-                Ok(server) => {
-                    self.server = Some(server);
-                    return;
-                }
-                Err(e) => last = Some(e),
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("could not listen on {} again: {last:?}", self.addr);
-    }
-
-    pub async fn create_account(&self, email: &str, name: &str, role: UserRole) -> Uuid {
-        sync_server::accounts::create_account(&self.state.pool, email, PASSWORD, Some(name), role)
-            .await
-            .unwrap()
-            .id
-    }
-}
+pub use sync_server::harness::{Backend, PASSWORD};
 
 /// One desktop app: a data directory, a session, a replica, an engine.
 pub struct Client {

@@ -1,0 +1,83 @@
+//! Signing in and out, and what the window needs to know about the session.
+
+use std::sync::Arc;
+
+use crm_desktop_core::error::ErrorReport;
+use crm_desktop_core::sync::SyncStatus;
+use crm_domain::auth::Account;
+use serde::{Deserialize, Serialize};
+use tauri::{AppHandle, State};
+
+use crate::events::WindowNotifier;
+use crate::state::AppState;
+
+/// Who is signed in, to which server.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct SessionInfo {
+    pub account: Account,
+    pub server: String,
+}
+
+/// What the window needs first: the session kept on this machine (resumed
+/// offline), or `None` to show the sign-in form offering `default_server`.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct Startup {
+    pub session: Option<SessionInfo>,
+    pub default_server: String,
+    pub status: Option<SyncStatus>,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn startup(app: AppHandle, state: State<'_, AppState>) -> Result<Startup, ErrorReport> {
+    let notifier = Arc::new(WindowNotifier::new(app));
+    if let Err(e) = state.resume_once(notifier).await {
+        // A replica that cannot be opened is worth saying; signing in again
+        // may mend a lost session, never a broken disk.
+        return Err(ErrorReport::from(&e));
+    }
+    Ok(Startup {
+        session: session_info(&state).await,
+        default_server: state.config.server.clone(),
+        status: state.sync_status().await,
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    server: String,
+    email: String,
+    password: String,
+) -> Result<SessionInfo, ErrorReport> {
+    let notifier = Arc::new(WindowNotifier::new(app));
+    let account = state
+        .sign_in(server.trim(), email.trim(), &password, notifier)
+        .await
+        .map_err(|e| ErrorReport::from(&e))?;
+    Ok(SessionInfo {
+        account,
+        server: server.trim().to_owned(),
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_out(state: State<'_, AppState>) -> Result<(), ErrorReport> {
+    state.sign_out().await.map_err(|e| ErrorReport::from(&e))
+}
+
+/// A sync round now (the status bar's "sync" button).
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_now(state: State<'_, AppState>) -> Result<(), ErrorReport> {
+    state.sync_now().await
+}
+
+pub(crate) async fn session_info(state: &AppState) -> Option<SessionInfo> {
+    let account = state.account().await?;
+    let server = state.server_url().await?;
+    Some(SessionInfo { account, server })
+}

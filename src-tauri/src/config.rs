@@ -1,0 +1,34 @@
+//! The app's one configuration, from flags and the environment.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "crm-desktop",
+    version,
+    about = "Field CRM: customers, interactions and tickets, offline and online"
+)]
+pub struct Config {
+    /// Where the session and the replicas live (one replica per user). One
+    /// app at a time may use a data directory.
+    #[arg(long, env = "CRM_DESKTOP_DATA_DIR", default_value_os_t = default_data_dir())]
+    pub data_dir: PathBuf,
+
+    /// The sync server the sign-in form offers.
+    #[arg(long, env = "CRM_SERVER_URL", default_value = "http://127.0.0.1:8740")]
+    pub server: String,
+
+    /// Log filter (tracing's env-filter syntax), written to stderr.
+    #[arg(long, env = "CRM_LOG", default_value = "info")]
+    pub log: String,
+}
+
+fn default_data_dir() -> PathBuf {
+    std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir)
+        .join("crm-desktop")
+}

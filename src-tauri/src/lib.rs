@@ -1,0 +1,60 @@
+//! The desktop app: a Tauri 2 shell over crm-desktop-core. It owns the
+//! window and nothing else: the replica, sync, search, rules and reminders
+//! are the core's. Modules:
+//!
+//! - [`config`]: flags and environment.
+//! - [`lock`]: one app per data directory.
+//! - [`state`]: the signed-in user's session, replica, engine, reminders.
+//! - [`commands`]: what the window may call, by concept.
+//! - [`events`]: what the app tells the window (sync status, "open this
+//!   customer").
+//! - [`bindings`]: the list of both, which also generates the UI's
+//!   TypeScript types.
+
+pub mod bindings;
+pub mod commands;
+pub mod config;
+pub mod events;
+pub mod lock;
+pub mod state;
+
+use tauri::Manager;
+
+use crate::config::Config;
+use crate::lock::DataDirLock;
+use crate::state::AppState;
+
+/// Runs the app until its window closes.
+pub fn run(config: Config) -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
+        .with_writer(std::io::stderr)
+        .init();
+    let lock = match DataDirLock::acquire(&config.data_dir) {
+        Ok(lock) => lock,
+        Err(e) => {
+            eprintln!("crm-desktop: {e}");
+            std::process::exit(2);
+        }
+    };
+    let bindings = bindings::builder();
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .invoke_handler(bindings.invoke_handler())
+        .manage(AppState::new(config))
+        .setup(move |app| {
+            bindings.mount_events(app);
+            Ok(())
+        })
+        .build(tauri::generate_context!())?;
+    app.run(|handle, event| {
+        if let tauri::RunEvent::Exit = event {
+            // Stop the engine cleanly: a page or push in flight either
+            // commits whole or not at all, but stopping lets it finish.
+            let state = handle.state::<AppState>();
+            tauri::async_runtime::block_on(state.shut_down());
+        }
+    });
+    drop(lock);
+    Ok(())
+}

@@ -1,0 +1,257 @@
+//! What the app holds while it runs: the signed-in user's session, their
+//! replica, the sync engine and the reminder scheduler. Signing in starts
+//! them; signing out stops them and closes the replica, so the next user
+//! gets a replica of their own.
+//!
+//! Commands reach the replica through [`AppState::read`] and
+//! [`AppState::write`], which run the store's (blocking, SQLite) work off
+//! the async runtime; a write also tells the engine there is something to
+//! push and the reminders that a follow-up may have changed.
+
+use std::sync::{Arc, Mutex};
+
+use crm_desktop_core::error::ErrorReport;
+use crm_desktop_core::reminders::{self, OnAction, RemindersHandle};
+use crm_desktop_core::session::Session;
+use crm_desktop_core::sync::{self, EngineOptions, SyncHandle, SyncStatus};
+use crm_desktop_core::{CoreError, CoreResult, Store};
+use crm_domain::auth::Account;
+use tokio::sync::watch;
+
+use crate::config::Config;
+
+/// A signed-in user's running parts.
+struct Running {
+    session: Arc<Session>,
+    store: Arc<Mutex<Store>>,
+    engine: SyncHandle,
+    reminders: RemindersHandle,
+}
+
+pub struct AppState {
+    pub config: Config,
+    running: tokio::sync::Mutex<Option<Running>>,
+    /// The kept session is resumed once, when the window first asks.
+    resumed: tokio::sync::Mutex<bool>,
+}
+
+/// What the shell does when the engine or a reminder has news.
+pub trait Notifier: Send + Sync + 'static {
+    fn sync_status(&self, status: SyncStatus);
+    fn reminder_action(&self, action: reminders::ReminderAction);
+}
+
+impl AppState {
+    pub fn new(config: Config) -> Self {
+        Self {
+            config,
+            running: tokio::sync::Mutex::new(None),
+            resumed: tokio::sync::Mutex::new(false),
+        }
+    }
+
+    /// Who is signed in, if anyone.
+    pub async fn account(&self) -> Option<Account> {
+        let running = self.running.lock().await;
+        running.as_ref().map(|r| r.session.user().clone())
+    }
+
+    pub async fn server_url(&self) -> Option<String> {
+        let running = self.running.lock().await;
+        running
+            .as_ref()
+            .map(|r| r.session.api().base_url().to_owned())
+    }
+
+    /// Resumes the session kept on this machine (works offline), the first
+    /// time only: later calls find it running, or signed out.
+    pub async fn resume_once(&self, notifier: Arc<dyn Notifier>) -> CoreResult<()> {
+        let mut resumed = self.resumed.lock().await;
+        if *resumed {
+            return Ok(());
+        }
+        *resumed = true;
+        if let Some(session) = Session::resume(&self.config.data_dir)? {
+            self.start(session, notifier).await?;
+        }
+        Ok(())
+    }
+
+    /// Signs in (needs the network) and starts syncing.
+    pub async fn sign_in(
+        &self,
+        server: &str,
+        email: &str,
+        password: &str,
+        notifier: Arc<dyn Notifier>,
+    ) -> CoreResult<Account> {
+        self.sign_out_locally().await;
+        let session = Session::sign_in(&self.config.data_dir, server, email, password).await?;
+        self.start(session, notifier).await
+    }
+
+    async fn start(&self, session: Session, notifier: Arc<dyn Notifier>) -> CoreResult<Account> {
+        let account = session.user().clone();
+        let session = Arc::new(session);
+        let opened = session.clone();
+        let store = tokio::task::spawn_blocking(move || opened.open_replica())
+            .await
+            .map_err(|e| CoreError::Malformed(e.to_string()))??;
+        let store = Arc::new(Mutex::new(store));
+        let engine = sync::start(store.clone(), session.clone(), EngineOptions::default());
+        let on_action: OnAction = {
+            let notifier = notifier.clone();
+            Arc::new(move |action| notifier.reminder_action(action))
+        };
+        let reminders = reminders::start(store.clone(), on_action);
+        forward_status(engine.status(), notifier, reminders_waker(&reminders));
+        *self.running.lock().await = Some(Running {
+            session,
+            store,
+            engine,
+            reminders,
+        });
+        Ok(account)
+    }
+
+    /// Signs out: stops syncing, tells the server when it answers, forgets
+    /// the session here and closes the replica (which keeps any unsent
+    /// work for this user's next sign-in).
+    pub async fn sign_out(&self) -> CoreResult<()> {
+        let Some(running) = self.stop().await else {
+            return Ok(());
+        };
+        match Arc::try_unwrap(running) {
+            Ok(session) => session.sign_out().await,
+            // Something still holds the session (cannot happen once the
+            // engine has stopped); forget it locally at least.
+            Err(_) => Err(CoreError::Malformed("session still in use".into())),
+        }
+    }
+
+    async fn sign_out_locally(&self) {
+        let _ = self.stop().await;
+    }
+
+    /// Stops the running parts, returning the session.
+    async fn stop(&self) -> Option<Arc<Session>> {
+        let running = self.running.lock().await.take()?;
+        running.engine.stop().await;
+        running.reminders.stop().await;
+        drop(running.store);
+        Some(running.session)
+    }
+
+    /// Stops everything (the app is closing).
+    pub async fn shut_down(&self) {
+        let _ = self.stop().await;
+    }
+
+    /// The engine's current status, if someone is signed in.
+    pub async fn sync_status(&self) -> Option<SyncStatus> {
+        let running = self.running.lock().await;
+        running.as_ref().map(|r| r.engine.status().borrow().clone())
+    }
+
+    /// Asks the engine for a round now.
+    pub async fn sync_now(&self) -> Result<(), ErrorReport> {
+        let running = self.running.lock().await;
+        let running = running.as_ref().ok_or_else(signed_out)?;
+        running.engine.nudge();
+        Ok(())
+    }
+
+    async fn store(&self) -> Result<Arc<Mutex<Store>>, ErrorReport> {
+        let running = self.running.lock().await;
+        running
+            .as_ref()
+            .map(|r| r.store.clone())
+            .ok_or_else(signed_out)
+    }
+
+    /// Runs a read of the replica.
+    pub async fn read<T, F>(&self, read: F) -> Result<T, ErrorReport>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> CoreResult<T> + Send + 'static,
+    {
+        let store = self.store().await?;
+        blocking(move || {
+            let store = store.lock().map_err(|_| poisoned())?;
+            read(&store)
+        })
+        .await
+    }
+
+    /// Runs a user action on the replica (one SQLite transaction in the
+    /// store), then wakes the engine to push it and the reminders.
+    pub async fn write<T, F>(&self, write: F) -> Result<T, ErrorReport>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Store) -> CoreResult<T> + Send + 'static,
+    {
+        let store = self.store().await?;
+        let result = blocking(move || {
+            let mut store = store.lock().map_err(|_| poisoned())?;
+            write(&mut store)
+        })
+        .await?;
+        let running = self.running.lock().await;
+        if let Some(running) = running.as_ref() {
+            running.engine.nudge();
+            running.reminders.wake();
+        }
+        Ok(result)
+    }
+}
+
+async fn blocking<T, F>(work: F) -> Result<T, ErrorReport>
+where
+    T: Send + 'static,
+    F: FnOnce() -> CoreResult<T> + Send + 'static,
+{
+    match tokio::task::spawn_blocking(work).await {
+        Ok(result) => result.map_err(|e| ErrorReport::from(&e)),
+        Err(e) => Err(ErrorReport::from(&CoreError::Malformed(e.to_string()))),
+    }
+}
+
+fn signed_out() -> ErrorReport {
+    ErrorReport::from(&CoreError::SignInRequired)
+}
+
+fn poisoned() -> CoreError {
+    CoreError::Malformed(
+        "the replica is unavailable after an earlier failure; restart the app".into(),
+    )
+}
+
+/// A cheap handle that wakes the reminder scheduler (after a sync brought
+/// follow-ups).
+fn reminders_waker(reminders: &RemindersHandle) -> impl Fn() + Send + 'static {
+    let waker = reminders.waker();
+    move || waker.notify_one()
+}
+
+/// Forwards every engine status to the window, and wakes the reminders
+/// whenever a round finished (it may have brought follow-ups).
+fn forward_status(
+    mut status: watch::Receiver<SyncStatus>,
+    notifier: Arc<dyn Notifier>,
+    wake_reminders: impl Fn() + Send + 'static,
+) {
+    tokio::spawn(async move {
+        let mut rounds = 0;
+        loop {
+            let current = status.borrow_and_update().clone();
+            if current.rounds != rounds {
+                rounds = current.rounds;
+                wake_reminders();
+            }
+            notifier.sync_status(current);
+            if status.changed().await.is_err() {
+                return;
+            }
+        }
+    });
+}

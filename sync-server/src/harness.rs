@@ -1,0 +1,97 @@
+//! A sync server for other crates' tests (feature `harness`): a throwaway
+//! database from crm-testkit and the real server on loopback, which a test
+//! can stop (the network goes away) and start again on the same address.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::Parser;
+use crm_domain::UserRole;
+use crm_testkit::TestDatabase;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::app::RunningServer;
+use crate::config::Config;
+
+pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-signing";
+pub const PASSWORD: &str = "a long enough passphrase";
+
+/// The central side: database and sync server.
+pub struct Backend {
+    pub db: TestDatabase,
+    pub state: crate::AppState,
+    pub addr: SocketAddr,
+    server: Option<RunningServer>,
+    // Held so the server's data directory lives as long as the server.
+    _data_dir: tempfile::TempDir,
+}
+
+impl Backend {
+    pub async fn start() -> Backend {
+        let db = TestDatabase::create(&crate::db::MIGRATOR).await;
+        let data_dir = tempfile::tempdir().unwrap();
+        let config = Config::try_parse_from([
+            "sync-server",
+            "--database-url",
+            db.url(),
+            "--jwt-secret",
+            JWT_SECRET,
+            "--data-dir",
+            data_dir.path().to_str().unwrap(),
+        ])
+        .unwrap();
+        let started = crate::start(config.server).await.unwrap();
+        let state = started.state.clone();
+        let server = crate::app::spawn(started.state, "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        Backend {
+            db,
+            state,
+            addr: server.addr,
+            server: Some(server),
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.state.pool
+    }
+
+    /// The network goes away: the server stops (requests in flight finish).
+    pub async fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
+    }
+
+    /// The server comes back on the same address.
+    pub async fn restart(&mut self) {
+        assert!(self.server.is_none(), "already running");
+        let mut last = None;
+        for _ in 0..50 {
+            match crate::app::spawn(self.state.clone(), self.addr).await {
+                Ok(server) => {
+                    self.server = Some(server);
+                    return;
+                }
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("could not listen on {} again: {last:?}", self.addr);
+    }
+
+    pub async fn create_account(&self, email: &str, name: &str, role: UserRole) -> Uuid {
+        crate::accounts::create_account(&self.state.pool, email, PASSWORD, Some(name), role)
+            .await
+            .unwrap()
+            .id
+    }
+}

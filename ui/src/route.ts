@@ -1,0 +1,43 @@
+// The window's screens as values, and their text form, which the app
+// remembers between runs (`rememberScreen`) and restores at start.
+
+export type Screen =
+  | { name: "customers" }
+  | { name: "customer"; id: string }
+  | { name: "tickets" }
+  | { name: "ticket"; id: string }
+  | { name: "inbox" }
+  | { name: "dashboard" };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export const HOME: Screen = { name: "customers" };
+
+export function formatScreen(screen: Screen): string {
+  switch (screen.name) {
+    case "customer":
+    case "ticket":
+      return `${screen.name}/${screen.id}`;
+    default:
+      return screen.name;
+  }
+}
+
+/** The screen a remembered text names; anything unreadable is home. */
+export function parseScreen(text: string | null | undefined): Screen {
+  if (!text) return HOME;
+  const [name, id, ...rest] = text.trim().split("/");
+  if (rest.length > 0) return HOME;
+  switch (name) {
+    case "customers":
+    case "tickets":
+    case "inbox":
+    case "dashboard":
+      return id === undefined ? { name } : HOME;
+    case "customer":
+    case "ticket":
+      return id !== undefined && UUID.test(id) ? { name, id } : HOME;
+    default:
+      return HOME;
+  }
+}
