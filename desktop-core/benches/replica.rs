@@ -13,16 +13,14 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use crm_desktop_core::Store;
 use crm_desktop_core::session::Session;
 use crm_desktop_core::store::customers::CustomerFilter;
 use crm_desktop_core::sync::{self, EngineOptions, SyncState};
+use crm_desktop_core::{Store, fixtures};
 use crm_domain::UserRole;
-use crm_domain::protocol::{Change, PullResponse};
 use crm_testkit::TestDatabase;
 use rand::Rng;
 use rand::seq::IndexedRandom;
-use uuid::Uuid;
 
 const PASSWORD: &str = "benchmark passphrase";
 
@@ -196,110 +194,21 @@ async fn load() {
     server.stop().await.unwrap();
 }
 
-const FIRST: &[&str] = &[
-    "Ada", "Ben", "Cora", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ines", "Jonas", "Kemal",
-    "Lena", "Mateo", "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor",
-    "Wen", "Yusuf", "Zofia",
-];
-const LAST: &[&str] = &[
-    "Andersen",
-    "Baker",
-    "Costa",
-    "Dubois",
-    "Eriksen",
-    "Fischer",
-    "Garcia",
-    "Horvat",
-    "Ivanova",
-    "Jensen",
-    "Kowalski",
-    "Larsen",
-    "Moreau",
-    "Novak",
-    "Okafor",
-    "Petrov",
-    "Rossi",
-    "Schmidt",
-    "Tanaka",
-    "Umarov",
-    "Varga",
-    "Weber",
-    "Yilmaz",
-    "Zimmermann",
-];
-const TRADE: &[&str] = &[
-    "Bakery",
-    "Plumbing",
-    "Logistics",
-    "Dental",
-    "Garage",
-    "Florist",
-    "Hardware",
-    "Consulting",
-    "Printing",
-    "Roofing",
-    "Catering",
-    "Pharmacy",
-];
-
-/// A replica holding `n` customers (owned by its user), made through the
-/// same page-applying path a pull uses.
-fn replica_with_customers(path: &Path, n: usize) -> Uuid {
-    let me = Uuid::now_v7();
-    let mut store = Store::open(path).unwrap();
-    store.set_user(me, UserRole::Agent).unwrap();
-    let mut rng = rand::rng();
-    let mut changes = Vec::with_capacity(5000);
-    for i in 0..n {
-        let first = FIRST.choose(&mut rng).unwrap();
-        let last = LAST.choose(&mut rng).unwrap();
-        let trade = TRADE.choose(&mut rng).unwrap();
-        let stage = ["lead", "qualified", "proposal"][i % 3];
-        let row = serde_json::json!({
-            "id": Uuid::now_v7(), "name": format!("{last} {trade} {i}"),
-            "email": format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase()),
-            "phone": format!("+44 20 {:04} {:04}", rng.random_range(0..10000), i % 10000),
-            "product_id": null, "status": "active",
-            "acquisition_stage": stage, "owner": me,
-            "is_archived": false,
-            "created_at": "2026-11-01T10:00:00+00:00", "updated_at": "2026-11-01T10:00:00+00:00"
-        });
-        changes.push(Change::Upsert {
-            table: "customers".into(),
-            row: serde_json::value::to_raw_value(&row).unwrap(),
-        });
-        if changes.len() == 5000 || i + 1 == n {
-            store
-                .apply_pull(&PullResponse {
-                    changes: std::mem::take(&mut changes),
-                    cursor: "bench".into(),
-                    has_more: false,
-                    last_seq: 0,
-                    reset: false,
-                    progress: None,
-                    checksums: None,
-                })
-                .unwrap();
-        }
-    }
-    me
-}
-
 /// Search latency over BENCH_CUSTOMERS customers: prefixes of names,
 /// trades, emails and phone numbers, as an agent types them.
 fn search() {
     let n = env_usize("BENCH_CUSTOMERS", 100_000);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("replica.sqlite3");
-    replica_with_customers(&path, n);
+    fixtures::replica_with_customers(&path, n);
     let store = Store::open(&path).unwrap();
     let mut rng = rand::rng();
     let mut queries = Vec::new();
     for _ in 0..2000 {
         let word = match rng.random_range(0..4) {
-            0 => LAST.choose(&mut rng).unwrap().to_string(),
-            1 => TRADE.choose(&mut rng).unwrap().to_string(),
-            2 => FIRST.choose(&mut rng).unwrap().to_lowercase(),
+            0 => fixtures::LAST.choose(&mut rng).unwrap().to_string(),
+            1 => fixtures::TRADE.choose(&mut rng).unwrap().to_string(),
+            2 => fixtures::FIRST.choose(&mut rng).unwrap().to_lowercase(),
             _ => format!("{:04}", rng.random_range(0..10000)),
         };
         let len = rng.random_range(2..=word.len().min(6));
@@ -350,7 +259,7 @@ fn open() {
     let n = env_usize("BENCH_CUSTOMERS", 100_000);
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("replica.sqlite3");
-    replica_with_customers(&path, n);
+    fixtures::replica_with_customers(&path, n);
     let output = std::process::Command::new(std::env::current_exe().unwrap())
         .args(["open-child", path.to_str().unwrap()])
         .output()

@@ -98,7 +98,7 @@ impl AppState {
             .await
             .map_err(|e| CoreError::Malformed(e.to_string()))??;
         let store = Arc::new(Mutex::new(store));
-        let engine = sync::start(store.clone(), session.clone(), EngineOptions::default());
+        let engine = sync::start(store.clone(), session.clone(), engine_options());
         let on_action: OnAction = {
             let notifier = notifier.clone();
             Arc::new(move |action| notifier.reminder_action(action))
@@ -202,6 +202,16 @@ impl AppState {
             running.reminders.wake();
         }
         Ok(result)
+    }
+}
+
+/// The engine as the window wants it: an agent watching the pending count
+/// after the network returns should not wait a minute, so retries are at
+/// most 15 s apart (one client's cheap request; the server copes).
+fn engine_options() -> EngineOptions {
+    EngineOptions {
+        max_backoff: std::time::Duration::from_secs(15),
+        ..EngineOptions::default()
     }
 }
 

@@ -1,3 +1,6 @@
+// Mounts the window. Everything else starts in app.tsx.
 import { render } from "preact";
+import { App } from "./app";
+import "./styles.css";
 
-render(<p>Loading…</p>, document.getElementById("app")!);
+render(<App />, document.getElementById("app")!);

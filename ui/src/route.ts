@@ -41,3 +41,32 @@ export function parseScreen(text: string | null | undefined): Screen {
       return HOME;
   }
 }
+
+export function sameScreen(a: Screen, b: Screen): boolean {
+  return formatScreen(a) === formatScreen(b);
+}
+
+/** The top-level screens the navigation offers, for "which nav item is current". */
+export function section(screen: Screen): "customers" | "tickets" | "inbox" | "dashboard" {
+  switch (screen.name) {
+    case "customer":
+      return "customers";
+    case "ticket":
+      return "tickets";
+    default:
+      return screen.name;
+  }
+}
+
+/** How many screens "back" (Escape) remembers. */
+export const HISTORY_LIMIT = 30;
+
+/**
+ * The back-stack after leaving `from`: it is remembered unless it is the
+ * screen already on top, and the oldest entries drop beyond the limit.
+ */
+export function pushHistory(history: readonly Screen[], from: Screen, limit = HISTORY_LIMIT): Screen[] {
+  const top = history[history.length - 1];
+  const next = top && sameScreen(top, from) ? [...history] : [...history, from];
+  return next.slice(Math.max(0, next.length - limit));
+}

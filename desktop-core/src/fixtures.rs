@@ -1,0 +1,109 @@
+//! Sample data for the benchmarks (this crate's and the app's): replicas of
+//! many customers, built through the same page-applying path a pull uses.
+//! Not for the app itself.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
+
+use std::path::Path;
+
+use crm_domain::UserRole;
+use crm_domain::protocol::{Change, PullResponse};
+use rand::Rng;
+use rand::seq::IndexedRandom;
+use uuid::Uuid;
+
+use crate::Store;
+
+pub const FIRST: &[&str] = &[
+    "Ada", "Ben", "Cora", "Dmitri", "Elif", "Farah", "Goran", "Hana", "Ines", "Jonas", "Kemal",
+    "Lena", "Mateo", "Nadia", "Oskar", "Priya", "Quinn", "Rosa", "Sven", "Tariq", "Uma", "Viktor",
+    "Wen", "Yusuf", "Zofia",
+];
+pub const LAST: &[&str] = &[
+    "Andersen",
+    "Baker",
+    "Costa",
+    "Dubois",
+    "Eriksen",
+    "Fischer",
+    "Garcia",
+    "Horvat",
+    "Ivanova",
+    "Jensen",
+    "Kowalski",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Petrov",
+    "Rossi",
+    "Schmidt",
+    "Tanaka",
+    "Umarov",
+    "Varga",
+    "Weber",
+    "Yilmaz",
+    "Zimmermann",
+];
+pub const TRADE: &[&str] = &[
+    "Bakery",
+    "Plumbing",
+    "Logistics",
+    "Dental",
+    "Garage",
+    "Florist",
+    "Hardware",
+    "Consulting",
+    "Printing",
+    "Roofing",
+    "Catering",
+    "Pharmacy",
+];
+
+/// A replica holding `n` customers (owned by its user), made through the
+/// same page-applying path a pull uses.
+pub fn replica_with_customers(path: &Path, n: usize) -> Uuid {
+    let me = Uuid::now_v7();
+    let mut store = Store::open(path).unwrap();
+    store.set_user(me, UserRole::Agent).unwrap();
+    add_customers(&mut store, me, n);
+    me
+}
+
+/// Adds `n` customers owned by `owner` to a replica, through the same
+/// page-applying path a pull uses.
+pub fn add_customers(store: &mut Store, owner: Uuid, n: usize) {
+    let mut rng = rand::rng();
+    let mut changes = Vec::with_capacity(5000);
+    for i in 0..n {
+        let first = FIRST.choose(&mut rng).unwrap();
+        let last = LAST.choose(&mut rng).unwrap();
+        let trade = TRADE.choose(&mut rng).unwrap();
+        let stage = ["lead", "qualified", "proposal"][i % 3];
+        let row = serde_json::json!({
+            "id": Uuid::now_v7(), "name": format!("{last} {trade} {i}"),
+            "email": format!("{}.{}{i}@example.com", first.to_lowercase(), last.to_lowercase()),
+            "phone": format!("+44 20 {:04} {:04}", rng.random_range(0..10000), i % 10000),
+            "product_id": null, "status": "active",
+            "acquisition_stage": stage, "owner": owner,
+            "is_archived": false,
+            "created_at": "2026-11-01T10:00:00+00:00", "updated_at": "2026-11-01T10:00:00+00:00"
+        });
+        changes.push(Change::Upsert {
+            table: "customers".into(),
+            row: serde_json::value::to_raw_value(&row).unwrap(),
+        });
+        if changes.len() == 5000 || i + 1 == n {
+            store
+                .apply_pull(&PullResponse {
+                    changes: std::mem::take(&mut changes),
+                    cursor: "bench".into(),
+                    has_more: false,
+                    last_seq: 0,
+                    reset: false,
+                    progress: None,
+                    checksums: None,
+                })
+                .unwrap();
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The app's launch benchmark, on the real stack: a replica of
+//! BENCH_CUSTOMERS (100000) customers, opened offline by the real app in a
+//! real window (Xvfb, tauri-driver, WebKitWebDriver, as the end-to-end
+//! tests run it). Measures the time from asking WebDriver for the app to
+//! the customer list showing data, and the resident memory after it of the
+//! app and the WebKit processes it started. BENCH_ROUNDS (3) launches. On
+//! demand:
+//!
+//!     cargo bench -p crm-desktop --bench launch
+//!
+//! The time includes starting WebKitWebDriver and its session, so it is an
+//! upper bound of what a user double-clicking the app waits.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use crm_desktop_core::fixtures;
+use crm_desktop_core::session::Session;
+use crm_domain::UserRole;
+use sync_server::harness::{Backend, PASSWORD};
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// The app's process and every process below it (WebKit's web and network
+/// processes), with their resident memory in kB.
+fn app_tree_rss(data_dir: &str) -> Vec<(String, u64)> {
+    let mut parents: HashMap<u32, u32> = HashMap::new();
+    let mut names: HashMap<u32, String> = HashMap::new();
+    let mut rss: HashMap<u32, u64> = HashMap::new();
+    let mut app = None;
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
+            continue;
+        };
+        let status = std::fs::read_to_string(entry.path().join("status")).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find(|l| l.starts_with(name))
+                .and_then(|l| l.split_whitespace().nth(1).map(str::to_owned))
+        };
+        let (Some(name), Some(ppid)) = (field("Name:"), field("PPid:")) else {
+            continue;
+        };
+        parents.insert(pid, ppid.parse().unwrap_or(0));
+        rss.insert(
+            pid,
+            field("VmRSS:").and_then(|v| v.parse().ok()).unwrap_or(0),
+        );
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        if name.starts_with("crm-desktop") && String::from_utf8_lossy(&cmdline).contains(data_dir) {
+            app = Some(pid);
+        }
+        names.insert(pid, name);
+    }
+    let Some(app) = app else {
+        return Vec::new();
+    };
+    let below = |mut pid: u32| loop {
+        if pid == app {
+            return true;
+        }
+        match parents.get(&pid) {
+            Some(&parent) if parent > 1 => pid = parent,
+            _ => return false,
+        }
+    };
+    let mut tree: Vec<(String, u64)> = names
+        .iter()
+        .filter(|(pid, _)| below(**pid))
+        .map(|(pid, name)| (name.clone(), rss[pid]))
+        .collect();
+    tree.sort();
+    tree
+}
+
+#[tokio::main]
+async fn main() {
+    let n = env_usize("BENCH_CUSTOMERS", 100_000);
+    let rounds = env_usize("BENCH_ROUNDS", 3);
+
+    // A signed-in agent whose replica holds n customers; then the server
+    // goes away, so the app opens offline, from the replica alone.
+    let mut backend = Backend::start().await;
+    backend
+        .create_account("agent@bench.example", "Bench Agent", UserRole::Agent)
+        .await;
+    let data = tempfile::tempdir().unwrap();
+    let session = Session::sign_in(data.path(), &backend.url(), "agent@bench.example", PASSWORD)
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut store = session.open_replica().unwrap();
+    fixtures::add_customers(&mut store, session.user().id, n);
+    drop(store);
+    println!(
+        "replica of {n} customers built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    backend.stop().await;
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let server = backend.url();
+
+    let mut times = Vec::new();
+    for round in 1..=rounds {
+        let desktop = support::Desktop::start().await;
+        let launched = Instant::now();
+        let app = desktop
+            .open_app(&["--data-dir", &data_dir, "--server", &server])
+            .await;
+        app.find("#customer-list[data-loaded='true'] .customer-row")
+            .await;
+        let first_screen = launched.elapsed();
+        times.push(first_screen);
+        // Settled memory: what the app holds once the screen is up.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let tree = app_tree_rss(&data_dir);
+        let total: u64 = tree.iter().map(|(_, kb)| kb).sum();
+        let parts: Vec<String> = tree
+            .iter()
+            .map(|(name, kb)| format!("{name} {:.0} MB", *kb as f64 / 1024.0))
+            .collect();
+        println!(
+            "launch {round}: first screen with data after {:.0} ms; resident memory {:.0} MB ({})",
+            first_screen.as_secs_f64() * 1000.0,
+            total as f64 / 1024.0,
+            parts.join(", ")
+        );
+        app.close().await;
+        drop(desktop);
+    }
+    times.sort();
+    println!(
+        "median launch to first screen over {rounds} launches: {:.0} ms",
+        times[times.len() / 2].as_secs_f64() * 1000.0
+    );
+}

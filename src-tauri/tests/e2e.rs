@@ -1,0 +1,237 @@
+//! The app end to end, in real windows: an agent signs in, loses the
+//! network, keeps working, and once the server is back their work reaches
+//! PostgreSQL exactly once with its audit row, and an admin's app shows it.
+//! Screenshots of each main screen are kept in `<target>/e2e-screenshots/`.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use crm_domain::UserRole;
+use support::{App, Desktop, app_binary};
+use sync_server::harness::{Backend, PASSWORD};
+use uuid::Uuid;
+
+/// What the agent already has on the server before the day starts.
+struct Seed {
+    customer: Uuid,
+    ticket: Uuid,
+}
+
+async fn seed(backend: &Backend, ben: Uuid) -> Seed {
+    let pool = backend.pool();
+    let customer = Uuid::now_v7();
+    let ticket = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO customers (id, name, email, phone, acquisition_stage, owner)
+         VALUES ($1, 'Northwind Traders', 'ops@northwind.example', '+49 30 1234567', 'qualified', $2)",
+    )
+    .bind(customer)
+    .bind(ben)
+    .execute(pool)
+    .await
+    .unwrap();
+    // A follow-up that fell due while the app was closed.
+    sqlx::query(
+        "INSERT INTO customer_interactions (customer_id, type, channel, note, follow_up_date, created_by)
+         VALUES ($1, 'call', 'phone', 'Wants a quote for the spring order', now() - interval '1 hour', $2)",
+    )
+    .bind(customer)
+    .bind(ben)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO tickets (id, title, description, priority, customer_id, assigned_to, created_by)
+         VALUES ($1, 'Delivery arrived damaged', 'Two boxes crushed', 'high', $2, $3, $3)",
+    )
+    .bind(ticket)
+    .bind(customer)
+    .bind(ben)
+    .execute(pool)
+    .await
+    .unwrap();
+    for (content, internal) in [
+        ("Sorry about that: a replacement is on its way.", false),
+        ("Warehouse says the pallet was dropped.", true),
+    ] {
+        sqlx::query(
+            "INSERT INTO ticket_comments (ticket_id, content, is_internal, created_by) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(ticket)
+        .bind(content)
+        .bind(internal)
+        .bind(ben)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    Seed { customer, ticket }
+}
+
+async fn sign_in(app: &App, email: &str) {
+    app.fill("#login-email", email).await;
+    app.fill("#login-password", PASSWORD).await;
+    app.click("#login-submit").await;
+    app.find("#customer-list[data-loaded='true']").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
+    let mut backend = Backend::start().await;
+    let ben = backend
+        .create_account("ben@example.com", "Ben Agent", UserRole::Agent)
+        .await;
+    backend
+        .create_account("ada@example.com", "Ada Admin", UserRole::Admin)
+        .await;
+    let seeded = seed(&backend, ben).await;
+    let server = backend.url();
+
+    let bens_desk = Desktop::start().await;
+    let bens_data = tempfile::tempdir().unwrap();
+    let bens_dir = bens_data.path().to_str().unwrap().to_owned();
+    let app = bens_desk
+        .open_app(&["--data-dir", &bens_dir, "--server", &server])
+        .await;
+
+    app.find("#login-email").await;
+    app.attribute_is("#login-server", "value", &server).await;
+    app.screenshot("1-sign-in").await;
+    sign_in(&app, "ben@example.com").await;
+    app.attribute_is("#status-connection", "data-state", "idle")
+        .await;
+    app.count("#customer-list .customer-row", 1).await;
+    app.screenshot("2-customers").await;
+
+    // The same replica cannot be opened twice.
+    let second = std::process::Command::new(app_binary())
+        .args(["--data-dir", &bens_dir, "--server", &server])
+        .env("DISPLAY", &bens_desk.display)
+        .output()
+        .unwrap();
+    assert_eq!(
+        second.status.code(),
+        Some(2),
+        "a second app on the same replica is refused"
+    );
+    assert!(String::from_utf8_lossy(&second.stderr).contains("already running"));
+
+    // The follow-up that fell due while the app was closed is announced;
+    // choosing it brings the customer forward.
+    bens_desk.notifications_shown(1).await;
+    let clicked = bens_desk
+        .command("dunstctl")
+        .args(["action", "0"])
+        .status()
+        .unwrap();
+    assert!(clicked.success());
+    app.attribute_is("#customer-page", "data-id", &seeded.customer.to_string())
+        .await;
+    app.count(".interaction-row", 1).await;
+    app.screenshot("3-customer-page").await;
+
+    // The ticket, with its internal comment marked.
+    app.click(&format!(".ticket-row[data-id='{}']", seeded.ticket))
+        .await;
+    app.attribute_is("#ticket-page", "data-id", &seeded.ticket.to_string())
+        .await;
+    app.count(".comment", 2).await;
+    app.count(".comment.internal", 1).await;
+    app.screenshot("4-ticket-page").await;
+    app.click("#nav-tickets").await;
+    app.count("#ticket-list .ticket-row", 1).await;
+    app.screenshot("5-my-tickets").await;
+
+    // The network goes away; the agent keeps working.
+    backend.stop().await;
+    app.click("#nav-customers").await;
+    app.find("#customer-list[data-loaded='true']").await;
+    app.click("#new-customer").await;
+    app.fill("#customer-name", "Harbour Hardware").await;
+    app.fill("#customer-email", "not an email").await;
+    app.find(".field-error[data-field='email']").await;
+    app.fill("#customer-email", "shop@harbour.example").await;
+    app.count(".field-error", 0).await;
+    app.fill("#customer-phone", "+49 40 555 0100").await;
+    app.click("#customer-save").await;
+    app.text_contains("#customer-title", "Harbour Hardware")
+        .await;
+    app.attribute_is("#status-pending", "data-count", "1").await;
+
+    app.click("#log-interaction").await;
+    app.fill("#interaction-type", "visit").await;
+    app.set_value("#interaction-channel", "meeting").await;
+    app.fill("#interaction-note", "Wants twenty shelving units by March")
+        .await;
+    app.set_value("#interaction-follow-up", "2030-03-01T09:30")
+        .await;
+    app.click("#interaction-save").await;
+    app.count(".interaction-row", 1).await;
+    app.attribute_is("#status-pending", "data-count", "2").await;
+    app.attribute_is("#status-connection", "data-state", "offline")
+        .await;
+    app.screenshot("6-offline-with-pending-work").await;
+
+    // The network comes back: the work goes out without a click.
+    backend.restart().await;
+    app.attribute_is("#status-pending", "data-count", "0").await;
+
+    let pool = backend.pool();
+    let ids: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM customers WHERE name = 'Harbour Hardware'")
+            .fetch_all(pool)
+            .await
+            .unwrap();
+    assert_eq!(ids.len(), 1, "the customer reached PostgreSQL exactly once");
+    let audits: Vec<(String, Option<Uuid>, Option<i64>)> = sqlx::query_as(
+        "SELECT action, client_id, client_seq FROM audit_history WHERE table_name = 'customers' AND record_id = $1",
+    )
+    .bind(ids[0])
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(audits.len(), 1, "one audit row: {audits:?}");
+    assert_eq!(audits[0].0, "INSERT");
+    assert!(
+        audits[0].1.is_some() && audits[0].2 == Some(1),
+        "the audit row names the app's mutation: {audits:?}"
+    );
+    let interactions: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM customer_interactions WHERE customer_id = $1")
+            .bind(ids[0])
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    assert_eq!(interactions, 1);
+
+    app.click("#nav-inbox").await;
+    app.find("#inbox[data-loaded='true']").await;
+    app.screenshot("7-inbox").await;
+    app.click("#nav-dashboard").await;
+    app.screenshot("8-dashboard").await;
+
+    // A second app, the admin's, sees the agent's new customer.
+    let adas_desk = Desktop::start().await;
+    let adas_data = tempfile::tempdir().unwrap();
+    let admin = adas_desk
+        .open_app(&[
+            "--data-dir",
+            adas_data.path().to_str().unwrap(),
+            "--server",
+            &server,
+        ])
+        .await;
+    sign_in(&admin, "ada@example.com").await;
+    admin.fill("#customer-search", "harbour").await;
+    admin.count("#customer-list .customer-row", 1).await;
+    admin
+        .text_contains(
+            "#customer-list .customer-row .customer-name",
+            "Harbour Hardware",
+        )
+        .await;
+    admin.screenshot("9-admin-sees-it").await;
+
+    admin.close().await;
+    app.close().await;
+}

@@ -1,0 +1,58 @@
+// Calling the core. Commands answer `{status: "ok", data}` or `{status:
+// "error", error: ErrorReport}`; they may also throw (no Tauri, a broken
+// invoke). `call` turns both failures into one thrown CommandError that
+// carries an ErrorReport, so screens handle a single shape; `attempt`
+// additionally shows the error in the toast and returns undefined.
+
+import type { ErrorReport } from "./bindings";
+import { showError } from "./toast";
+
+/** What every fallible command resolves to (the shape bindings.ts produces). */
+export type Result<T> = { status: "ok"; data: T } | { status: "error"; error: ErrorReport };
+
+export class CommandError extends Error {
+  constructor(readonly report: ErrorReport) {
+    super(report.message);
+    this.name = "CommandError";
+  }
+}
+
+function isReport(value: unknown): value is ErrorReport {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as ErrorReport).code === "string" &&
+    typeof (value as ErrorReport).message === "string"
+  );
+}
+
+/** Any failure as an ErrorReport (code "internal" when it was not the core's). */
+export function toReport(error: unknown): ErrorReport {
+  if (error instanceof CommandError) return error.report;
+  if (isReport(error)) return { ...error, fields: Array.isArray(error.fields) ? error.fields : [] };
+  if (error instanceof Error) return { code: "internal", message: error.message, fields: [] };
+  if (typeof error === "string" && error.trim()) return { code: "internal", message: error, fields: [] };
+  return { code: "internal", message: "Something went wrong.", fields: [] };
+}
+
+/** The command's data, or a thrown CommandError. */
+export async function call<T>(command: Promise<Result<T>>): Promise<T> {
+  let result: Result<T>;
+  try {
+    result = await command;
+  } catch (error) {
+    throw new CommandError(toReport(error));
+  }
+  if (result.status === "error") throw new CommandError(toReport(result.error));
+  return result.data;
+}
+
+/** The command's data, or undefined after showing its error in the toast. */
+export async function attempt<T>(command: Promise<Result<T>>): Promise<T | undefined> {
+  try {
+    return await call(command);
+  } catch (error) {
+    showError(toReport(error).message);
+    return undefined;
+  }
+}

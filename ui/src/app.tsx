@@ -1,0 +1,530 @@
+// The window: startup and the session (App), and the signed-in app (Shell):
+// navigation, the current screen, dialogs, keyboard shortcuts, and the
+// listeners for the core's events. Screens get what they share through
+// AppContext (context.ts).
+//
+// Data flow: the status bar shows the last SyncStatus, first from
+// startup() and then only from `syncStatusChanged` events. When an event
+// says a sync round finished (status.ts: bringsNewData), or the user saved
+// something, the data version goes up and the current screen reloads
+// quietly (hooks.ts: useLoad).
+
+import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { attempt, call, toReport } from "./api";
+import {
+  commands,
+  events,
+  type Product_Serialize,
+  type SessionInfo_Serialize,
+  type SyncStatus_Serialize,
+  type Vocabulary,
+} from "./bindings";
+import { Dialog } from "./components/Dialog";
+import { GlobalSearch } from "./components/GlobalSearch";
+import { ShortcutsHelp } from "./components/ShortcutsHelp";
+import { StatusBar } from "./components/StatusBar";
+import { Toast } from "./components/Toast";
+import { AppContext, useApp, type AppContextValue, type DialogSpec } from "./context";
+import { personName } from "./labels";
+import { forgetScreenMemory } from "./memory";
+import { formatScreen, HOME, parseScreen, pushHistory, sameScreen, section, type Screen } from "./route";
+import { CustomerForm } from "./screens/CustomerForm";
+import { CustomerPage } from "./screens/CustomerPage";
+import { Customers } from "./screens/Customers";
+import { Dashboard } from "./screens/Dashboard";
+import { Inbox } from "./screens/Inbox";
+import { InteractionForm } from "./screens/InteractionForm";
+import { SignIn } from "./screens/SignIn";
+import { TicketForm } from "./screens/TicketForm";
+import { TicketPage } from "./screens/TicketPage";
+import { Tickets } from "./screens/Tickets";
+import { isTyping, matchShortcut, type NavTarget } from "./shortcuts";
+import { bringsNewData } from "./status";
+import { showError } from "./toast";
+
+// ------------------------------------------------------------------ App
+
+export function App() {
+  const [started, setStarted] = useState(false);
+  const [fatal, setFatal] = useState<string | null>(null);
+  const [vocabulary, setVocabulary] = useState<Vocabulary | null>(null);
+  const [session, setSession] = useState<SessionInfo_Serialize | null>(null);
+  /** What the sign-in form offers: the default server, or the last one used. */
+  const [signInServer, setSignInServer] = useState("");
+  /** The server revoked the session: the sign-in form shows over the app. */
+  const [signingInAgain, setSigningInAgain] = useState(false);
+  const [status, setStatus] = useState<SyncStatus_Serialize | null>(null);
+  /** Goes up each time a status event says new data may have arrived. */
+  const [syncVersion, setSyncVersion] = useState(0);
+  const lastStatus = useRef<SyncStatus_Serialize | null>(null);
+
+  const applyStatus = useCallback((next: SyncStatus_Serialize) => {
+    if (bringsNewData(lastStatus.current, next)) setSyncVersion((n) => n + 1);
+    lastStatus.current = next;
+    setStatus(next);
+  }, []);
+
+  /** Startup's status, unless an event already brought a newer one. */
+  const applyFirstStatus = useCallback(
+    (first: SyncStatus_Serialize | null) => {
+      if (first && !lastStatus.current) applyStatus(first);
+    },
+    [applyStatus],
+  );
+
+  useEffect(() => {
+    // Listen before starting, so no status event is missed.
+    let unlisten: (() => void) | undefined;
+    let gone = false;
+    events.syncStatusChanged
+      .listen((event) => applyStatus(event.payload))
+      .then(
+        (stop) => (gone ? stop() : (unlisten = stop)),
+        (failure) => showError(`Cannot follow the sync status: ${toReport(failure).message}`),
+      );
+
+    (async () => {
+      try {
+        setVocabulary(await commands.vocabulary());
+      } catch (failure) {
+        setFatal(toReport(failure).message);
+        return;
+      }
+      try {
+        const start = await call(commands.startup());
+        setSignInServer(start.default_server);
+        setSession(start.session);
+        applyFirstStatus(start.status);
+      } catch (failure) {
+        // The replica could not be opened: say so; signing in may still work.
+        showError(toReport(failure).message);
+      }
+      setStarted(true);
+    })();
+
+    return () => {
+      gone = true;
+      unlisten?.();
+    };
+  }, [applyStatus, applyFirstStatus]);
+
+  async function onSignedIn(signedIn: SessionInfo_Serialize) {
+    setSession(signedIn);
+    setSigningInAgain(false);
+    // startup() now reports the running engine's status for the status bar.
+    const start = await attempt(commands.startup());
+    if (start) applyFirstStatus(start.status);
+  }
+
+  async function signOut() {
+    const server = session?.server;
+    // Even when the server cannot be told, the session ends here.
+    await attempt(commands.signOut());
+    lastStatus.current = null;
+    setStatus(null);
+    setSession(null);
+    setSigningInAgain(false);
+    if (server) setSignInServer(server);
+    forgetScreenMemory();
+  }
+
+  let body;
+  if (fatal) {
+    body = (
+      <main class="sign-in" data-loaded="true">
+        <div class="sign-in-card">
+          <h1>The app could not start</h1>
+          <p class="form-error">{fatal}</p>
+        </div>
+      </main>
+    );
+  } else if (!started || !vocabulary) {
+    body = <main class="starting">Starting…</main>;
+  } else if (!session) {
+    body = <SignIn server={signInServer} onSignedIn={onSignedIn} />;
+  } else {
+    body = (
+      <>
+        <Shell
+          // Another person signing in gets a fresh shell.
+          key={session.account.id}
+          session={session}
+          vocabulary={vocabulary}
+          status={status}
+          syncVersion={syncVersion}
+          onSignOut={signOut}
+          onSignInAgain={() => setSigningInAgain(true)}
+        />
+        {signingInAgain && (
+          // The app's shortcuts stay behind the overlay; Escape means "not now".
+          <div
+            class="overlay"
+            onKeyDown={(event) => {
+              event.stopPropagation();
+              if (event.key === "Escape") setSigningInAgain(false);
+            }}
+          >
+            <SignIn
+              server={session.server}
+              email={session.account.email}
+              onCancel={() => setSigningInAgain(false)}
+              onSignedIn={onSignedIn}
+            />
+          </div>
+        )}
+      </>
+    );
+  }
+
+  return (
+    <>
+      {body}
+      <Toast />
+    </>
+  );
+}
+
+// ------------------------------------------------------------------ Shell
+
+interface ShellProps {
+  session: SessionInfo_Serialize;
+  vocabulary: Vocabulary;
+  status: SyncStatus_Serialize | null;
+  syncVersion: number;
+  onSignOut: () => void;
+  onSignInAgain: () => void;
+}
+
+const NAV: { to: NavTarget; label: string; keys: string }[] = [
+  { to: "customers", label: "Customers", keys: "Alt+1" },
+  { to: "tickets", label: "My tickets", keys: "Alt+2" },
+  { to: "inbox", label: "Inbox", keys: "Alt+3" },
+  { to: "dashboard", label: "Dashboard", keys: "Alt+4" },
+];
+
+function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAgain }: ShellProps) {
+  const [screen, setScreen] = useState<Screen | null>(null);
+  const [history, setHistory] = useState<Screen[]>([]);
+  const [dialog, setDialog] = useState<DialogSpec | null>(null);
+  const [saves, setSaves] = useState(0);
+  const [products, setProducts] = useState<Product_Serialize[]>([]);
+  const version = syncVersion + saves;
+
+  // Event handlers and the key listener read the latest values through refs.
+  const screenRef = useRef(screen);
+  screenRef.current = screen;
+  const historyRef = useRef(history);
+  historyRef.current = history;
+  const dialogRef = useRef(dialog);
+  dialogRef.current = dialog;
+  /** The screen restored at start, until the user goes elsewhere. */
+  const restored = useRef<Screen | null>(null);
+  const newAction = useRef<(() => void) | null>(null);
+
+  const navigate = useCallback((next: Screen) => {
+    const current = screenRef.current;
+    setDialog(null);
+    if (current && sameScreen(current, next)) return;
+    if (current) setHistory((old) => pushHistory(old, current));
+    restored.current = null;
+    setScreen(next);
+  }, []);
+
+  const goBack = useCallback(
+    (fallback: Screen) => {
+      const previous = historyRef.current[historyRef.current.length - 1];
+      if (!previous) return navigate(fallback);
+      setHistory((old) => old.slice(0, -1));
+      setDialog(null);
+      restored.current = null;
+      setScreen(previous);
+    },
+    [navigate],
+  );
+
+  /** A page whose customer or ticket is gone: back to the list (quietly if it was only remembered). */
+  const onMissing = useCallback((message: string) => {
+    const current = screenRef.current;
+    const wasRestored = restored.current && current && sameScreen(restored.current, current);
+    restored.current = null;
+    if (!wasRestored) showError(message);
+    setScreen(HOME);
+  }, []);
+
+  const refresh = useCallback(() => setSaves((n) => n + 1), []);
+  const closeDialog = useCallback(() => setDialog(null), []);
+  const setNewAction = useCallback((action: (() => void) | null) => {
+    newAction.current = action;
+  }, []);
+
+  // The screen the window showed last time.
+  useEffect(() => {
+    commands.lastScreen().then(
+      (text) => {
+        const first = parseScreen(text);
+        restored.current = first;
+        setScreen(first);
+      },
+      () => setScreen(HOME),
+    );
+  }, []);
+
+  // Remember every screen for next time; the focus goes to the new screen.
+  const screenKey = screen ? formatScreen(screen) : null;
+  const content = useRef<HTMLElement>(null);
+  useEffect(() => {
+    if (!screenKey) return;
+    void attempt(commands.rememberScreen(screenKey));
+    if (!dialogRef.current) content.current?.focus({ preventScroll: true });
+  }, [screenKey]);
+
+  // Products name customers' products and fill the form's select; they can change with a sync.
+  useEffect(() => {
+    void attempt(commands.products()).then((list) => list && setProducts(list));
+  }, [version]);
+
+  // A follow-up reminder was clicked: show its customer.
+  useEffect(() => {
+    let unlisten: (() => void) | undefined;
+    let gone = false;
+    events.openCustomer
+      .listen((event) => navigate({ name: "customer", id: event.payload.customer_id }))
+      .then(
+        (stop) => (gone ? stop() : (unlisten = stop)),
+        (failure) => showError(toReport(failure).message),
+      );
+    return () => {
+      gone = true;
+      unlisten?.();
+    };
+  }, [navigate]);
+
+  // Keyboard shortcuts (shortcuts.ts says which key is which action).
+  useEffect(() => {
+    function onKeyDown(event: KeyboardEvent) {
+      if (event.defaultPrevented || dialogRef.current) return; // an open dialog handles its own keys
+      const focused = document.activeElement as HTMLElement | null;
+      const typing = isTyping(focused as HTMLInputElement | null);
+      if (event.key === "Escape" && typing) {
+        focused?.blur();
+        return;
+      }
+      const action = matchShortcut({
+        key: event.key,
+        code: event.code,
+        altKey: event.altKey,
+        ctrlKey: event.ctrlKey,
+        metaKey: event.metaKey,
+        shiftKey: event.shiftKey,
+        typing,
+      });
+      if (!action) return;
+      event.preventDefault();
+      switch (action.kind) {
+        case "navigate":
+          navigate({ name: action.to });
+          break;
+        case "focus-search": {
+          const local = action.target === "screen" ? document.getElementById("customer-search") : null;
+          const box = (local ?? document.getElementById("global-search")) as HTMLInputElement | null;
+          box?.focus();
+          box?.select();
+          break;
+        }
+        case "new":
+          newAction.current?.();
+          break;
+        case "help":
+          setDialog({ kind: "help" });
+          break;
+        case "back":
+          if (historyRef.current.length > 0) goBack(HOME);
+          break;
+      }
+    }
+    window.addEventListener("keydown", onKeyDown);
+    return () => window.removeEventListener("keydown", onKeyDown);
+  }, [navigate, goBack]);
+
+  const app: AppContextValue = useMemo(
+    () => ({
+      session,
+      vocabulary,
+      products,
+      version,
+      refresh,
+      navigate,
+      goBack,
+      openDialog: setDialog,
+      closeDialog,
+      setNewAction,
+    }),
+    [session, vocabulary, products, version, refresh, navigate, goBack, closeDialog, setNewAction],
+  );
+
+  const current = screen ? section(screen) : null;
+  const inboxCount = status?.inbox ?? 0;
+  const who = personName(session.account.full_name, session.account.email);
+
+  return (
+    <AppContext.Provider value={app}>
+      <div class="app">
+        <aside class="sidebar">
+          <div class="brand">
+            <span class="brand-mark" aria-hidden="true">
+              F
+            </span>
+            Field CRM
+          </div>
+          <nav class="nav" aria-label="Main">
+            {NAV.map((item) => (
+              <button
+                key={item.to}
+                id={`nav-${item.to}`}
+                type="button"
+                class={current === item.to ? "nav-item active" : "nav-item"}
+                aria-current={current === item.to ? "page" : undefined}
+                title={`${item.label} (${item.keys})`}
+                onClick={() => navigate({ name: item.to })}
+              >
+                <span class="grow">{item.label}</span>
+                {item.to === "inbox" && (
+                  <span
+                    id="inbox-count"
+                    class={inboxCount > 0 ? "badge" : "badge zero"}
+                    data-count={inboxCount}
+                    aria-label={`${inboxCount} waiting`}
+                  >
+                    {inboxCount}
+                  </span>
+                )}
+              </button>
+            ))}
+          </nav>
+          <div class="sidebar-foot">
+            <div class="who" title={`${session.account.email} on ${session.server}`}>
+              <span class="avatar" aria-hidden="true">
+                {who.charAt(0).toUpperCase()}
+              </span>
+              <span class="who-text">
+                <span class="ellipsis strong">{who}</span>
+                <span class="ellipsis muted small">{session.account.email}</span>
+              </span>
+            </div>
+            <button id="sign-out" type="button" class="button subtle small" onClick={onSignOut}>
+              Sign out
+            </button>
+          </div>
+        </aside>
+
+        <div class="main">
+          <header class="topbar">
+            <GlobalSearch onOpen={navigate} />
+            <button
+              id="shortcuts-help"
+              type="button"
+              class="icon-button round"
+              aria-label="Keyboard shortcuts"
+              title="Keyboard shortcuts (?)"
+              onClick={() => setDialog({ kind: "help" })}
+            >
+              ?
+            </button>
+          </header>
+          {/* Keyed by screen: a new screen starts scrolled to the top; a reload keeps the scroll. */}
+          <main id="content" class="content" tabIndex={-1} ref={content} key={screenKey ?? "none"}>
+            {screen && <ScreenView screen={screen} onMissing={onMissing} />}
+          </main>
+        </div>
+
+        <StatusBar
+          status={status}
+          onSyncNow={() => void attempt(commands.syncNow())}
+          onSignInAgain={onSignInAgain}
+          onOpenInbox={() => navigate({ name: "inbox" })}
+        />
+      </div>
+      {dialog && <DialogView dialog={dialog} />}
+    </AppContext.Provider>
+  );
+}
+
+function ScreenView({ screen, onMissing }: { screen: Screen; onMissing: (message: string) => void }) {
+  switch (screen.name) {
+    case "customers":
+      return <Customers />;
+    case "customer":
+      return <CustomerPage id={screen.id} onMissing={onMissing} />;
+    case "tickets":
+      return <Tickets />;
+    case "ticket":
+      return <TicketPage id={screen.id} onMissing={onMissing} />;
+    case "inbox":
+      return <Inbox />;
+    case "dashboard":
+      return <Dashboard />;
+  }
+}
+
+/**
+ * The open dialog; each form closes it, reloads and maybe navigates when
+ * saved. It sits inside the provider, so it uses the context like a screen.
+ */
+function DialogView({ dialog }: { dialog: DialogSpec }) {
+  const { closeDialog, refresh, navigate } = useApp();
+  switch (dialog.kind) {
+    case "new-customer":
+      return (
+        <Dialog title="New customer" onClose={closeDialog}>
+          <CustomerForm
+            onCancel={closeDialog}
+            onSaved={(customer) => {
+              refresh();
+              navigate({ name: "customer", id: customer.id });
+            }}
+          />
+        </Dialog>
+      );
+    case "edit-customer":
+      return (
+        <Dialog title={`Edit ${dialog.customer.name}`} onClose={closeDialog}>
+          <CustomerForm
+            customer={dialog.customer}
+            onCancel={closeDialog}
+            onSaved={() => {
+              closeDialog();
+              refresh();
+            }}
+          />
+        </Dialog>
+      );
+    case "log-interaction":
+      return (
+        <Dialog title={`Log interaction · ${dialog.customerName}`} onClose={closeDialog}>
+          <InteractionForm
+            customerId={dialog.customerId}
+            onCancel={closeDialog}
+            onSaved={() => {
+              closeDialog();
+              refresh();
+            }}
+          />
+        </Dialog>
+      );
+    case "new-ticket":
+      return (
+        <Dialog title={dialog.customer ? `New ticket · ${dialog.customer.name}` : "New ticket"} onClose={closeDialog}>
+          <TicketForm
+            customer={dialog.customer}
+            onCancel={closeDialog}
+            onSaved={(ticket) => {
+              refresh();
+              navigate({ name: "ticket", id: ticket.id });
+            }}
+          />
+        </Dialog>
+      );
+    case "help":
+      return <ShortcutsHelp onClose={closeDialog} />;
+  }
+}

@@ -1,0 +1,48 @@
+// What every screen of the signed-in app may use, handed down by the shell
+// (app.tsx) through one Preact context: who is signed in, the vocabulary
+// and products for the forms, navigation, dialogs, and the data version
+// that makes screens reload.
+
+import { createContext } from "preact";
+import { useContext } from "preact/hooks";
+import type { Customer_Serialize, Product_Serialize, SessionInfo_Serialize, Vocabulary } from "./bindings";
+import type { Screen } from "./route";
+
+/** The forms and overlays that open above the current screen. */
+export type DialogSpec =
+  | { kind: "new-customer" }
+  | { kind: "edit-customer"; customer: Customer_Serialize }
+  | { kind: "log-interaction"; customerId: string; customerName: string }
+  | { kind: "new-ticket"; customer?: { id: string; name: string } }
+  | { kind: "help" };
+
+export interface AppContextValue {
+  session: SessionInfo_Serialize;
+  vocabulary: Vocabulary;
+  products: Product_Serialize[];
+  /**
+   * Goes up whenever the replica may hold new data (a sync round finished,
+   * or the user saved something); screens reload when it changes.
+   */
+  version: number;
+  /** Call after a successful save: every screen reloads quietly. */
+  refresh(): void;
+  navigate(screen: Screen): void;
+  /** Back to the previous screen (or `fallback` when there is none). */
+  goBack(fallback: Screen): void;
+  openDialog(dialog: DialogSpec): void;
+  closeDialog(): void;
+  /**
+   * The current screen's answer to the "n" shortcut; a screen sets it while
+   * shown (see `useNewAction` in hooks.ts).
+   */
+  setNewAction(action: (() => void) | null): void;
+}
+
+export const AppContext = createContext<AppContextValue | null>(null);
+
+export function useApp(): AppContextValue {
+  const app = useContext(AppContext);
+  if (!app) throw new Error("useApp outside the signed-in app");
+  return app;
+}

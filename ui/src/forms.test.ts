@@ -1,0 +1,198 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { Customer_Serialize, Ticket_Serialize } from "./bindings";
+import {
+  commentDraft,
+  customerEdit,
+  customerFormFrom,
+  debounce,
+  emptyCustomerForm,
+  emptyTicketForm,
+  interactionDraft,
+  messagesByField,
+  newCustomerDraft,
+  statusChoices,
+  textOrNull,
+  ticketDraft,
+  ticketEdit,
+  unplacedMessages,
+  visibleMessages,
+} from "./forms";
+
+const vocabulary = {
+  stages: ["lead", "qualified"] as const,
+  customer_statuses: ["active", "churned"] as const,
+  priorities: ["low", "medium", "high"] as const,
+  channels: ["phone", "email"] as const,
+};
+
+const customer: Customer_Serialize = {
+  id: "c1",
+  name: "Acme",
+  email: null,
+  phone: "+33 1 23",
+  product_id: "p1",
+  status: "active",
+  acquisition_stage: "proposal",
+  owner: "u7",
+  is_archived: false,
+  created_at: "2024-01-01T00:00:00Z",
+  updated_at: "2024-01-01T00:00:00Z",
+};
+
+const ticket: Ticket_Serialize = {
+  id: "t1",
+  title: "Printer jams",
+  description: null,
+  priority: "medium",
+  status: "open",
+  customer_id: "c1",
+  assigned_to: "u2",
+  created_by: "u1",
+  created_at: "2024-01-01T00:00:00Z",
+  updated_at: "2024-01-01T00:00:00Z",
+  resolved_at: null,
+  closed_at: null,
+};
+
+describe("field messages", () => {
+  it("group by field as sentences", () => {
+    const messages = messagesByField([
+      { field: "name", message: "must not be blank" },
+      { field: "email", message: "is not an email address" },
+      { field: "email", message: "is too long." },
+    ]);
+    expect(messages).toEqual({ name: "Must not be blank.", email: "Is not an email address. Is too long." });
+  });
+
+  it("show for touched fields only, until a save is attempted", () => {
+    const messages = { name: "Required.", email: "Bad." };
+    expect(visibleMessages(messages, new Set(["email"]), false)).toEqual({ email: "Bad." });
+    expect(visibleMessages(messages, new Set(), true)).toEqual(messages);
+  });
+
+  it("keep the ones no field shows", () => {
+    expect(unplacedMessages({ name: "Required.", owner: "Unknown user." }, ["name", "email"])).toEqual([
+      "owner: Unknown user.",
+    ]);
+  });
+});
+
+describe("text fields", () => {
+  it("are trimmed, and empty means absent", () => {
+    expect(textOrNull("  a@b.c ")).toBe("a@b.c");
+    expect(textOrNull("   ")).toBeNull();
+    expect(textOrNull("")).toBeNull();
+    expect(textOrNull(undefined)).toBeNull();
+  });
+});
+
+describe("debounce", () => {
+  beforeEach(() => vi.useFakeTimers());
+  afterEach(() => vi.useRealTimers());
+
+  it("runs once after the calls pause, with the last arguments", () => {
+    const seen: string[] = [];
+    const check = debounce((text: string) => seen.push(text), 120);
+    check("a");
+    vi.advanceTimersByTime(100);
+    check("ab");
+    vi.advanceTimersByTime(100);
+    expect(seen).toEqual([]);
+    vi.advanceTimersByTime(20);
+    expect(seen).toEqual(["ab"]);
+  });
+
+  it("can be cancelled or flushed", () => {
+    const seen: string[] = [];
+    const check = debounce((text: string) => seen.push(text), 120);
+    check("gone");
+    check.cancel();
+    vi.advanceTimersByTime(500);
+    expect(seen).toEqual([]);
+    check("now");
+    check.flush();
+    expect(seen).toEqual(["now"]);
+    vi.advanceTimersByTime(500);
+    expect(seen).toEqual(["now"]);
+  });
+});
+
+describe("customer drafts", () => {
+  it("start at the vocabulary's first stage and status", () => {
+    const form = emptyCustomerForm(vocabulary as never);
+    expect(form.acquisition_stage).toBe("lead");
+    expect(form.status).toBe("active");
+  });
+
+  it("trim, turn empty into null and leave the owner to the core", () => {
+    const form = { ...emptyCustomerForm(vocabulary as never), name: "  Acme  ", email: " ", phone: " 0612 " };
+    expect(newCustomerDraft(form)).toEqual({
+      name: "Acme",
+      email: null,
+      phone: "0612",
+      product_id: null,
+      status: "active",
+      acquisition_stage: "lead",
+      owner: null,
+    });
+  });
+
+  it("edit every field and keep the owner", () => {
+    const form = { ...customerFormFrom(customer), email: "ops@acme.test", product_id: "", is_archived: true };
+    expect(customerEdit(form, customer.owner)).toEqual({
+      name: "Acme",
+      email: "ops@acme.test",
+      phone: "+33 1 23",
+      product_id: null,
+      status: "active",
+      acquisition_stage: "proposal",
+      owner: "u7",
+      is_archived: true,
+    });
+  });
+});
+
+describe("interaction drafts", () => {
+  it("send the follow-up as UTC, or null", () => {
+    const draft = interactionDraft({ type: " call ", channel: "phone", note: "", follow_up: "" }, "c1");
+    expect(draft).toEqual({ customer_id: "c1", type: "call", channel: "phone", note: null, follow_up_date: null });
+    const later = interactionDraft({ type: "demo", channel: "email", note: "ok", follow_up: "2024-06-03T14:05" }, "c1");
+    expect(later.follow_up_date).toBe(new Date(2024, 5, 3, 14, 5).toISOString().replace(".000Z", "Z"));
+  });
+});
+
+describe("ticket drafts", () => {
+  it("default to medium priority and assign nobody", () => {
+    const form = { ...emptyTicketForm(vocabulary as never, "c1"), title: " Broken " };
+    expect(ticketDraft(form)).toEqual({
+      title: "Broken",
+      description: null,
+      priority: "medium",
+      customer_id: "c1",
+      assigned_to: null,
+    });
+    expect(ticketDraft({ ...form, customer_id: "" }).customer_id).toBeNull();
+  });
+
+  it("edit with every field of the ticket and the chosen changes", () => {
+    expect(ticketEdit(ticket, { status: "in_progress" })).toEqual({
+      title: "Printer jams",
+      description: null,
+      priority: "medium",
+      status: "in_progress",
+      customer_id: "c1",
+      assigned_to: "u2",
+    });
+    expect(ticketEdit(ticket, { priority: "urgent" })).toMatchObject({ status: "open", priority: "urgent" });
+  });
+
+  it("offer the current status and the workflow's moves, once each", () => {
+    expect(statusChoices("open", ["in_progress", "resolved", "in_progress"])).toEqual(["open", "in_progress", "resolved"]);
+    expect(statusChoices("closed", ["reopened", "closed"])).toEqual(["closed", "reopened"]);
+    expect(statusChoices("open", [])).toEqual(["open"]);
+  });
+
+  it("trim comments and keep the internal flag", () => {
+    expect(commentDraft("t1", "  Called back\n", true)).toEqual({ ticket_id: "t1", content: "Called back", is_internal: true });
+  });
+});

@@ -1,0 +1,83 @@
+import { describe, expect, it } from "vitest";
+import { fieldLabel, fileSize, hoursLabel, humanize, isPressing, orderedCounts, personName, plural, tableNoun } from "./labels";
+
+describe("humanize", () => {
+  it("turns wire values into sentence-case words", () => {
+    expect(humanize("in_progress")).toBe("In progress");
+    expect(humanize("closed_won")).toBe("Closed won");
+    expect(humanize("pending_customer")).toBe("Pending customer");
+    expect(humanize("open")).toBe("Open");
+    expect(humanize("URGENT")).toBe("Urgent");
+  });
+
+  it("gives nothing for nothing", () => {
+    expect(humanize("")).toBe("");
+    expect(humanize(null)).toBe("");
+    expect(humanize(undefined)).toBe("");
+  });
+});
+
+describe("field labels", () => {
+  it("drop the _id of references", () => {
+    expect(fieldLabel("product_id")).toBe("Product");
+    expect(fieldLabel("customer_id")).toBe("Customer");
+    expect(fieldLabel("follow_up_date")).toBe("Follow up date");
+    expect(fieldLabel("is_archived")).toBe("Is archived");
+  });
+});
+
+describe("table nouns", () => {
+  it("name one row of a synced table", () => {
+    expect(tableNoun("customers")).toBe("customer");
+    expect(tableNoun("customer_interactions")).toBe("interaction");
+    expect(tableNoun("ticket_comments")).toBe("comment");
+    expect(tableNoun("audit_notes")).toBe("audit notes");
+  });
+});
+
+describe("person names", () => {
+  it("fall back when unknown or blank", () => {
+    expect(personName("Ada Lovelace")).toBe("Ada Lovelace");
+    expect(personName(null)).toBe("Unknown");
+    expect(personName("  ", "Nobody")).toBe("Nobody");
+  });
+});
+
+describe("file sizes", () => {
+  it("use the largest unit below 1024", () => {
+    expect(fileSize(0)).toBe("0 B");
+    expect(fileSize(1023)).toBe("1023 B");
+    expect(fileSize(1536)).toBe("1.5 KB");
+    expect(fileSize(5 * 1024 * 1024)).toBe("5.0 MB");
+    expect(fileSize(-1)).toBe("");
+  });
+});
+
+describe("priorities and counts", () => {
+  it("mark only urgent and high", () => {
+    expect(["low", "medium", "high", "urgent"].filter(isPressing)).toEqual(["high", "urgent"]);
+  });
+
+  it("pluralise counts", () => {
+    expect(plural(1, "ticket")).toBe("1 ticket");
+    expect(plural(0, "ticket")).toBe("0 tickets");
+    expect(plural(2, "reply", "replies")).toBe("2 replies");
+  });
+});
+
+describe("dashboard figures", () => {
+  it("follow the vocabulary's order, unknown keys last", () => {
+    expect(orderedCounts({ proposal: 2, lead: 5, legacy: 1 }, ["lead", "qualified", "proposal"])).toEqual([
+      ["lead", 5],
+      ["proposal", 2],
+      ["legacy", 1],
+    ]);
+  });
+
+  it("say durations in fitting units", () => {
+    expect(hoursLabel(0.75)).toBe("45 min");
+    expect(hoursLabel(5.24)).toBe("5.2 h");
+    expect(hoursLabel(84)).toBe("3.5 days");
+    expect(hoursLabel(null)).toBe("—");
+  });
+});

@@ -1,0 +1,22 @@
+// What list screens remember while the app runs, so that coming back from a
+// customer's page finds the list as it was left (search, filters). Kept
+// outside the components because a screen is rebuilt each time it is shown;
+// forgotten on sign-out, so the next user starts clean.
+
+import type { AcquisitionStage, CustomerStatus } from "./bindings";
+
+export interface ScreenMemory {
+  customers: { search: string; stage: AcquisitionStage | ""; status: CustomerStatus | "" };
+  tickets: { includeDone: boolean };
+}
+
+const fresh = (): ScreenMemory => ({
+  customers: { search: "", stage: "", status: "" },
+  tickets: { includeDone: false },
+});
+
+export let screenMemory: ScreenMemory = fresh();
+
+export function forgetScreenMemory(): void {
+  screenMemory = fresh();
+}

@@ -1,0 +1,142 @@
+// The customer form, for a new customer and for editing one. Rules are
+// checked as the user types (`checkCustomer`, the same rules saving
+// applies); saving creates or updates, then the app reloads.
+
+import { commands, type Customer_Serialize } from "../bindings";
+import { describedBy, Field } from "../components/Field";
+import { Form, FormError } from "../components/Form";
+import { useApp } from "../context";
+import { customerEdit, customerFormFrom, emptyCustomerForm, newCustomerDraft, unplacedMessages } from "../forms";
+import { humanize } from "../labels";
+import { useForm } from "../useForm";
+
+interface CustomerFormProps {
+  /** The customer being edited; none for a new one. */
+  customer?: Customer_Serialize;
+  onSaved: (customer: Customer_Serialize) => void;
+  onCancel: () => void;
+}
+
+const SHOWN = ["name", "email", "phone", "product_id", "acquisition_stage", "status", "is_archived"];
+
+export function CustomerForm({ customer, onSaved, onCancel }: CustomerFormProps) {
+  const { vocabulary, products } = useApp();
+  const { form, set, messages, formError, saving, submit } = useForm(
+    () => (customer ? customerFormFrom(customer) : emptyCustomerForm(vocabulary)),
+    { toDraft: newCustomerDraft, check: commands.checkCustomer },
+  );
+
+  // Inactive products are not offered, except the one the customer already has.
+  const productChoices = products.filter((p) => p.is_active || p.id === customer?.product_id);
+
+  async function save() {
+    const saved = customer
+      ? await submit((_draft, values) => commands.updateCustomer(customer.id, customerEdit(values, customer.owner)))
+      : await submit((draft) => commands.createCustomer(draft));
+    if (saved) onSaved(saved);
+  }
+
+  const other = unplacedMessages(messages, SHOWN);
+  return (
+    <Form class="form" onSubmit={save} aria-label={customer ? "Edit customer" : "New customer"}>
+      <Field id="customer-name" label="Name" field="name" messages={messages} required>
+        <input
+          id="customer-name"
+          value={form.name}
+          autocomplete="off"
+          {...describedBy("customer-name", messages, "name")}
+          onInput={(e) => set("name", e.currentTarget.value)}
+        />
+      </Field>
+      <div class="field-row">
+        <Field id="customer-email" label="Email" field="email" messages={messages}>
+          <input
+            id="customer-email"
+            type="email"
+            value={form.email}
+            autocomplete="off"
+            spellcheck={false}
+            {...describedBy("customer-email", messages, "email")}
+            onInput={(e) => set("email", e.currentTarget.value)}
+          />
+        </Field>
+        <Field id="customer-phone" label="Phone" field="phone" messages={messages}>
+          <input
+            id="customer-phone"
+            type="tel"
+            value={form.phone}
+            autocomplete="off"
+            {...describedBy("customer-phone", messages, "phone")}
+            onInput={(e) => set("phone", e.currentTarget.value)}
+          />
+        </Field>
+      </div>
+      <Field id="customer-product" label="Product" field="product_id" messages={messages}>
+        <select id="customer-product" value={form.product_id} onChange={(e) => set("product_id", e.currentTarget.value)}>
+          <option value="">No product</option>
+          {productChoices.map((product) => (
+            <option key={product.id} value={product.id}>
+              {product.name}
+              {product.is_active ? "" : " (no longer sold)"}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <div class="field-row">
+        <Field id="customer-stage" label="Stage" field="acquisition_stage" messages={messages}>
+          <select
+            id="customer-stage"
+            value={form.acquisition_stage}
+            onChange={(e) => set("acquisition_stage", e.currentTarget.value as typeof form.acquisition_stage)}
+          >
+            {vocabulary.stages.map((stage) => (
+              <option key={stage} value={stage}>
+                {humanize(stage)}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field id="customer-status" label="Status" field="status" messages={messages}>
+          <select
+            id="customer-status"
+            value={form.status}
+            onChange={(e) => set("status", e.currentTarget.value as typeof form.status)}
+          >
+            {vocabulary.customer_statuses.map((status) => (
+              <option key={status} value={status}>
+                {humanize(status)}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+      {customer && (
+        <div class="field checkbox">
+          <label>
+            <input
+              id="customer-archived"
+              type="checkbox"
+              checked={form.is_archived}
+              onChange={(e) => set("is_archived", e.currentTarget.checked)}
+            />
+            Archived <span class="muted">(hidden from the customer list)</span>
+          </label>
+        </div>
+      )}
+      {other.map((message) => (
+        <p key={message} class="form-error">
+          {message}
+        </p>
+      ))}
+      <FormError message={formError} />
+      <div class="form-actions">
+        <button id="customer-cancel" type="button" class="button" onClick={onCancel} title="Cancel (Esc)">
+          Cancel
+        </button>
+        <button id="customer-save" type="submit" class="button primary" disabled={saving} title="Save (Enter or Ctrl+Enter)">
+          {saving ? "Saving…" : customer ? "Save changes" : "Create customer"}
+        </button>
+      </div>
+    </Form>
+  );
+}

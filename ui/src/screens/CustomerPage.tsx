@@ -1,0 +1,175 @@
+// A customer's page: their details, their interactions (newest first, with
+// follow-ups that are due or overdue highlighted), and their tickets.
+
+import { commands, type CustomerInteraction_Serialize } from "../bindings";
+import { Pill } from "../components/Pill";
+import { openableRow } from "../components/rows";
+import { useApp } from "../context";
+import { followUpState, formatDateTime, formatFull } from "../datetime";
+import { useLoad, useNewAction, useNow } from "../hooks";
+import { personName } from "../labels";
+import { withHint } from "../shortcuts";
+
+interface CustomerPageProps {
+  id: string;
+  /** The customer is not in the replica (deleted, or access lost). */
+  onMissing: (message: string) => void;
+}
+
+export function CustomerPage({ id, onMissing }: CustomerPageProps) {
+  const { products, navigate, goBack, openDialog } = useApp();
+  const page = useLoad(() => commands.customerPage(id), [id], {
+    onError: (error) => {
+      if (error.code !== "not_found") return false;
+      onMissing(error.message);
+      return true;
+    },
+  });
+  const now = useNow(60_000);
+
+  const data = page.data;
+  const logInteraction = data
+    ? () => openDialog({ kind: "log-interaction", customerId: id, customerName: data.customer.name })
+    : null;
+  useNewAction(logInteraction, [id, data?.customer.name]);
+
+  if (!data) {
+    return (
+      <section id="customer-page" class="screen" data-id={id}>
+        <p class="muted">{page.error ? page.error.message : "Loading…"}</p>
+      </section>
+    );
+  }
+
+  const { customer } = data;
+  const product = products.find((p) => p.id === customer.product_id);
+  return (
+    <section id="customer-page" class="screen" data-id={id} data-loaded="true">
+      <nav class="breadcrumb" aria-label="Breadcrumb">
+        <button type="button" class="link-button" onClick={() => goBack({ name: "customers" })} title="Back (Esc)">
+          ← Customers
+        </button>
+      </nav>
+      <header class="screen-header">
+        <h1 id="customer-title">{customer.name}</h1>
+        {customer.is_archived && <span class="pill archived">Archived</span>}
+        <span class="header-spacer" />
+        {data.can_edit && (
+          <button
+            id="edit-customer"
+            type="button"
+            class="button"
+            onClick={() => openDialog({ kind: "edit-customer", customer })}
+          >
+            Edit
+          </button>
+        )}
+        <button
+          id="open-ticket-for-customer"
+          type="button"
+          class="button"
+          onClick={() => openDialog({ kind: "new-ticket", customer: { id, name: customer.name } })}
+        >
+          Open ticket
+        </button>
+        <button id="log-interaction" type="button" class="button primary" onClick={logInteraction!} title={withHint("Log interaction", "N")}>
+          Log interaction
+        </button>
+      </header>
+
+      <dl class="details">
+        <Detail label="Email" value={customer.email} />
+        <Detail label="Phone" value={customer.phone} />
+        <Detail label="Product" value={product?.name ?? (customer.product_id ? "Unknown product" : null)} />
+        <div>
+          <dt>Stage</dt>
+          <dd>
+            <Pill kind="stage" value={customer.acquisition_stage} />
+          </dd>
+        </div>
+        <div>
+          <dt>Status</dt>
+          <dd>
+            <Pill kind="status" value={customer.status} />
+          </dd>
+        </div>
+        <Detail label="Owner" value={personName(data.owner_name, customer.owner ? "Unknown" : "Nobody")} />
+        <Detail label="Customer since" value={formatDateTime(customer.created_at, now)} title={formatFull(customer.created_at)} />
+      </dl>
+
+      <div class="columns">
+        <section class="panel" aria-labelledby="interactions-heading">
+          <h2 id="interactions-heading">
+            Interactions <span class="count">{data.interactions.length}</span>
+          </h2>
+          {data.interactions.length === 0 ? (
+            <p class="empty-inline">No interactions logged yet. Press N to log one.</p>
+          ) : (
+            <ul class="interactions">
+              {data.interactions.map((interaction) => (
+                <InteractionRow key={interaction.id} interaction={interaction} now={now} />
+              ))}
+            </ul>
+          )}
+        </section>
+
+        <section class="panel" aria-labelledby="tickets-heading">
+          <h2 id="tickets-heading">
+            Tickets <span class="count">{data.tickets.length}</span>
+          </h2>
+          {data.tickets.length === 0 ? (
+            <p class="empty-inline">No tickets for this customer.</p>
+          ) : (
+            <ul class="rows">
+              {data.tickets.map((ticket) => (
+                <li
+                  key={ticket.id}
+                  class="ticket-row row"
+                  data-id={ticket.id}
+                  {...openableRow(() => navigate({ name: "ticket", id: ticket.id }))}
+                >
+                  <span class="row-title">{ticket.title}</span>
+                  <Pill kind="ticket-status" value={ticket.status} />
+                  <Pill kind="priority" value={ticket.priority} />
+                </li>
+              ))}
+            </ul>
+          )}
+        </section>
+      </div>
+    </section>
+  );
+}
+
+function Detail({ label, value, title }: { label: string; value: string | null | undefined; title?: string }) {
+  return (
+    <div>
+      <dt>{label}</dt>
+      <dd title={title} class={value ? undefined : "muted"}>
+        {value || "—"}
+      </dd>
+    </div>
+  );
+}
+
+function InteractionRow({ interaction, now }: { interaction: CustomerInteraction_Serialize; now: Date }) {
+  const followUp = followUpState(interaction.follow_up_date, now);
+  return (
+    <li class="interaction-row" data-id={interaction.id}>
+      <div class="interaction-head">
+        <span class="strong">{interaction.type}</span>
+        <Pill kind="channel" value={interaction.channel} />
+        <span class="muted small" title={formatFull(interaction.created_at)}>
+          {formatDateTime(interaction.created_at, now)}
+        </span>
+      </div>
+      {interaction.note && <p class="note">{interaction.note}</p>}
+      {followUp && (
+        <p class={`follow-up ${followUp}`} title={formatFull(interaction.follow_up_date)}>
+          {followUp === "overdue" ? "Follow-up overdue: " : followUp === "due" ? "Follow-up due today: " : "Follow up: "}
+          {formatDateTime(interaction.follow_up_date, now)}
+        </p>
+      )}
+    </li>
+  );
+}

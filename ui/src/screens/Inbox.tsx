@@ -1,0 +1,263 @@
+// The inbox: changes the server refused (retry, edit and resend, or
+// discard), and conflicts where two people changed the same field (restore
+// the value that lost, or accept the one kept).
+
+import { useState } from "preact/hooks";
+import { attempt } from "../api";
+import { commands, type ConflictItem_Serialize, type RejectedChange } from "../bindings";
+import { conflictVerdict, describeMutation, editableFields, editedValues, valueText } from "../changes";
+import { Form } from "../components/Form";
+import { useApp } from "../context";
+import { formatDateTime, formatFull } from "../datetime";
+import { useLoad, useNow } from "../hooks";
+import { fieldLabel, humanize, personName, tableNoun } from "../labels";
+import type { Screen } from "../route";
+
+/** Where the changed row can be seen, for the tables that have a page. */
+function rowScreen(table: string, rowId: string): Screen | null {
+  if (table === "customers") return { name: "customer", id: rowId };
+  if (table === "tickets") return { name: "ticket", id: rowId };
+  return null;
+}
+
+export function Inbox() {
+  const inbox = useLoad(() => commands.inbox(), []);
+  const now = useNow(60_000);
+  const data = inbox.data;
+  return (
+    <section id="inbox" class="screen" data-loaded={data ? "true" : undefined}>
+      <header class="screen-header">
+        <h1>Inbox</h1>
+      </header>
+      {!data && <p class="muted">{inbox.error ? inbox.error.message : "Loading…"}</p>}
+      {data && (
+        <>
+          <section class="inbox-section" aria-labelledby="rejected-heading">
+            <h2 id="rejected-heading">
+              Refused by the server <span class="count">{data.rejected.length}</span>
+            </h2>
+            {data.rejected.length === 0 ? (
+              <p class="empty-inline">Nothing was refused. Everything you changed was accepted or is on its way.</p>
+            ) : (
+              <ul class="cards">
+                {data.rejected.map((item) => (
+                  <RejectedItem key={item.seq} item={item} now={now} />
+                ))}
+              </ul>
+            )}
+          </section>
+
+          <section class="inbox-section" aria-labelledby="conflicts-heading">
+            <h2 id="conflicts-heading">
+              Conflicts <span class="count">{data.conflicts.length}</span>
+            </h2>
+            {data.conflicts.length === 0 ? (
+              <p class="empty-inline">No conflicts. Nobody else changed what you changed.</p>
+            ) : (
+              <ul class="cards">
+                {data.conflicts.map((conflict) => (
+                  <ConflictItem key={conflict.conflict_id} conflict={conflict} now={now} />
+                ))}
+              </ul>
+            )}
+          </section>
+        </>
+      )}
+    </section>
+  );
+}
+
+function RejectedItem({ item, now }: { item: RejectedChange; now: Date }) {
+  const { refresh, navigate } = useApp();
+  const [editing, setEditing] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const summary = describeMutation(item.mutation);
+  const fields = editableFields(item.mutation);
+  const [texts, setTexts] = useState<Record<string, string>>({});
+  const target = item.mutation.op === "delete" ? null : rowScreen(item.table, item.row_id);
+
+  async function run(action: Promise<Awaited<ReturnType<typeof commands.retryRejected>>>) {
+    setBusy(true);
+    const done = await attempt(action);
+    setBusy(false);
+    if (done !== undefined) refresh();
+  }
+
+  return (
+    <li class="card rejected-item" data-seq={item.seq}>
+      <div class="card-head">
+        <span class="strong">{summary.title}</span>
+        <span class="muted small" title={formatFull(item.rejected_at)}>
+          refused {formatDateTime(item.rejected_at, now)}
+        </span>
+        <span class="header-spacer" />
+        {target && (
+          <button type="button" class="link-button small" onClick={() => navigate(target)}>
+            Open {tableNoun(item.table)}
+          </button>
+        )}
+      </div>
+      <p class="reason">
+        <span class="reason-label">Server said:</span> {item.message} <code class="code">{item.code}</code>
+      </p>
+
+      {!editing && summary.lines.length > 0 && (
+        <dl class="change-lines">
+          {summary.lines.map((line) => (
+            <div key={line.field}>
+              <dt>{line.label}</dt>
+              <dd>
+                {line.before !== undefined && (
+                  <>
+                    <span class="before">{line.before}</span> →{" "}
+                  </>
+                )}
+                <span class="after">{line.after}</span>
+              </dd>
+            </div>
+          ))}
+        </dl>
+      )}
+
+      {editing && (
+        <Form
+          class="form resend-editor"
+          aria-label="Edit and resend"
+          onSubmit={() => run(commands.resendEdited(item.seq, editedValues(fields, texts)))}
+        >
+          {fields.map((field) => {
+            const inputId = `resend-${item.seq}-${field.field}`;
+            return (
+              <div class="field" key={field.field}>
+                <label for={inputId}>{field.label}</label>
+                <input
+                  id={inputId}
+                  class="resend-field"
+                  data-field={field.field}
+                  value={texts[field.field] ?? field.text}
+                  onInput={(e) => {
+                    const value = e.currentTarget.value;
+                    setTexts((old) => ({ ...old, [field.field]: value }));
+                  }}
+                />
+              </div>
+            );
+          })}
+          <p class="field-hint">Empty means no value. true/false and numbers keep their type.</p>
+          <div class="form-actions">
+            <button
+              type="button"
+              class="button resend-cancel"
+              onClick={() => {
+                setEditing(false);
+                setTexts({});
+              }}
+            >
+              Cancel
+            </button>
+            <button type="submit" class="button primary resend-send" disabled={busy}>
+              Resend
+            </button>
+          </div>
+        </Form>
+      )}
+
+      {!editing && (
+        <div class="card-actions">
+          <button type="button" class="button retry" disabled={busy} onClick={() => run(commands.retryRejected(item.seq))} title="Send it again as it was">
+            Retry
+          </button>
+          <button
+            type="button"
+            class="button edit-resend"
+            disabled={busy || fields.length === 0}
+            title={fields.length === 0 ? "A deletion has nothing to edit" : "Correct the values, then send again"}
+            onClick={() => setEditing(true)}
+          >
+            Edit and resend
+          </button>
+          <span class="header-spacer" />
+          {confirming ? (
+            <span class="confirm" role="group" aria-label="Confirm discard">
+              <span class="small">Discard this change for good?</span>
+              <button type="button" class="button danger discard-confirm" disabled={busy} onClick={() => run(commands.discardRejected(item.seq))}>
+                Discard
+              </button>
+              <button type="button" class="button discard-cancel" onClick={() => setConfirming(false)}>
+                Keep
+              </button>
+            </span>
+          ) : (
+            <button type="button" class="button subtle discard" disabled={busy} onClick={() => setConfirming(true)}>
+              Discard…
+            </button>
+          )}
+        </div>
+      )}
+    </li>
+  );
+}
+
+function ConflictItem({ conflict, now }: { conflict: ConflictItem_Serialize; now: Date }) {
+  const { refresh, navigate } = useApp();
+  const [busy, setBusy] = useState(false);
+  const target = rowScreen(conflict.table, conflict.row_id);
+  const lostBy = personName(conflict.lost_by_name, conflict.mine_lost ? "You" : "A colleague");
+  const keptBy = personName(conflict.kept_by_name, conflict.mine_lost ? "A colleague" : "You");
+
+  async function run(action: Promise<Awaited<ReturnType<typeof commands.restoreConflict>>>) {
+    setBusy(true);
+    const done = await attempt(action);
+    setBusy(false);
+    if (done !== undefined) refresh();
+  }
+
+  return (
+    <li class={conflict.mine_lost ? "card conflict-item mine-lost" : "card conflict-item"} data-id={conflict.conflict_id}>
+      <div class="card-head">
+        <span class="strong">
+          {humanize(tableNoun(conflict.table))} · {fieldLabel(conflict.field)}
+        </span>
+        <span class={conflict.mine_lost ? "verdict lost" : "verdict won"}>{conflictVerdict(conflict)}</span>
+        <span class="muted small" title={formatFull(conflict.created_at)}>
+          {formatDateTime(conflict.created_at, now)}
+        </span>
+        <span class="header-spacer" />
+        {target && (
+          <button type="button" class="link-button small" onClick={() => navigate(target)}>
+            Open {tableNoun(conflict.table)}
+          </button>
+        )}
+      </div>
+      <dl class="change-lines">
+        <div>
+          <dt>Kept</dt>
+          <dd>
+            <span class="after">{valueText(conflict.kept_value)}</span> <span class="muted small">by {keptBy}</span>
+          </dd>
+        </div>
+        <div>
+          <dt>Lost</dt>
+          <dd>
+            <span class="lost">{valueText(conflict.lost_value)}</span> <span class="muted small">by {lostBy}</span>
+          </dd>
+        </div>
+      </dl>
+      <div class="card-actions">
+        <button
+          type="button"
+          class="button restore"
+          disabled={busy}
+          onClick={() => run(commands.restoreConflict(conflict.conflict_id))}
+          title="Put the value that lost back (a new edit, synced like any other)"
+        >
+          {conflict.mine_lost ? "Restore my value" : `Use ${lostBy}'s value`}
+        </button>
+        <button type="button" class="button dismiss" disabled={busy} onClick={() => run(commands.dismissConflict(conflict.conflict_id))} title="Accept the value kept">
+          Dismiss
+        </button>
+      </div>
+    </li>
+  );
+}

@@ -1,0 +1,107 @@
+// Opening a ticket: title, description, priority and (optionally) the
+// customer, preset when opened from a customer's page. A new ticket starts
+// "open" and unassigned; the app then shows its page.
+
+import { commands, type Ticket_Serialize, type TicketPriority } from "../bindings";
+import { describedBy, Field } from "../components/Field";
+import { Form, FormError } from "../components/Form";
+import { useApp } from "../context";
+import { emptyTicketForm, ticketDraft, unplacedMessages, type TicketForm as State } from "../forms";
+import { useLoad } from "../hooks";
+import { humanize } from "../labels";
+import { useForm } from "../useForm";
+
+interface TicketFormProps {
+  customer?: { id: string; name: string };
+  onSaved: (ticket: Ticket_Serialize) => void;
+  onCancel: () => void;
+}
+
+const SHOWN = ["title", "description", "priority", "customer_id", "assigned_to"];
+
+/** How many customers the picker offers (the replica's first ones by name). */
+const CUSTOMER_CHOICES = 500;
+
+export function TicketForm({ customer, onSaved, onCancel }: TicketFormProps) {
+  const { vocabulary } = useApp();
+  const { form, set, messages, formError, saving, submit } = useForm<State, ReturnType<typeof ticketDraft>>(
+    () => emptyTicketForm(vocabulary, customer?.id ?? ""),
+    { toDraft: ticketDraft, check: commands.checkTicket },
+  );
+  const customers = useLoad(
+    () => commands.listCustomers({ search: null, stage: null, status: null, include_archived: false, limit: CUSTOMER_CHOICES, offset: 0 }),
+    [],
+  );
+  // The preset customer is offered even if the list does not hold it (archived, or beyond the limit).
+  const choices = customers.data ?? [];
+  const presetMissing = customer && !choices.some((c) => c.id === customer.id);
+
+  async function save() {
+    const saved = await submit((draft) => commands.openTicket(draft));
+    if (saved) onSaved(saved);
+  }
+
+  const other = unplacedMessages(messages, SHOWN);
+  return (
+    <Form class="form" onSubmit={save} aria-label="New ticket">
+      <Field id="ticket-title" label="Title" field="title" messages={messages} required>
+        <input
+          id="ticket-title"
+          value={form.title}
+          autocomplete="off"
+          {...describedBy("ticket-title", messages, "title")}
+          onInput={(e) => set("title", e.currentTarget.value)}
+        />
+      </Field>
+      <Field id="ticket-description" label="Description" field="description" messages={messages}>
+        <textarea
+          id="ticket-description"
+          rows={6}
+          value={form.description}
+          {...describedBy("ticket-description", messages, "description")}
+          onInput={(e) => set("description", e.currentTarget.value)}
+        />
+      </Field>
+      <div class="field-row">
+        <Field id="ticket-priority" label="Priority" field="priority" messages={messages}>
+          <select
+            id="ticket-priority"
+            value={form.priority}
+            onChange={(e) => set("priority", e.currentTarget.value as TicketPriority)}
+          >
+            {vocabulary.priorities.map((priority) => (
+              <option key={priority} value={priority}>
+                {humanize(priority)}
+              </option>
+            ))}
+          </select>
+        </Field>
+        <Field id="ticket-customer" label="Customer" field="customer_id" messages={messages}>
+          <select id="ticket-customer" value={form.customer_id} onChange={(e) => set("customer_id", e.currentTarget.value)}>
+            <option value="">No customer</option>
+            {presetMissing && <option value={customer.id}>{customer.name}</option>}
+            {choices.map((c) => (
+              <option key={c.id} value={c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </Field>
+      </div>
+      {other.map((message) => (
+        <p key={message} class="form-error">
+          {message}
+        </p>
+      ))}
+      <FormError message={formError} />
+      <div class="form-actions">
+        <button id="ticket-cancel" type="button" class="button" onClick={onCancel} title="Cancel (Esc)">
+          Cancel
+        </button>
+        <button id="ticket-save" type="submit" class="button primary" disabled={saving} title="Open the ticket (Ctrl+Enter)">
+          {saving ? "Saving…" : "Open ticket"}
+        </button>
+      </div>
+    </Form>
+  );
+}

@@ -1,0 +1,362 @@
+// A ticket's page: what it is about, its status (only the moves the
+// workflow allows are offered) and priority, who works on it, its history,
+// its comments with a form to add one, and its attachments.
+
+import { useState } from "preact/hooks";
+import { attempt } from "../api";
+import {
+  commands,
+  type CommentItem_Serialize,
+  type TicketPage_Serialize,
+  type TicketPriority,
+  type TicketStatus,
+} from "../bindings";
+import { describedBy, Field } from "../components/Field";
+import { Form, FormError } from "../components/Form";
+import { Pill } from "../components/Pill";
+import { useApp } from "../context";
+import { formatDateTime, formatFull } from "../datetime";
+import { commentDraft, statusChoices, ticketEdit } from "../forms";
+import { useLoad, useNow } from "../hooks";
+import { fileSize, humanize, personName } from "../labels";
+import { useForm } from "../useForm";
+
+interface TicketPageProps {
+  id: string;
+  onMissing: (message: string) => void;
+}
+
+export function TicketPage({ id, onMissing }: TicketPageProps) {
+  const { navigate, goBack } = useApp();
+  const page = useLoad(() => commands.ticketPage(id), [id], {
+    onError: (error) => {
+      if (error.code !== "not_found") return false;
+      onMissing(error.message);
+      return true;
+    },
+  });
+  const now = useNow(60_000);
+  const data = page.data;
+
+  if (!data) {
+    return (
+      <section id="ticket-page" class="screen" data-id={id}>
+        <p class="muted">{page.error ? page.error.message : "Loading…"}</p>
+      </section>
+    );
+  }
+
+  const { ticket } = data;
+  return (
+    <section id="ticket-page" class="screen" data-id={id} data-loaded="true">
+      <nav class="breadcrumb" aria-label="Breadcrumb">
+        <button type="button" class="link-button" onClick={() => goBack({ name: "tickets" })} title="Back (Esc)">
+          ← My tickets
+        </button>
+      </nav>
+      <header class="screen-header">
+        <h1 id="ticket-heading">{ticket.title}</h1>
+        <Pill kind="ticket-status" value={ticket.status} />
+        <Pill kind="priority" value={ticket.priority} />
+      </header>
+      <p class="meta muted">
+        {ticket.customer_id ? (
+          <button
+            type="button"
+            id="ticket-customer-link"
+            class="link-button"
+            onClick={() => navigate({ name: "customer", id: ticket.customer_id! })}
+          >
+            {data.customer_name ?? "Customer"}
+          </button>
+        ) : (
+          "No customer"
+        )}
+        {" · "}
+        <span title={formatFull(ticket.created_at)}>Opened {formatDateTime(ticket.created_at, now)}</span>
+        {ticket.resolved_at && <span title={formatFull(ticket.resolved_at)}> · Resolved {formatDateTime(ticket.resolved_at, now)}</span>}
+        {ticket.closed_at && <span title={formatFull(ticket.closed_at)}> · Closed {formatDateTime(ticket.closed_at, now)}</span>}
+      </p>
+
+      <div class="columns wide-left">
+        <div class="stack">
+          <section class="panel" aria-label="Description">
+            {ticket.description ? <p class="note">{ticket.description}</p> : <p class="empty-inline">No description.</p>}
+          </section>
+
+          <section class="panel" aria-labelledby="comments-heading">
+            <h2 id="comments-heading">
+              Comments <span class="count">{data.comments.length}</span>
+            </h2>
+            {data.comments.length === 0 && <p class="empty-inline">No comments yet.</p>}
+            <ul class="comments">
+              {data.comments.map((comment) => (
+                <CommentRow key={comment.id} comment={comment} now={now} />
+              ))}
+            </ul>
+            <CommentForm ticketId={id} />
+          </section>
+        </div>
+
+        <div class="stack">
+          <WorkflowPanel page={data} />
+          <AssigneesPanel page={data} />
+
+          <section class="panel" aria-labelledby="history-heading">
+            <h2 id="history-heading">History</h2>
+            {data.history.length === 0 ? (
+              <p class="empty-inline">No status changes yet.</p>
+            ) : (
+              <ol class="history">
+                {data.history.map((entry) => (
+                  <li key={entry.id}>
+                    <span>
+                      {entry.from_status ? (
+                        <>
+                          {humanize(entry.from_status)} → <strong>{humanize(entry.to_status)}</strong>
+                        </>
+                      ) : (
+                        <>
+                          Opened as <strong>{humanize(entry.to_status)}</strong>
+                        </>
+                      )}
+                    </span>
+                    <span class="muted small" title={formatFull(entry.created_at)}>
+                      {formatDateTime(entry.created_at, now)}
+                    </span>
+                    {entry.note && <span class="history-note">{entry.note}</span>}
+                  </li>
+                ))}
+              </ol>
+            )}
+          </section>
+
+          <section class="panel" aria-labelledby="attachments-heading">
+            <h2 id="attachments-heading">
+              Attachments <span class="count">{data.attachments.length}</span>
+            </h2>
+            {data.attachments.length === 0 ? (
+              <p class="empty-inline">No attachments.</p>
+            ) : (
+              <ul class="attachments">
+                {data.attachments.map((file) => (
+                  <li key={file.id} class="attachment" data-id={file.id} title={file.mime_type}>
+                    <span class="ellipsis">{file.file_name}</span>
+                    <span class="muted small">{fileSize(file.file_size)}</span>
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+        </div>
+      </div>
+    </section>
+  );
+}
+
+/** Status and priority, saved together with "Save". */
+function WorkflowPanel({ page }: { page: TicketPage_Serialize }) {
+  const { vocabulary, refresh } = useApp();
+  const { ticket } = page;
+  // What the user picked but has not saved; the ticket's own values otherwise,
+  // so a colleague's change shows up after a sync.
+  const [status, setStatus] = useState<TicketStatus | null>(null);
+  const [priority, setPriority] = useState<TicketPriority | null>(null);
+  const [saving, setSaving] = useState(false);
+  const shownStatus = status ?? ticket.status;
+  const shownPriority = priority ?? ticket.priority;
+  const changed = shownStatus !== ticket.status || shownPriority !== ticket.priority;
+
+  async function save() {
+    setSaving(true);
+    const saved = await attempt(commands.updateTicket(ticket.id, ticketEdit(ticket, { status: shownStatus, priority: shownPriority })));
+    setSaving(false);
+    if (saved) {
+      setStatus(null);
+      setPriority(null);
+      refresh();
+    }
+  }
+
+  return (
+    <section class="panel" aria-labelledby="workflow-heading">
+      <h2 id="workflow-heading">Status</h2>
+      <Form class="form compact" onSubmit={save} aria-label="Status and priority">
+        <div class="field">
+          <label for="ticket-status">Status</label>
+          <select id="ticket-status" value={shownStatus} onChange={(e) => setStatus(e.currentTarget.value as TicketStatus)}>
+            {statusChoices(ticket.status, page.allowed_statuses).map((choice) => (
+              <option key={choice} value={choice}>
+                {humanize(choice)}
+                {choice === ticket.status ? " (current)" : ""}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="ticket-priority-select">Priority</label>
+          <select
+            id="ticket-priority-select"
+            value={shownPriority}
+            onChange={(e) => setPriority(e.currentTarget.value as TicketPriority)}
+          >
+            {vocabulary.priorities.map((choice) => (
+              <option key={choice} value={choice}>
+                {humanize(choice)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="form-actions">
+          {changed && (
+            <button
+              type="button"
+              class="button"
+              onClick={() => {
+                setStatus(null);
+                setPriority(null);
+              }}
+            >
+              Undo
+            </button>
+          )}
+          <button id="ticket-save-status" type="submit" class="button primary" disabled={!changed || saving}>
+            {saving ? "Saving…" : "Save"}
+          </button>
+        </div>
+      </Form>
+    </section>
+  );
+}
+
+function AssigneesPanel({ page }: { page: TicketPage_Serialize }) {
+  const { refresh } = useApp();
+  const colleagues = useLoad(() => commands.colleagues(), []);
+  const ticketId = page.ticket.id;
+  const assigned = new Set(page.assignees.map((a) => a.user_id));
+  const addable = (colleagues.data ?? []).filter((c) => !assigned.has(c.id));
+
+  async function add(userId: string) {
+    if (!userId) return;
+    if ((await attempt(commands.addAssignee(ticketId, userId))) !== undefined) refresh();
+  }
+
+  async function remove(userId: string) {
+    if ((await attempt(commands.removeAssignee(ticketId, userId))) !== undefined) refresh();
+  }
+
+  return (
+    <section class="panel" aria-labelledby="assignees-heading">
+      <h2 id="assignees-heading">Assignees</h2>
+      {page.assignees.length === 0 ? (
+        <p class="empty-inline">Nobody is assigned.</p>
+      ) : (
+        <ul class="assignees">
+          {page.assignees.map((assignee) => {
+            const name = personName(assignee.name);
+            return (
+              <li key={assignee.user_id} class="assignee" data-user-id={assignee.user_id}>
+                <span class="avatar" aria-hidden="true">
+                  {name.charAt(0).toUpperCase()}
+                </span>
+                <span class="grow ellipsis">{name}</span>
+                <button
+                  type="button"
+                  class="icon-button remove-assignee"
+                  aria-label={`Remove ${name}`}
+                  title={`Remove ${name}`}
+                  onClick={() => remove(assignee.user_id)}
+                >
+                  ×
+                </button>
+              </li>
+            );
+          })}
+        </ul>
+      )}
+      <label class="visually-hidden" for="add-assignee">
+        Add assignee
+      </label>
+      <select
+        id="add-assignee"
+        value=""
+        disabled={addable.length === 0}
+        onChange={(e) => {
+          const userId = e.currentTarget.value;
+          e.currentTarget.value = "";
+          void add(userId);
+        }}
+      >
+        <option value="">{addable.length === 0 ? "Everyone is assigned" : "Add assignee…"}</option>
+        {addable.map((colleague) => (
+          <option key={colleague.id} value={colleague.id}>
+            {personName(colleague.full_name)}
+            {colleague.role === "admin" ? " (admin)" : ""}
+          </option>
+        ))}
+      </select>
+    </section>
+  );
+}
+
+function CommentRow({ comment, now }: { comment: CommentItem_Serialize; now: Date }) {
+  return (
+    <li class={comment.is_internal ? "comment internal" : "comment"} data-id={comment.id}>
+      <div class="comment-head">
+        <span class="strong">{personName(comment.author_name)}</span>
+        {comment.is_internal && <span class="pill internal-tag">Internal</span>}
+        <span class="muted small" title={formatFull(comment.created_at)}>
+          {formatDateTime(comment.created_at, now)}
+        </span>
+      </div>
+      <p class="note">{comment.content}</p>
+    </li>
+  );
+}
+
+function CommentForm({ ticketId }: { ticketId: string }) {
+  const { refresh } = useApp();
+  const { form, set, messages, formError, saving, submit, reset } = useForm(
+    { text: "", internal: false },
+    {
+      toDraft: (state) => commentDraft(ticketId, state.text, state.internal),
+      check: commands.checkComment,
+      wireNames: { text: "content", internal: "is_internal" },
+    },
+  );
+
+  async function send() {
+    const saved = await submit((draft) => commands.addComment(draft));
+    if (saved) {
+      // Keep the "internal" choice: several notes in a row are usually of one kind.
+      reset({ text: "", internal: form.internal });
+      refresh();
+    }
+  }
+
+  return (
+    <Form class="form comment-form" onSubmit={send} aria-label="Add a comment">
+      <Field id="comment-text" label="Add a comment" field="content" messages={messages}>
+        <textarea
+          id="comment-text"
+          rows={3}
+          value={form.text}
+          placeholder="Write a comment… (Ctrl+Enter to send)"
+          {...describedBy("comment-text", messages, "content")}
+          onInput={(e) => set("text", e.currentTarget.value)}
+        />
+      </Field>
+      <FormError message={formError} />
+      <div class="form-actions">
+        <label class="checkbox-inline" title="Internal notes are for staff only">
+          <input id="comment-internal" type="checkbox" checked={form.internal} onChange={(e) => set("internal", e.currentTarget.checked)} />
+          Internal
+        </label>
+        <span class="header-spacer" />
+        <button id="comment-send" type="submit" class="button primary" disabled={saving} title="Send (Ctrl+Enter)">
+          {saving ? "Sending…" : form.internal ? "Add internal note" : "Send comment"}
+        </button>
+      </div>
+    </Form>
+  );
+}
