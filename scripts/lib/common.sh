@@ -25,6 +25,8 @@ APT_PACKAGES=(
     # The desktop app (Tauri 2 on WebKitGTK), and its end-to-end tests in a
     # real window: WebKitWebDriver, which tauri-driver starts.
     libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev libssl-dev webkit2gtk-driver
+    # Screenshots of the end-to-end test's windows (import).
+    imagemagick
 )
 
 install_system_packages() {

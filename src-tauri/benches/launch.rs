@@ -30,12 +30,40 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
+/// Memory of one process, in kB: resident (RSS, counting shared libraries
+/// whole in every process) and proportional (PSS, shared pages divided
+/// among the processes sharing them, so the sum over processes is what
+/// they cost together).
+#[derive(Debug, Clone, Copy, Default)]
+struct Memory {
+    rss: u64,
+    pss: u64,
+    /// The process's own heap and stacks (no file-backed pages).
+    anonymous: u64,
+}
+
+fn memory_of(pid: u32) -> Memory {
+    let rollup = std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).unwrap_or_default();
+    let field = |name: &str| {
+        rollup
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    Memory {
+        rss: field("Rss:"),
+        pss: field("Pss:"),
+        anonymous: field("Anonymous:"),
+    }
+}
+
 /// The app's process and every process below it (WebKit's web and network
-/// processes), with their resident memory in kB.
-fn app_tree_rss(data_dir: &str) -> Vec<(String, u64)> {
+/// processes), with their memory.
+fn app_tree_memory(data_dir: &str) -> Vec<(String, Memory)> {
     let mut parents: HashMap<u32, u32> = HashMap::new();
     let mut names: HashMap<u32, String> = HashMap::new();
-    let mut rss: HashMap<u32, u64> = HashMap::new();
     let mut app = None;
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
         let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else {
@@ -52,10 +80,6 @@ fn app_tree_rss(data_dir: &str) -> Vec<(String, u64)> {
             continue;
         };
         parents.insert(pid, ppid.parse().unwrap_or(0));
-        rss.insert(
-            pid,
-            field("VmRSS:").and_then(|v| v.parse().ok()).unwrap_or(0),
-        );
         let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
         if name.starts_with("crm-desktop") && String::from_utf8_lossy(&cmdline).contains(data_dir) {
             app = Some(pid);
@@ -74,12 +98,12 @@ fn app_tree_rss(data_dir: &str) -> Vec<(String, u64)> {
             _ => return false,
         }
     };
-    let mut tree: Vec<(String, u64)> = names
+    let mut tree: Vec<(String, Memory)> = names
         .iter()
         .filter(|(pid, _)| below(**pid))
-        .map(|(pid, name)| (name.clone(), rss[pid]))
+        .map(|(pid, name)| (name.clone(), memory_of(*pid)))
         .collect();
-    tree.sort();
+    tree.sort_by(|a, b| a.0.cmp(&b.0));
     tree
 }
 
@@ -123,16 +147,26 @@ async fn main() {
         times.push(first_screen);
         // Settled memory: what the app holds once the screen is up.
         tokio::time::sleep(Duration::from_secs(2)).await;
-        let tree = app_tree_rss(&data_dir);
-        let total: u64 = tree.iter().map(|(_, kb)| kb).sum();
+        let tree = app_tree_memory(&data_dir);
+        let mb = |kb: u64| kb as f64 / 1024.0;
+        let rss: u64 = tree.iter().map(|(_, m)| m.rss).sum();
+        let pss: u64 = tree.iter().map(|(_, m)| m.pss).sum();
         let parts: Vec<String> = tree
             .iter()
-            .map(|(name, kb)| format!("{name} {:.0} MB", *kb as f64 / 1024.0))
+            .map(|(name, m)| {
+                format!(
+                    "{name} {:.0}/{:.0}/{:.0}",
+                    mb(m.rss),
+                    mb(m.pss),
+                    mb(m.anonymous)
+                )
+            })
             .collect();
         println!(
-            "launch {round}: first screen with data after {:.0} ms; resident memory {:.0} MB ({})",
+            "launch {round}: first screen with data after {:.0} ms; memory (RSS/PSS, MB): all {:.0}/{:.0} (per process RSS/PSS/anonymous: {})",
             first_screen.as_secs_f64() * 1000.0,
-            total as f64 / 1024.0,
+            mb(rss),
+            mb(pss),
             parts.join(", ")
         );
         app.close().await;

@@ -234,4 +234,20 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
 
     admin.close().await;
     app.close().await;
+    support::wait_for_exit(&bens_dir).await;
+
+    // Next morning, on the plane: the app opens offline with the kept
+    // session, on the screen it showed last, with yesterday's work.
+    backend.stop().await;
+    let app = bens_desk
+        .open_app(&["--data-dir", &bens_dir, "--server", &server])
+        .await;
+    app.find("#dashboard[data-loaded='true']").await;
+    app.attribute_is("#status-connection", "data-state", "offline")
+        .await;
+    app.click("#nav-customers").await;
+    app.fill("#customer-search", "harbour").await;
+    app.count("#customer-list .customer-row", 1).await;
+    app.screenshot("10-reopened-offline").await;
+    app.close().await;
 }

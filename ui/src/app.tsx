@@ -14,6 +14,7 @@ import { attempt, call, toReport } from "./api";
 import {
   commands,
   events,
+  type Colleague_Serialize,
   type Product_Serialize,
   type SessionInfo_Serialize,
   type SyncStatus_Serialize,
@@ -208,6 +209,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
   const [dialog, setDialog] = useState<DialogSpec | null>(null);
   const [saves, setSaves] = useState(0);
   const [products, setProducts] = useState<Product_Serialize[]>([]);
+  const [colleagues, setColleagues] = useState<Colleague_Serialize[]>([]);
   const version = syncVersion + saves;
 
   // Event handlers and the key listener read the latest values through refs.
@@ -279,8 +281,22 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
   }, [screenKey]);
 
   // Products name customers' products and fill the form's select; they can change with a sync.
+  // An answer to an older version that arrives late is dropped.
   useEffect(() => {
-    void attempt(commands.products()).then((list) => list && setProducts(list));
+    let stale = false;
+    void attempt(commands.products()).then((list) => list && !stale && setProducts(list));
+    return () => {
+      stale = true;
+    };
+  }, [version]);
+
+  // Colleagues name who did what and fill the owner select; the core renews them every sync round.
+  useEffect(() => {
+    let stale = false;
+    void attempt(commands.colleagues()).then((list) => list && !stale && setColleagues(list));
+    return () => {
+      stale = true;
+    };
   }, [version]);
 
   // A follow-up reminder was clicked: show its customer.
@@ -351,6 +367,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
       session,
       vocabulary,
       products,
+      colleagues,
       version,
       refresh,
       navigate,
@@ -359,7 +376,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
       closeDialog,
       setNewAction,
     }),
-    [session, vocabulary, products, version, refresh, navigate, goBack, closeDialog, setNewAction],
+    [session, vocabulary, products, colleagues, version, refresh, navigate, goBack, closeDialog, setNewAction],
   );
 
   const current = screen ? section(screen) : null;

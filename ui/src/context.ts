@@ -1,11 +1,11 @@
 // What every screen of the signed-in app may use, handed down by the shell
-// (app.tsx) through one Preact context: who is signed in, the vocabulary
-// and products for the forms, navigation, dialogs, and the data version
-// that makes screens reload.
+// (app.tsx) through one Preact context: who is signed in, the vocabulary,
+// products and colleagues for the forms and for names, navigation,
+// dialogs, and the data version that makes screens reload.
 
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
-import type { Customer_Serialize, Product_Serialize, SessionInfo_Serialize, Vocabulary } from "./bindings";
+import type { Colleague_Serialize, Customer_Serialize, Product_Serialize, SessionInfo_Serialize, Vocabulary } from "./bindings";
 import type { Screen } from "./route";
 
 /** The forms and overlays that open above the current screen. */
@@ -20,6 +20,12 @@ export interface AppContextValue {
   session: SessionInfo_Serialize;
   vocabulary: Vocabulary;
   products: Product_Serialize[];
+  /**
+   * Everyone the replica knows (the core renews the list every sync round),
+   * for owner pickers and for names beside ids (people.ts: `personLabel`).
+   * Empty until the first answer.
+   */
+  colleagues: Colleague_Serialize[];
   /**
    * Goes up whenever the replica may hold new data (a sync round finished,
    * or the user saved something); screens reload when it changes.

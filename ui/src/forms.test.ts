@@ -137,6 +137,25 @@ describe("customer drafts", () => {
     });
   });
 
+  it("send the owner an admin chose, and none when left empty", () => {
+    const form = { ...emptyCustomerForm(vocabulary as never, "u1"), name: "Acme" };
+    expect(form.owner).toBe("u1");
+    expect(newCustomerDraft({ ...form, owner: "u5" }, true).owner).toBe("u5");
+    expect(newCustomerDraft({ ...form, owner: "" }, true).owner).toBeNull();
+    // An agent's form never names an owner, whatever the state holds.
+    expect(newCustomerDraft({ ...form, owner: "u5" }).owner).toBeNull();
+  });
+
+  it("reassign when an admin chose another owner", () => {
+    const form = { ...customerFormFrom(customer), owner: "u9" };
+    expect(customerFormFrom(customer).owner).toBe("u7");
+    expect(customerFormFrom({ ...customer, owner: null }).owner).toBe("");
+    expect(customerEdit(form, customer.owner, true).owner).toBe("u9");
+    expect(customerEdit({ ...form, owner: "" }, customer.owner, true).owner).toBeNull();
+    // Without the choice (an agent), the current owner stays.
+    expect(customerEdit(form, customer.owner).owner).toBe("u7");
+  });
+
   it("edit every field and keep the owner", () => {
     const form = { ...customerFormFrom(customer), email: "ops@acme.test", product_id: "", is_archived: true };
     expect(customerEdit(form, customer.owner)).toEqual({

@@ -111,7 +111,7 @@ export function debounce<A extends unknown[]>(fn: (...args: A) => void, ms: numb
 
 // ---------------------------------------------------------------- customers
 
-/** The customer form as its inputs hold it ("" = no product). */
+/** The customer form as its inputs hold it ("" = no product, no owner). */
 export interface CustomerForm {
   name: string;
   email: string;
@@ -119,11 +119,16 @@ export interface CustomerForm {
   product_id: string;
   acquisition_stage: AcquisitionStage;
   status: CustomerStatus;
+  /** The owner's id; only an admin's form lets it be chosen. */
+  owner: string;
   is_archived: boolean;
 }
 
-/** A new customer starts at the vocabulary's first stage and status (the core's order). */
-export function emptyCustomerForm(vocabulary: Pick<Vocabulary, "stages" | "customer_statuses">): CustomerForm {
+/**
+ * A new customer starts at the vocabulary's first stage and status (the
+ * core's order); `owner` presets an admin's owner select (themselves).
+ */
+export function emptyCustomerForm(vocabulary: Pick<Vocabulary, "stages" | "customer_statuses">, owner = ""): CustomerForm {
   return {
     name: "",
     email: "",
@@ -131,6 +136,7 @@ export function emptyCustomerForm(vocabulary: Pick<Vocabulary, "stages" | "custo
     product_id: "",
     acquisition_stage: vocabulary.stages[0],
     status: vocabulary.customer_statuses[0],
+    owner,
     is_archived: false,
   };
 }
@@ -143,12 +149,17 @@ export function customerFormFrom(customer: Customer_Serialize): CustomerForm {
     product_id: customer.product_id ?? "",
     acquisition_stage: customer.acquisition_stage,
     status: customer.status,
+    owner: customer.owner ?? "",
     is_archived: customer.is_archived,
   };
 }
 
-/** What `createCustomer` and `checkCustomer` take. The core makes the agent the owner. */
-export function newCustomerDraft(form: CustomerForm): NewCustomer_Deserialize {
+/**
+ * What `createCustomer` and `checkCustomer` take. With `chooseOwner` (an
+ * admin's form) the chosen owner goes along; otherwise the owner is null,
+ * which the core fills with the signed-in agent.
+ */
+export function newCustomerDraft(form: CustomerForm, chooseOwner = false): NewCustomer_Deserialize {
   return {
     name: form.name.trim(),
     email: textOrNull(form.email),
@@ -156,12 +167,16 @@ export function newCustomerDraft(form: CustomerForm): NewCustomer_Deserialize {
     product_id: textOrNull(form.product_id),
     status: form.status,
     acquisition_stage: form.acquisition_stage,
-    owner: null,
+    owner: chooseOwner ? textOrNull(form.owner) : null,
   };
 }
 
-/** What `updateCustomer` takes: every editable field; the owner is kept as it was. */
-export function customerEdit(form: CustomerForm, owner: string | null): CustomerEdit_Deserialize {
+/**
+ * What `updateCustomer` takes: every editable field. The owner is the one
+ * chosen with `chooseOwner` (an admin reassigning), else `currentOwner` as
+ * it was (agents cannot hand a customer to someone else).
+ */
+export function customerEdit(form: CustomerForm, currentOwner: string | null, chooseOwner = false): CustomerEdit_Deserialize {
   return {
     name: form.name.trim(),
     email: textOrNull(form.email),
@@ -169,7 +184,7 @@ export function customerEdit(form: CustomerForm, owner: string | null): Customer
     product_id: textOrNull(form.product_id),
     status: form.status,
     acquisition_stage: form.acquisition_stage,
-    owner,
+    owner: chooseOwner ? textOrNull(form.owner) : currentOwner,
     is_archived: form.is_archived,
   };
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldLabel, fileSize, hoursLabel, humanize, isPressing, orderedCounts, personName, plural, tableNoun } from "./labels";
+import { fieldLabel, fileSize, firstPageNote, hoursLabel, humanize, isPressing, orderedCounts, personName, plural, tableNoun } from "./labels";
 
 describe("humanize", () => {
   it("turns wire values into sentence-case words", () => {
@@ -79,5 +79,16 @@ describe("dashboard figures", () => {
     expect(hoursLabel(5.24)).toBe("5.2 h");
     expect(hoursLabel(84)).toBe("3.5 days");
     expect(hoursLabel(null)).toBe("—");
+  });
+});
+
+describe("first page note", () => {
+  it("shows only when the page came back full", () => {
+    // The list asks for one more than it shows: getting it means there are more.
+    expect(firstPageNote(101, 100)).toBe("Showing the first 100 — search to narrow it down");
+    expect(firstPageNote(100, 100)).toBeNull();
+    expect(firstPageNote(99, 100)).toBeNull();
+    expect(firstPageNote(0, 100)).toBeNull();
+    expect(firstPageNote(0, 0)).toBeNull();
   });
 });

@@ -69,6 +69,15 @@ export function plural(count: number, one: string, many = `${one}s`): string {
 }
 
 /**
+ * The note under a list that shows one page: only when it got more than a
+ * page (it asks for one extra row, so this means there are more), never
+ * when the page holds all there is.
+ */
+export function firstPageNote(fetched: number, pageSize: number): string | null {
+  return pageSize > 0 && fetched > pageSize ? `Showing the first ${pageSize} — search to narrow it down` : null;
+}
+
+/**
  * A figure-per-key map (the dashboard's "by stage", "by status") in the
  * vocabulary's order, with keys the vocabulary does not know at the end.
  */

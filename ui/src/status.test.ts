@@ -57,6 +57,17 @@ describe("pending and last sync", () => {
     expect(lastSyncLabel("2024-06-03T11:55:00Z", now)).toBe("Synced 5 min ago");
     expect(lastSyncLabel("2024-06-03T11:59:50Z", now)).toBe("Synced just now");
   });
+
+  it("say last synced when not online, so old data does not look current", () => {
+    const now = new Date("2024-06-03T12:00:00Z");
+    expect(lastSyncLabel("2024-06-03T11:55:00Z", now, "offline")).toBe("Last synced 5 min ago");
+    expect(lastSyncLabel("2024-06-03T11:59:50Z", now, "offline")).toBe("Last synced just now");
+    expect(lastSyncLabel("2024-06-03T11:55:00Z", now, "connecting")).toBe("Last synced 5 min ago");
+    expect(lastSyncLabel("2024-06-03T11:55:00Z", now, "sign_in_required")).toBe("Last synced 5 min ago");
+    expect(lastSyncLabel("2024-06-03T11:55:00Z", now, "idle")).toBe("Synced 5 min ago");
+    expect(lastSyncLabel("2024-06-03T11:55:00Z", now, "syncing")).toBe("Synced 5 min ago");
+    expect(lastSyncLabel(null, now, "offline")).toBe("Never synced");
+  });
 });
 
 describe("initial load progress", () => {

@@ -50,10 +50,24 @@ export function pendingLabel(pending: number): string {
   return pending > 0 ? `${pending} pending` : "All saved";
 }
 
-/** "Synced 5 min ago", or "Never synced" before the first round. */
-export function lastSyncLabel(lastSyncAt: string | null | undefined, now: Date = new Date()): string {
+/** Whether the app is talking to the server (pushing or pulling included). */
+export function isOnline(state: SyncState): boolean {
+  return state === "idle" || state === "syncing";
+}
+
+/**
+ * "Synced 5 min ago" while online; "Last synced 5 min ago" otherwise
+ * (offline, connecting, signed out...), so an old sync does not read as if
+ * the data were current. "Never synced" before the first round.
+ */
+export function lastSyncLabel(
+  lastSyncAt: string | null | undefined,
+  now: Date = new Date(),
+  state: SyncState = "idle",
+): string {
   const ago = relativeTime(lastSyncAt, now);
-  return ago ? `Synced ${ago}` : "Never synced";
+  if (!ago) return "Never synced";
+  return isOnline(state) ? `Synced ${ago}` : `Last synced ${ago}`;
 }
 
 /** The first load's progress in whole percent, 0..100. */
@@ -76,7 +90,7 @@ export interface StatusNote {
  * states show the engine's sentence as it is.
  */
 export function statusMessage(status: SyncStatus_Serialize): StatusNote | null {
-  if (status.state === "idle" || status.state === "syncing") return null;
+  if (isOnline(status.state)) return null;
   const detail = status.message?.trim() || null;
   if (status.state === "offline") {
     return {

@@ -125,12 +125,28 @@ exec dbus-run-session -- sh -c 'echo "$DBUS_SESSION_BUS_ADDRESS" > "{bus}"; duns
             "tauri:options".into(),
             json!({ "application": app_binary(), "args": args }),
         );
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{}", self.driver_port))
-            .await
-            .expect("a WebDriver session on the app's window");
-        App { client }
+        // tauri-driver answers before WebKitWebDriver behind it is ready:
+        // retry a refused session for a while.
+        let started = Instant::now();
+        loop {
+            match ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps.clone())
+                .connect(&format!("http://127.0.0.1:{}", self.driver_port))
+                .await
+            {
+                Ok(client) => {
+                    return App {
+                        client,
+                        display: self.display.clone(),
+                    };
+                }
+                Err(e) if started.elapsed() < PATIENCE => {
+                    eprintln!("no WebDriver session yet ({e}); retrying");
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                }
+                Err(e) => panic!("no WebDriver session on the app's window: {e}"),
+            }
+        }
     }
 
     /// Runs a command on this desktop's display and bus (e.g. `dunstctl`).
@@ -182,6 +198,8 @@ impl Drop for Desktop {
 /// One app window under WebDriver.
 pub struct App {
     pub client: Client,
+    /// The X display it shows on (screenshots are taken from there).
+    display: String,
 }
 
 impl App {
@@ -284,25 +302,42 @@ impl App {
     }
 
     /// Saves a screenshot as `<name>.png` among the test's artefacts, once
-    /// the screen's data is there.
+    /// the screen's data is there. Taken from the X server (ImageMagick's
+    /// `import`), so it is what the user would see: WebKitWebDriver's own
+    /// screenshot waits about a minute for a frame when accelerated
+    /// compositing is off, as the app has it.
     pub async fn screenshot(&self, name: &str) {
         self.find("[data-loaded='true']").await;
-        // Let the last render reach the screen: two animation frames, then a
-        // moment for the compositor.
-        self.client
-            .execute_async(
-                "const done = arguments[arguments.length - 1];
-                 requestAnimationFrame(() => requestAnimationFrame(() => done(true)));",
-                vec![],
-            )
-            .await
-            .unwrap();
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let png = self.client.screenshot().await.unwrap();
-        std::fs::write(screenshot_dir().join(format!("{name}.png")), png).unwrap();
+        // Let the last render reach the screen.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let path = screenshot_dir().join(format!("{name}.png"));
+        let status = Command::new("import")
+            .args(["-display", &self.display, "-window", "root"])
+            .arg(&path)
+            .status()
+            .expect("ImageMagick's import runs (scripts/test installs imagemagick)");
+        assert!(status.success(), "screenshot {name} failed");
     }
 
     pub async fn close(self) {
         let _ = self.client.close().await;
+    }
+}
+
+/// Waits until no app holds `data_dir` (its lock is free): a closed window's
+/// process may take a moment to end.
+pub async fn wait_for_exit(data_dir: &str) {
+    let started = Instant::now();
+    let path = Path::new(data_dir).join("app.lock");
+    loop {
+        let file = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        if file.try_lock().is_ok() {
+            return;
+        }
+        assert!(
+            started.elapsed() < PATIENCE,
+            "the app on {data_dir} never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }

@@ -103,7 +103,7 @@ export function StatusBar({ status, onSyncNow, onSignInAgain, onOpenInbox }: Sta
       )}
 
       <span id="status-last-sync" class="status-item" title={formatFull(status.last_sync_at) || undefined}>
-        {lastSyncLabel(status.last_sync_at, now)}
+        {lastSyncLabel(status.last_sync_at, now, status.state)}
       </span>
 
       <button type="button" id="sync-now" class="button small" onClick={onSyncNow} title="Sync now">

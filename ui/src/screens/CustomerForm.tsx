@@ -1,6 +1,8 @@
 // The customer form, for a new customer and for editing one. Rules are
 // checked as the user types (`checkCustomer`, the same rules saving
-// applies); saving creates or updates, then the app reloads.
+// applies); saving creates or updates, then the app reloads. An admin also
+// chooses the owner (reassigning a customer to another agent); an agent's
+// new customers are their own and an edit keeps the owner.
 
 import { commands, type Customer_Serialize } from "../bindings";
 import { describedBy, Field } from "../components/Field";
@@ -8,6 +10,7 @@ import { Form, FormError } from "../components/Form";
 import { useApp } from "../context";
 import { customerEdit, customerFormFrom, emptyCustomerForm, newCustomerDraft, unplacedMessages } from "../forms";
 import { humanize } from "../labels";
+import { ownerChoices } from "../people";
 import { useForm } from "../useForm";
 
 interface CustomerFormProps {
@@ -20,10 +23,14 @@ interface CustomerFormProps {
 const SHOWN = ["name", "email", "phone", "product_id", "acquisition_stage", "status", "is_archived"];
 
 export function CustomerForm({ customer, onSaved, onCancel }: CustomerFormProps) {
-  const { vocabulary, products } = useApp();
+  const { vocabulary, products, colleagues, session } = useApp();
+  const me = session.account.id;
+  /** Only admins may give a customer to someone else. */
+  const chooseOwner = session.account.role === "admin";
   const { form, set, messages, formError, saving, submit } = useForm(
-    () => (customer ? customerFormFrom(customer) : emptyCustomerForm(vocabulary)),
-    { toDraft: newCustomerDraft, check: commands.checkCustomer },
+    // An admin's new customer starts as their own, like an agent's.
+    () => (customer ? customerFormFrom(customer) : emptyCustomerForm(vocabulary, chooseOwner ? me : "")),
+    { toDraft: (values) => newCustomerDraft(values, chooseOwner), check: commands.checkCustomer },
   );
 
   // Inactive products are not offered, except the one the customer already has.
@@ -31,12 +38,12 @@ export function CustomerForm({ customer, onSaved, onCancel }: CustomerFormProps)
 
   async function save() {
     const saved = customer
-      ? await submit((_draft, values) => commands.updateCustomer(customer.id, customerEdit(values, customer.owner)))
+      ? await submit((_draft, values) => commands.updateCustomer(customer.id, customerEdit(values, customer.owner, chooseOwner)))
       : await submit((draft) => commands.createCustomer(draft));
     if (saved) onSaved(saved);
   }
 
-  const other = unplacedMessages(messages, SHOWN);
+  const other = unplacedMessages(messages, chooseOwner ? [...SHOWN, "owner"] : SHOWN);
   return (
     <Form class="form" onSubmit={save} aria-label={customer ? "Edit customer" : "New customer"}>
       <Field id="customer-name" label="Name" field="name" messages={messages} required>
@@ -110,6 +117,22 @@ export function CustomerForm({ customer, onSaved, onCancel }: CustomerFormProps)
           </select>
         </Field>
       </div>
+      {chooseOwner && (
+        <Field id="customer-owner" label="Owner" field="owner" messages={messages}>
+          <select
+            id="customer-owner"
+            value={form.owner}
+            {...describedBy("customer-owner", messages, "owner")}
+            onChange={(e) => set("owner", e.currentTarget.value)}
+          >
+            {ownerChoices(colleagues, customer ? customer.owner : me, me).map((choice) => (
+              <option key={choice.id} value={choice.id}>
+                {choice.label}
+              </option>
+            ))}
+          </select>
+        </Field>
+      )}
       {customer && (
         <div class="field checkbox">
           <label>

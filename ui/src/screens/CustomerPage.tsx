@@ -1,13 +1,14 @@
 // A customer's page: their details, their interactions (newest first, with
 // follow-ups that are due or overdue highlighted), and their tickets.
 
-import { commands, type CustomerInteraction_Serialize } from "../bindings";
+import { commands, type Colleague_Serialize, type CustomerInteraction_Serialize } from "../bindings";
 import { Pill } from "../components/Pill";
 import { openableRow } from "../components/rows";
 import { useApp } from "../context";
 import { followUpState, formatDateTime, formatFull } from "../datetime";
 import { useLoad, useNewAction, useNow } from "../hooks";
 import { personName } from "../labels";
+import { personLabel } from "../people";
 import { withHint } from "../shortcuts";
 
 interface CustomerPageProps {
@@ -17,7 +18,7 @@ interface CustomerPageProps {
 }
 
 export function CustomerPage({ id, onMissing }: CustomerPageProps) {
-  const { products, navigate, goBack, openDialog } = useApp();
+  const { products, colleagues, session, navigate, goBack, openDialog } = useApp();
   const page = useLoad(() => commands.customerPage(id), [id], {
     onError: (error) => {
       if (error.code !== "not_found") return false;
@@ -107,7 +108,13 @@ export function CustomerPage({ id, onMissing }: CustomerPageProps) {
           ) : (
             <ul class="interactions">
               {data.interactions.map((interaction) => (
-                <InteractionRow key={interaction.id} interaction={interaction} now={now} />
+                <InteractionRow
+                  key={interaction.id}
+                  interaction={interaction}
+                  now={now}
+                  colleagues={colleagues}
+                  me={session.account.id}
+                />
               ))}
             </ul>
           )}
@@ -152,15 +159,26 @@ function Detail({ label, value, title }: { label: string; value: string | null |
   );
 }
 
-function InteractionRow({ interaction, now }: { interaction: CustomerInteraction_Serialize; now: Date }) {
+interface InteractionRowProps {
+  interaction: CustomerInteraction_Serialize;
+  now: Date;
+  colleagues: Colleague_Serialize[];
+  me: string;
+}
+
+function InteractionRow({ interaction, now, colleagues, me }: InteractionRowProps) {
   const followUp = followUpState(interaction.follow_up_date, now);
   return (
     <li class="interaction-row" data-id={interaction.id}>
       <div class="interaction-head">
         <span class="strong">{interaction.type}</span>
         <Pill kind="channel" value={interaction.channel} />
-        <span class="muted small" title={formatFull(interaction.created_at)}>
-          {formatDateTime(interaction.created_at, now)}
+        <span class="muted small">
+          <span title={formatFull(interaction.created_at)}>{formatDateTime(interaction.created_at, now)}</span>
+          {" · logged by "}
+          <span class="interaction-by" data-user-id={interaction.created_by}>
+            {personLabel(interaction.created_by, colleagues, me)}
+          </span>
         </span>
       </div>
       {interaction.note && <p class="note">{interaction.note}</p>}

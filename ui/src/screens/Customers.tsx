@@ -9,7 +9,7 @@ import { focusFirstRow, openableRow } from "../components/rows";
 import { useApp } from "../context";
 import { textOrNull } from "../forms";
 import { useDebounced, useLoad, useNewAction } from "../hooks";
-import { humanize, personName } from "../labels";
+import { firstPageNote, humanize, personName } from "../labels";
 import { screenMemory } from "../memory";
 import { withHint } from "../shortcuts";
 
@@ -34,7 +34,8 @@ export function Customers() {
         stage: stage || null,
         status: status || null,
         include_archived: false,
-        limit: PAGE,
+        // One more than is shown, to know whether there are more.
+        limit: PAGE + 1,
         offset: 0,
       }),
     [query, stage, status],
@@ -44,8 +45,17 @@ export function Customers() {
   const newCustomer = () => openDialog({ kind: "new-customer" });
   useNewAction(newCustomer, []);
 
+  // What the shown list answers (the search is debounced): "nothing matches" vs "no customers yet".
   const filtered = Boolean(textOrNull(query) || stage || status);
-  const customers = list.data ?? [];
+  const fetched = list.data ?? [];
+  const note = firstPageNote(fetched.length, PAGE);
+  const customers = fetched.slice(0, PAGE);
+  const clearFilters = () => {
+    setSearch("");
+    setStage("");
+    setStatus("");
+    document.getElementById("customer-search")?.focus();
+  };
   return (
     <section id="customers-screen" class="screen" data-loaded={list.loaded ? "true" : undefined}>
       <header class="screen-header">
@@ -94,9 +104,14 @@ export function Customers() {
 
       <div id="customer-list" class="list" data-loaded={list.loaded ? "true" : undefined}>
         {list.loaded && customers.length === 0 && (
-          <div class="empty">
+          <div id="customer-list-empty" class="empty" data-empty={filtered ? "no-match" : "no-customers"}>
             {filtered ? (
-              <p>No customers match. Try fewer words or other filters.</p>
+              <>
+                <p>No customers match. Try fewer words or other filters.</p>
+                <button id="clear-customer-filters" type="button" class="button" onClick={clearFilters}>
+                  Clear search and filters
+                </button>
+              </>
             ) : (
               <>
                 <p>No customers yet.</p>
@@ -140,8 +155,10 @@ export function Customers() {
             </tbody>
           </table>
         )}
-        {customers.length >= PAGE && (
-          <p class="list-note muted">Showing the first {PAGE}. Search or filter to find others.</p>
+        {note && (
+          <p id="customer-list-note" class="list-note muted">
+            {note}
+          </p>
         )}
       </div>
     </section>

@@ -1,13 +1,15 @@
 // Opening a ticket: title, description, priority and (optionally) the
-// customer, preset when opened from a customer's page. A new ticket starts
-// "open" and unassigned; the app then shows its page.
+// customer, found by searching (CustomerPicker) and preset when opened from
+// a customer's page. A new ticket starts "open" and unassigned; the app
+// then shows its page.
 
+import { useState } from "preact/hooks";
 import { commands, type Ticket_Serialize, type TicketPriority } from "../bindings";
+import { CustomerPicker, type ChosenCustomer } from "../components/CustomerPicker";
 import { describedBy, Field } from "../components/Field";
 import { Form, FormError } from "../components/Form";
 import { useApp } from "../context";
 import { emptyTicketForm, ticketDraft, unplacedMessages, type TicketForm as State } from "../forms";
-import { useLoad } from "../hooks";
 import { humanize } from "../labels";
 import { useForm } from "../useForm";
 
@@ -19,22 +21,19 @@ interface TicketFormProps {
 
 const SHOWN = ["title", "description", "priority", "customer_id", "assigned_to"];
 
-/** How many customers the picker offers (the replica's first ones by name). */
-const CUSTOMER_CHOICES = 500;
-
 export function TicketForm({ customer, onSaved, onCancel }: TicketFormProps) {
   const { vocabulary } = useApp();
   const { form, set, messages, formError, saving, submit } = useForm<State, ReturnType<typeof ticketDraft>>(
     () => emptyTicketForm(vocabulary, customer?.id ?? ""),
     { toDraft: ticketDraft, check: commands.checkTicket },
   );
-  const customers = useLoad(
-    () => commands.listCustomers({ search: null, stage: null, status: null, include_archived: false, limit: CUSTOMER_CHOICES, offset: 0 }),
-    [],
-  );
-  // The preset customer is offered even if the list does not hold it (archived, or beyond the limit).
-  const choices = customers.data ?? [];
-  const presetMissing = customer && !choices.some((c) => c.id === customer.id);
+  /** The chosen customer's name beside its id (the form state holds only the id). */
+  const [chosen, setChosen] = useState<ChosenCustomer | null>(customer ? { id: customer.id, name: customer.name } : null);
+
+  function chooseCustomer(next: ChosenCustomer | null) {
+    setChosen(next);
+    set("customer_id", next?.id ?? "");
+  }
 
   async function save() {
     const saved = await submit((draft) => commands.openTicket(draft));
@@ -76,16 +75,13 @@ export function TicketForm({ customer, onSaved, onCancel }: TicketFormProps) {
             ))}
           </select>
         </Field>
-        <Field id="ticket-customer" label="Customer" field="customer_id" messages={messages}>
-          <select id="ticket-customer" value={form.customer_id} onChange={(e) => set("customer_id", e.currentTarget.value)}>
-            <option value="">No customer</option>
-            {presetMissing && <option value={customer.id}>{customer.name}</option>}
-            {choices.map((c) => (
-              <option key={c.id} value={c.id}>
-                {c.name}
-              </option>
-            ))}
-          </select>
+        <Field id="ticket-customer-search" label="Customer" field="customer_id" messages={messages}>
+          <CustomerPicker
+            id="ticket-customer"
+            value={chosen}
+            onChange={chooseCustomer}
+            aria={describedBy("ticket-customer-search", messages, "customer_id")}
+          />
         </Field>
       </div>
       {other.map((message) => (

@@ -19,6 +19,7 @@ import { formatDateTime, formatFull } from "../datetime";
 import { commentDraft, statusChoices, ticketEdit } from "../forms";
 import { useLoad, useNow } from "../hooks";
 import { fileSize, humanize, personName } from "../labels";
+import { byName, colleagueName, personLabel } from "../people";
 import { useForm } from "../useForm";
 
 interface TicketPageProps {
@@ -27,7 +28,8 @@ interface TicketPageProps {
 }
 
 export function TicketPage({ id, onMissing }: TicketPageProps) {
-  const { navigate, goBack } = useApp();
+  const { navigate, goBack, colleagues, session } = useApp();
+  const me = session.account.id;
   const page = useLoad(() => commands.ticketPage(id), [id], {
     onError: (error) => {
       if (error.code !== "not_found") return false;
@@ -73,7 +75,13 @@ export function TicketPage({ id, onMissing }: TicketPageProps) {
           "No customer"
         )}
         {" · "}
-        <span title={formatFull(ticket.created_at)}>Opened {formatDateTime(ticket.created_at, now)}</span>
+        <span>
+          <span title={formatFull(ticket.created_at)}>Opened {formatDateTime(ticket.created_at, now)}</span>
+          {" by "}
+          <span id="ticket-opened-by" data-user-id={ticket.created_by}>
+            {personLabel(ticket.created_by, colleagues, me)}
+          </span>
+        </span>
         {ticket.resolved_at && <span title={formatFull(ticket.resolved_at)}> · Resolved {formatDateTime(ticket.resolved_at, now)}</span>}
         {ticket.closed_at && <span title={formatFull(ticket.closed_at)}> · Closed {formatDateTime(ticket.closed_at, now)}</span>}
       </p>
@@ -121,8 +129,12 @@ export function TicketPage({ id, onMissing }: TicketPageProps) {
                         </>
                       )}
                     </span>
-                    <span class="muted small" title={formatFull(entry.created_at)}>
-                      {formatDateTime(entry.created_at, now)}
+                    <span class="muted small">
+                      <span title={formatFull(entry.created_at)}>{formatDateTime(entry.created_at, now)}</span>
+                      {" by "}
+                      <span class="history-by" data-user-id={entry.changed_by ?? undefined}>
+                        {personLabel(entry.changed_by, colleagues, me)}
+                      </span>
                     </span>
                     {entry.note && <span class="history-note">{entry.note}</span>}
                   </li>
@@ -230,11 +242,10 @@ function WorkflowPanel({ page }: { page: TicketPage_Serialize }) {
 }
 
 function AssigneesPanel({ page }: { page: TicketPage_Serialize }) {
-  const { refresh } = useApp();
-  const colleagues = useLoad(() => commands.colleagues(), []);
+  const { refresh, colleagues } = useApp();
   const ticketId = page.ticket.id;
   const assigned = new Set(page.assignees.map((a) => a.user_id));
-  const addable = (colleagues.data ?? []).filter((c) => !assigned.has(c.id));
+  const addable = byName(colleagues).filter((c) => !assigned.has(c.id));
 
   async function add(userId: string) {
     if (!userId) return;
@@ -287,10 +298,10 @@ function AssigneesPanel({ page }: { page: TicketPage_Serialize }) {
           void add(userId);
         }}
       >
-        <option value="">{addable.length === 0 ? "Everyone is assigned" : "Add assignee…"}</option>
+        <option value="">{colleagues.length > 0 && addable.length === 0 ? "Everyone is assigned" : "Add assignee…"}</option>
         {addable.map((colleague) => (
           <option key={colleague.id} value={colleague.id}>
-            {personName(colleague.full_name)}
+            {colleagueName(colleague)}
             {colleague.role === "admin" ? " (admin)" : ""}
           </option>
         ))}
