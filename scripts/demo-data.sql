@@ -27,7 +27,7 @@ BEGIN
            lower(brands[1 + (n - 1) % 15]) || '.' || lower(trades[1 + ((n - 1) / 15) % 15]) || n || '@example.com',
            '+49 30 ' || lpad(((n * 7919) % 9000000 + 1000000)::text, 7, '0'),
            (CASE WHEN n % 29 = 0 THEN 'churned' WHEN n % 17 = 0 THEN 'inactive' ELSE 'active' END),
-           (enum_range(NULL::public.acquisition_stage_enum))[1 + n % 6],
+           (enum_range(NULL::public.acquisition_stage_enum))[1 + (n * 5 + n / 7) % 6],
            CASE WHEN n % 3 = 0 THEN ada ELSE ben END,
            now() - make_interval(days => n)
     FROM generate_series(1, 300) n;
