@@ -169,6 +169,7 @@ async fn load() {
         }
         tx.commit().unwrap();
     }
+    let rows_in = started.elapsed();
     plain
         .execute_batch(
             "BEGIN;
@@ -178,6 +179,11 @@ async fn load() {
         )
         .unwrap();
     let inserted = started.elapsed();
+    eprintln!(
+        "(plain insert: rows {:.1} s, search index {:.1} s)",
+        rows_in.as_secs_f64(),
+        (inserted - rows_in).as_secs_f64()
+    );
 
     let sync_rate = held as f64 / synced.as_secs_f64();
     let plain_rate = all.len() as f64 / inserted.as_secs_f64();

@@ -751,3 +751,77 @@ fn products_are_listed_active_first_then_by_name() {
         ]
     );
 }
+
+#[test]
+fn a_first_load_builds_its_indexes_once_at_its_end_and_reads_work_meanwhile() {
+    let mut r = replica(UserRole::Agent);
+    let catalog = rusqlite::Connection::open(r._dir.path().join("replica.sqlite3")).unwrap();
+    let indexes = || -> Vec<String> {
+        let mut stmt = catalog
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'customers' ORDER BY name")
+            .unwrap();
+        stmt.query_map([], |row| row.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let before = indexes();
+    assert!(
+        before.len() >= 3,
+        "the schema indexes customers: {before:?}"
+    );
+
+    let mut first = page(
+        vec![
+            upsert(
+                "customers",
+                server_customer(Uuid::now_v7(), "Acme Tools", ME),
+            ),
+            upsert(
+                "customers",
+                server_customer(Uuid::now_v7(), "Bolt Bakery", ME),
+            ),
+        ],
+        "c1",
+    );
+    first.has_more = true;
+    r.store.apply_pull(&first).unwrap();
+    assert!(indexes().is_empty(), "no index upkeep while the load runs");
+    let names: Vec<String> = r
+        .store
+        .list_customers(&CustomerFilter::default())
+        .unwrap()
+        .into_iter()
+        .map(|c| c.customer.name)
+        .collect();
+    assert_eq!(
+        names,
+        vec!["Acme Tools", "Bolt Bakery"],
+        "reads work meanwhile"
+    );
+
+    r.store
+        .apply_pull(&page(
+            vec![upsert(
+                "customers",
+                server_customer(Uuid::now_v7(), "Crane Cafe", ME),
+            )],
+            "c2",
+        ))
+        .unwrap();
+    assert_eq!(indexes(), before, "every index is back when the load ends");
+    let hits = r.store.search("cra", 10).unwrap();
+    assert_eq!(hits.len(), 1, "and search covers the whole load");
+
+    // Later pages are ordinary: no index is dropped again.
+    r.store
+        .apply_pull(&page(
+            vec![upsert(
+                "customers",
+                server_customer(Uuid::now_v7(), "Delta Dental", ME),
+            )],
+            "c3",
+        ))
+        .unwrap();
+    assert_eq!(indexes(), before);
+}

@@ -63,7 +63,26 @@ impl Store {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
-        embedded::migrations::runner().run(&mut conn)?;
+        let runner = embedded::migrations::runner();
+        // A load killed midway leaves its indexes deferred; a migration may
+        // expect them, so they are built before one runs.
+        let existing: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'refinery_schema_history')",
+            [],
+            |r| r.get(0),
+        )?;
+        let applied = if existing {
+            runner
+                .get_last_applied_migration(&mut conn)?
+                .map(|m| m.version())
+        } else {
+            None
+        };
+        let latest = runner.get_migrations().iter().map(|m| m.version()).max();
+        if applied.is_some() && applied < latest {
+            replica::restore_indexes(&conn)?;
+        }
+        runner.run(&mut conn)?;
         let store = Self { conn };
         store.client_id()?;
         Ok(store)

@@ -45,6 +45,23 @@ impl Store {
     /// Applies one pull page, all or nothing.
     pub fn apply_pull(&mut self, page: &PullResponse) -> CoreResult<PageApplied> {
         let me = self.me()?;
+        // During a load from scratch a page need not survive a power cut:
+        // its cursor commits with it, so a lost page is fetched again.
+        // (User actions keep FULL: `write` restores it below.)
+        let bulk = get_state(&self.conn, DEFERRED_INDEXES)?.is_some()
+            || get_state(&self.conn, "cursor")?.is_none();
+        if bulk {
+            self.conn.pragma_update(None, "synchronous", "NORMAL")?;
+        }
+        let applied = self.apply_page(&me, page);
+        if bulk {
+            self.conn.pragma_update(None, "synchronous", "FULL")?;
+        }
+        applied
+    }
+
+    fn apply_page(&mut self, me: &super::Me, page: &PullResponse) -> CoreResult<PageApplied> {
+        let me = *me;
         let tx = self.conn.transaction()?;
         if page.reset {
             clear_replica(&tx, &me)?;
@@ -62,8 +79,10 @@ impl Store {
         };
         note_settled_seq(&tx, page.last_seq)?;
         if get_state(&tx, "cursor")?.is_none() {
-            // A load from scratch: index for search once, at its end.
+            // A load from scratch: index once, at its end, for search and
+            // for the lists.
             set_state(&tx, SEARCH_PAUSED, "1")?;
+            defer_indexes(&tx)?;
         }
         // Most pages touch no row with unsent work: ask once, not per row.
         let any_pending: bool =
@@ -110,6 +129,7 @@ impl Store {
             set_state(&tx, "load_total", &progress.total.to_string())?;
         }
         if !page.has_more {
+            restore_indexes(&tx)?;
             if get_state(&tx, SEARCH_PAUSED)?.is_some() {
                 rebuild_search(&tx)?;
             }
@@ -287,6 +307,62 @@ impl Store {
 /// While set, the search triggers stand aside (a load is filling the
 /// replica); see migrations/sqlite/V3.
 const SEARCH_PAUSED: &str = "search_paused";
+
+/// The replicated tables' secondary indexes, while a load from scratch
+/// fills the replica: their SQL, kept here in the same transaction that
+/// drops them, so a load killed midway still builds them when it ends (or
+/// when the store opens for a schema migration, see `Store::open`).
+pub(crate) const DEFERRED_INDEXES: &str = "deferred_indexes";
+
+/// Drops the secondary indexes of the replicated tables, to be built once
+/// when the load ends: measured, upkeep row by row cost more than a sorted
+/// build (README, benchmarks). Reads of the replica still work meanwhile,
+/// only slower.
+fn defer_indexes(conn: &rusqlite::Connection) -> CoreResult<()> {
+    if get_state(conn, DEFERRED_INDEXES)?.is_some() {
+        return Ok(());
+    }
+    let mut indexes: Vec<(String, String)> = Vec::new();
+    {
+        let mut stmt = conn.prepare(
+            "SELECT name, sql FROM sqlite_master
+             WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?1
+               AND sql NOT LIKE 'CREATE UNIQUE%'",
+        )?;
+        for def in &TABLES {
+            let rows = stmt.query_map(params![def.name], |r| Ok((r.get(0)?, r.get(1)?)))?;
+            for row in rows {
+                indexes.push(row?);
+            }
+        }
+    }
+    let sql: Vec<&str> = indexes.iter().map(|(_, sql)| sql.as_str()).collect();
+    set_state(conn, DEFERRED_INDEXES, &serde_json::to_string(&sql)?)?;
+    for (name, _) in &indexes {
+        // The names come from the schema's own catalog, never from input.
+        conn.execute(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")), [])?;
+    }
+    Ok(())
+}
+
+/// Builds the indexes [`defer_indexes`] dropped, if any.
+pub(crate) fn restore_indexes(conn: &rusqlite::Connection) -> CoreResult<()> {
+    let Some(saved) = get_state(conn, DEFERRED_INDEXES)? else {
+        return Ok(());
+    };
+    let sql: Vec<String> = serde_json::from_str(&saved)?;
+    for create in sql {
+        conn.execute(
+            &create.replacen("CREATE INDEX ", "CREATE INDEX IF NOT EXISTS ", 1),
+            [],
+        )?;
+    }
+    conn.execute(
+        "DELETE FROM sync_state WHERE key = ?1",
+        params![DEFERRED_INDEXES],
+    )?;
+    Ok(())
+}
 
 /// Indexes every row for search in one pass and resumes row-by-row upkeep.
 fn rebuild_search(conn: &rusqlite::Connection) -> CoreResult<()> {
