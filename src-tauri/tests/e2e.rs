@@ -1,6 +1,7 @@
 //! The app end to end, in real windows: an agent signs in, loses the
 //! network, keeps working, and once the server is back their work reaches
-//! PostgreSQL exactly once with its audit row, and an admin's app shows it.
+//! PostgreSQL exactly once with its audit row, a change the server refuses
+//! waits in the inbox, and an admin's app shows the work.
 //! Screenshots of each main screen are kept in `<target>/e2e-screenshots/`.
 #![allow(clippy::unwrap_used)]
 
@@ -81,7 +82,7 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     let ben = backend
         .create_account("ben@example.com", "Ben Agent", UserRole::Agent)
         .await;
-    backend
+    let ada = backend
         .create_account("ada@example.com", "Ada Admin", UserRole::Admin)
         .await;
     let seeded = seed(&backend, ben).await;
@@ -170,11 +171,37 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     app.attribute_is("#status-pending", "data-count", "2").await;
     app.attribute_is("#status-connection", "data-state", "offline")
         .await;
+
+    // Meanwhile, at the office, the admin gives Northwind to herself; Ben,
+    // offline, does not know and logs a call with them.
+    sqlx::query("UPDATE customers SET owner = $1 WHERE id = $2")
+        .bind(ada)
+        .bind(seeded.customer)
+        .execute(backend.pool())
+        .await
+        .unwrap();
+    app.click("#nav-customers").await;
+    app.click(&format!(
+        ".customer-row[data-id='{}'] .customer-name",
+        seeded.customer
+    ))
+    .await;
+    app.attribute_is("#customer-page", "data-id", &seeded.customer.to_string())
+        .await;
+    app.click("#log-interaction").await;
+    app.fill("#interaction-type", "call").await;
+    app.fill("#interaction-note", "Quote sent").await;
+    app.click("#interaction-save").await;
+    app.count(".interaction-row", 2).await;
+    app.attribute_is("#status-pending", "data-count", "3").await;
     app.screenshot("6-offline-with-pending-work").await;
 
-    // The network comes back: the work goes out without a click.
+    // The network comes back: the work goes out without a click. The call
+    // on a customer Ben no longer owns is refused, and waits in his inbox
+    // with the server's reason; Northwind leaves his replica.
     backend.restart().await;
     app.attribute_is("#status-pending", "data-count", "0").await;
+    app.attribute_is("#inbox-count", "data-count", "1").await;
 
     let pool = backend.pool();
     let ids: Vec<Uuid> =
@@ -206,7 +233,16 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
 
     app.click("#nav-inbox").await;
     app.find("#inbox[data-loaded='true']").await;
+    app.count(".rejected-item", 1).await;
+    app.text_contains(".rejected-item", "Quote sent").await;
     app.screenshot("7-inbox").await;
+    app.click("#nav-customers").await;
+    app.count("#customer-list .customer-row", 1).await;
+    app.text_contains(
+        "#customer-list .customer-row .customer-name",
+        "Harbour Hardware",
+    )
+    .await;
     app.click("#nav-dashboard").await;
     app.screenshot("8-dashboard").await;
 
@@ -231,6 +267,8 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
         )
         .await;
     admin.screenshot("9-admin-sees-it").await;
+    admin.click("#sign-out").await;
+    admin.find("#login-email").await;
 
     admin.close().await;
     app.close().await;

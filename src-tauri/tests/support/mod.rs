@@ -274,8 +274,20 @@ impl App {
         }
     }
 
+    /// Clicks the element once it is there and can be clicked (not covered
+    /// by a closing dialog, not mid-render).
     pub async fn click(&self, css: &str) {
-        self.find(css).await.click().await.unwrap();
+        let started = Instant::now();
+        loop {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) if started.elapsed() < PATIENCE => {
+                    tracing_free_note(css, &e);
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("could not click {css}: {e}"),
+            }
+        }
     }
 
     /// Replaces the text of an input.
@@ -340,4 +352,8 @@ pub async fn wait_for_exit(data_dir: &str) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+fn tracing_free_note(css: &str, error: &fantoccini::error::CmdError) {
+    eprintln!("{css} not clickable yet ({error}); retrying");
 }
