@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { attempt, call, CommandError, toReport, type Result } from "./api";
+import { attempt, call, CommandError, onNotFound, toReport, type Result } from "./api";
 import { toaster } from "./toast";
 
 const ok = <T>(data: T): Promise<Result<T>> => Promise.resolve({ status: "ok", data });
@@ -46,5 +46,16 @@ describe("reports", () => {
     expect(toReport("missing field `type`")).toEqual({ code: "internal", message: "missing field `type`", fields: [] });
     expect(toReport({ code: "remote", message: "down" })).toEqual({ code: "remote", message: "down", fields: [] });
     expect(toReport(undefined).message).toBe("Something went wrong.");
+  });
+});
+
+describe("not found", () => {
+  it("goes to the handler, other errors do not", () => {
+    const missing: string[] = [];
+    const handle = onNotFound((message) => missing.push(message));
+    expect(handle({ code: "not_found", message: "customer not found", fields: [] })).toBe(true);
+    expect(handle({ code: "internal", message: "disk full", fields: [] })).toBe(false);
+    expect(handle({ code: "invalid", message: "name: must not be blank", fields: [] })).toBe(false);
+    expect(missing).toEqual(["customer not found"]);
   });
 });

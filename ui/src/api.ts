@@ -3,6 +3,7 @@
 // invoke). `call` turns both failures into one thrown CommandError that
 // carries an ErrorReport, so screens handle a single shape; `attempt`
 // additionally shows the error in the toast and returns undefined.
+// `onNotFound` routes a "not found" answer elsewhere than the toast.
 
 import type { ErrorReport } from "./bindings";
 import { showError } from "./toast";
@@ -55,4 +56,17 @@ export async function attempt<T>(command: Promise<Result<T>>): Promise<T | undef
     showError(toReport(error).message);
     return undefined;
   }
+}
+
+/**
+ * An error handler (see `useLoad`'s `onError`) that gives a "not_found"
+ * report's message to `onMissing` and says it was handled; any other error
+ * is left to the caller (the toast).
+ */
+export function onNotFound(onMissing: (message: string) => void): (error: ErrorReport) => boolean {
+  return (error) => {
+    if (error.code !== "not_found") return false;
+    onMissing(error.message);
+    return true;
+  };
 }

@@ -171,6 +171,23 @@ describe("customer drafts", () => {
   });
 });
 
+describe("customer edits and new customers", () => {
+  it("send the same fields the same way", () => {
+    const form = { ...customerFormFrom(customer), name: "  Acme  ", email: " ", phone: " 0612 ", product_id: "" };
+    const { owner: _newOwner, ...created } = newCustomerDraft(form);
+    const { owner: _editOwner, is_archived: _archived, ...edited } = customerEdit(form, customer.owner);
+    expect(edited).toEqual(created);
+    expect(created).toEqual({
+      name: "Acme",
+      email: null,
+      phone: "0612",
+      product_id: null,
+      status: "active",
+      acquisition_stage: "proposal",
+    });
+  });
+});
+
 describe("interaction drafts", () => {
   it("send the follow-up as UTC, or null", () => {
     const draft = interactionDraft({ type: " call ", channel: "phone", note: "", follow_up: "" }, "c1");

@@ -155,11 +155,11 @@ export function customerFormFrom(customer: Customer_Serialize): CustomerForm {
 }
 
 /**
- * What `createCustomer` and `checkCustomer` take. With `chooseOwner` (an
- * admin's form) the chosen owner goes along; otherwise the owner is null,
- * which the core fills with the signed-in agent.
+ * What a new customer and an edit send alike: the fields trimmed, empty
+ * text as null. The owner is the one chosen with `chooseOwner` (an admin's
+ * form), else `otherwise`.
  */
-export function newCustomerDraft(form: CustomerForm, chooseOwner = false): NewCustomer_Deserialize {
+function customerFields(form: CustomerForm, chooseOwner: boolean, otherwise: string | null) {
   return {
     name: form.name.trim(),
     email: textOrNull(form.email),
@@ -167,8 +167,17 @@ export function newCustomerDraft(form: CustomerForm, chooseOwner = false): NewCu
     product_id: textOrNull(form.product_id),
     status: form.status,
     acquisition_stage: form.acquisition_stage,
-    owner: chooseOwner ? textOrNull(form.owner) : null,
+    owner: chooseOwner ? textOrNull(form.owner) : otherwise,
   };
+}
+
+/**
+ * What `createCustomer` and `checkCustomer` take. With `chooseOwner` (an
+ * admin's form) the chosen owner goes along; otherwise the owner is null,
+ * which the core fills with the signed-in agent.
+ */
+export function newCustomerDraft(form: CustomerForm, chooseOwner = false): NewCustomer_Deserialize {
+  return customerFields(form, chooseOwner, null);
 }
 
 /**
@@ -177,16 +186,7 @@ export function newCustomerDraft(form: CustomerForm, chooseOwner = false): NewCu
  * it was (agents cannot hand a customer to someone else).
  */
 export function customerEdit(form: CustomerForm, currentOwner: string | null, chooseOwner = false): CustomerEdit_Deserialize {
-  return {
-    name: form.name.trim(),
-    email: textOrNull(form.email),
-    phone: textOrNull(form.phone),
-    product_id: textOrNull(form.product_id),
-    status: form.status,
-    acquisition_stage: form.acquisition_stage,
-    owner: chooseOwner ? textOrNull(form.owner) : currentOwner,
-    is_archived: form.is_archived,
-  };
+  return { ...customerFields(form, chooseOwner, currentOwner), is_archived: form.is_archived };
 }
 
 // ---------------------------------------------------------------- interactions

@@ -1,9 +1,10 @@
 // Hooks the screens share: loading a command's data (and reloading it
-// quietly when the data version changes), checking a form as the user
-// types, debouncing a value, and a clock for relative times.
+// quietly when the data version changes), a record's page whose record may
+// be gone, checking a form as the user types, debouncing a value, and a
+// clock for relative times.
 
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { call, toReport, type Result } from "./api";
+import { call, onNotFound, toReport, type Result } from "./api";
 import type { ErrorReport, FieldMessage } from "./bindings";
 import { useApp } from "./context";
 import { messagesByField, type Messages } from "./forms";
@@ -66,6 +67,15 @@ export function useLoad<T>(load: () => Promise<Result<T>>, inputs: unknown[], op
 
   const data = state.key === key || options.keep ? state.data : undefined;
   return { data, loaded: data !== undefined, error: state.error, reload: () => setManual((n) => n + 1) };
+}
+
+/**
+ * The data of the page of record `id` (a customer, a ticket). When the core
+ * answers "not found" (deleted, or access lost), `onMissing` gets its
+ * message instead of the toast.
+ */
+export function useRecordPage<T>(load: () => Promise<Result<T>>, id: string, onMissing: (message: string) => void): Loaded<T> {
+  return useLoad(load, [id], { onError: onNotFound(onMissing) });
 }
 
 /** `value`, once it has stopped changing for `ms`. */

@@ -11,13 +11,14 @@ interface FieldProps {
   label: string;
   /** The wire name the core's messages use ("name", "email", ...). */
   field: string;
-  messages: Messages;
+  /** The core's messages; none for a form whose only error is one sentence (sign-in). */
+  messages?: Messages;
   required?: boolean;
   hint?: string;
   children: ComponentChildren;
 }
 
-export function Field({ id, label, field, messages, required, hint, children }: FieldProps) {
+export function Field({ id, label, field, messages = {}, required, hint, children }: FieldProps) {
   const error = messages[field];
   return (
     <div class={error ? "field invalid" : "field"}>

@@ -1,8 +1,10 @@
 // A <form> with the app's keyboard rules: Enter in a one-line input submits
 // (the browser does that for a form with a submit button), Ctrl+Enter
-// submits from anywhere in it, a textarea included.
+// submits from anywhere in it, a textarea included. Also the form's error
+// and the dialogs' footer (Cancel and Save).
 
 import type { ComponentChildren } from "preact";
+import { unplacedMessages, type Messages } from "../forms";
 import { isSubmitChord } from "../shortcuts";
 
 interface FormProps {
@@ -41,5 +43,47 @@ export function FormError({ message }: { message: string | null }) {
     <p class="form-error" role="alert">
       {message}
     </p>
+  );
+}
+
+interface FormFooterProps {
+  /** The core's messages; those about fields the form does not show are listed here, so none is lost. */
+  messages: Messages;
+  /** The wire names of the fields the form shows (their messages sit under them). */
+  shown: readonly string[];
+  /** The form's own error (the core's sentence). */
+  formError: string | null;
+  saving: boolean;
+  cancelId: string;
+  saveId: string;
+  /** The save button's words while not saving ("Create customer"). */
+  saveLabel: string;
+  /** The save button's tooltip, with its keys ("Save (Ctrl+Enter)"). */
+  saveTitle: string;
+  onCancel: () => void;
+}
+
+/**
+ * The end of a dialog's form: the messages that have no field of their own,
+ * the form's error, then Cancel and the submit button ("Saving…" meanwhile).
+ */
+export function FormFooter({ messages, shown, formError, saving, cancelId, saveId, saveLabel, saveTitle, onCancel }: FormFooterProps) {
+  return (
+    <>
+      {unplacedMessages(messages, shown).map((message) => (
+        <p key={message} class="form-error">
+          {message}
+        </p>
+      ))}
+      <FormError message={formError} />
+      <div class="form-actions">
+        <button id={cancelId} type="button" class="button" onClick={onCancel} title="Cancel (Esc)">
+          Cancel
+        </button>
+        <button id={saveId} type="submit" class="button primary" disabled={saving} title={saveTitle}>
+          {saving ? "Saving…" : saveLabel}
+        </button>
+      </div>
+    </>
   );
 }

@@ -6,10 +6,10 @@
 
 import { commands, type Customer_Serialize } from "../bindings";
 import { describedBy, Field } from "../components/Field";
-import { Form, FormError } from "../components/Form";
+import { EnumSelect } from "../components/EnumSelect";
+import { Form, FormFooter } from "../components/Form";
 import { useApp } from "../context";
-import { customerEdit, customerFormFrom, emptyCustomerForm, newCustomerDraft, unplacedMessages } from "../forms";
-import { humanize } from "../labels";
+import { customerEdit, customerFormFrom, emptyCustomerForm, newCustomerDraft } from "../forms";
 import { ownerChoices } from "../people";
 import { useForm } from "../useForm";
 
@@ -43,7 +43,6 @@ export function CustomerForm({ customer, onSaved, onCancel }: CustomerFormProps)
     if (saved) onSaved(saved);
   }
 
-  const other = unplacedMessages(messages, chooseOwner ? [...SHOWN, "owner"] : SHOWN);
   return (
     <Form class="form" onSubmit={save} aria-label={customer ? "Edit customer" : "New customer"}>
       <Field id="customer-name" label="Name" field="name" messages={messages} required>
@@ -91,30 +90,20 @@ export function CustomerForm({ customer, onSaved, onCancel }: CustomerFormProps)
       </Field>
       <div class="field-row">
         <Field id="customer-stage" label="Stage" field="acquisition_stage" messages={messages}>
-          <select
+          <EnumSelect
             id="customer-stage"
             value={form.acquisition_stage}
-            onChange={(e) => set("acquisition_stage", e.currentTarget.value as typeof form.acquisition_stage)}
-          >
-            {vocabulary.stages.map((stage) => (
-              <option key={stage} value={stage}>
-                {humanize(stage)}
-              </option>
-            ))}
-          </select>
+            choices={vocabulary.stages}
+            onChange={(stage) => set("acquisition_stage", stage)}
+          />
         </Field>
         <Field id="customer-status" label="Status" field="status" messages={messages}>
-          <select
+          <EnumSelect
             id="customer-status"
             value={form.status}
-            onChange={(e) => set("status", e.currentTarget.value as typeof form.status)}
-          >
-            {vocabulary.customer_statuses.map((status) => (
-              <option key={status} value={status}>
-                {humanize(status)}
-              </option>
-            ))}
-          </select>
+            choices={vocabulary.customer_statuses}
+            onChange={(status) => set("status", status)}
+          />
         </Field>
       </div>
       {chooseOwner && (
@@ -146,20 +135,17 @@ export function CustomerForm({ customer, onSaved, onCancel }: CustomerFormProps)
           </label>
         </div>
       )}
-      {other.map((message) => (
-        <p key={message} class="form-error">
-          {message}
-        </p>
-      ))}
-      <FormError message={formError} />
-      <div class="form-actions">
-        <button id="customer-cancel" type="button" class="button" onClick={onCancel} title="Cancel (Esc)">
-          Cancel
-        </button>
-        <button id="customer-save" type="submit" class="button primary" disabled={saving} title="Save (Enter or Ctrl+Enter)">
-          {saving ? "Saving…" : customer ? "Save changes" : "Create customer"}
-        </button>
-      </div>
+      <FormFooter
+        messages={messages}
+        shown={chooseOwner ? [...SHOWN, "owner"] : SHOWN}
+        formError={formError}
+        saving={saving}
+        cancelId="customer-cancel"
+        saveId="customer-save"
+        saveLabel={customer ? "Save changes" : "Create customer"}
+        saveTitle="Save (Enter or Ctrl+Enter)"
+        onCancel={onCancel}
+      />
     </Form>
   );
 }

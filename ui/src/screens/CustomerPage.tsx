@@ -2,11 +2,12 @@
 // follow-ups that are due or overdue highlighted), and their tickets.
 
 import { commands, type Colleague_Serialize, type CustomerInteraction_Serialize } from "../bindings";
+import { LoadingNote } from "../components/LoadingNote";
 import { Pill } from "../components/Pill";
 import { openableRow } from "../components/rows";
 import { useApp } from "../context";
 import { followUpState, formatDateTime, formatFull } from "../datetime";
-import { useLoad, useNewAction, useNow } from "../hooks";
+import { useNewAction, useNow, useRecordPage } from "../hooks";
 import { personName } from "../labels";
 import { personLabel } from "../people";
 import { withHint } from "../shortcuts";
@@ -19,13 +20,7 @@ interface CustomerPageProps {
 
 export function CustomerPage({ id, onMissing }: CustomerPageProps) {
   const { products, colleagues, session, navigate, goBack, openDialog } = useApp();
-  const page = useLoad(() => commands.customerPage(id), [id], {
-    onError: (error) => {
-      if (error.code !== "not_found") return false;
-      onMissing(error.message);
-      return true;
-    },
-  });
+  const page = useRecordPage(() => commands.customerPage(id), id, onMissing);
   const now = useNow(60_000);
 
   const data = page.data;
@@ -37,7 +32,7 @@ export function CustomerPage({ id, onMissing }: CustomerPageProps) {
   if (!data) {
     return (
       <section id="customer-page" class="screen" data-id={id}>
-        <p class="muted">{page.error ? page.error.message : "Loading…"}</p>
+        <LoadingNote error={page.error} />
       </section>
     );
   }

@@ -4,12 +4,13 @@
 
 import { useEffect, useState } from "preact/hooks";
 import { commands, type AcquisitionStage, type CustomerStatus } from "../bindings";
+import { EnumSelect } from "../components/EnumSelect";
 import { Pill } from "../components/Pill";
 import { focusFirstRow, openableRow } from "../components/rows";
 import { useApp } from "../context";
 import { textOrNull } from "../forms";
 import { useDebounced, useLoad, useNewAction } from "../hooks";
-import { firstPageNote, humanize, personName } from "../labels";
+import { firstPageNote, personName } from "../labels";
 import { screenMemory } from "../memory";
 import { withHint } from "../shortcuts";
 
@@ -84,22 +85,15 @@ export function Customers() {
             }
           }}
         />
-        <select id="filter-stage" aria-label="Stage" value={stage} onChange={(e) => setStage(e.currentTarget.value as AcquisitionStage | "")}>
-          <option value="">All stages</option>
-          {vocabulary.stages.map((s) => (
-            <option key={s} value={s}>
-              {humanize(s)}
-            </option>
-          ))}
-        </select>
-        <select id="filter-status" aria-label="Status" value={status} onChange={(e) => setStatus(e.currentTarget.value as CustomerStatus | "")}>
-          <option value="">All statuses</option>
-          {vocabulary.customer_statuses.map((s) => (
-            <option key={s} value={s}>
-              {humanize(s)}
-            </option>
-          ))}
-        </select>
+        <EnumSelect id="filter-stage" aria-label="Stage" value={stage} choices={vocabulary.stages} none="All stages" onChange={setStage} />
+        <EnumSelect
+          id="filter-status"
+          aria-label="Status"
+          value={status}
+          choices={vocabulary.customer_statuses}
+          none="All statuses"
+          onChange={setStatus}
+        />
       </div>
 
       <div id="customer-list" class="list" data-loaded={list.loaded ? "true" : undefined}>

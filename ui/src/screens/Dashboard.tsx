@@ -3,6 +3,7 @@
 // simple bars.
 
 import { commands } from "../bindings";
+import { LoadingNote } from "../components/LoadingNote";
 import { useApp } from "../context";
 import { formatFull, relativeTime } from "../datetime";
 import { useLoad, useNow } from "../hooks";
@@ -20,7 +21,7 @@ export function Dashboard() {
         <header class="screen-header">
           <h1>Dashboard</h1>
         </header>
-        <p class="muted">{dashboard.error ? dashboard.error.message : "Loading…"}</p>
+        <LoadingNote error={dashboard.error} />
       </section>
     );
   }

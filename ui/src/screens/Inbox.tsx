@@ -7,6 +7,7 @@ import { attempt } from "../api";
 import { commands, type ConflictItem_Serialize, type RejectedChange } from "../bindings";
 import { conflictVerdict, describeMutation, editableFields, editedValues, valueText } from "../changes";
 import { Form } from "../components/Form";
+import { LoadingNote } from "../components/LoadingNote";
 import { useApp } from "../context";
 import { formatDateTime, formatFull } from "../datetime";
 import { useLoad, useNow } from "../hooks";
@@ -29,7 +30,7 @@ export function Inbox() {
       <header class="screen-header">
         <h1>Inbox</h1>
       </header>
-      {!data && <p class="muted">{inbox.error ? inbox.error.message : "Loading…"}</p>}
+      {!data && <LoadingNote error={inbox.error} />}
       {data && (
         <>
           <section class="inbox-section" aria-labelledby="rejected-heading">

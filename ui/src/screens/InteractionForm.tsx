@@ -1,12 +1,12 @@
 // Logging a contact with a customer: what it was ("call", "demo"), the
 // channel, a note, and an optional follow-up date (a reminder fires then).
 
-import { commands, type CustomerInteraction_Serialize, type InteractionChannel } from "../bindings";
+import { commands, type CustomerInteraction_Serialize } from "../bindings";
 import { describedBy, Field } from "../components/Field";
-import { Form, FormError } from "../components/Form";
+import { EnumSelect } from "../components/EnumSelect";
+import { Form, FormFooter } from "../components/Form";
 import { useApp } from "../context";
-import { emptyInteractionForm, interactionDraft, unplacedMessages, type InteractionForm as State } from "../forms";
-import { humanize } from "../labels";
+import { emptyInteractionForm, interactionDraft, type InteractionForm as State } from "../forms";
 import { useForm } from "../useForm";
 
 interface InteractionFormProps {
@@ -33,7 +33,6 @@ export function InteractionForm({ customerId, onSaved, onCancel }: InteractionFo
     if (saved) onSaved(saved);
   }
 
-  const other = unplacedMessages(messages, SHOWN);
   return (
     <Form class="form" onSubmit={save} aria-label="Log interaction">
       <div class="field-row">
@@ -48,17 +47,12 @@ export function InteractionForm({ customerId, onSaved, onCancel }: InteractionFo
           />
         </Field>
         <Field id="interaction-channel" label="Channel" field="channel" messages={messages}>
-          <select
+          <EnumSelect
             id="interaction-channel"
             value={form.channel}
-            onChange={(e) => set("channel", e.currentTarget.value as InteractionChannel)}
-          >
-            {vocabulary.channels.map((channel) => (
-              <option key={channel} value={channel}>
-                {humanize(channel)}
-              </option>
-            ))}
-          </select>
+            choices={vocabulary.channels}
+            onChange={(channel) => set("channel", channel)}
+          />
         </Field>
       </div>
       <Field id="interaction-note" label="Note" field="note" messages={messages}>
@@ -85,20 +79,17 @@ export function InteractionForm({ customerId, onSaved, onCancel }: InteractionFo
           onInput={(e) => set("follow_up", e.currentTarget.value)}
         />
       </Field>
-      {other.map((message) => (
-        <p key={message} class="form-error">
-          {message}
-        </p>
-      ))}
-      <FormError message={formError} />
-      <div class="form-actions">
-        <button id="interaction-cancel" type="button" class="button" onClick={onCancel} title="Cancel (Esc)">
-          Cancel
-        </button>
-        <button id="interaction-save" type="submit" class="button primary" disabled={saving} title="Save (Ctrl+Enter)">
-          {saving ? "Saving…" : "Log interaction"}
-        </button>
-      </div>
+      <FormFooter
+        messages={messages}
+        shown={SHOWN}
+        formError={formError}
+        saving={saving}
+        cancelId="interaction-cancel"
+        saveId="interaction-save"
+        saveLabel="Log interaction"
+        saveTitle="Save (Ctrl+Enter)"
+        onCancel={onCancel}
+      />
     </Form>
   );
 }

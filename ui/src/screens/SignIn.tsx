@@ -4,6 +4,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, toReport } from "../api";
 import { commands, type SessionInfo_Serialize } from "../bindings";
+import { Field } from "../components/Field";
 import { Form } from "../components/Form";
 
 interface SignInProps {
@@ -67,8 +68,7 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
             ? "The server asked you to sign in again. Your unsent changes are kept."
             : "Once signed in, the app works offline too and syncs when it can."}
         </p>
-        <div class="field">
-          <label for="login-server">Server</label>
+        <Field id="login-server" label="Server" field="server">
           <input
             id="login-server"
             type="url"
@@ -77,9 +77,8 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
             value={server}
             onInput={(event) => edit("server", event.currentTarget.value, setServer)}
           />
-        </div>
-        <div class="field">
-          <label for="login-email">Email</label>
+        </Field>
+        <Field id="login-email" label="Email" field="email">
           <input
             id="login-email"
             type="email"
@@ -89,9 +88,8 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
             ref={emailInput}
             onInput={(event) => edit("email", event.currentTarget.value, setEmail)}
           />
-        </div>
-        <div class="field">
-          <label for="login-password">Password</label>
+        </Field>
+        <Field id="login-password" label="Password" field="password">
           <input
             id="login-password"
             type="password"
@@ -100,7 +98,7 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
             ref={passwordInput}
             onInput={(event) => edit("password", event.currentTarget.value, setPassword)}
           />
-        </div>
+        </Field>
         <p id="login-error" class="form-error" role="alert" hidden={!error}>
           {error}
         </p>

@@ -4,13 +4,13 @@
 // then shows its page.
 
 import { useState } from "preact/hooks";
-import { commands, type Ticket_Serialize, type TicketPriority } from "../bindings";
+import { commands, type Ticket_Serialize } from "../bindings";
 import { CustomerPicker, type ChosenCustomer } from "../components/CustomerPicker";
 import { describedBy, Field } from "../components/Field";
-import { Form, FormError } from "../components/Form";
+import { EnumSelect } from "../components/EnumSelect";
+import { Form, FormFooter } from "../components/Form";
 import { useApp } from "../context";
-import { emptyTicketForm, ticketDraft, unplacedMessages, type TicketForm as State } from "../forms";
-import { humanize } from "../labels";
+import { emptyTicketForm, ticketDraft, type TicketForm as State } from "../forms";
 import { useForm } from "../useForm";
 
 interface TicketFormProps {
@@ -40,7 +40,6 @@ export function TicketForm({ customer, onSaved, onCancel }: TicketFormProps) {
     if (saved) onSaved(saved);
   }
 
-  const other = unplacedMessages(messages, SHOWN);
   return (
     <Form class="form" onSubmit={save} aria-label="New ticket">
       <Field id="ticket-title" label="Title" field="title" messages={messages} required>
@@ -63,17 +62,12 @@ export function TicketForm({ customer, onSaved, onCancel }: TicketFormProps) {
       </Field>
       <div class="field-row">
         <Field id="ticket-priority" label="Priority" field="priority" messages={messages}>
-          <select
+          <EnumSelect
             id="ticket-priority"
             value={form.priority}
-            onChange={(e) => set("priority", e.currentTarget.value as TicketPriority)}
-          >
-            {vocabulary.priorities.map((priority) => (
-              <option key={priority} value={priority}>
-                {humanize(priority)}
-              </option>
-            ))}
-          </select>
+            choices={vocabulary.priorities}
+            onChange={(priority) => set("priority", priority)}
+          />
         </Field>
         <Field id="ticket-customer-search" label="Customer" field="customer_id" messages={messages}>
           <CustomerPicker
@@ -84,20 +78,17 @@ export function TicketForm({ customer, onSaved, onCancel }: TicketFormProps) {
           />
         </Field>
       </div>
-      {other.map((message) => (
-        <p key={message} class="form-error">
-          {message}
-        </p>
-      ))}
-      <FormError message={formError} />
-      <div class="form-actions">
-        <button id="ticket-cancel" type="button" class="button" onClick={onCancel} title="Cancel (Esc)">
-          Cancel
-        </button>
-        <button id="ticket-save" type="submit" class="button primary" disabled={saving} title="Open the ticket (Ctrl+Enter)">
-          {saving ? "Saving…" : "Open ticket"}
-        </button>
-      </div>
+      <FormFooter
+        messages={messages}
+        shown={SHOWN}
+        formError={formError}
+        saving={saving}
+        cancelId="ticket-cancel"
+        saveId="ticket-save"
+        saveLabel="Open ticket"
+        saveTitle="Open the ticket (Ctrl+Enter)"
+        onCancel={onCancel}
+      />
     </Form>
   );
 }

@@ -11,13 +11,15 @@ import {
   type TicketPriority,
   type TicketStatus,
 } from "../bindings";
+import { EnumSelect } from "../components/EnumSelect";
 import { describedBy, Field } from "../components/Field";
 import { Form, FormError } from "../components/Form";
+import { LoadingNote } from "../components/LoadingNote";
 import { Pill } from "../components/Pill";
 import { useApp } from "../context";
 import { formatDateTime, formatFull } from "../datetime";
 import { commentDraft, statusChoices, ticketEdit } from "../forms";
-import { useLoad, useNow } from "../hooks";
+import { useNow, useRecordPage } from "../hooks";
 import { fileSize, humanize, personName } from "../labels";
 import { byName, colleagueName, personLabel } from "../people";
 import { useForm } from "../useForm";
@@ -30,20 +32,14 @@ interface TicketPageProps {
 export function TicketPage({ id, onMissing }: TicketPageProps) {
   const { navigate, goBack, colleagues, session } = useApp();
   const me = session.account.id;
-  const page = useLoad(() => commands.ticketPage(id), [id], {
-    onError: (error) => {
-      if (error.code !== "not_found") return false;
-      onMissing(error.message);
-      return true;
-    },
-  });
+  const page = useRecordPage(() => commands.ticketPage(id), id, onMissing);
   const now = useNow(60_000);
   const data = page.data;
 
   if (!data) {
     return (
       <section id="ticket-page" class="screen" data-id={id}>
-        <p class="muted">{page.error ? page.error.message : "Loading…"}</p>
+        <LoadingNote error={page.error} />
       </section>
     );
   }
@@ -194,8 +190,7 @@ function WorkflowPanel({ page }: { page: TicketPage_Serialize }) {
     <section class="panel" aria-labelledby="workflow-heading">
       <h2 id="workflow-heading">Status</h2>
       <Form class="form compact" onSubmit={save} aria-label="Status and priority">
-        <div class="field">
-          <label for="ticket-status">Status</label>
+        <Field id="ticket-status" label="Status" field="status">
           <select id="ticket-status" value={shownStatus} onChange={(e) => setStatus(e.currentTarget.value as TicketStatus)}>
             {statusChoices(ticket.status, page.allowed_statuses).map((choice) => (
               <option key={choice} value={choice}>
@@ -204,21 +199,10 @@ function WorkflowPanel({ page }: { page: TicketPage_Serialize }) {
               </option>
             ))}
           </select>
-        </div>
-        <div class="field">
-          <label for="ticket-priority-select">Priority</label>
-          <select
-            id="ticket-priority-select"
-            value={shownPriority}
-            onChange={(e) => setPriority(e.currentTarget.value as TicketPriority)}
-          >
-            {vocabulary.priorities.map((choice) => (
-              <option key={choice} value={choice}>
-                {humanize(choice)}
-              </option>
-            ))}
-          </select>
-        </div>
+        </Field>
+        <Field id="ticket-priority-select" label="Priority" field="priority">
+          <EnumSelect id="ticket-priority-select" value={shownPriority} choices={vocabulary.priorities} onChange={setPriority} />
+        </Field>
         <div class="form-actions">
           {changed && (
             <button
