@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use specta_typescript::Typescript;
 use tauri_specta::{Builder, collect_commands, collect_events};
 
-use crate::commands::{customers, inbox, overview, session, tickets};
+use crate::commands::{customers, inbox, overview, session, tickets, window};
 use crate::events::{OpenCustomer, SyncStatusChanged};
 
 pub fn builder() -> Builder<tauri::Wry> {
@@ -47,8 +47,9 @@ pub fn builder() -> Builder<tauri::Wry> {
             overview::colleagues,
             overview::products,
             overview::vocabulary,
-            overview::last_screen,
-            overview::remember_screen,
+            window::last_screen,
+            window::remember_screen,
+            window::quit,
         ])
         .events(collect_events![SyncStatusChanged, OpenCustomer])
         // Counts and sequence numbers are i64 in Rust but far below 2^53.

@@ -287,5 +287,34 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     app.fill("#customer-search", "harbour").await;
     app.count("#customer-list .customer-row", 1).await;
     app.screenshot("10-reopened-offline").await;
+
+    // The window keeps its size: resized, quit with Ctrl+Q, opened again.
+    app.client.set_window_size(1000, 700).await.unwrap();
+    let resized = app.client.get_window_size().await.unwrap();
+    assert_ne!(
+        resized,
+        (1200, 800),
+        "the window was resized from its default"
+    );
+    // The window goes away while the key is still being delivered, so
+    // WebDriver may answer with an error: the app having ended is the check.
+    let _ = app
+        .client
+        .active_element()
+        .await
+        .unwrap()
+        .send_keys("\u{E009}q\u{E000}")
+        .await;
+    support::wait_for_exit(&bens_dir).await;
+    let _ = app.client.close().await;
+    let app = bens_desk
+        .open_app(&["--data-dir", &bens_dir, "--server", &server])
+        .await;
+    app.find("#customers-screen[data-loaded='true']").await;
+    assert_eq!(
+        app.client.get_window_size().await.unwrap(),
+        resized,
+        "the window opens at the size it was left"
+    );
     app.close().await;
 }

@@ -356,6 +356,9 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
         case "back":
           if (historyRef.current.length > 0) goBack(HOME);
           break;
+        case "quit":
+          void commands.quit();
+          break;
       }
     }
     window.addEventListener("keydown", onKeyDown);

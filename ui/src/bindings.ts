@@ -56,6 +56,11 @@ export const commands = {
 	/**  The screen the window showed last, restored at the next start. */
 	lastScreen: () => __TAURI_INVOKE<string | null>("last_screen"),
 	rememberScreen: (screen: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("remember_screen", { screen })),
+	/**
+	 *  Quits the app (Ctrl+Q): the sync engine stops between pages, and the
+	 *  window's size and position are saved for the next start.
+	 */
+	quit: () => __TAURI_INVOKE<void>("quit"),
 };
 
 /** Events */

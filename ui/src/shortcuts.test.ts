@@ -17,6 +17,14 @@ describe("navigation chords", () => {
     expect(matchShortcut({ key: "3", altKey: true, typing: true })).toEqual({ kind: "navigate", to: "inbox" });
     expect(matchShortcut({ key: "k", ctrlKey: true, typing: true })).toEqual({ kind: "focus-search", target: "global" });
     expect(matchShortcut({ key: "K", metaKey: true })).toEqual({ kind: "focus-search", target: "global" });
+    expect(matchShortcut({ key: "q", ctrlKey: true, typing: true })).toEqual({ kind: "quit" });
+  });
+
+  it("quit only on Ctrl+Q itself", () => {
+    expect(matchShortcut({ key: "Q", metaKey: true })).toEqual({ kind: "quit" });
+    expect(matchShortcut({ key: "q" })).toBeNull();
+    expect(matchShortcut({ key: "Q", ctrlKey: true, shiftKey: true })).toBeNull();
+    expect(matchShortcut({ key: "q", ctrlKey: true, altKey: true })).toBeNull();
   });
 
   it("ignore other digits and Ctrl+Alt", () => {

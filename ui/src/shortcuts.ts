@@ -14,6 +14,8 @@ export type Action =
   /** The current screen's "new" button: customer, ticket, interaction. */
   | { kind: "new" }
   | { kind: "help" }
+  /** Close the app (saved work is on disk already; the window remembers its size). */
+  | { kind: "quit" }
   /** Escape outside any field: close what is open, or go back. */
   | { kind: "back" };
 
@@ -62,6 +64,7 @@ export function matchShortcut(press: KeyPress): Action | null {
   }
 
   if (command && !altKey && key.toLowerCase() === "k") return { kind: "focus-search", target: "global" };
+  if (command && !altKey && !shiftKey && key.toLowerCase() === "q") return { kind: "quit" };
 
   if (typing || altKey || command) return null;
 
@@ -91,6 +94,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "↑ ↓", what: "Move through lists and search results" },
   { keys: "Esc", what: "Close the form or dialog; go back" },
   { keys: "?", what: "Show this help" },
+  { keys: "Ctrl+Q", what: "Quit" },
 ];
 
 /** A button's title with its shortcut: "New customer (N)". */

@@ -9,6 +9,7 @@ pub mod inbox;
 pub mod overview;
 pub mod session;
 pub mod tickets;
+pub mod window;
 
 use crm_desktop_core::CoreError;
 use crm_desktop_core::error::{ErrorReport, FieldMessage};

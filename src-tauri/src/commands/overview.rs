@@ -1,6 +1,6 @@
 //! What several screens share: the dashboard figures, search across
-//! everything, the people and products to pick from, the app's vocabulary,
-//! and the window's last screen.
+//! everything, the people and products to pick from, and the app's
+//! vocabulary.
 
 use crm_desktop_core::error::ErrorReport;
 use crm_desktop_core::store::search::SearchHit;
@@ -64,23 +64,4 @@ pub fn vocabulary() -> Vocabulary {
         priorities: TicketPriority::ALL.to_vec(),
         ticket_statuses: TicketStatus::ALL.to_vec(),
     }
-}
-
-/// The screen the window showed last, restored at the next start.
-#[tauri::command]
-#[specta::specta]
-pub fn last_screen(state: State<'_, AppState>) -> Option<String> {
-    std::fs::read_to_string(state.config.data_dir.join("last-screen")).ok()
-}
-
-#[tauri::command]
-#[specta::specta]
-pub fn remember_screen(state: State<'_, AppState>, screen: String) -> Result<(), ErrorReport> {
-    if screen.len() > 200 {
-        return Err(ErrorReport::from(&crm_desktop_core::CoreError::Malformed(
-            "screen name too long".into(),
-        )));
-    }
-    std::fs::write(state.config.data_dir.join("last-screen"), screen)
-        .map_err(|e| ErrorReport::from(&crm_desktop_core::CoreError::Io(e)))
 }
