@@ -38,8 +38,16 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         }
     };
     let bindings = bindings::builder();
+    // The window's size and place live with the data directory, like the
+    // last screen: two apps on two directories (an agent's and an admin's)
+    // each keep their own. The plugin joins the name to its config
+    // directory, and joining an absolute path yields that path.
+    let mut window_state = tauri_plugin_window_state::Builder::default();
+    if let Some(path) = config.data_dir.join("window-state.json").to_str() {
+        window_state = window_state.with_filename(path);
+    }
     let app = tauri::Builder::default()
-        .plugin(tauri_plugin_window_state::Builder::default().build())
+        .plugin(window_state.build())
         .invoke_handler(bindings.invoke_handler())
         .manage(AppState::new(config))
         .setup(move |app| {

@@ -202,6 +202,10 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     backend.restart().await;
     app.attribute_is("#status-pending", "data-count", "0").await;
     app.attribute_is("#inbox-count", "data-count", "1").await;
+    // He was looking at Northwind: the window says why it went away.
+    app.text_contains("#toast", "no longer available to you")
+        .await;
+    app.find("#customers-screen").await;
 
     let pool = backend.pool();
     let ids: Vec<Uuid> =

@@ -26,7 +26,7 @@ import { ShortcutsHelp } from "./components/ShortcutsHelp";
 import { StatusBar } from "./components/StatusBar";
 import { Toast } from "./components/Toast";
 import { AppContext, useApp, type AppContextValue, type DialogSpec } from "./context";
-import { personName } from "./labels";
+import { goneMessage, personName } from "./labels";
 import { forgetScreenMemory } from "./memory";
 import { formatScreen, HOME, parseScreen, pushHistory, sameScreen, section, type Screen } from "./route";
 import { CustomerForm } from "./screens/CustomerForm";
@@ -249,7 +249,9 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
     const current = screenRef.current;
     const wasRestored = restored.current && current && sameScreen(restored.current, current);
     restored.current = null;
-    if (!wasRestored) showError(message);
+    if (!wasRestored) {
+      showError(current?.name === "customer" || current?.name === "ticket" ? goneMessage(current.name) : message);
+    }
     setScreen(HOME);
   }, []);
 

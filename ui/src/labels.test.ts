@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fieldLabel, fileSize, firstPageNote, hoursLabel, humanize, isPressing, orderedCounts, personName, plural, tableNoun } from "./labels";
+import { fieldLabel, fileSize, firstPageNote, goneMessage, hoursLabel, humanize, isPressing, orderedCounts, personName, plural, tableNoun } from "./labels";
 
 describe("humanize", () => {
   it("turns wire values into sentence-case words", () => {
@@ -90,5 +90,13 @@ describe("first page note", () => {
     expect(firstPageNote(99, 100)).toBeNull();
     expect(firstPageNote(0, 100)).toBeNull();
     expect(firstPageNote(0, 0)).toBeNull();
+  });
+});
+
+describe("a record that left the replica", () => {
+  it("is explained, with where refused work went", () => {
+    expect(goneMessage("customer")).toMatch(/^This customer is no longer available to you/);
+    expect(goneMessage("ticket")).toMatch(/^This ticket /);
+    expect(goneMessage("customer")).toMatch(/Inbox/);
   });
 });

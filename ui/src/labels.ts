@@ -97,3 +97,13 @@ export function hoursLabel(hours: number | null | undefined): string {
   if (hours < 48) return `${hours.toFixed(1)} h`;
   return `${(hours / 24).toFixed(1)} days`;
 }
+
+/**
+ * Why the customer or ticket on screen went away: after a sync, a record
+ * leaves the replica when it was deleted or the user lost access (e.g. an
+ * admin reassigned the customer). Said plainly, and where refused work went.
+ */
+export function goneMessage(kind: "customer" | "ticket"): string {
+  const what = kind === "customer" ? "This customer" : "This ticket";
+  return `${what} is no longer available to you: it was reassigned or deleted. Any change of yours the server refused is in your Inbox.`;
+}
