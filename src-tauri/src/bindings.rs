@@ -32,6 +32,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             tickets::open_ticket,
             tickets::update_ticket,
             tickets::add_comment,
+            tickets::edit_comment,
+            tickets::delete_comment,
             tickets::add_assignee,
             tickets::remove_assignee,
             tickets::check_ticket,

@@ -139,6 +139,17 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     app.count(".comment", 2).await;
     app.count(".comment.internal", 1).await;
     app.screenshot("4-ticket-page").await;
+    // The author corrects his comment in place.
+    app.click(".comment:not(.internal) .comment-edit").await;
+    app.fill(
+        ".comment-edit-text",
+        "Sorry about that: the replacement left today.",
+    )
+    .await;
+    app.click(".comment-edit-save").await;
+    app.text_contains(".comment:not(.internal) .note", "left today")
+        .await;
+    app.attribute_is("#status-pending", "data-count", "0").await;
     app.click("#nav-tickets").await;
     app.count("#ticket-list .ticket-row", 1).await;
     app.screenshot("5-my-tickets").await;
@@ -224,8 +235,8 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     assert_eq!(audits.len(), 1, "one audit row: {audits:?}");
     assert_eq!(audits[0].0, "INSERT");
     assert!(
-        audits[0].1.is_some() && audits[0].2 == Some(1),
-        "the audit row names the app's mutation: {audits:?}"
+        audits[0].1.is_some() && audits[0].2 == Some(2),
+        "the audit row names the app's mutation (its second, after the comment edit): {audits:?}"
     );
     let interactions: i64 =
         sqlx::query_scalar("SELECT count(*) FROM customer_interactions WHERE customer_id = $1")
@@ -234,6 +245,14 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
             .await
             .unwrap();
     assert_eq!(interactions, 1);
+    let edited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM ticket_comments WHERE ticket_id = $1 AND content LIKE '%left today%'",
+    )
+    .bind(seeded.ticket)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!(edited, 1, "the edited comment reached PostgreSQL");
 
     app.click("#nav-inbox").await;
     app.find("#inbox[data-loaded='true']").await;

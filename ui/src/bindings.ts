@@ -30,6 +30,10 @@ export const commands = {
 	/**  Saves the ticket form (a status move is checked against the workflow). */
 	updateTicket: (id: string, edit: TicketEdit_Deserialize) => typedError<Ticket_Serialize, ErrorReport>(__TAURI_INVOKE("update_ticket", { id, edit })),
 	addComment: (draft: NewComment) => typedError<TicketComment, ErrorReport>(__TAURI_INVOKE("add_comment", { draft })),
+	/**  Changes a comment (only its author may). */
+	editComment: (id: string, content: string, isInternal: boolean) => typedError<TicketComment, ErrorReport>(__TAURI_INVOKE("edit_comment", { id, content, isInternal })),
+	/**  Deletes a comment (its author or an admin). */
+	deleteComment: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("delete_comment", { id })),
 	addAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("add_assignee", { ticketId, userId })),
 	removeAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("remove_assignee", { ticketId, userId })),
 	checkTicket: (draft: NewTicket_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_ticket", { draft }),

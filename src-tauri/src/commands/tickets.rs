@@ -56,6 +56,27 @@ pub async fn add_comment(
     state.write(move |s| s.add_comment(draft)).await
 }
 
+/// Changes a comment (only its author may).
+#[tauri::command]
+#[specta::specta]
+pub async fn edit_comment(
+    state: State<'_, AppState>,
+    id: Uuid,
+    content: String,
+    is_internal: bool,
+) -> Result<TicketComment, ErrorReport> {
+    state
+        .write(move |s| s.edit_comment(id, content, is_internal))
+        .await
+}
+
+/// Deletes a comment (its author or an admin).
+#[tauri::command]
+#[specta::specta]
+pub async fn delete_comment(state: State<'_, AppState>, id: Uuid) -> Result<(), ErrorReport> {
+    state.write(move |s| s.delete_comment(id)).await
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn add_assignee(

@@ -95,7 +95,13 @@ export function TicketPage({ id, onMissing }: TicketPageProps) {
             {data.comments.length === 0 && <p class="empty-inline">No comments yet.</p>}
             <ul class="comments">
               {data.comments.map((comment) => (
-                <CommentRow key={comment.id} comment={comment} now={now} />
+                <CommentRow
+                  key={comment.id}
+                  comment={comment}
+                  now={now}
+                  ticketId={id}
+                  mayDelete={comment.can_edit || session.account.role === "admin"}
+                />
               ))}
             </ul>
             <CommentForm ticketId={id} />
@@ -294,7 +300,26 @@ function AssigneesPanel({ page }: { page: TicketPage_Serialize }) {
   );
 }
 
-function CommentRow({ comment, now }: { comment: CommentItem_Serialize; now: Date }) {
+interface CommentRowProps {
+  comment: CommentItem_Serialize;
+  now: Date;
+  ticketId: string;
+  /** Its author or an admin may delete it (the core checks again). */
+  mayDelete: boolean;
+}
+
+/** One comment; its author can edit it in place, and delete it after a confirm. */
+function CommentRow({ comment, now, ticketId, mayDelete }: CommentRowProps) {
+  const { refresh } = useApp();
+  const [editing, setEditing] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+
+  async function remove() {
+    setConfirming(false);
+    const done = await attempt(commands.deleteComment(comment.id));
+    if (done !== undefined) refresh();
+  }
+
   return (
     <li class={comment.is_internal ? "comment internal" : "comment"} data-id={comment.id}>
       <div class="comment-head">
@@ -303,9 +328,92 @@ function CommentRow({ comment, now }: { comment: CommentItem_Serialize; now: Dat
         <span class="muted small" title={formatFull(comment.created_at)}>
           {formatDateTime(comment.created_at, now)}
         </span>
+        <span class="header-spacer" />
+        {!editing && comment.can_edit && (
+          <button type="button" class="link-button comment-edit" onClick={() => setEditing(true)}>
+            Edit
+          </button>
+        )}
+        {!editing && mayDelete && !confirming && (
+          <button type="button" class="link-button comment-delete" onClick={() => setConfirming(true)}>
+            Delete
+          </button>
+        )}
+        {confirming && (
+          <>
+            <span class="small">Delete this comment?</span>
+            <button type="button" class="link-button danger comment-delete-confirm" onClick={() => void remove()}>
+              Delete
+            </button>
+            <button type="button" class="link-button comment-delete-cancel" onClick={() => setConfirming(false)}>
+              Keep
+            </button>
+          </>
+        )}
       </div>
-      <p class="note">{comment.content}</p>
+      {editing ? (
+        <CommentEditor comment={comment} ticketId={ticketId} onDone={() => setEditing(false)} />
+      ) : (
+        <p class="note">{comment.content}</p>
+      )}
     </li>
+  );
+}
+
+/** The author's in-place editor of a comment, with the same checks as a new one. */
+function CommentEditor({ comment, ticketId, onDone }: { comment: CommentItem_Serialize; ticketId: string; onDone: () => void }) {
+  const { refresh } = useApp();
+  const { form, set, messages, formError, saving, submit } = useForm(
+    { text: comment.content, internal: comment.is_internal },
+    {
+      toDraft: (state) => commentDraft(ticketId, state.text, state.internal),
+      check: commands.checkComment,
+      wireNames: { text: "content", internal: "is_internal" },
+    },
+  );
+  const fieldId = `comment-edit-${comment.id}`;
+
+  async function save() {
+    const saved = await submit((draft) => commands.editComment(comment.id, draft.content, draft.is_internal));
+    if (saved) {
+      onDone();
+      refresh();
+    }
+  }
+
+  return (
+    <Form class="form comment-form" onSubmit={save} aria-label="Edit the comment">
+      <Field id={fieldId} label="Comment" field="content" messages={messages}>
+        <textarea
+          id={fieldId}
+          class="comment-edit-text"
+          rows={3}
+          value={form.text}
+          {...describedBy(fieldId, messages, "content")}
+          onInput={(e) => set("text", e.currentTarget.value)}
+          onKeyDown={(e) => {
+            if (e.key === "Escape") {
+              e.stopPropagation();
+              onDone();
+            }
+          }}
+        />
+      </Field>
+      <FormError message={formError} />
+      <div class="form-actions">
+        <label class="checkbox-inline" title="Internal notes are for staff only">
+          <input type="checkbox" checked={form.internal} onChange={(e) => set("internal", e.currentTarget.checked)} />
+          Internal
+        </label>
+        <span class="header-spacer" />
+        <button type="button" class="button" onClick={onDone} title="Cancel (Esc)">
+          Cancel
+        </button>
+        <button type="submit" class="button primary comment-edit-save" disabled={saving} title="Save (Ctrl+Enter)">
+          {saving ? "Saving…" : "Save comment"}
+        </button>
+      </div>
+    </Form>
   );
 }
 
