@@ -1,6 +1,7 @@
-//! A sync server for other crates' tests (feature `harness`): a throwaway
-//! database from crm-testkit and the real server on loopback, which a test
-//! can stop (the network goes away) and start again on the same address.
+//! A sync server for tests (feature `harness`; this crate's and the desktop
+//! crates'): a throwaway database from crm-testkit and the real server on
+//! loopback, which a test can stop (the network goes away) and start again
+//! on the same address.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use std::net::SocketAddr;
@@ -30,9 +31,14 @@ pub struct Backend {
 
 impl Backend {
     pub async fn start() -> Backend {
-        let db = TestDatabase::create(&crate::db::MIGRATOR).await;
+        Self::on(TestDatabase::create(&crate::db::MIGRATOR).await, &[]).await
+    }
+
+    /// A server on an existing test database, with extra flags (e.g.
+    /// `["--signup", "open"]`).
+    pub async fn on(db: TestDatabase, flags: &[&str]) -> Backend {
         let data_dir = tempfile::tempdir().unwrap();
-        let config = Config::try_parse_from([
+        let mut args = vec![
             "sync-server",
             "--database-url",
             db.url(),
@@ -40,8 +46,9 @@ impl Backend {
             JWT_SECRET,
             "--data-dir",
             data_dir.path().to_str().unwrap(),
-        ])
-        .unwrap();
+        ];
+        args.extend_from_slice(flags);
+        let config = Config::try_parse_from(args).unwrap();
         let started = crate::start(config.server).await.unwrap();
         let state = started.state.clone();
         let server = crate::app::spawn(started.state, "127.0.0.1:0".parse().unwrap())

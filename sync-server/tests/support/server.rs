@@ -1,24 +1,30 @@
-//! A real sync server on loopback for the HTTP tests: its own database from
-//! the shared harness, started in this process on a free port, and a client.
-#![allow(dead_code, clippy::unwrap_used)]
+//! A real sync server on loopback for the HTTP tests (sync-server's own
+//! `harness::Backend`: its own database, started in this process on a free
+//! port), and a client.
+#![allow(dead_code, unused_imports, clippy::unwrap_used)]
 
-use clap::Parser;
+use std::ops::Deref;
+
 use crm_domain::UserRole;
 use crm_testkit::TestDatabase;
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{Value, json};
-use sync_server::app::RunningServer;
-use sync_server::config::Config;
+use sync_server::harness::Backend;
+pub use sync_server::harness::{JWT_SECRET, PASSWORD};
 
-pub const JWT_SECRET: &str = "test-secret-that-is-long-enough-for-hs256-signing";
-pub const PASSWORD: &str = "a long enough passphrase";
-
+/// The shared harness's server (database, state, address), and an HTTP
+/// client for it.
 pub struct TestServer {
-    pub db: TestDatabase,
-    pub server: RunningServer,
-    pub state: sync_server::AppState,
+    backend: Backend,
     pub http: Client,
-    data_dir: std::path::PathBuf,
+}
+
+impl Deref for TestServer {
+    type Target = Backend;
+
+    fn deref(&self) -> &Backend {
+        &self.backend
+    }
 }
 
 impl TestServer {
@@ -33,35 +39,15 @@ impl TestServer {
 
     /// A server on an existing test database.
     pub async fn on(db: TestDatabase, flags: &[&str]) -> TestServer {
-        let data_dir =
-            std::env::temp_dir().join(format!("crm-server-test-{}", uuid::Uuid::now_v7()));
-        let mut args = vec![
-            "sync-server",
-            "--database-url",
-            db.url(),
-            "--jwt-secret",
-            JWT_SECRET,
-            "--data-dir",
-            data_dir.to_str().unwrap(),
-        ];
-        args.extend_from_slice(flags);
-        let config = Config::try_parse_from(args).unwrap();
-        let started = sync_server::start(config.server).await.unwrap();
-        let state = started.state.clone();
-        let server = sync_server::app::spawn(started.state, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
         TestServer {
-            db,
-            server,
-            state,
+            backend: Backend::on(db, flags).await,
             http: Client::new(),
-            data_dir,
         }
     }
 
+    /// A URL of this server: `path` is like `/health`.
     pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.url())
+        format!("{}{path}", self.backend.url())
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Response {
@@ -94,16 +80,10 @@ impl TestServer {
 
     /// Creates an account directly (as `sync-server user create` does).
     pub async fn create_account(&self, email: &str, role: UserRole) -> uuid::Uuid {
-        sync_server::accounts::create_account(
-            &self.state.pool,
-            email,
-            PASSWORD,
-            Some("Test User"),
-            role,
-        )
-        .await
-        .unwrap()
-        .id
+        sync_server::accounts::create_account(self.pool(), email, PASSWORD, Some("Test User"), role)
+            .await
+            .unwrap()
+            .id
     }
 
     /// Signs in and returns the session JSON.
@@ -116,12 +96,6 @@ impl TestServer {
             .await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.unwrap()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.data_dir);
     }
 }
 
