@@ -50,17 +50,15 @@ impl AppState {
         }
     }
 
-    /// Who is signed in, if anyone.
-    pub async fn account(&self) -> Option<Account> {
+    /// Who is signed in, and to which server, if anyone.
+    pub async fn signed_in(&self) -> Option<(Account, String)> {
         let running = self.running.lock().await;
-        running.as_ref().map(|r| r.session.user().clone())
-    }
-
-    pub async fn server_url(&self) -> Option<String> {
-        let running = self.running.lock().await;
-        running
-            .as_ref()
-            .map(|r| r.session.api().base_url().to_owned())
+        running.as_ref().map(|r| {
+            (
+                r.session.user().clone(),
+                r.session.api().base_url().to_owned(),
+            )
+        })
     }
 
     /// Resumes the session kept on this machine (works offline), the first
@@ -85,7 +83,7 @@ impl AppState {
         password: &str,
         notifier: Arc<dyn Notifier>,
     ) -> CoreResult<Account> {
-        self.sign_out_locally().await;
+        self.shut_down().await;
         let session = Session::sign_in(&self.config.data_dir, server, email, password).await?;
         self.start(session, notifier).await
     }
@@ -104,7 +102,7 @@ impl AppState {
             Arc::new(move |action| notifier.reminder_action(action))
         };
         let reminders = reminders::start(store.clone(), on_action);
-        forward_status(engine.status(), notifier, reminders_waker(&reminders));
+        forward_status(engine.status(), notifier, reminders.waker());
         *self.running.lock().await = Some(Running {
             session,
             store,
@@ -123,14 +121,9 @@ impl AppState {
         };
         match Arc::try_unwrap(running) {
             Ok(session) => session.sign_out().await,
-            // Something still holds the session (cannot happen once the
-            // engine has stopped); forget it locally at least.
+            // Only the engine shares the session, and it has stopped.
             Err(_) => Err(CoreError::Malformed("session still in use".into())),
         }
-    }
-
-    async fn sign_out_locally(&self) {
-        let _ = self.stop().await;
     }
 
     /// Stops the running parts, returning the session.
@@ -142,7 +135,8 @@ impl AppState {
         Some(running.session)
     }
 
-    /// Stops everything (the app is closing).
+    /// Stops everything without signing out (the app is closing, or another
+    /// sign-in replaces this one).
     pub async fn shut_down(&self) {
         let _ = self.stop().await;
     }
@@ -236,19 +230,12 @@ fn poisoned() -> CoreError {
     )
 }
 
-/// A cheap handle that wakes the reminder scheduler (after a sync brought
-/// follow-ups).
-fn reminders_waker(reminders: &RemindersHandle) -> impl Fn() + Send + 'static {
-    let waker = reminders.waker();
-    move || waker.notify_one()
-}
-
 /// Forwards every engine status to the window, and wakes the reminders
 /// whenever a round finished (it may have brought follow-ups).
 fn forward_status(
     mut status: watch::Receiver<SyncStatus>,
     notifier: Arc<dyn Notifier>,
-    wake_reminders: impl Fn() + Send + 'static,
+    reminders: Arc<tokio::sync::Notify>,
 ) {
     tokio::spawn(async move {
         let mut rounds = 0;
@@ -256,7 +243,7 @@ fn forward_status(
             let current = status.borrow_and_update().clone();
             if current.rounds != rounds {
                 rounds = current.rounds;
-                wake_reminders();
+                reminders.notify_one();
             }
             notifier.sync_status(current);
             if status.changed().await.is_err() {

@@ -46,8 +46,8 @@ impl Store {
     pub fn apply_pull(&mut self, page: &PullResponse) -> CoreResult<PageApplied> {
         let me = self.me()?;
         // During a load from scratch a page need not survive a power cut:
-        // its cursor commits with it, so a lost page is fetched again.
-        // (User actions keep FULL: `write` restores it below.)
+        // its cursor commits with it, so a lost page is fetched again. FULL
+        // comes back right after, before any user action can commit.
         let bulk = get_state(&self.conn, DEFERRED_INDEXES)?.is_some()
             || get_state(&self.conn, "cursor")?.is_none();
         if bulk {

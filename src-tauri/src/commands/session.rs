@@ -76,8 +76,7 @@ pub async fn sync_now(state: State<'_, AppState>) -> Result<(), ErrorReport> {
     state.sync_now().await
 }
 
-pub(crate) async fn session_info(state: &AppState) -> Option<SessionInfo> {
-    let account = state.account().await?;
-    let server = state.server_url().await?;
+async fn session_info(state: &AppState) -> Option<SessionInfo> {
+    let (account, server) = state.signed_in().await?;
     Some(SessionInfo { account, server })
 }
