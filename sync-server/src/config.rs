@@ -93,6 +93,9 @@ pub struct ServerConfig {
         long,
         env = "CRM_CHANGE_RETENTION_DAYS",
         default_value_t = 90,
+        // Zero would prune every hour what clients have not pulled yet, and
+        // send them all back to a full reload.
+        value_parser = clap::value_parser!(u32).range(1..),
         global = true
     )]
     pub change_retention_days: u32,
@@ -190,6 +193,18 @@ mod tests {
         assert_eq!(config.server.listen.to_string(), "127.0.0.1:8740");
         assert_eq!(config.server.signup, SignupPolicy::Closed);
         assert!(config.command.is_none());
+    }
+
+    #[test]
+    fn a_change_retention_of_zero_days_is_refused() {
+        let zero = Config::try_parse_from(["sync-server", "--change-retention-days", "0"]);
+        assert!(zero.is_err(), "zero days would reload every client hourly");
+        let week = Config::try_parse_from(["sync-server", "--change-retention-days", "7"])
+            .expect("a week is fine");
+        assert_eq!(
+            week.server.change_retention(),
+            Duration::from_secs(7 * 24 * 3600)
+        );
     }
 
     #[test]
