@@ -29,6 +29,21 @@ pub enum ClusterError {
     )]
     WorkDirExists(PathBuf),
 
+    #[error(
+        "running as root, PostgreSQL runs as uid {uid}, who cannot reach {}: {} is closed to \
+         other users (mode {mode:o}). Keep the data directory somewhere that user may enter \
+         (e.g. under /var/lib), or run as an ordinary user",
+        data_dir.display(),
+        blocked.display()
+    )]
+    Unreachable {
+        data_dir: PathBuf,
+        /// The first ancestor the cluster user may not enter.
+        blocked: PathBuf,
+        mode: u32,
+        uid: u32,
+    },
+
     #[error("{action}: {source}")]
     Io {
         /// What was being done, e.g. "creating /tmp/x".

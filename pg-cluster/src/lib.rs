@@ -444,6 +444,16 @@ fn prepare_persistent(
     data_dir: &Path,
     user: Option<User>,
 ) -> Result<(), ClusterError> {
+    if let Some(user) = user
+        && let Some((blocked, mode)) = user::blocked_ancestor(data_dir, user)
+    {
+        return Err(ClusterError::Unreachable {
+            data_dir: data_dir.to_path_buf(),
+            blocked,
+            mode,
+            uid: user.uid,
+        });
+    }
     let exists = data_dir.try_exists().map_err(ClusterError::io(format!(
         "looking at {}",
         data_dir.display()

@@ -62,6 +62,30 @@ pub(crate) fn run_as(mut cmd: Command, user: Option<User>) -> Command {
 
 /// Gives `path` and everything below it to `user`, without following
 /// symlinks (a link out of the data directory must not hand over its target).
+/// The first ancestor of `path` that `user` may not enter (no search
+/// permission for them as owner, group or other), if any. As root we hand
+/// the data directory to that user, but postgres must also walk to it.
+pub(crate) fn blocked_ancestor(path: &Path, user: User) -> Option<(std::path::PathBuf, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    for dir in path.ancestors().skip(1) {
+        let Ok(meta) = std::fs::metadata(dir) else {
+            continue;
+        };
+        let mode = meta.mode();
+        let may_enter = if meta.uid() == user.uid {
+            mode & 0o100 != 0
+        } else if meta.gid() == user.gid {
+            mode & 0o010 != 0
+        } else {
+            mode & 0o001 != 0
+        };
+        if !may_enter {
+            return Some((dir.to_path_buf(), mode & 0o7777));
+        }
+    }
+    None
+}
+
 pub(crate) fn chown_tree(path: &Path, user: User) -> Result<(), ClusterError> {
     let failed = || ClusterError::io(format!("handing {} to uid {}", path.display(), user.uid));
     std::os::unix::fs::lchown(path, Some(user.uid), Some(user.gid)).map_err(failed())?;
@@ -110,6 +134,30 @@ postgres:x:104:110:PostgreSQL administrator,,,:/var/lib/postgresql:/bin/bash
         assert_eq!(unprivileged_user("root:x:0:0::/root:/bin/sh\n"), None);
         assert_eq!(unprivileged_user("postgres:x:abc:1\nnobody:x\n"), None);
         assert_eq!(unprivileged_user(""), None);
+    }
+
+    #[test]
+    fn an_ancestor_closed_to_the_cluster_user_is_named() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = TempDir::new("reach");
+        let closed = tmp.path().join("closed");
+        std::fs::create_dir_all(closed.join("data")).unwrap();
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o700)).unwrap();
+        let stranger = User {
+            uid: 4_000_001,
+            gid: 4_000_001,
+        };
+        let found = blocked_ancestor(&closed.join("data"), stranger);
+        assert_eq!(found, Some((closed.clone(), 0o700)));
+
+        std::fs::set_permissions(&closed, std::fs::Permissions::from_mode(0o711)).unwrap();
+        assert_eq!(
+            blocked_ancestor(&closed.join("data"), stranger)
+                .map(|(dir, _)| dir)
+                .filter(|dir| dir.starts_with(tmp.path())),
+            None,
+            "search permission for others is enough"
+        );
     }
 
     #[test]
