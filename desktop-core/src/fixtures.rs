@@ -1,6 +1,6 @@
-//! Sample data for the benchmarks (this crate's and the app's): replicas of
-//! many customers, built through the same page-applying path a pull uses.
-//! Not for the app itself.
+//! Sample data for the benchmarks (feature `fixtures`; this crate's and the
+//! app's): replicas of many customers, built through the same page-applying
+//! path a pull uses. Never compiled into the app.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 use std::path::Path;

@@ -15,6 +15,7 @@
 //! The Tauri shell (`src-tauri/`) is a thin layer of commands over this crate.
 
 pub mod error;
+#[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod reminders;
 pub mod session;
