@@ -825,3 +825,72 @@ fn a_first_load_builds_its_indexes_once_at_its_end_and_reads_work_meanwhile() {
         .unwrap();
     assert_eq!(indexes(), before);
 }
+
+#[test]
+fn a_load_indexes_once_its_rows_are_in_and_the_catch_up_is_searchable() {
+    let mut r = replica(UserRole::Agent);
+    let catalog = rusqlite::Connection::open(r._dir.path().join("replica.sqlite3")).unwrap();
+    let indexed = || -> bool {
+        catalog
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND name = 'customers_name_idx'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .unwrap()
+            == 1
+    };
+    let load_page = |changes, cursor, done| PullResponse {
+        has_more: true,
+        progress: Some(crm_domain::protocol::Progress { done, total: 3 }),
+        ..page(changes, cursor)
+    };
+    let (acme, bolt, crane) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    r.store
+        .apply_pull(&load_page(
+            vec![
+                upsert("customers", server_customer(acme, "Acme Tools", ME)),
+                upsert("customers", server_customer(bolt, "Bolt Bakery", ME)),
+            ],
+            "l1",
+            2,
+        ))
+        .unwrap();
+    assert!(!indexed(), "no index upkeep while rows are still coming");
+
+    // The load's last rows: everything is indexed now, while the server
+    // works out the catch-up that follows.
+    r.store
+        .apply_pull(&load_page(
+            vec![upsert(
+                "customers",
+                server_customer(crane, "Crane Cafe", ME),
+            )],
+            "l2",
+            3,
+        ))
+        .unwrap();
+    assert!(indexed());
+    assert_eq!(r.store.search("bolt", 10).unwrap()[0].id, bolt);
+    assert!(
+        !r.store.has_loaded().unwrap(),
+        "the catch-up is still to come"
+    );
+
+    // The catch-up: what changed during the load, kept in step row by row.
+    let delta = Uuid::now_v7();
+    r.store
+        .apply_pull(&page(
+            vec![
+                upsert("customers", server_customer(delta, "Delta Dental", ME)),
+                upsert("customers", server_customer(acme, "Anvil Works", ME)),
+            ],
+            "f1",
+        ))
+        .unwrap();
+    assert!(r.store.has_loaded().unwrap());
+    assert_eq!(r.store.search("delta", 10).unwrap()[0].id, delta);
+    assert_eq!(r.store.search("anvil", 10).unwrap()[0].id, acme);
+    assert!(r.store.search("acme", 10).unwrap().is_empty());
+    assert_eq!(r.store.search("cra", 10).unwrap()[0].id, crane);
+}

@@ -347,26 +347,78 @@ pub const PULLED_TABLES: [&str; 11] = [
 /// md5(`{id}|{updated_at}`), `updated_at` being the row's JSON string or
 /// empty. The server computes the same in SQL (`sync.checksum`).
 pub fn row_fingerprint(row: &Value) -> Option<u64> {
-    use md5::{Digest, Md5};
     let id = row.get("id")?.as_str()?;
     let updated_at = row.get("updated_at").and_then(Value::as_str).unwrap_or("");
-    let digest = Md5::digest(format!("{id}|{updated_at}").as_bytes());
+    Some(fingerprint(id, updated_at))
+}
+
+/// [`row_fingerprint`] from the two fields themselves, for a replica that
+/// holds rows as columns (hashing a million rows must not build a million
+/// JSON objects).
+pub fn fingerprint(id: &str, updated_at: &str) -> u64 {
+    use md5::{Digest, Md5};
+    let digest = Md5::new()
+        .chain_update(id.as_bytes())
+        .chain_update(b"|")
+        .chain_update(updated_at.as_bytes())
+        .finalize();
     // 15 hex digits = the first 7.5 bytes: 60 bits.
     let mut first = [0u8; 8];
     first.copy_from_slice(&digest[..8]);
-    Some(u64::from_be_bytes(first) >> 4)
+    u64::from_be_bytes(first) >> 4
 }
 
 impl TableChecksum {
     /// The checksum of the rows a replica holds for one table.
     pub fn of<'a>(rows: impl IntoIterator<Item = &'a Value>) -> TableChecksum {
-        let (count, sum) = rows
+        Self::of_fingerprints(rows.into_iter().filter_map(row_fingerprint))
+    }
+
+    /// The checksum of rows given by their [`fingerprint`]s.
+    pub fn of_fingerprints(fingerprints: impl IntoIterator<Item = u64>) -> TableChecksum {
+        let (count, sum) = fingerprints
             .into_iter()
-            .filter_map(row_fingerprint)
             .fold((0i64, 0u128), |(n, sum), f| (n + 1, sum + u128::from(f)));
         TableChecksum {
             count,
             sum: sum.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ID: &str = "0190a0c8-0000-7000-8000-000000000001";
+
+    // Expected values: the first 15 hex digits of md5, computed outside Rust
+    // (Python's hashlib), as PostgreSQL's `sync.checksum` reads them.
+    #[test]
+    fn fingerprint_is_the_first_fifteen_hex_digits_of_md5() {
+        assert_eq!(
+            fingerprint(ID, "2026-11-25T09:00:00+00:00"),
+            478_917_684_946_891_474
+        );
+        assert_eq!(fingerprint(ID, ""), 588_406_450_211_719_918);
+    }
+
+    #[test]
+    fn a_rows_fingerprint_reads_its_id_and_updated_at() {
+        let row = serde_json::json!({"id": ID, "name": "Acme", "updated_at": "2026-11-25T09:00:00+00:00"});
+        assert_eq!(
+            row_fingerprint(&row),
+            Some(fingerprint(ID, "2026-11-25T09:00:00+00:00"))
+        );
+        let without = serde_json::json!({"id": ID, "name": "Acme"});
+        assert_eq!(row_fingerprint(&without), Some(fingerprint(ID, "")));
+        assert_eq!(row_fingerprint(&serde_json::json!({"name": "Acme"})), None);
+    }
+
+    #[test]
+    fn a_checksum_counts_and_sums_without_overflowing() {
+        let sum = TableChecksum::of_fingerprints([u64::MAX >> 4; 32]);
+        assert_eq!(sum.count, 32);
+        assert_eq!(sum.sum, (u128::from(u64::MAX >> 4) * 32).to_string());
     }
 }
