@@ -12,7 +12,7 @@ pub mod api;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crm_domain::protocol::{
     MAX_MUTATIONS_PER_PUSH, PROTOCOL_VERSION, Progress, PullRequest, PullResponse, PushRequest,
@@ -79,6 +79,11 @@ pub struct EngineOptions {
     pub max_backoff: Duration,
     /// Listen to the server's live events.
     pub live: bool,
+    /// How often a caught-up pull also compares table checksums with the
+    /// server (always on the engine's first one). A check reads every row
+    /// the user holds, on both sides, so it must not ride on every live
+    /// update.
+    pub verify_interval: Duration,
 }
 
 impl Default for EngineOptions {
@@ -88,6 +93,7 @@ impl Default for EngineOptions {
             min_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(60),
             live: true,
+            verify_interval: Duration::from_secs(600),
         }
     }
 }
@@ -152,6 +158,7 @@ pub fn start(store: SharedStore, session: Arc<Session>, options: EngineOptions) 
         wake: wake.clone(),
         stop: stop_rx.clone(),
         options: options.clone(),
+        verified_at: None,
     };
     let mut tasks = vec![tokio::spawn(engine.run())];
     if options.live {
@@ -179,6 +186,8 @@ struct Engine {
     wake: Arc<Notify>,
     stop: watch::Receiver<bool>,
     options: EngineOptions,
+    /// When the replica's checksums last matched (or were repaired).
+    verified_at: Option<Instant>,
 }
 
 /// Why a round ended early.
@@ -302,6 +311,9 @@ impl Engine {
             .with_store(|s| Ok((s.cursor()?, s.client_id()?, s.has_loaded()?)))
             .await?;
         let loading = !loaded;
+        let verify = self
+            .verified_at
+            .is_none_or(|at| at.elapsed() >= self.options.verify_interval);
         self.publish(
             if loading {
                 SyncState::Loading
@@ -312,13 +324,13 @@ impl Engine {
             None,
         );
         // The next page is fetched while this one is applied.
-        let mut next = Some(self.fetch(client_id, cursor));
+        let mut next = Some(self.fetch(client_id, cursor, verify));
         while let Some(fetching) = next.take() {
             let page = fetching
                 .await
                 .map_err(|e| ApiError::Unreachable(e.to_string()))??;
             if page.has_more && !page.reset {
-                next = Some(self.fetch(client_id, Some(page.cursor.clone())));
+                next = Some(self.fetch(client_id, Some(page.cursor.clone()), verify));
             }
             let progress = page.progress;
             let page = Arc::new(page);
@@ -328,7 +340,7 @@ impl Engine {
             };
             if applied.reset {
                 tracing::info!("the server asked for a fresh load");
-                next = Some(self.fetch(client_id, None));
+                next = Some(self.fetch(client_id, None, verify));
                 continue;
             }
             if progress.is_some() {
@@ -337,37 +349,52 @@ impl Engine {
             if !page.has_more
                 && let Some(sums) = page.checksums.clone()
             {
+                // Unsent work changes rows on purpose: compare only
+                // without it (None: not compared, ask again next time).
                 let drifted = self
                     .with_store(move |s| {
                         if s.pending_count()? > 0 {
-                            return Ok(Vec::new());
+                            return Ok(None);
                         }
                         let drifted = s.drifted_tables(&sums)?;
                         if !drifted.is_empty() {
                             s.begin_refetch(&drifted)?;
                         }
-                        Ok(drifted)
+                        Ok(Some(drifted))
                     })
                     .await?;
-                if !drifted.is_empty() {
-                    tracing::warn!(
-                        ?drifted,
-                        "the replica drifted from the server; fetching those tables again"
-                    );
-                    next = Some(self.fetch_with(client_id, Some(page.cursor.clone()), drifted));
+                match drifted {
+                    None => {}
+                    Some(drifted) if drifted.is_empty() => {
+                        self.verified_at = Some(Instant::now());
+                    }
+                    Some(drifted) => {
+                        tracing::warn!(
+                            ?drifted,
+                            "the replica drifted from the server; fetching those tables again"
+                        );
+                        next = Some(self.fetch_with(
+                            client_id,
+                            Some(page.cursor.clone()),
+                            true,
+                            drifted,
+                        ));
+                    }
                 }
             }
         }
         Ok(())
     }
 
-    /// Starts fetching one pull page in the background.
+    /// Starts fetching one pull page in the background; `checksums`: ask
+    /// for them if this page reaches the present.
     fn fetch(
         &self,
         client_id: uuid::Uuid,
         cursor: Option<String>,
+        checksums: bool,
     ) -> JoinHandle<Result<PullResponse, ApiError>> {
-        self.fetch_with(client_id, cursor, Vec::new())
+        self.fetch_with(client_id, cursor, checksums, Vec::new())
     }
 
     /// Fetches a page; `refetch` names tables to be sent whole again.
@@ -375,6 +402,7 @@ impl Engine {
         &self,
         client_id: uuid::Uuid,
         cursor: Option<String>,
+        checksums: bool,
         refetch: Vec<String>,
     ) -> JoinHandle<Result<PullResponse, ApiError>> {
         let session = self.session.clone();
@@ -384,7 +412,7 @@ impl Engine {
                 protocol_version: PROTOCOL_VERSION,
                 client_id,
                 cursor,
-                checksums: true,
+                checksums,
                 refetch,
             };
             session.api().pull(&token, &request).await

@@ -33,6 +33,7 @@ pub fn fast_options() -> EngineOptions {
         min_backoff: Duration::from_millis(50),
         max_backoff: Duration::from_millis(400),
         live: true,
+        ..EngineOptions::default()
     }
 }
 
