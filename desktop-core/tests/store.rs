@@ -894,3 +894,74 @@ fn a_load_indexes_once_its_rows_are_in_and_the_catch_up_is_searchable() {
     assert!(r.store.search("acme", 10).unwrap().is_empty());
     assert_eq!(r.store.search("cra", 10).unwrap()[0].id, crane);
 }
+
+#[test]
+fn a_refused_change_names_what_it_was_about_after_its_row_has_left() {
+    let mut r = replica(UserRole::Agent);
+    let northwind = Uuid::now_v7();
+    r.store
+        .apply_pull(&page(
+            vec![upsert(
+                "customers",
+                server_customer(northwind, "Northwind Traders", ME),
+            )],
+            "c1",
+        ))
+        .unwrap();
+    r.store
+        .log_interaction(NewInteraction {
+            customer_id: northwind,
+            interaction_type: "call".into(),
+            channel: InteractionChannel::Phone,
+            note: Some("Called about the renewal".into()),
+            follow_up_date: None,
+        })
+        .unwrap();
+    let c = r.store.customer(northwind).unwrap();
+    r.store
+        .update_customer(
+            northwind,
+            CustomerEdit {
+                name: "Northwind Ltd".into(),
+                ..edit_of(&c)
+            },
+        )
+        .unwrap();
+    let refused = |seq| MutationResult {
+        seq,
+        outcome: MutationOutcome::Rejected {
+            code: "forbidden".into(),
+            message: "this customer now belongs to someone else".into(),
+        },
+    };
+    r.store
+        .settle(&PushResponse {
+            results: vec![refused(1), refused(2)],
+            last_seq: 2,
+        })
+        .unwrap();
+    // The customer was given to a colleague: it leaves this replica.
+    r.store
+        .apply_pull(&page(
+            vec![Change::Remove {
+                table: "customers".into(),
+                row_id: northwind,
+            }],
+            "c2",
+        ))
+        .unwrap();
+    assert!(r.store.customer(northwind).is_err());
+
+    let inbox = r.store.inbox().unwrap();
+    let subjects: Vec<Option<&str>> = inbox
+        .rejected
+        .iter()
+        .map(|item| item.subject.as_deref())
+        .collect();
+    // The interaction by its customer; the rename by the name the server
+    // had, not the refused one.
+    assert_eq!(
+        subjects,
+        vec![Some("Northwind Traders"), Some("Northwind Traders")]
+    );
+}

@@ -258,6 +258,9 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     app.find("#inbox[data-loaded='true']").await;
     app.count(".rejected-item", 1).await;
     app.text_contains(".rejected-item", "Quote sent").await;
+    // Named by its customer, although Northwind has left Ben's replica.
+    app.text_contains(".rejected-item .rejected-subject", "Northwind")
+        .await;
     app.screenshot("7-inbox").await;
     app.click("#nav-customers").await;
     app.count("#customer-list .customer-row", 1).await;

@@ -427,12 +427,12 @@ export type HitKind = "customer" | "ticket" | "comment";
 export type Inbox = Inbox_Serialize | Inbox_Deserialize;
 
 export type Inbox_Deserialize = {
-	rejected: RejectedChange[],
+	rejected: RejectedChange_Deserialize[],
 	conflicts: ConflictItem_Deserialize[],
 };
 
 export type Inbox_Serialize = {
-	rejected: RejectedChange[],
+	rejected: RejectedChange_Serialize[],
 	conflicts: ConflictItem_Serialize[],
 };
 
@@ -563,7 +563,10 @@ export type Progress = {
 };
 
 /**  A change the server refused, with its reason. */
-export type RejectedChange = {
+export type RejectedChange = RejectedChange_Serialize | RejectedChange_Deserialize;
+
+/**  A change the server refused, with its reason. */
+export type RejectedChange_Deserialize = {
 	seq: number,
 	table: SyncTable,
 	row_id: string,
@@ -571,6 +574,31 @@ export type RejectedChange = {
 	code: string,
 	message: string,
 	rejected_at: string,
+	/**
+	 *  What it was about, in words: the customer's name (for a customer or
+	 *  one of its interactions) or the ticket's title (for a ticket or its
+	 *  comments, assignees, attachments). Recorded at refusal, so it stays
+	 *  when the row has left the replica since.
+	 */
+	subject?: string | null,
+};
+
+/**  A change the server refused, with its reason. */
+export type RejectedChange_Serialize = {
+	seq: number,
+	table: SyncTable,
+	row_id: string,
+	mutation: Mutation,
+	code: string,
+	message: string,
+	rejected_at: string,
+	/**
+	 *  What it was about, in words: the customer's name (for a customer or
+	 *  one of its interactions) or the ticket's title (for a ticket or its
+	 *  comments, assignees, attachments). Recorded at refusal, so it stays
+	 *  when the row has left the replica since.
+	 */
+	subject: string | null,
 };
 
 export type SearchHit = SearchHit_Serialize | SearchHit_Deserialize;

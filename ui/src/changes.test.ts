@@ -37,6 +37,21 @@ describe("describing a refused change", () => {
     expect(describeMutation(update).lines[0]).toEqual({ field: "status", label: "Status", before: "open", after: "closed" });
   });
 
+  it("names the row a change points at by its subject, not its id", () => {
+    const interaction: Mutation = {
+      ...base,
+      table: "customer_interactions",
+      op: "insert",
+      values: { customer_id: "01a2352f-7267-70b6-826e-a66d848b4965", note: "Quote sent" },
+    };
+    expect(describeMutation(interaction, "Northwind Traders").lines).toEqual([
+      { field: "customer_id", label: "Customer", after: "Northwind Traders" },
+      { field: "note", label: "Note", after: "Quote sent" },
+    ]);
+    // Without a subject the id is all there is.
+    expect(describeMutation(interaction).lines[0].after).toBe("01a2352f-7267-70b6-826e-a66d848b4965");
+  });
+
   it("names a deletion", () => {
     expect(describeMutation(del)).toEqual({ title: "Deletion of comment", lines: [] });
   });

@@ -21,16 +21,25 @@ export interface ChangeLine {
   after: string;
 }
 
-/** "New customer" with its values, "Edit of ticket" with before -> after, or "Deletion of comment". */
-export function describeMutation(mutation: Mutation): { title: string; lines: ChangeLine[] } {
+/** The fields that point at the row a change is about (its subject). */
+const SUBJECT_FIELDS = new Set(["customer_id", "ticket_id"]);
+
+/**
+ * "New customer" with its values, "Edit of ticket" with before -> after, or
+ * "Deletion of comment". Given the change's `subject` (the customer's name
+ * or the ticket's title, from the core), the field pointing at that row
+ * shows the name instead of an id.
+ */
+export function describeMutation(mutation: Mutation, subject?: string | null): { title: string; lines: ChangeLine[] } {
   const noun = tableNoun(mutation.table);
+  const shown = (field: string, value: Value) => (subject && SUBJECT_FIELDS.has(field) ? subject : valueText(value));
   switch (mutation.op) {
     case "insert":
       return {
         title: `New ${noun}`,
         lines: Object.entries(mutation.values)
           .filter(([, value]) => value !== null)
-          .map(([field, value]) => ({ field, label: fieldLabel(field), after: valueText(value) })),
+          .map(([field, value]) => ({ field, label: fieldLabel(field), after: shown(field, value) })),
       };
     case "update":
       return {

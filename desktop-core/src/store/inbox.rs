@@ -27,6 +27,11 @@ pub struct RejectedChange {
     pub code: String,
     pub message: String,
     pub rejected_at: String,
+    /// What it was about, in words: the customer's name (for a customer or
+    /// one of its interactions) or the ticket's title (for a ticket or its
+    /// comments, assignees, attachments). Recorded at refusal, so it stays
+    /// when the row has left the replica since.
+    pub subject: Option<String>,
 }
 
 /// A field both the user and someone else changed: one value was kept, the
@@ -71,7 +76,7 @@ impl Store {
         let mut rejected = Vec::new();
         {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, mutation, code, message, rejected_at FROM rejected ORDER BY seq",
+                "SELECT seq, mutation, code, message, rejected_at, subject FROM rejected ORDER BY seq",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok((
@@ -80,10 +85,11 @@ impl Store {
                     r.get::<_, String>(2)?,
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
+                    r.get::<_, Option<String>>(5)?,
                 ))
             })?;
             for row in rows {
-                let (seq, text, code, message, rejected_at) = row?;
+                let (seq, text, code, message, rejected_at, subject) = row?;
                 let mutation: Mutation = serde_json::from_str(&text)?;
                 rejected.push(RejectedChange {
                     seq,
@@ -93,6 +99,7 @@ impl Store {
                     code,
                     message,
                     rejected_at,
+                    subject,
                 });
             }
         }
@@ -265,4 +272,66 @@ impl Store {
             .execute("DELETE FROM rejected WHERE seq = ?1", params![old.seq])?;
         Ok(())
     }
+}
+
+/// What `mutation` is about, in words (see [`RejectedChange::subject`]),
+/// named as the server last had it; `None` when the replica cannot tell.
+pub(crate) fn subject_of(
+    conn: &rusqlite::Connection,
+    mutation: &Mutation,
+) -> CoreResult<Option<String>> {
+    let own = |field: &str| -> CoreResult<Option<String>> {
+        if let Some(text) = known_text(conn, mutation.table.name(), mutation.row_id, field)? {
+            return Ok(Some(text));
+        }
+        // A row new in this mutation: what the insert set.
+        Ok(match &mutation.op {
+            MutationOp::Insert { values } => values
+                .get(field)
+                .and_then(|v| v.as_str().map(str::to_owned)),
+            _ => None,
+        })
+    };
+    let parent = |table: &str, id: Option<String>, field: &str| -> CoreResult<Option<String>> {
+        match id.and_then(|i| i.parse::<Uuid>().ok()) {
+            Some(id) => known_text(conn, table, id, field),
+            None => Ok(None),
+        }
+    };
+    match mutation.table {
+        SyncTable::Customers | SyncTable::Products | SyncTable::AcquisitionStages => own("name"),
+        SyncTable::Profiles => own("full_name"),
+        SyncTable::CustomerInteractions => parent("customers", own("customer_id")?, "name"),
+        SyncTable::Tickets => own("title"),
+        SyncTable::TicketComments | SyncTable::TicketAssignees | SyncTable::TicketAttachments => {
+            parent("tickets", own("ticket_id")?, "title")
+        }
+    }
+}
+
+/// A text field of a row as the server last had it: the base kept for unsent
+/// work if there is one (the screen shows that work on top), else the row.
+fn known_text(
+    conn: &rusqlite::Connection,
+    table: &str,
+    id: Uuid,
+    field: &str,
+) -> CoreResult<Option<String>> {
+    let Some(def) = rows::table(table) else {
+        return Ok(None);
+    };
+    let base: Option<Option<String>> = conn
+        .prepare_cached("SELECT row FROM outbox_base WHERE table_name = ?1 AND row_id = ?2")?
+        .query_row(params![def.name, id.to_string()], |r| r.get(0))
+        .optional()?;
+    let row = match base {
+        Some(Some(text)) => Some(serde_json::from_str::<serde_json::Map<String, Value>>(
+            &text,
+        )?),
+        // Unsent work on a row the server does not have (yet): as shown.
+        Some(None) | None => rows::read(conn, def, id)?,
+    };
+    Ok(row
+        .and_then(|r| r.get(field).cloned())
+        .and_then(|v| v.as_str().map(str::to_owned)))
 }

@@ -400,10 +400,12 @@ impl Store {
                 }
                 MutationOutcome::Rejected { code, message } => {
                     settled.rejected += 1;
+                    // Named now, while the replica still holds the rows.
+                    let subject = super::inbox::subject_of(&tx, &mutation)?;
                     tx.execute(
                         "INSERT OR REPLACE INTO rejected
-                             (seq, table_name, row_id, mutation, code, message, rejected_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                             (seq, table_name, row_id, mutation, code, message, rejected_at, subject)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                         params![
                             result.seq,
                             table,
@@ -411,7 +413,8 @@ impl Store {
                             text,
                             code,
                             message,
-                            timestamp(Utc::now())
+                            timestamp(Utc::now()),
+                            subject
                         ],
                     )?;
                 }

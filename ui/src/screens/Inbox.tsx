@@ -4,7 +4,7 @@
 
 import { useState } from "preact/hooks";
 import { attempt } from "../api";
-import { commands, type ConflictItem_Serialize, type RejectedChange } from "../bindings";
+import { commands, type ConflictItem_Serialize, type RejectedChange_Serialize } from "../bindings";
 import { conflictVerdict, describeMutation, editableFields, editedValues, valueText } from "../changes";
 import { Form } from "../components/Form";
 import { LoadingNote } from "../components/LoadingNote";
@@ -68,12 +68,12 @@ export function Inbox() {
   );
 }
 
-function RejectedItem({ item, now }: { item: RejectedChange; now: Date }) {
+function RejectedItem({ item, now }: { item: RejectedChange_Serialize; now: Date }) {
   const { refresh, navigate } = useApp();
   const [editing, setEditing] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
-  const summary = describeMutation(item.mutation);
+  const summary = describeMutation(item.mutation, item.subject);
   const fields = editableFields(item.mutation);
   const [texts, setTexts] = useState<Record<string, string>>({});
   const target = item.mutation.op === "delete" ? null : rowScreen(item.table, item.row_id);
@@ -89,6 +89,7 @@ function RejectedItem({ item, now }: { item: RejectedChange; now: Date }) {
     <li class="card rejected-item" data-seq={item.seq}>
       <div class="card-head">
         <span class="strong">{summary.title}</span>
+        {item.subject && <span class="rejected-subject">{item.subject}</span>}
         <span class="muted small" title={formatFull(item.rejected_at)}>
           refused {formatDateTime(item.rejected_at, now)}
         </span>
