@@ -149,7 +149,9 @@ impl NotificationDesk {
 
 /// Reads dbus-monitor's text: after each `member=Notify` header come
 /// app_name, replaces_id, icon, summary, body, the actions array, the hints
-/// array of dict entries, and the timeout.
+/// array of dict entries, and the timeout. A call counts once its timeout
+/// (the last argument) has been read: dbus-monitor's output arrives in
+/// pieces, and a half-read call would look like one with an empty summary.
 fn parse(lines: &[String]) -> Vec<SeenNotification> {
     let mut out = Vec::new();
     let mut current: Option<(SeenNotification, usize, usize)> = None; // (n, strings seen, arrays closed)
@@ -158,9 +160,6 @@ fn parse(lines: &[String]) -> Vec<SeenNotification> {
     for line in lines {
         let t = line.trim();
         if t.starts_with("method call") && t.contains("member=Notify") {
-            if let Some((n, ..)) = current.take() {
-                out.push(n);
-            }
             current = Some((SeenNotification::default(), 0, 0));
             depth = 0;
             continue;
@@ -175,6 +174,13 @@ fn parse(lines: &[String]) -> Vec<SeenNotification> {
         if t == "]" {
             depth = depth.saturating_sub(1);
             *arrays += 1;
+            continue;
+        }
+        if depth == 0 && *arrays >= 2 && t.starts_with("int32 ") {
+            // The timeout: the call is complete.
+            if let Some((n, ..)) = current.take() {
+                out.push(n);
+            }
             continue;
         }
         if let Some(s) = t
@@ -213,9 +219,6 @@ fn parse(lines: &[String]) -> Vec<SeenNotification> {
                 last_key = Some(key);
             }
         }
-    }
-    if let Some((n, ..)) = current {
-        out.push(n);
     }
     out
 }
