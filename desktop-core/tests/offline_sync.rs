@@ -241,6 +241,12 @@ async fn a_field_both_changed_offline_is_a_conflict_in_both_inboxes() {
     assert!(!ada_inbox.conflicts[0].mine_lost);
     assert_eq!(conflict.field, "name");
     assert_eq!(conflict.lost_value, serde_json::json!("Dunn Dairy (Ben)"));
+    // Both inboxes say which customer it was, by its name as it stands.
+    assert_eq!(conflict.subject.as_deref(), Some("Dunn Dairy (Ada)"));
+    assert_eq!(
+        ada_inbox.conflicts[0].subject.as_deref(),
+        Some("Dunn Dairy (Ada)")
+    );
 
     // Ben restores his value: a new edit, which then stands everywhere.
     ben.with(|s| s.restore_conflict(conflict.conflict_id).unwrap());

@@ -168,6 +168,11 @@ export type ConflictItem_Deserialize = {
 	/**  The user's value lost (otherwise theirs beat someone else's). */
 	mine_lost: boolean,
 	created_at: string,
+	/**
+	 *  Which customer or ticket it concerns, in words (as for a refused
+	 *  change); `None` when the replica does not hold the row.
+	 */
+	subject?: string | null,
 };
 
 /**
@@ -186,6 +191,11 @@ export type ConflictItem_Serialize = {
 	/**  The user's value lost (otherwise theirs beat someone else's). */
 	mine_lost: boolean,
 	created_at: string,
+	/**
+	 *  Which customer or ticket it concerns, in words (as for a refused
+	 *  change); `None` when the replica does not hold the row.
+	 */
+	subject: string | null,
 };
 
 /**  A person or company the CRM tracks. */

@@ -50,6 +50,9 @@ pub struct ConflictItem {
     /// The user's value lost (otherwise theirs beat someone else's).
     pub mine_lost: bool,
     pub created_at: String,
+    /// Which customer or ticket it concerns, in words (as for a refused
+    /// change); `None` when the replica does not hold the row.
+    pub subject: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -134,10 +137,15 @@ impl Store {
                 };
                 let kept_by = kept_by.and_then(|k| k.parse::<Uuid>().ok());
                 let lost_by = lost_by.and_then(|k| k.parse::<Uuid>().ok());
+                let row_id = parse_id(&row_id)?;
+                let subject = match SyncTable::ALL.into_iter().find(|t| t.name() == table) {
+                    Some(t) => subject(conn, t, row_id, None)?,
+                    None => None,
+                };
                 conflicts.push(ConflictItem {
                     conflict_id: parse_id(&id)?,
                     table,
-                    row_id: parse_id(&row_id)?,
+                    row_id,
                     field,
                     kept_value: json(kept),
                     lost_value: json(lost),
@@ -145,6 +153,7 @@ impl Store {
                     lost_by_name: self.person_name(lost_by)?,
                     mine_lost: lost_by == Some(me.user_id),
                     created_at: created_at.unwrap_or_default(),
+                    subject,
                 });
             }
         }
@@ -280,17 +289,29 @@ pub(crate) fn subject_of(
     conn: &rusqlite::Connection,
     mutation: &Mutation,
 ) -> CoreResult<Option<String>> {
+    let inserted = match &mutation.op {
+        MutationOp::Insert { values } => Some(values),
+        _ => None,
+    };
+    subject(conn, mutation.table, mutation.row_id, inserted)
+}
+
+/// What a row is about, in words (see [`RejectedChange::subject`]);
+/// `inserted`: the values of a row new in a mutation, which the replica may
+/// not hold.
+fn subject(
+    conn: &rusqlite::Connection,
+    table: SyncTable,
+    row_id: Uuid,
+    inserted: Option<&BTreeMap<String, Value>>,
+) -> CoreResult<Option<String>> {
     let own = |field: &str| -> CoreResult<Option<String>> {
-        if let Some(text) = known_text(conn, mutation.table.name(), mutation.row_id, field)? {
+        if let Some(text) = known_text(conn, table.name(), row_id, field)? {
             return Ok(Some(text));
         }
-        // A row new in this mutation: what the insert set.
-        Ok(match &mutation.op {
-            MutationOp::Insert { values } => values
-                .get(field)
-                .and_then(|v| v.as_str().map(str::to_owned)),
-            _ => None,
-        })
+        Ok(inserted
+            .and_then(|values| values.get(field))
+            .and_then(|v| v.as_str().map(str::to_owned)))
     };
     let parent = |table: &str, id: Option<String>, field: &str| -> CoreResult<Option<String>> {
         match id.and_then(|i| i.parse::<Uuid>().ok()) {
@@ -298,7 +319,7 @@ pub(crate) fn subject_of(
             None => Ok(None),
         }
     };
-    match mutation.table {
+    match table {
         SyncTable::Customers | SyncTable::Products | SyncTable::AcquisitionStages => own("name"),
         SyncTable::Profiles => own("full_name"),
         SyncTable::CustomerInteractions => parent("customers", own("customer_id")?, "name"),

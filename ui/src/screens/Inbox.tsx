@@ -221,6 +221,7 @@ function ConflictItem({ conflict, now }: { conflict: ConflictItem_Serialize; now
         <span class="strong">
           {humanize(tableNoun(conflict.table))} · {fieldLabel(conflict.field)}
         </span>
+        {conflict.subject && <span class="conflict-subject">{conflict.subject}</span>}
         <span class={conflict.mine_lost ? "verdict lost" : "verdict won"}>{conflictVerdict(conflict)}</span>
         <span class="muted small" title={formatFull(conflict.created_at)}>
           {formatDateTime(conflict.created_at, now)}
