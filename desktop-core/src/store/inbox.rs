@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::customers::validate_fields;
 use super::interactions::parse_id;
+use super::outbox::kept_base;
 use super::rows;
 use super::{Store, timestamp};
 use crate::error::{CoreError, CoreResult};
@@ -341,14 +342,8 @@ fn known_text(
     let Some(def) = rows::table(table) else {
         return Ok(None);
     };
-    let base: Option<Option<String>> = conn
-        .prepare_cached("SELECT row FROM outbox_base WHERE table_name = ?1 AND row_id = ?2")?
-        .query_row(params![def.name, id.to_string()], |r| r.get(0))
-        .optional()?;
-    let row = match base {
-        Some(Some(text)) => Some(serde_json::from_str::<serde_json::Map<String, Value>>(
-            &text,
-        )?),
+    let row = match kept_base(conn, def.name, &id.to_string())? {
+        Some(Some(row)) => Some(row),
         // Unsent work on a row the server does not have (yet): as shown.
         Some(None) | None => rows::read(conn, def, id)?,
     };

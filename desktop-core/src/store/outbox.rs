@@ -134,6 +134,23 @@ pub(crate) fn has_base(conn: &Connection, table: &str, row_id: &str) -> CoreResu
         .is_some())
 }
 
+/// The server state kept for a row with unsent work: `None` when nothing is
+/// kept (no unsent work), `Some(None)` when the server has no such row (a
+/// pending insert, or one removed since).
+pub(crate) fn kept_base(
+    conn: &Connection,
+    table: &str,
+    row_id: &str,
+) -> CoreResult<Option<Option<Map<String, Value>>>> {
+    let text: Option<Option<String>> = conn
+        .prepare_cached("SELECT row FROM outbox_base WHERE table_name = ?1 AND row_id = ?2")?
+        .query_row(params![table, row_id], |r| r.get(0))
+        .optional()?;
+    Ok(text
+        .map(|row| row.map(|t| serde_json::from_str(&t)).transpose())
+        .transpose()?)
+}
+
 /// Keeps the row's server state aside before the first pending change to it.
 fn snapshot_base(conn: &Connection, def: &TableDef, row_id: Uuid) -> CoreResult<()> {
     let id = row_id.to_string();
@@ -167,16 +184,11 @@ pub(crate) fn rebuild_row(conn: &Connection, me: &Me, table: &str, row_id: Uuid)
         return Ok(());
     };
     let id = row_id.to_string();
-    let base: Option<Option<String>> = conn
-        .prepare_cached("SELECT row FROM outbox_base WHERE table_name = ?1 AND row_id = ?2")?
-        .query_row(params![table, id], |r| r.get(0))
-        .optional()?;
-    let Some(base) = base else {
+    let Some(base) = kept_base(conn, table, &id)? else {
         return Ok(());
     };
     match base {
-        Some(text) => {
-            let row: Map<String, Value> = serde_json::from_str(&text)?;
+        Some(row) => {
             rows::upsert(conn, def, &row)?;
         }
         None => {
@@ -441,14 +453,9 @@ fn advance_base(
     row_id: &str,
     mutation: &Mutation,
 ) -> CoreResult<()> {
-    let base: Option<Option<String>> = conn
-        .prepare_cached("SELECT row FROM outbox_base WHERE table_name = ?1 AND row_id = ?2")?
-        .query_row(params![table, row_id], |r| r.get(0))
-        .optional()?;
-    let Some(base) = base else {
+    let Some(mut row) = kept_base(conn, table, row_id)? else {
         return Ok(());
     };
-    let mut row: Option<Map<String, Value>> = base.map(|t| serde_json::from_str(&t)).transpose()?;
     match &mutation.op {
         MutationOp::Insert { values } => {
             let mut new = local_defaults(mutation.table, me, &timestamp(mutation.edited_at));
