@@ -75,6 +75,11 @@ impl SyncTable {
         }
     }
 
+    /// The table of that name, if clients may write it.
+    pub fn from_name(name: &str) -> Option<SyncTable> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
     /// Columns a client may give when creating a row (besides `id`).
     pub const fn insertable_columns(self) -> &'static [&'static str] {
         match self {
@@ -413,6 +418,15 @@ mod tests {
         let without = serde_json::json!({"id": ID, "name": "Acme"});
         assert_eq!(row_fingerprint(&without), Some(fingerprint(ID, "")));
         assert_eq!(row_fingerprint(&serde_json::json!({"name": "Acme"})), None);
+    }
+
+    #[test]
+    fn a_table_is_found_by_its_name_and_only_if_clients_write_it() {
+        for table in SyncTable::ALL {
+            assert_eq!(SyncTable::from_name(table.name()), Some(table));
+        }
+        assert_eq!(SyncTable::from_name("conflicts"), None);
+        assert_eq!(SyncTable::from_name("Customers"), None);
     }
 
     #[test]

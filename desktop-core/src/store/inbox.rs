@@ -139,7 +139,7 @@ impl Store {
                 let kept_by = kept_by.and_then(|k| k.parse::<Uuid>().ok());
                 let lost_by = lost_by.and_then(|k| k.parse::<Uuid>().ok());
                 let row_id = parse_id(&row_id)?;
-                let subject = match SyncTable::ALL.into_iter().find(|t| t.name() == table) {
+                let subject = match SyncTable::from_name(&table) {
                     Some(t) => subject(conn, t, row_id, None)?,
                     None => None,
                 };
@@ -199,10 +199,8 @@ impl Store {
             .into_iter()
             .find(|c| c.conflict_id == conflict_id)
             .ok_or(CoreError::NotFound { what: "conflict" })?;
-        let table = SyncTable::ALL
-            .into_iter()
-            .find(|t| t.name() == conflict.table)
-            .ok_or(CoreError::NotFound { what: "table" })?;
+        let table =
+            SyncTable::from_name(&conflict.table).ok_or(CoreError::NotFound { what: "table" })?;
         let def = rows::table(table.name()).ok_or(CoreError::NotFound { what: "table" })?;
         let row = rows::read(self.conn(), def, conflict.row_id)?
             .ok_or(CoreError::NotFound { what: "row" })?;
