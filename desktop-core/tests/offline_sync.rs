@@ -236,6 +236,7 @@ async fn a_field_both_changed_offline_is_a_conflict_in_both_inboxes() {
     let ada_inbox = ada.with(|s| s.inbox().unwrap());
     assert_eq!(ben_inbox.conflicts.len(), 1, "{ben_inbox:?}");
     assert_eq!(ada_inbox.conflicts.len(), 1, "{ada_inbox:?}");
+    assert_eq!(ben.with(|s| s.inbox_len().unwrap()), ben_inbox.len());
     let conflict = &ben_inbox.conflicts[0];
     assert!(conflict.mine_lost);
     assert!(!ada_inbox.conflicts[0].mine_lost);

@@ -953,6 +953,7 @@ fn a_refused_change_names_what_it_was_about_after_its_row_has_left() {
     assert!(r.store.customer(northwind).is_err());
 
     let inbox = r.store.inbox().unwrap();
+    assert_eq!(r.store.inbox_len().unwrap(), 2);
     let subjects: Vec<Option<&str>> = inbox
         .rejected
         .iter()

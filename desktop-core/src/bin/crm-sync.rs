@@ -122,7 +122,7 @@ async fn main() -> anyhow::Result<()> {
             let figures = serde_json::json!({
                 "user": session.user().email,
                 "pending": store.pending_count()?,
-                "inbox": store.inbox()?.len(),
+                "inbox": store.inbox_len()?,
                 "rows": store.row_count()?,
                 "load": store.load_progress()?,
                 "loaded": store.has_loaded()?,

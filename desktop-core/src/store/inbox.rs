@@ -73,7 +73,32 @@ impl Inbox {
     }
 }
 
+/// The conflicts in the user's inbox (`?1`: the user's id): ones they were
+/// part of, not resolved, not dismissed. One text for the list and its count.
+macro_rules! open_conflicts {
+    () => {
+        "FROM conflicts k
+         WHERE (k.lost_by = ?1 OR k.kept_by = ?1) AND k.resolved_at IS NULL
+           AND NOT EXISTS (SELECT 1 FROM dismissed_conflicts d WHERE d.conflict_id = k.id)"
+    };
+}
+
 impl Store {
+    /// How many items [`Store::inbox`] holds, without reading them (the
+    /// status bar asks on every change of the sync state).
+    pub fn inbox_len(&self) -> CoreResult<usize> {
+        let me = self.me()?;
+        let n: i64 = self
+            .conn()
+            .prepare_cached(concat!(
+                "SELECT (SELECT count(*) FROM rejected) + (SELECT count(*) ",
+                open_conflicts!(),
+                ")"
+            ))?
+            .query_row(params![me.user_id.to_string()], |r| r.get(0))?;
+        Ok(usize::try_from(n).unwrap_or(0))
+    }
+
     pub fn inbox(&self) -> CoreResult<Inbox> {
         let me = self.me()?;
         let conn = self.conn();
@@ -109,14 +134,12 @@ impl Store {
         }
         let mut conflicts = Vec::new();
         {
-            let mut stmt = conn.prepare_cached(
+            let mut stmt = conn.prepare_cached(concat!(
                 "SELECT k.id, k.table_name, k.row_id, k.field, k.kept_value, k.lost_value,
-                        k.kept_by, k.created_at, k.lost_by
-                 FROM conflicts k
-                 WHERE (k.lost_by = ?1 OR k.kept_by = ?1) AND k.resolved_at IS NULL
-                   AND NOT EXISTS (SELECT 1 FROM dismissed_conflicts d WHERE d.conflict_id = k.id)
-                 ORDER BY k.created_at",
-            )?;
+                        k.kept_by, k.created_at, k.lost_by ",
+                open_conflicts!(),
+                " ORDER BY k.created_at"
+            ))?;
             let rows = stmt.query_map(params![me.user_id.to_string()], |r| {
                 Ok((
                     r.get::<_, String>(0)?,

@@ -439,7 +439,7 @@ impl Engine {
         let counts = self.store.lock().ok().and_then(|s| {
             Some((
                 s.pending_count().ok()?,
-                s.inbox().map(|i| i.len()).unwrap_or(0),
+                s.inbox_len().unwrap_or(0),
                 s.last_pull_at().ok()?,
             ))
         });
