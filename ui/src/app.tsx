@@ -203,14 +203,35 @@ const NAV: { to: NavTarget; label: string; keys: string }[] = [
   { to: "dashboard", label: "Dashboard", keys: "Alt+4" },
 ];
 
+/**
+ * What `load` answers, asked again whenever the data `version` goes up; an
+ * answer to an older version that arrives late is dropped, and a failed one
+ * (already shown as a toast) keeps the last value.
+ */
+function useRefetched<T>(load: () => Promise<T | undefined>, version: number, initial: T): T {
+  const [value, setValue] = useState(initial);
+  useEffect(() => {
+    let stale = false;
+    void load().then((answer) => {
+      if (answer !== undefined && !stale) setValue(answer);
+    });
+    return () => {
+      stale = true;
+    };
+  }, [version]);
+  return value;
+}
+
 function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAgain }: ShellProps) {
   const [screen, setScreen] = useState<Screen | null>(null);
   const [history, setHistory] = useState<Screen[]>([]);
   const [dialog, setDialog] = useState<DialogSpec | null>(null);
   const [saves, setSaves] = useState(0);
-  const [products, setProducts] = useState<Product_Serialize[]>([]);
-  const [colleagues, setColleagues] = useState<Colleague_Serialize[]>([]);
   const version = syncVersion + saves;
+  // Products name customers' products and fill the form's select; colleagues
+  // name who did what and fill the owner select. Either can change with a sync.
+  const products = useRefetched<Product_Serialize[]>(() => attempt(commands.products()), version, []);
+  const colleagues = useRefetched<Colleague_Serialize[]>(() => attempt(commands.colleagues()), version, []);
 
   // Event handlers and the key listener read the latest values through refs.
   const screenRef = useRef(screen);
@@ -281,25 +302,6 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
     void attempt(commands.rememberScreen(screenKey));
     if (!dialogRef.current) content.current?.focus({ preventScroll: true });
   }, [screenKey]);
-
-  // Products name customers' products and fill the form's select; they can change with a sync.
-  // An answer to an older version that arrives late is dropped.
-  useEffect(() => {
-    let stale = false;
-    void attempt(commands.products()).then((list) => list && !stale && setProducts(list));
-    return () => {
-      stale = true;
-    };
-  }, [version]);
-
-  // Colleagues name who did what and fill the owner select; the core renews them every sync round.
-  useEffect(() => {
-    let stale = false;
-    void attempt(commands.colleagues()).then((list) => list && !stale && setColleagues(list));
-    return () => {
-      stale = true;
-    };
-  }, [version]);
 
   // A follow-up reminder was clicked: show its customer.
   useEffect(() => {
