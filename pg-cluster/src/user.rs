@@ -60,8 +60,6 @@ pub(crate) fn run_as(mut cmd: Command, user: Option<User>) -> Command {
     cmd
 }
 
-/// Gives `path` and everything below it to `user`, without following
-/// symlinks (a link out of the data directory must not hand over its target).
 /// The first ancestor of `path` that `user` may not enter (no search
 /// permission for them as owner, group or other), if any. As root we hand
 /// the data directory to that user, but postgres must also walk to it.
@@ -86,6 +84,8 @@ pub(crate) fn blocked_ancestor(path: &Path, user: User) -> Option<(std::path::Pa
     None
 }
 
+/// Gives `path` and everything below it to `user`, without following
+/// symlinks (a link out of the data directory must not hand over its target).
 pub(crate) fn chown_tree(path: &Path, user: User) -> Result<(), ClusterError> {
     let failed = || ClusterError::io(format!("handing {} to uid {}", path.display(), user.uid));
     std::os::unix::fs::lchown(path, Some(user.uid), Some(user.gid)).map_err(failed())?;
