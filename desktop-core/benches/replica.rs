@@ -147,8 +147,7 @@ async fn load() {
     plain.pragma_update(None, "journal_mode", "WAL").unwrap();
     plain.pragma_update(None, "synchronous", "FULL").unwrap();
     // The same work minus network and JSON: rows in batches, then one
-    // search index build with the replica's settings (store/replica.rs,
-    // rebuild_search), as the replica does on a first load.
+    // search index build, the replica's own, as it does on a first load.
     plain
         .execute(
             "INSERT INTO sync_state (key, value) VALUES ('search_paused', '1')",
@@ -171,16 +170,9 @@ async fn load() {
         tx.commit().unwrap();
     }
     let rows_in = started.elapsed();
-    plain
-        .execute_batch(
-            "BEGIN;
-             INSERT INTO customers_fts (customers_fts, rank) VALUES ('automerge', 16);
-             INSERT INTO customers_fts (customers_fts) VALUES ('rebuild');
-             INSERT INTO customers_fts (customers_fts, rank) VALUES ('automerge', 4);
-             DELETE FROM sync_state WHERE key = 'search_paused';
-             COMMIT;",
-        )
-        .unwrap();
+    let tx = plain.transaction().unwrap();
+    fixtures::rebuild_search(&tx);
+    tx.commit().unwrap();
     let inserted = started.elapsed();
     eprintln!(
         "(plain insert: rows {:.1} s, search index {:.1} s)",

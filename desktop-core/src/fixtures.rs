@@ -107,3 +107,10 @@ pub fn add_customers(store: &mut Store, owner: Uuid, n: usize) {
         }
     }
 }
+
+/// Builds the search index in one pass, as the end of a first load does,
+/// on a connection of the caller's (the load benchmark's plain-insert
+/// baseline, which must index exactly as the replica does).
+pub fn rebuild_search(conn: &rusqlite::Connection) {
+    crate::store::replica::rebuild_search(conn).unwrap();
+}

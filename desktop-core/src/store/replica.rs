@@ -378,7 +378,7 @@ pub(crate) fn restore_indexes(conn: &rusqlite::Connection) -> CoreResult<()> {
 /// for 16: over 1,000,000 customers that took the rebuild from 6.7 s to
 /// 3.5 s, and search over 100,000 stayed at p99 2.6 ms. The default comes
 /// back afterwards, so later writes keep merging the rest a little at a time.
-fn rebuild_search(conn: &rusqlite::Connection) -> CoreResult<()> {
+pub(crate) fn rebuild_search(conn: &rusqlite::Connection) -> CoreResult<()> {
     for fts in ["customers_fts", "tickets_fts", "ticket_comments_fts"] {
         conn.execute_batch(&format!(
             "INSERT INTO {fts} ({fts}, rank) VALUES ('automerge', 16);
