@@ -20,6 +20,7 @@ fn call(customer_id: Uuid, follow_up_in_days: Option<i64>) -> NewInteraction {
         channel: InteractionChannel::Phone,
         note: Some("talked about the renewal".into()),
         follow_up_date: follow_up_in_days.map(|d| Utc::now() + Duration::days(d)),
+        occurred_at: None,
     }
 }
 
@@ -443,4 +444,69 @@ async fn a_drifted_table_is_found_at_the_next_check_and_only_that_table_fetched_
         "the tickets table was left alone"
     );
     ben.stop_sync().await;
+}
+
+#[tokio::test]
+async fn work_done_offline_keeps_its_time_after_it_syncs() {
+    let mut backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    ben.start_sync();
+    ben.synced().await;
+
+    backend.stop().await;
+    let customer = ben.with(|s| s.create_customer(new_customer("Bakery Brown")).unwrap());
+    let logged = ben.with(|s| s.log_interaction(call(customer.id, None)).unwrap());
+    // A call made yesterday, logged today.
+    let yesterday = Utc::now() - Duration::days(1);
+    let earlier = ben.with(|s| {
+        s.log_interaction(NewInteraction {
+            occurred_at: Some(yesterday),
+            ..call(customer.id, None)
+        })
+        .unwrap()
+    });
+    assert_eq!(
+        earlier.created_at.timestamp_micros(),
+        yesterday.timestamp_micros()
+    );
+    // The outage lasts a while before the server is back.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    backend.restart().await;
+    ben.synced().await;
+
+    for (id, made) in [
+        (customer.id, customer.created_at),
+        (logged.id, logged.created_at),
+        (earlier.id, yesterday),
+    ] {
+        let on_server: chrono::DateTime<Utc> = sqlx::query_scalar(
+            "SELECT created_at FROM customer_interactions WHERE id = $1
+             UNION ALL SELECT created_at FROM customers WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            on_server.timestamp_micros(),
+            made.timestamp_micros(),
+            "the server keeps the time the agent did it"
+        );
+    }
+    // And the replica, now holding the server's rows, agrees.
+    let pulled = ben.with(|s| s.interaction(logged.id).unwrap());
+    assert_eq!(
+        pulled.created_at.timestamp_micros(),
+        logged.created_at.timestamp_micros()
+    );
+
+    // A time in the future is refused before it is saved.
+    let ahead = ben.with(|s| {
+        s.log_interaction(NewInteraction {
+            occurred_at: Some(Utc::now() + Duration::hours(2)),
+            ..call(customer.id, None)
+        })
+    });
+    assert!(ahead.is_err());
 }

@@ -49,6 +49,7 @@ fn follow_up(client: &Client, customer_id: Uuid, note: &str, in_minutes: i64) ->
             channel: InteractionChannel::Phone,
             note: Some(note.into()),
             follow_up_date: Some(Utc::now() + chrono::TimeDelta::minutes(in_minutes)),
+            occurred_at: None,
         })
         .unwrap()
         .id
@@ -175,6 +176,7 @@ async fn a_follow_up_that_arrived_by_sync_fires_at_its_time() {
             channel: InteractionChannel::Meeting,
             note: Some("bring the samples".into()),
             follow_up_date: Some(Utc::now() + chrono::TimeDelta::seconds(4)),
+            occurred_at: None,
         })
         .unwrap()
     });
@@ -246,6 +248,7 @@ fn a_snoozed_reminder_comes_back_after_the_snooze() {
             channel: InteractionChannel::Phone,
             note: None,
             follow_up_date: Some(due),
+            occurred_at: None,
         })
         .unwrap();
     let now = Utc::now();

@@ -196,6 +196,7 @@ fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
             channel: InteractionChannel::Phone,
             note: None,
             follow_up_date: None,
+            occurred_at: None,
         }),
         Err(CoreError::Forbidden(_))
     ));
@@ -206,6 +207,7 @@ fn bad_input_is_refused_with_a_clear_error_and_changes_nothing() {
             channel: InteractionChannel::Phone,
             note: None,
             follow_up_date: None,
+            occurred_at: None,
         }),
         "type",
     );
@@ -483,6 +485,7 @@ fn the_dashboard_counts_what_the_replica_holds() {
                 channel: InteractionChannel::Meeting,
                 note: None,
                 follow_up_date: Some(Utc::now() + Duration::days(days)),
+                occurred_at: None,
             })
             .unwrap();
     }
@@ -667,6 +670,7 @@ fn summaries_and_workload_are_computed_from_the_replica() {
                 channel: InteractionChannel::Phone,
                 note: None,
                 follow_up_date: due,
+                occurred_at: None,
             })
             .unwrap();
     }
@@ -915,6 +919,7 @@ fn a_refused_change_names_what_it_was_about_after_its_row_has_left() {
             channel: InteractionChannel::Phone,
             note: Some("Called about the renewal".into()),
             follow_up_date: None,
+            occurred_at: None,
         })
         .unwrap();
     let c = r.store.customer(northwind).unwrap();

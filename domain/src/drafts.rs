@@ -14,7 +14,7 @@ use crate::validation::{
     validate_attachment_mime_type, validate_attachment_size, validate_comment_content,
     validate_customer_name, validate_email, validate_integration_permissions,
     validate_integration_token_name, validate_interaction_note, validate_interaction_type,
-    validate_phone, validate_product_description, validate_product_name,
+    validate_occurred_at, validate_phone, validate_product_description, validate_product_name,
     validate_ticket_description, validate_ticket_title,
 };
 
@@ -60,13 +60,33 @@ pub struct NewInteraction {
     pub channel: InteractionChannel,
     pub note: Option<String>,
     pub follow_up_date: Option<DateTime<Utc>>,
+    /// When it happened, if not just now: a call made yesterday is logged
+    /// today. Stored as the interaction's `created_at`.
+    #[serde(default)]
+    pub occurred_at: Option<DateTime<Utc>>,
 }
 
 impl NewInteraction {
+    /// The rules that need no clock.
     pub fn validate(&self) -> Result<(), ValidationErrors> {
+        self.check(None)
+    }
+
+    /// Every rule, as of `now` (the device's clock): when it happened
+    /// cannot be in the future.
+    pub fn validate_at(&self, now: DateTime<Utc>) -> Result<(), ValidationErrors> {
+        self.check(Some(now))
+    }
+
+    fn check(&self, now: Option<DateTime<Utc>>) -> Result<(), ValidationErrors> {
+        let occurred = match (self.occurred_at, now) {
+            (Some(at), Some(now)) => validate_occurred_at(at, now),
+            _ => Ok(()),
+        };
         ValidationErrors::collect([
             validate_interaction_type(&self.interaction_type),
             optional(self.note.as_ref(), validate_interaction_note),
+            occurred,
         ])
     }
 }
@@ -248,6 +268,7 @@ mod tests {
             channel: InteractionChannel::Phone,
             note: None,
             follow_up_date: None,
+            occurred_at: None,
         };
         assert_eq!(draft.validate(), Ok(()));
 

@@ -87,24 +87,59 @@ impl SyncTable {
             Self::Profiles => &[],
             Self::Products => PRODUCT_COLUMNS,
             Self::AcquisitionStages => &["name", "order_index"],
-            Self::Customers => CUSTOMER_COLUMNS,
-            Self::CustomerInteractions => INTERACTION_COLUMNS,
+            Self::Customers => &[
+                "name",
+                "email",
+                "phone",
+                "product_id",
+                "status",
+                "acquisition_stage",
+                "owner",
+                "is_archived",
+                "created_at",
+            ],
+            Self::CustomerInteractions => &[
+                "customer_id",
+                "type",
+                "channel",
+                "note",
+                "follow_up_date",
+                "created_at",
+            ],
             Self::Tickets => &[
                 "title",
                 "description",
                 "priority",
                 "customer_id",
                 "assigned_to",
+                "created_at",
             ],
-            Self::TicketAssignees => &["ticket_id", "user_id"],
-            Self::TicketComments => &["ticket_id", "content", "is_internal"],
+            Self::TicketAssignees => &["ticket_id", "user_id", "assigned_at"],
+            Self::TicketComments => &["ticket_id", "content", "is_internal", "created_at"],
             Self::TicketAttachments => &[
                 "ticket_id",
                 "file_name",
                 "file_path",
                 "file_size",
                 "mime_type",
+                "uploaded_at",
             ],
+        }
+    }
+
+    /// The column that says when a row was made, where a client may give it
+    /// on insert: the time the agent did the thing (offline work keeps its
+    /// time), not the time it reached the server. PostgreSQL clamps it to
+    /// its own clock (a row cannot be made in the future), and audit rows
+    /// keep the server's time regardless.
+    pub const fn creation_column(self) -> Option<&'static str> {
+        match self {
+            Self::Customers | Self::CustomerInteractions | Self::Tickets | Self::TicketComments => {
+                Some("created_at")
+            }
+            Self::TicketAssignees => Some("assigned_at"),
+            Self::TicketAttachments => Some("uploaded_at"),
+            Self::Profiles | Self::Products | Self::AcquisitionStages => None,
         }
     }
 
@@ -114,8 +149,19 @@ impl SyncTable {
             Self::Profiles => &["full_name", "avatar_url", "role"],
             Self::Products => PRODUCT_COLUMNS,
             Self::AcquisitionStages => &["order_index"],
-            Self::Customers => CUSTOMER_COLUMNS,
-            Self::CustomerInteractions => INTERACTION_COLUMNS,
+            Self::Customers => &[
+                "name",
+                "email",
+                "phone",
+                "product_id",
+                "status",
+                "acquisition_stage",
+                "owner",
+                "is_archived",
+            ],
+            Self::CustomerInteractions => {
+                &["customer_id", "type", "channel", "note", "follow_up_date"]
+            }
             Self::Tickets => &[
                 "title",
                 "description",
@@ -131,18 +177,7 @@ impl SyncTable {
     }
 }
 
-// Rows of these tables are written and edited through the same fields.
-const CUSTOMER_COLUMNS: &[&str] = &[
-    "name",
-    "email",
-    "phone",
-    "product_id",
-    "status",
-    "acquisition_stage",
-    "owner",
-    "is_archived",
-];
-const INTERACTION_COLUMNS: &[&str] = &["customer_id", "type", "channel", "note", "follow_up_date"];
+// Products are written and edited through the same fields.
 const PRODUCT_COLUMNS: &[&str] = &["name", "description", "is_active"];
 
 /// What a mutation does to its row.

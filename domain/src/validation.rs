@@ -374,6 +374,9 @@ pub fn validate_sync_field(
 ) -> Result<(), ValidationError> {
     use crate::protocol::SyncTable as T;
     type Rule = fn(&str) -> Result<(), ValidationError>;
+    if table.creation_column() == Some(field) {
+        return validate_creation_time(field, value);
+    }
     let (rule, required): (Rule, bool) = match (table, field) {
         (T::Customers, "name") => (validate_customer_name, true),
         (T::Customers, "email") => (validate_email, false),
@@ -399,10 +402,77 @@ pub fn validate_sync_field(
     }
 }
 
+/// A row's creation time as a client sends it: a date and time with its
+/// offset (RFC 3339). How far back it may reach is not limited (a visit
+/// from last week is logged today); the future is PostgreSQL's to clamp.
+fn validate_creation_time(
+    field: &'static str,
+    value: &serde_json::Value,
+) -> Result<(), ValidationError> {
+    match value {
+        serde_json::Value::String(text) if chrono::DateTime::parse_from_rfc3339(text).is_ok() => {
+            Ok(())
+        }
+        serde_json::Value::Null => Err(ValidationError::new(field, "is required")),
+        _ => Err(ValidationError::new(
+            field,
+            "must be a date and time such as 2026-12-02T15:08:00Z",
+        )),
+    }
+}
+
+/// How far ahead of this device's clock "when it happened" may be: clocks
+/// of two devices differ a little, a minute is a typing slip, an hour is a
+/// mistake.
+pub const OCCURRED_AT_TOLERANCE_SECONDS: i64 = 300;
+
+/// When an interaction happened, as the agent says: any time up to now.
+pub fn validate_occurred_at(
+    occurred_at: chrono::DateTime<chrono::Utc>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ValidationError> {
+    if occurred_at > now + chrono::Duration::seconds(OCCURRED_AT_TOLERANCE_SECONDS) {
+        Err(ValidationError::new(
+            "occurred_at",
+            "cannot be in the future",
+        ))
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_creation_time_must_be_a_date_and_time_with_an_offset() {
+        use crate::protocol::SyncTable;
+        use serde_json::json;
+        let at = |v| validate_sync_field(SyncTable::CustomerInteractions, "created_at", &v);
+        assert!(at(json!("2026-12-01T15:08:00.123456+00:00")).is_ok());
+        assert!(at(json!("2026-12-01T15:08:00Z")).is_ok());
+        assert_eq!(at(json!(null)).unwrap_err().message, "is required");
+        assert!(at(json!("yesterday")).is_err());
+        assert!(at(json!("2026-12-01 15:08")).is_err());
+        assert!(at(json!(17)).is_err());
+        let assigned = validate_sync_field(SyncTable::TicketAssignees, "assigned_at", &json!("x"));
+        assert_eq!(assigned.unwrap_err().field, "assigned_at");
+    }
+
+    #[test]
+    fn an_interaction_may_have_happened_any_time_up_to_now() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-12-02T15:00:00Z")
+            .unwrap()
+            .to_utc();
+        assert!(validate_occurred_at(now - chrono::Duration::days(400), now).is_ok());
+        assert!(validate_occurred_at(now, now).is_ok());
+        assert!(validate_occurred_at(now + chrono::Duration::seconds(60), now).is_ok());
+        let err = validate_occurred_at(now + chrono::Duration::hours(1), now).unwrap_err();
+        assert_eq!(err.field, "occurred_at");
+        assert_eq!(err.message, "cannot be in the future");
+    }
 
     fn chars(n: usize) -> String {
         "x".repeat(n)

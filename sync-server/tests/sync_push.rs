@@ -836,3 +836,98 @@ async fn hostile_and_malformed_pushes_get_a_clear_4xx_and_change_nothing() {
         "Ben's row and the sneaky one; nothing else happened"
     );
 }
+
+#[tokio::test]
+async fn offline_work_keeps_the_time_it_was_done_but_never_a_future_one() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let (customer, monday_call, ahead, late) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    // Whole microseconds, as PostgreSQL keeps them (it rounds nanoseconds).
+    let two_days_ago = chrono::DateTime::from_timestamp_micros(
+        (Utc::now() - TimeDelta::days(2)).timestamp_micros(),
+    )
+    .unwrap();
+    let tomorrow = Utc::now() + TimeDelta::days(1);
+    let batch = vec![
+        ana.insert(
+            SyncTable::Customers,
+            customer,
+            json!({ "name": "Acme", "created_at": two_days_ago }),
+        ),
+        ana.insert(
+            SyncTable::CustomerInteractions,
+            monday_call,
+            json!({ "customer_id": customer, "type": "call", "channel": "phone",
+                    "created_at": two_days_ago }),
+        ),
+        // A laptop whose clock runs a day ahead.
+        ana.insert(
+            SyncTable::CustomerInteractions,
+            ahead,
+            json!({ "customer_id": customer, "type": "call", "channel": "phone",
+                    "created_at": tomorrow }),
+        ),
+        // An older app that sends no time: the server's, as before.
+        ana.insert(
+            SyncTable::CustomerInteractions,
+            late,
+            json!({ "customer_id": customer, "type": "visit", "channel": "meeting" }),
+        ),
+    ];
+    let pushed = ana.push(&batch).await;
+    assert!(
+        pushed
+            .results
+            .iter()
+            .all(|r| r.outcome == MutationOutcome::Applied),
+        "{pushed:?}"
+    );
+    let pool = s.db.pool();
+    let created = |id| async move {
+        sqlx::query_scalar::<_, chrono::DateTime<Utc>>(
+            "SELECT created_at FROM customer_interactions WHERE id = $1
+             UNION ALL SELECT created_at FROM customers WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+    };
+    let micros = |t: chrono::DateTime<Utc>| t.timestamp_micros();
+    assert_eq!(micros(created(customer).await), micros(two_days_ago));
+    assert_eq!(micros(created(monday_call).await), micros(two_days_ago));
+    let now = Utc::now();
+    for id in [ahead, late] {
+        let at = created(id).await;
+        assert!(at <= now && at > now - TimeDelta::minutes(1), "{at}");
+    }
+    // The audit trail keeps the server's own time of the change.
+    let audited: chrono::DateTime<Utc> = sqlx::query_scalar(
+        "SELECT created_at FROM audit_history WHERE record_id = $1 AND action = 'INSERT'",
+    )
+    .bind(monday_call)
+    .fetch_one(s.db.pool())
+    .await
+    .unwrap();
+    assert!(audited > now - TimeDelta::minutes(1), "{audited}");
+
+    // It is set once: no client may move it later.
+    let moved = ana.update(
+        SyncTable::CustomerInteractions,
+        monday_call,
+        &[("created_at", json!(two_days_ago), json!(now))],
+    );
+    let request = serde_json::to_value(ana.request(&[moved])).unwrap();
+    assert_error(
+        ana.push_raw(&request).await,
+        StatusCode::BAD_REQUEST,
+        "column_not_writable",
+    )
+    .await;
+}

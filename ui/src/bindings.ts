@@ -507,6 +507,11 @@ export type NewInteraction_Deserialize = {
 	channel: InteractionChannel,
 	note?: string | null,
 	follow_up_date?: string | null,
+	/**
+	 *  When it happened, if not just now: a call made yesterday is logged
+	 *  today. Stored as the interaction's `created_at`.
+	 */
+	occurred_at?: string | null,
 };
 
 export type NewInteraction_Serialize = {
@@ -516,6 +521,11 @@ export type NewInteraction_Serialize = {
 	channel: InteractionChannel,
 	note: string | null,
 	follow_up_date: string | null,
+	/**
+	 *  When it happened, if not just now: a call made yesterday is logged
+	 *  today. Stored as the interaction's `created_at`.
+	 */
+	occurred_at: string | null,
 };
 
 /**  A new ticket always starts `open`, so there is no status to choose. */

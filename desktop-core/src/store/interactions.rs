@@ -61,7 +61,7 @@ impl Store {
             note: blank_to_none(draft.note),
             ..draft
         };
-        draft.validate()?;
+        draft.validate_at(Utc::now())?;
         require_manages_customer(self.conn(), &me, draft.customer_id)?;
         let id = Uuid::now_v7();
         let mut values = BTreeMap::new();
@@ -73,6 +73,10 @@ impl Store {
         values.insert("channel".into(), Value::from(draft.channel.as_str()));
         values.insert("note".into(), opt_text(draft.note));
         values.insert("follow_up_date".into(), opt_time(draft.follow_up_date));
+        if let Some(at) = draft.occurred_at {
+            // When it happened; otherwise `record` stamps the time of logging.
+            values.insert("created_at".into(), opt_time(Some(at)));
+        }
         self.record(
             &me,
             SyncTable::CustomerInteractions,

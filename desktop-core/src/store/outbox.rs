@@ -51,12 +51,20 @@ impl Store {
     ) -> CoreResult<i64> {
         let tx = self.conn.transaction()?;
         let seq = next_seq(&tx)?;
+        let edited_at = Utc::now();
+        let mut op = op;
+        if let (MutationOp::Insert { values }, Some(column)) = (&mut op, table.creation_column()) {
+            // The row was made now, whenever it reaches the server.
+            values
+                .entry(column.to_string())
+                .or_insert_with(|| Value::String(timestamp(edited_at)));
+        }
         let mutation = Mutation {
             seq,
             table,
             row_id,
             op,
-            edited_at: Utc::now(),
+            edited_at,
         };
         let def = def_of(table)?;
         snapshot_base(&tx, def, row_id)?;

@@ -68,5 +68,5 @@ pub async fn log_interaction(
 #[tauri::command]
 #[specta::specta]
 pub fn check_interaction(draft: NewInteraction) -> Vec<FieldMessage> {
-    field_messages(draft.validate())
+    field_messages(draft.validate_at(chrono::Utc::now()))
 }
