@@ -1,8 +1,24 @@
 -- Demo data for scripts/run: 300 customers (two thirds Ben's, a third
 -- Ada's), two interactions each (Ben's first follow-ups fall due a few
--- minutes apart from the first start, a few are already overdue), and 90
--- tickets with comments in every state of the workflow. Ids are fixed, so
--- applying it again (every start does) adds nothing.
+-- minutes apart, a few are already overdue), and 90 tickets with comments
+-- in every state of the workflow. Ids are fixed, so applying it again
+-- (every start does) adds nothing.
+--
+-- With `psql -v reschedule=1`, it also sets the demo's follow-ups afresh
+-- from now: scripts/run does that right before Ben first opens the app, so
+-- they fall due while he watches, however long ago the data was seeded.
+
+-- When the demo's interaction n (1-300), number k (0, 1) falls due: the
+-- seed and the rescheduling share it. pg_temp: gone with this session.
+CREATE FUNCTION pg_temp.demo_follow_up(n int, k int, bens boolean) RETURNS timestamptz
+LANGUAGE sql STABLE AS $$
+    SELECT CASE
+               WHEN k = 1 AND bens AND n <= 12 THEN now() + make_interval(mins => 2 + n * 3)
+               WHEN k = 1 AND bens AND n <= 18 THEN now() - make_interval(hours => n)
+               WHEN k = 1 AND n % 4 = 0 THEN now() + make_interval(days => n % 20)
+           END
+$$;
+
 DO $$
 DECLARE
     ben uuid := (SELECT id FROM auth.users WHERE email = 'ben@example.com');
@@ -40,11 +56,7 @@ BEGIN
            (ARRAY['Asked for a quote for the spring order.', 'Interested in the premium plan; call back.',
                   'Complained about delivery times.', 'Wants a demo for the whole team.',
                   'Happy with the service; may refer a friend.'])[1 + (n * 3 + k) % 5],
-           CASE
-               WHEN k = 1 AND c.owner = ben AND n <= 12 THEN now() + make_interval(mins => 2 + n * 3)
-               WHEN k = 1 AND c.owner = ben AND n <= 18 THEN now() - make_interval(hours => n)
-               WHEN k = 1 AND n % 4 = 0 THEN now() + make_interval(days => n % 20)
-           END,
+           pg_temp.demo_follow_up(n, k, c.owner = ben),
            c.owner,
            now() - make_interval(hours => n * 5 + k)
     FROM generate_series(1, 300) n
@@ -85,3 +97,21 @@ BEGIN
     JOIN public.tickets t ON t.id = ('00000000-0000-7000-8000-0000000d' || lpad(to_hex(n), 4, '0'))::uuid;
 END
 $$;
+
+\if :{?reschedule}
+-- The demo's follow-ups from now, as if just seeded: only the demo's own
+-- interactions (fixed ids) that the demo gives a follow-up.
+WITH ben AS (SELECT id FROM auth.users WHERE email = 'ben@example.com'),
+demo AS (
+    SELECT ('00000000-0000-7000-8000-0000001' || lpad(to_hex(n * 2 + k), 5, '0'))::uuid AS id,
+           pg_temp.demo_follow_up(n, k, c.owner = ben.id) AS due
+    FROM generate_series(1, 300) n
+    CROSS JOIN generate_series(0, 1) k
+    CROSS JOIN ben
+    JOIN public.customers c ON c.id = ('00000000-0000-7000-8000-0000000c' || lpad(to_hex(n), 4, '0'))::uuid
+)
+UPDATE public.customer_interactions i
+SET follow_up_date = demo.due
+FROM demo
+WHERE i.id = demo.id AND demo.due IS NOT NULL AND i.follow_up_date IS DISTINCT FROM demo.due;
+\endif

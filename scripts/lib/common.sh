@@ -89,7 +89,10 @@ install_prerequisites() {
 }
 
 # Installs the UI's packages (only when package-lock.json changed) and
-# builds ui/dist, which the desktop app embeds when it compiles.
+# builds ui/dist, which the desktop app embeds when it compiles. The one
+# install script among them, esbuild's (it checks and links its binary), is
+# allowed in ui/package.json ("allowScripts"): npm 11 runs no dependency's
+# script unless told, and warns about each one it skipped.
 build_ui() {
     local stamp="$ROOT/ui/node_modules/.installed-lock"
     if ! cmp -s "$ROOT/ui/package-lock.json" "$stamp"; then
