@@ -162,16 +162,41 @@ impl Session {
         self.tokens.lock().await.access = None;
     }
 
-    /// Signs out: the server is told when it can be reached, and the session
-    /// is forgotten here either way. The replica file stays for this user's
-    /// next sign-in (its outbox included); no other user can open it.
-    pub async fn sign_out(self) -> CoreResult<()> {
-        if let Ok(token) = self.access_token().await {
-            let _ = self.api.logout(&token).await;
-        }
+    /// Signs out, at once: the session is forgotten here before anything
+    /// else, and the returned future tells the server (ending the sign-in
+    /// everywhere it is checked) when it can be reached, within a few
+    /// seconds or not at all. Callers that must not wait (the window) run it
+    /// in the background. The replica file stays for this user's next
+    /// sign-in (its outbox included); no other user can open it.
+    pub fn sign_out(&self) -> CoreResult<impl std::future::Future<Output = ()> + Send + 'static> {
         remove_if_present(&self.data_dir.join("session.json"))?;
         forget_refresh_token(&self.data_dir, self.api.base_url(), &self.user)?;
-        Ok(())
+        // The tokens as they are now; a refresh still in flight (holding the
+        // lock) means the server cannot be told, which only leaves the
+        // sign-in to expire there on its own.
+        let tokens = self
+            .tokens
+            .try_lock()
+            .ok()
+            .map(|t| (t.refresh.clone(), t.access.clone()));
+        let api = self.api.clone();
+        Ok(async move {
+            let Some((refresh, access)) = tokens else {
+                tracing::info!("the server was not told of the sign-out: a refresh was under way");
+                return;
+            };
+            // Not `access_token()`: that would save a rotated refresh token,
+            // bringing back the session just forgotten.
+            let access = match access {
+                Some((token, until)) if Instant::now() < until => Some(token),
+                _ => api.refresh(&refresh).await.ok().map(|s| s.access_token),
+            };
+            if let Some(token) = access
+                && let Err(e) = api.logout(&token).await
+            {
+                tracing::info!(error = %e, "the server was not told of the sign-out");
+            }
+        })
     }
 }
 

@@ -8,6 +8,7 @@ mod support;
 
 use chrono::{Duration, Utc};
 use crm_desktop_core::store::customers::{CustomerEdit, CustomerFilter};
+use crm_desktop_core::sync::SyncState;
 use crm_domain::drafts::NewInteraction;
 use crm_domain::{AcquisitionStage, InteractionChannel};
 use support::{Backend, Client, Team, edit_of, new_customer};
@@ -509,4 +510,137 @@ async fn work_done_offline_keeps_its_time_after_it_syncs() {
         })
     });
     assert!(ahead.is_err());
+}
+
+#[tokio::test]
+async fn a_frozen_server_reads_as_not_responding_and_sign_out_does_not_wait_for_it() {
+    let mut backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    ben.start_sync();
+    ben.synced().await;
+
+    // The server takes connections and never answers.
+    backend.freeze().await;
+    let started = std::time::Instant::now();
+    ben.with(|s| s.create_customer(new_customer("Bakery Brown")).unwrap());
+    let asked = ben.engine.as_ref().unwrap().nudge();
+    let said = ben
+        .status_where(|s| s.state == SyncState::NotResponding)
+        .await;
+    assert_eq!(said.pending, 1);
+    let waited = started.elapsed();
+    assert!(
+        waited <= crm_desktop_core::sync::api::SILENCE_LIMIT + std::time::Duration::from_secs(3),
+        "said within the silence limit, not after a long timeout: {waited:?}"
+    );
+    // "Sync now" hears how its round ended (a round already under way when
+    // it asked may come first: at most two silences).
+    let answered = ben.status_where(|s| s.attempted_nudge >= asked).await;
+    assert_eq!(answered.state, SyncState::NotResponding, "{answered:?}");
+
+    // Signing out does not wait for the silent server (a round is in
+    // flight or about to be): the engine stops and the session is gone
+    // here at once; the unsent change stays in the replica.
+    let signing_out = std::time::Instant::now();
+    ben.stop_sync().await;
+    let goodbye = ben.session.sign_out().unwrap();
+    assert!(
+        signing_out.elapsed() < std::time::Duration::from_secs(2),
+        "{:?}",
+        signing_out.elapsed()
+    );
+    assert!(
+        crm_desktop_core::session::Session::resume(&ben.data_dir)
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 1);
+    // Telling the server gives up on its own too.
+    tokio::time::timeout(std::time::Duration::from_secs(30), goodbye)
+        .await
+        .unwrap();
+    backend.restart().await;
+}
+
+/// The ticket's lead and its assignees (earliest first) as the replica has them.
+fn team_here(client: &Client, ticket: Uuid) -> (Option<Uuid>, Vec<Uuid>) {
+    let page = client.with(|s| s.ticket_page(ticket).unwrap());
+    (
+        page.ticket.assigned_to,
+        page.assignees.iter().map(|a| a.assignee.user_id).collect(),
+    )
+}
+
+#[tokio::test]
+async fn a_tickets_lead_and_assignees_agree_offline_and_after_sync() {
+    let mut backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    ben.start_sync();
+    ben.synced().await;
+
+    backend.stop().await;
+    let ticket = ben.with(|s| {
+        s.open_ticket(crm_domain::NewTicket {
+            title: "Till keeps rebooting".into(),
+            description: None,
+            priority: crm_domain::TicketPriority::High,
+            customer_id: None,
+            assigned_to: None,
+        })
+        .unwrap()
+        .id
+    });
+    assert_eq!(team_here(&ben, ticket), (None, vec![]));
+    // The first assignee leads; the next one joins.
+    ben.with(|s| s.add_assignee(ticket, team.cy).unwrap());
+    assert_eq!(team_here(&ben, ticket), (Some(team.cy), vec![team.cy]));
+    ben.with(|s| s.add_assignee(ticket, team.ada).unwrap());
+    assert_eq!(team_here(&ben, ticket).0, Some(team.cy));
+    // Ben takes the lead himself: he becomes an assignee too.
+    ben.with(|s| s.set_ticket_lead(ticket, team.ben).unwrap());
+    assert_eq!(
+        team_here(&ben, ticket),
+        (Some(team.ben), vec![team.cy, team.ada, team.ben])
+    );
+    // The lead leaves: the longest-serving assignee leads.
+    ben.with(|s| s.remove_assignee(ticket, team.ben).unwrap());
+    let offline = team_here(&ben, ticket);
+    assert_eq!(offline, (Some(team.cy), vec![team.cy, team.ada]));
+    // The list names the same lead the page does.
+    let listed = ben.with(|s| {
+        s.tickets(
+            crm_desktop_core::store::tickets::TicketView::CreatedByMe,
+            false,
+        )
+        .unwrap()
+    });
+    assert_eq!(listed[0].assigned_to_name.as_deref(), Some("Cy Agent"));
+
+    backend.restart().await;
+    ben.synced().await;
+    assert!(
+        ben.with(|s| s.inbox().unwrap()).is_empty(),
+        "the server found every step already right: nothing refused, no conflict"
+    );
+    let on_server: Option<Uuid> =
+        sqlx::query_scalar("SELECT assigned_to FROM tickets WHERE id = $1")
+            .bind(ticket)
+            .fetch_one(backend.pool())
+            .await
+            .unwrap();
+    let assignees: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT user_id FROM ticket_assignees WHERE ticket_id = $1 ORDER BY assigned_at, id",
+    )
+    .bind(ticket)
+    .fetch_all(backend.pool())
+    .await
+    .unwrap();
+    assert_eq!((on_server, assignees), offline);
+    assert_eq!(
+        team_here(&ben, ticket),
+        offline,
+        "and the replica still agrees"
+    );
 }

@@ -112,18 +112,16 @@ impl AppState {
         Ok(account)
     }
 
-    /// Signs out: stops syncing, tells the server when it answers, forgets
-    /// the session here and closes the replica (which keeps any unsent
-    /// work for this user's next sign-in).
+    /// Signs out at once: stops syncing (not waiting for a request in
+    /// flight), forgets the session here and closes the replica, which
+    /// keeps any unsent work for this user's next sign-in. The server is
+    /// told in the background, if it answers within a few seconds.
     pub async fn sign_out(&self) -> CoreResult<()> {
-        let Some(running) = self.stop().await else {
+        let Some(session) = self.stop().await else {
             return Ok(());
         };
-        match Arc::try_unwrap(running) {
-            Ok(session) => session.sign_out().await,
-            // Only the engine shares the session, and it has stopped.
-            Err(_) => Err(CoreError::Malformed("session still in use".into())),
-        }
+        tokio::spawn(session.sign_out()?);
+        Ok(())
     }
 
     /// Stops the running parts, returning the session.
@@ -147,12 +145,27 @@ impl AppState {
         running.as_ref().map(|r| r.engine.status().borrow().clone())
     }
 
-    /// Asks the engine for a round now.
-    pub async fn sync_now(&self) -> Result<(), ErrorReport> {
-        let running = self.running.lock().await;
-        let running = running.as_ref().ok_or_else(signed_out)?;
-        running.engine.nudge();
-        Ok(())
+    /// Asks the engine for a round now and waits for it to end, well or
+    /// not, so the user hears how it went (at most a minute; a round against
+    /// a silent server ends within the API's silence limit).
+    pub async fn sync_now(&self) -> Result<SyncStatus, ErrorReport> {
+        let (asked, mut status) = {
+            let running = self.running.lock().await;
+            let running = running.as_ref().ok_or_else(signed_out)?;
+            (running.engine.nudge(), running.engine.status())
+        };
+        let ended = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            status.wait_for(|s| s.attempted_nudge >= asked),
+        )
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|s| s.clone());
+        Ok(ended.unwrap_or_else(|| {
+            tracing::info!("sync now: no round ended in time, or the engine stopped");
+            status.borrow().clone()
+        }))
     }
 
     async fn store(&self) -> Result<Arc<Mutex<Store>>, ErrorReport> {

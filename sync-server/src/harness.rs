@@ -25,6 +25,8 @@ pub struct Backend {
     pub state: crate::AppState,
     pub addr: SocketAddr,
     server: Option<RunningServer>,
+    /// While frozen: the listener that takes connections and never answers.
+    frozen: Option<tokio::task::JoinHandle<()>>,
     // Held so the server's data directory lives as long as the server.
     _data_dir: tempfile::TempDir,
 }
@@ -59,6 +61,7 @@ impl Backend {
             state,
             addr: server.addr,
             server: Some(server),
+            frozen: None,
             _data_dir: data_dir,
         }
     }
@@ -78,8 +81,37 @@ impl Backend {
         }
     }
 
+    /// The server freezes: it still takes connections on its address but
+    /// never answers (a hung process, or a link that passes nothing back).
+    /// [`Backend::restart`] thaws it.
+    pub async fn freeze(&mut self) {
+        self.stop().await;
+        let mut listener = None;
+        for _ in 0..50 {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        }
+        let listener = listener.expect("the server's address is free again");
+        self.frozen = Some(tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        }));
+    }
+
     /// The server comes back on the same address.
     pub async fn restart(&mut self) {
+        if let Some(frozen) = self.frozen.take() {
+            frozen.abort();
+            // The listener is dropped with the task: wait until it is.
+            let _ = frozen.await;
+        }
         assert!(self.server.is_none(), "already running");
         let mut last = None;
         for _ in 0..50 {

@@ -36,17 +36,31 @@ async fn each_user_sees_exactly_the_rows_the_security_model_grants() {
         (
             "ticket_assignees",
             &a,
-            vec![w.assignee_shared_a, w.assignee_shared_b],
+            vec![
+                w.assignee_shared_a,
+                w.assignee_shared_b,
+                w.lead_a_on_t_for_a,
+            ],
         ),
         (
             "ticket_assignees",
             &b,
-            vec![w.assignee_shared_a, w.assignee_shared_b],
+            vec![
+                w.assignee_shared_a,
+                w.assignee_shared_b,
+                w.lead_b_on_t_b,
+                w.lead_a_on_t_for_a,
+            ],
         ),
         (
             "ticket_assignees",
             &admin,
-            vec![w.assignee_shared_a, w.assignee_shared_b],
+            vec![
+                w.assignee_shared_a,
+                w.assignee_shared_b,
+                w.lead_b_on_t_b,
+                w.lead_a_on_t_for_a,
+            ],
         ),
         (
             "ticket_comments",

@@ -99,7 +99,9 @@ async fn every_change_to_an_audited_table_writes_one_audit_row_with_actor_and_va
         Case {
             table: "ticket_assignees",
             actor: admin.clone(),
-            insert: format!("INSERT INTO ticket_assignees (id, ticket_id, user_id) VALUES ($1, '{t_a}', '{}')", w.agent_b),
+            // On a ticket that has a lead, so the change has no consequence
+            // for the lead (which would be a change of its own, audited too).
+            insert: format!("INSERT INTO ticket_assignees (id, ticket_id, user_id) VALUES ($1, '{}', '{}')", w.t_b, w.agent_a),
             update: format!("UPDATE ticket_assignees SET user_id = '{}' WHERE id = $1", w.admin),
             delete: "DELETE FROM ticket_assignees WHERE id = $1".into(),
             field: "user_id",

@@ -26,7 +26,7 @@ import { ShortcutsHelp } from "./components/ShortcutsHelp";
 import { StatusBar } from "./components/StatusBar";
 import { Toast } from "./components/Toast";
 import { AppContext, useApp, type AppContextValue, type DialogSpec } from "./context";
-import { goneMessage, personName } from "./labels";
+import { goneMessage, personName, plural } from "./labels";
 import { forgetScreenMemory } from "./memory";
 import { formatScreen, HOME, parseScreen, pushHistory, sameScreen, section, type Screen } from "./route";
 import { CustomerForm } from "./screens/CustomerForm";
@@ -119,14 +119,16 @@ export function App() {
 
   async function signOut() {
     const server = session?.server;
-    // Even when the server cannot be told, the session ends here.
-    await attempt(commands.signOut());
+    // The window leaves the signed-in app first, so no screen asks the
+    // replica for data while it closes (each would say "please sign in").
+    // The core signs out at once; the server is told in the background.
     lastStatus.current = null;
     setStatus(null);
     setSession(null);
     setSigningInAgain(false);
     if (server) setSignInServer(server);
     forgetScreenMemory();
+    await attempt(commands.signOut());
   }
 
   let body;
@@ -198,7 +200,7 @@ interface ShellProps {
 
 const NAV: { to: NavTarget; label: string; keys: string }[] = [
   { to: "customers", label: "Customers", keys: "Alt+1" },
-  { to: "tickets", label: "My tickets", keys: "Alt+2" },
+  { to: "tickets", label: "Tickets", keys: "Alt+2" },
   { to: "inbox", label: "Inbox", keys: "Alt+3" },
   { to: "dashboard", label: "Dashboard", keys: "Alt+4" },
 ];
@@ -252,6 +254,17 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
     restored.current = null;
     setScreen(next);
   }, []);
+
+  /**
+   * Sign-out is immediate. With unsent work the user is asked first: the
+   * changes stay saved on this computer and go out at the next sign-in,
+   * but someone lending the laptop should know they have not arrived.
+   */
+  const requestSignOut = useCallback(() => {
+    const pending = status?.pending ?? 0;
+    if (pending > 0) setDialog({ kind: "sign-out", pending, confirm: onSignOut });
+    else onSignOut();
+  }, [status?.pending, onSignOut]);
 
   const goBack = useCallback(
     (fallback: Screen) => {
@@ -435,7 +448,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
                 <span class="ellipsis muted small">{session.account.email}</span>
               </span>
             </div>
-            <button id="sign-out" type="button" class="button subtle small" onClick={onSignOut}>
+            <button id="sign-out" type="button" class="button subtle small" onClick={requestSignOut}>
               Sign out
             </button>
           </div>
@@ -457,15 +470,16 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
           </header>
           {/* Keyed by screen: a new screen starts scrolled to the top; a reload keeps the scroll. */}
           <main id="content" class="content" tabIndex={-1} ref={content} key={screenKey ?? "none"}>
-            {screen && <ScreenView screen={screen} onMissing={onMissing} />}
+            {screen && <ScreenView screen={screen} back={history[history.length - 1]} onMissing={onMissing} />}
           </main>
         </div>
 
         <StatusBar
           status={status}
-          onSyncNow={() => void attempt(commands.syncNow())}
+          onSyncNow={async () => (await attempt(commands.syncNow())) ?? null}
           onSignInAgain={onSignInAgain}
           onOpenInbox={() => navigate({ name: "inbox" })}
+          onOpenPending={() => navigate({ name: "inbox" })}
         />
       </div>
       {dialog && <DialogView dialog={dialog} />}
@@ -473,16 +487,17 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
   );
 }
 
-function ScreenView({ screen, onMissing }: { screen: Screen; onMissing: (message: string) => void }) {
+/** The current screen; `back` is where "back" leads (a page's back link names it). */
+function ScreenView({ screen, back, onMissing }: { screen: Screen; back?: Screen; onMissing: (message: string) => void }) {
   switch (screen.name) {
     case "customers":
       return <Customers />;
     case "customer":
-      return <CustomerPage id={screen.id} onMissing={onMissing} />;
+      return <CustomerPage id={screen.id} back={back} onMissing={onMissing} />;
     case "tickets":
       return <Tickets />;
     case "ticket":
-      return <TicketPage id={screen.id} onMissing={onMissing} />;
+      return <TicketPage id={screen.id} back={back} onMissing={onMissing} />;
     case "inbox":
       return <Inbox />;
     case "dashboard":
@@ -550,5 +565,30 @@ function DialogView({ dialog }: { dialog: DialogSpec }) {
       );
     case "help":
       return <ShortcutsHelp onClose={closeDialog} />;
+    case "sign-out":
+      return (
+        <Dialog id="sign-out-dialog" title="Sign out with unsent changes?" onClose={closeDialog}>
+          <p>
+            {plural(dialog.pending, "change")} {dialog.pending === 1 ? "has" : "have"} not reached the server yet. {dialog.pending === 1 ? "It stays" : "They stay"}{" "}
+            saved on this computer and {dialog.pending === 1 ? "goes" : "go"} out when you sign in here again.
+          </p>
+          <div class="form-actions">
+            <button type="button" id="sign-out-cancel" class="button subtle" onClick={closeDialog} data-autofocus>
+              Stay signed in
+            </button>
+            <button
+              type="button"
+              id="sign-out-confirm"
+              class="button primary"
+              onClick={() => {
+                closeDialog();
+                dialog.confirm();
+              }}
+            >
+              Sign out
+            </button>
+          </div>
+        </Dialog>
+      );
   }
 }

@@ -10,8 +10,11 @@ export const commands = {
 	startup: () => typedError<Startup_Serialize, ErrorReport>(__TAURI_INVOKE("startup")),
 	signIn: (server: string, email: string, password: string) => typedError<SessionInfo_Serialize, ErrorReport>(__TAURI_INVOKE("sign_in", { server, email, password })),
 	signOut: () => typedError<null, ErrorReport>(__TAURI_INVOKE("sign_out")),
-	/**  A sync round now (the status bar's "sync" button). */
-	syncNow: () => typedError<null, ErrorReport>(__TAURI_INVOKE("sync_now")),
+	/**
+	 *  A sync round now (the status bar's "sync" button); answers with the
+	 *  status once that round has ended, so the window can say how it went.
+	 */
+	syncNow: () => typedError<SyncStatus_Serialize, ErrorReport>(__TAURI_INVOKE("sync_now")),
 	listCustomers: (filter: CustomerFilter_Deserialize) => typedError<CustomerListItem_Serialize[], ErrorReport>(__TAURI_INVOKE("list_customers", { filter })),
 	customerPage: (id: string) => typedError<CustomerPage_Serialize, ErrorReport>(__TAURI_INVOKE("customer_page", { id })),
 	createCustomer: (draft: NewCustomer_Deserialize) => typedError<Customer_Serialize, ErrorReport>(__TAURI_INVOKE("create_customer", { draft })),
@@ -21,10 +24,10 @@ export const commands = {
 	logInteraction: (draft: NewInteraction_Deserialize) => typedError<CustomerInteraction_Serialize, ErrorReport>(__TAURI_INVOKE("log_interaction", { draft })),
 	checkInteraction: (draft: NewInteraction_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_interaction", { draft }),
 	/**
-	 *  Tickets created by me or assigned to me; resolved and closed ones only
-	 *  with `include_done`.
+	 *  One view of the ticket list; resolved and closed tickets only with
+	 *  `include_done`.
 	 */
-	myTickets: (includeDone: boolean) => typedError<TicketListItem_Serialize[], ErrorReport>(__TAURI_INVOKE("my_tickets", { includeDone })),
+	tickets: (view: TicketView, includeDone: boolean) => typedError<TicketListItem_Serialize[], ErrorReport>(__TAURI_INVOKE("tickets", { view, includeDone })),
 	ticketPage: (id: string) => typedError<TicketPage_Serialize, ErrorReport>(__TAURI_INVOKE("ticket_page", { id })),
 	openTicket: (draft: NewTicket_Deserialize) => typedError<Ticket_Serialize, ErrorReport>(__TAURI_INVOKE("open_ticket", { draft })),
 	/**  Saves the ticket form (a status move is checked against the workflow). */
@@ -35,6 +38,8 @@ export const commands = {
 	/**  Deletes a comment (its author or an admin). */
 	deleteComment: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("delete_comment", { id })),
 	addAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("add_assignee", { ticketId, userId })),
+	/**  Makes someone the ticket's lead (adding them to its assignees if needed). */
+	setTicketLead: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("set_ticket_lead", { ticketId, userId })),
 	removeAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("remove_assignee", { ticketId, userId })),
 	checkTicket: (draft: NewTicket_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_ticket", { draft }),
 	checkComment: (draft: NewComment) => __TAURI_INVOKE<FieldMessage[]>("check_comment", { draft }),
@@ -439,11 +444,23 @@ export type Inbox = Inbox_Serialize | Inbox_Deserialize;
 export type Inbox_Deserialize = {
 	rejected: RejectedChange_Deserialize[],
 	conflicts: ConflictItem_Deserialize[],
+	/**
+	 *  Unsent work, oldest first: shown so the user can see what has not
+	 *  reached the server yet. Not counted in [`Inbox::len`], which counts
+	 *  what waits for the user's decision.
+	 */
+	pending: PendingChange_Deserialize[],
 };
 
 export type Inbox_Serialize = {
 	rejected: RejectedChange_Serialize[],
 	conflicts: ConflictItem_Serialize[],
+	/**
+	 *  Unsent work, oldest first: shown so the user can see what has not
+	 *  reached the server yet. Not counted in [`Inbox::len`], which counts
+	 *  what waits for the user's decision.
+	 */
+	pending: PendingChange_Serialize[],
 };
 
 /**  How a customer interaction took place. */
@@ -552,6 +569,42 @@ export type NewTicket_Serialize = {
 /**  Show this customer (the user chose a follow-up reminder). */
 export type OpenCustomer = {
 	customer_id: string,
+};
+
+/**
+ *  A change saved here and still waiting for the server (the status bar's
+ *  "3 pending", opened).
+ */
+export type PendingChange = PendingChange_Serialize | PendingChange_Deserialize;
+
+/**
+ *  A change saved here and still waiting for the server (the status bar's
+ *  "3 pending", opened).
+ */
+export type PendingChange_Deserialize = {
+	seq: number,
+	table: SyncTable,
+	row_id: string,
+	mutation: Mutation,
+	/**  When the user saved it. */
+	recorded_at: string,
+	/**  What it is about, in words (as for a refused change). */
+	subject?: string | null,
+};
+
+/**
+ *  A change saved here and still waiting for the server (the status bar's
+ *  "3 pending", opened).
+ */
+export type PendingChange_Serialize = {
+	seq: number,
+	table: SyncTable,
+	row_id: string,
+	mutation: Mutation,
+	/**  When the user saved it. */
+	recorded_at: string,
+	/**  What it is about, in words (as for a refused change). */
+	subject: string | null,
 };
 
 /**  Something the company sells; customers may be linked to one. */
@@ -708,6 +761,11 @@ export type SyncState =
 "idle" | 
 /**  The server cannot be reached; work goes on locally. */
 "offline" | 
+/**
+ *  The server takes connections but does not answer (frozen, overloaded,
+ *  or a link that passes nothing); work goes on locally.
+ */
+"not_responding" | 
 /**  The session was revoked: sign in again (the outbox is kept). */
 "sign_in_required" | 
 /**  This app is too old for the server (the outbox is kept). */
@@ -740,6 +798,11 @@ export type SyncStatus_Deserialize = {
 	rounds: number,
 	/**  The last [`SyncHandle::nudge`] a completed round started after. */
 	served_nudge: number,
+	/**
+	 *  The last nudge a round started after that has ended, well or not:
+	 *  "Sync now" waits for this to answer the user either way.
+	 */
+	attempted_nudge: number,
 };
 
 export type SyncStatus_Serialize = {
@@ -758,6 +821,11 @@ export type SyncStatus_Serialize = {
 	rounds: number,
 	/**  The last [`SyncHandle::nudge`] a completed round started after. */
 	served_nudge: number,
+	/**
+	 *  The last nudge a round started after that has ended, well or not:
+	 *  "Sync now" waits for this to answer the user either way.
+	 */
+	attempted_nudge: number,
 };
 
 /**
@@ -830,12 +898,18 @@ export type TicketListItem = TicketListItem_Serialize | TicketListItem_Deseriali
 
 export type TicketListItem_Deserialize = {
 	customer_name?: string | null,
+	/**  The lead's name. */
 	assigned_to_name?: string | null,
+	/**  Everyone working on it, the lead included. */
+	assignee_count: number,
 } & Ticket_Deserialize;
 
 export type TicketListItem_Serialize = {
 	customer_name: string | null,
+	/**  The lead's name. */
 	assigned_to_name: string | null,
+	/**  Everyone working on it, the lead included. */
+	assignee_count: number,
 } & Ticket_Serialize;
 
 /**  A ticket's page. */
@@ -899,6 +973,17 @@ export type TicketStats_Serialize = {
  *  moves between statuses.
  */
 export type TicketStatus = "open" | "in_progress" | "pending_customer" | "resolved" | "closed" | "reopened";
+
+/**  Which tickets the list shows. */
+export type TicketView = 
+/**  Tickets the user works on (lead or assignee). */
+"assigned_to_me" | 
+/**  Tickets the user opened. */
+"created_by_me" | 
+/**  Tickets nobody works on yet. */
+"unassigned" | 
+/**  Every ticket the user can see. */
+"all";
 
 /**  One status change of a ticket, kept forever as its history. */
 export type TicketWorkflowHistory = TicketWorkflowHistory_Serialize | TicketWorkflowHistory_Deserialize;

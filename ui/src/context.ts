@@ -14,7 +14,8 @@ export type DialogSpec =
   | { kind: "edit-customer"; customer: Customer_Serialize }
   | { kind: "log-interaction"; customerId: string; customerName: string }
   | { kind: "new-ticket"; customer?: { id: string; name: string } }
-  | { kind: "help" };
+  | { kind: "help" }
+  | { kind: "sign-out"; pending: number; confirm: () => void };
 
 export interface AppContextValue {
   session: SessionInfo_Serialize;

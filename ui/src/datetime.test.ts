@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import {
   daysFrom,
   followUpState,
+  formatDate,
   formatDateTime,
   formatFull,
   isoToLocalInput,
+  localInputInWords,
   localInputToIso,
   parseIso,
   relativeTime,
@@ -32,7 +34,17 @@ describe("datetime-local values", () => {
   });
 
   it("are null when empty, malformed or impossible", () => {
-    for (const value of ["", "   ", null, undefined, "2024-06-03", "tomorrow", "2023-02-29T10:00", "2024-13-01T10:00"]) {
+    for (const value of [
+      "",
+      "   ",
+      null,
+      undefined,
+      "2024-06-03",
+      "tomorrow",
+      "2023-02-29T10:00",
+      "2024-13-01T10:00",
+      "2024-06-03T23:60",
+    ]) {
       expect(localInputToIso(value)).toBeNull();
     }
   });
@@ -66,6 +78,15 @@ describe("friendly dates", () => {
   it("are empty for nothing", () => {
     expect(formatDateTime(null, now)).toBe("");
     expect(formatFull(undefined)).toBe("");
+    expect(formatDate(null)).toBe("");
+    expect(formatDate("not a date")).toBe("");
+  });
+
+  it("can be a day alone, with its year and no time of day", () => {
+    // "Customer since": a day, even today's, and the year even this year's.
+    expect(formatDate(local(2024, 6, 3, 14, 5).toISOString())).toBe("3 Jun 2024");
+    expect(formatDate(local(2019, 12, 24, 0, 0).toISOString())).toBe("24 Dec 2019");
+    expect(formatDate(local(2024, 6, 3, 23, 59).toISOString(), { weekday: true })).toBe("Mon 3 Jun 2024");
   });
 
   it("count calendar days, not 24-hour spans", () => {
@@ -103,5 +124,29 @@ describe("follow-ups", () => {
     expect(followUpState(local(2024, 6, 3, 17, 0).toISOString(), now)).toBe("due");
     expect(followUpState(local(2024, 6, 4, 9, 0).toISOString(), now)).toBe("upcoming");
     expect(followUpState(null, now)).toBeNull();
+  });
+});
+
+describe("date inputs in words", () => {
+  it("spell out the day and month, whatever order the input shows them in", () => {
+    expect(localInputInWords("2026-12-08T14:30")).toBe("Tue 8 Dec 2026, 14:30");
+    // The same digits the other way round are another day, and read so.
+    expect(localInputInWords("2026-08-12T14:30")).toBe("Wed 12 Aug 2026, 14:30");
+    expect(localInputInWords("2024-02-29T00:05:59")).toBe("Thu 29 Feb 2024, 00:05");
+  });
+
+  it("give a date input's day without a time", () => {
+    expect(localInputInWords("2026-12-08")).toBe("Tue 8 Dec 2026");
+  });
+
+  it("are empty until the input holds a whole, possible date", () => {
+    for (const value of ["", null, undefined, "2026-12", "2023-02-29T10:00", "2026-12-08T25:00", "08/12/2026"]) {
+      expect(localInputInWords(value)).toBe("");
+    }
+  });
+
+  it("describe the same moment the core is sent", () => {
+    const value = "2030-03-01T09:30";
+    expect(formatFull(localInputToIso(value))).toBe(localInputInWords(value));
   });
 });

@@ -10,6 +10,7 @@ import {
   interactionDraft,
   messagesByField,
   newCustomerDraft,
+  saveFailureSentence,
   statusChoices,
   textOrNull,
   ticketDraft,
@@ -71,9 +72,34 @@ describe("field messages", () => {
   });
 
   it("keep the ones no field shows", () => {
-    expect(unplacedMessages({ name: "Required.", owner: "Unknown user." }, ["name", "email"])).toEqual([
-      "owner: Unknown user.",
+    expect(unplacedMessages({ name: "Required.", owner: "Is not a colleague." }, ["name", "email"])).toEqual([
+      "Owner is not a colleague.",
     ]);
+    expect(unplacedMessages({ product_id: "Is not a known product." }, [])).toEqual(["Product is not a known product."]);
+  });
+});
+
+describe("a failed save's sentence", () => {
+  it("is left out when the refusal names fields, whose messages show on their own", () => {
+    const report = {
+      message: "email: must be a valid email address; phone: must have at least 5 digits",
+      fields: [
+        { field: "email", message: "must be a valid email address" },
+        { field: "phone", message: "must have at least 5 digits" },
+      ],
+    };
+    expect(saveFailureSentence(report)).toBeNull();
+    // Each message is shown once, beside its field, and goes when it is fixed.
+    const shown = visibleMessages(messagesByField(report.fields), new Set(), true);
+    expect(shown).toEqual({ email: "Must be a valid email address.", phone: "Must have at least 5 digits." });
+    expect(unplacedMessages(shown, ["name", "email", "phone"])).toEqual([]);
+  });
+
+  it("stays for a refusal that is not about a field", () => {
+    expect(saveFailureSentence({ message: "you may not change this customer", fields: [] })).toBe(
+      "you may not change this customer",
+    );
+    expect(saveFailureSentence({ message: "  ", fields: [] })).toBeNull();
   });
 });
 
@@ -191,9 +217,14 @@ describe("customer edits and new customers", () => {
 describe("interaction drafts", () => {
   it("send the follow-up as UTC, or null", () => {
     const draft = interactionDraft({ type: " call ", channel: "phone", note: "", follow_up: "" }, "c1");
-    expect(draft).toEqual({ customer_id: "c1", type: "call", channel: "phone", note: null, follow_up_date: null });
+    expect(draft).toEqual({ customer_id: "c1", type: "call", channel: "phone", note: null, follow_up_date: null, occurred_at: null });
     const later = interactionDraft({ type: "demo", channel: "email", note: "ok", follow_up: "2024-06-03T14:05" }, "c1");
     expect(later.follow_up_date).toBe(new Date(2024, 5, 3, 14, 5).toISOString().replace(".000Z", "Z"));
+  });
+
+  it("send when it happened as UTC, or null for just now", () => {
+    const yesterday = interactionDraft({ type: "call", channel: "phone", note: "", follow_up: "", occurred: "2024-06-02T09:30" }, "c1");
+    expect(yesterday.occurred_at).toBe(new Date(2024, 5, 2, 9, 30).toISOString().replace(".000Z", "Z"));
   });
 });
 

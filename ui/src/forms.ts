@@ -9,6 +9,7 @@ import type {
   CustomerEdit_Deserialize,
   CustomerStatus,
   Customer_Serialize,
+  ErrorReport,
   FieldMessage,
   InteractionChannel,
   NewComment,
@@ -22,6 +23,7 @@ import type {
   Vocabulary,
 } from "./bindings";
 import { localInputToIso } from "./datetime";
+import { fieldLabel } from "./labels";
 
 // ---------------------------------------------------------------- messages
 
@@ -59,11 +61,29 @@ export function visibleMessages(messages: Messages, touched: ReadonlySet<string>
   return out;
 }
 
-/** Messages about fields the form does not show, so they are not lost. */
+/**
+ * Messages about fields the form does not show, so they are not lost, each
+ * led by its field's name: the core phrases a message to follow it
+ * ("owner" + "Is not a colleague." -> "Owner is not a colleague.").
+ */
 export function unplacedMessages(messages: Messages, shownFields: readonly string[]): string[] {
   return Object.entries(messages)
     .filter(([field]) => !shownFields.includes(field))
-    .map(([field, message]) => `${field}: ${message}`);
+    .map(([field, message]) => `${fieldLabel(field)} ${message.charAt(0).toLowerCase()}${message.slice(1)}`);
+}
+
+/**
+ * The sentence a failed save puts above the form's buttons. A refusal that
+ * names fields gets none: its sentence only strings their messages
+ * together ("email: must be ...; phone: ..."), which already show beside
+ * their fields (or, for fields the form lacks, in `unplacedMessages`), and
+ * there each goes as soon as it is put right, whereas the sentence would
+ * stay until the next save. Anything else (no permission, a full disk)
+ * keeps its sentence until the next attempt.
+ */
+export function saveFailureSentence(report: Pick<ErrorReport, "message" | "fields">): string | null {
+  if (report.fields.length > 0) return null;
+  return report.message.trim() || null;
 }
 
 // ---------------------------------------------------------------- helpers
@@ -197,10 +217,12 @@ export interface InteractionForm {
   note: string;
   /** A datetime-local value, "" for none. */
   follow_up: string;
+  /** When it happened, a datetime-local value; "" for just now. */
+  occurred?: string;
 }
 
 export function emptyInteractionForm(vocabulary: Pick<Vocabulary, "channels">): InteractionForm {
-  return { type: "", channel: vocabulary.channels[0], note: "", follow_up: "" };
+  return { type: "", channel: vocabulary.channels[0], note: "", follow_up: "", occurred: "" };
 }
 
 export function interactionDraft(form: InteractionForm, customerId: string): NewInteraction_Deserialize {
@@ -210,6 +232,8 @@ export function interactionDraft(form: InteractionForm, customerId: string): New
     channel: form.channel,
     note: textOrNull(form.note),
     follow_up_date: localInputToIso(form.follow_up),
+    // Left empty, the core stamps the moment it is logged.
+    occurred_at: localInputToIso(form.occurred ?? ""),
   };
 }
 

@@ -1,5 +1,18 @@
 import { describe, expect, it } from "vitest";
-import { fieldLabel, fileSize, firstPageNote, goneMessage, hoursLabel, humanize, isPressing, orderedCounts, personName, plural, tableNoun } from "./labels";
+import {
+  addressPieces,
+  fieldLabel,
+  fileSize,
+  firstPageNote,
+  goneMessage,
+  hoursLabel,
+  humanize,
+  isPressing,
+  orderedCounts,
+  personName,
+  plural,
+  tableNoun,
+} from "./labels";
 
 describe("humanize", () => {
   it("turns wire values into sentence-case words", () => {
@@ -98,5 +111,36 @@ describe("a record that left the replica", () => {
     expect(goneMessage("customer")).toMatch(/^This customer is no longer available to you/);
     expect(goneMessage("ticket")).toMatch(/^This ticket /);
     expect(goneMessage("customer")).toMatch(/Inbox/);
+  });
+});
+
+describe("addresses", () => {
+  it("break after @ and before dots, never inside a word", () => {
+    expect(addressPieces("northwind.traders1@example.com")).toEqual(["northwind", ".traders1@", "example", ".com"]);
+    expect(addressPieces("ops@northwind.example")).toEqual(["ops@", "northwind", ".example"]);
+  });
+
+  it("keep a web address's slashes and punctuation with what follows", () => {
+    expect(addressPieces("https://example.com/spring-order?id=7")).toEqual([
+      "https://",
+      "example",
+      ".com/",
+      "spring",
+      "-order",
+      "?id",
+      "=7",
+    ]);
+  });
+
+  it("join up to the text again", () => {
+    for (const text of ["", "a", "first.last+crm@mail.example.co.uk", "..x@@y//z", "@start", "end@", ".dot"]) {
+      expect(addressPieces(text).join("")).toBe(text);
+      expect(addressPieces(text).every((piece) => piece !== "")).toBe(true);
+    }
+  });
+
+  it("leave a text without break points whole", () => {
+    expect(addressPieces("+49 30 1234567")).toEqual(["+49 30 1234567"]);
+    expect(addressPieces("northwind")).toEqual(["northwind"]);
   });
 });

@@ -38,6 +38,38 @@ export function tableNoun(table: SyncTable | string): string {
   return TABLE_NOUNS[table as SyncTable] ?? humanize(table).toLowerCase();
 }
 
+/** Where an address may break before a character, and where after one. */
+const BREAK_BEFORE = ".-_?#&=+~%";
+const BREAK_AFTER = "@/";
+
+/**
+ * An email or web address cut where a line may break without splitting a
+ * word (as style guides break them): after "@" and "/" (a run of slashes
+ * stays whole: "https://"), before "." and the other punctuation in
+ * BREAK_BEFORE. Joined, the pieces are the text again; the page puts a
+ * `<wbr>` between them, so a narrow column shows "northwind.traders1@" over
+ * "example.com", never "northwind.traders1@exam" over "ple.com".
+ */
+export function addressPieces(text: string): string[] {
+  const pieces: string[] = [];
+  let piece = "";
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i];
+    // Before the first of a run ("..") only, and never at the very start.
+    if (BREAK_BEFORE.includes(char) && piece !== "" && !BREAK_BEFORE.includes(text[i - 1])) {
+      pieces.push(piece);
+      piece = "";
+    }
+    piece += char;
+    if (BREAK_AFTER.includes(char) && i + 1 < text.length && text[i + 1] !== char && !BREAK_BEFORE.includes(text[i + 1])) {
+      pieces.push(piece);
+      piece = "";
+    }
+  }
+  if (piece) pieces.push(piece);
+  return pieces;
+}
+
 /** A person's name, or a neutral word when the replica does not know it. */
 export function personName(name: string | null | undefined, fallback = "Unknown"): string {
   const trimmed = name?.trim();

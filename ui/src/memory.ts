@@ -3,16 +3,16 @@
 // outside the components because a screen is rebuilt each time it is shown;
 // forgotten on sign-out, so the next user starts clean.
 
-import type { AcquisitionStage, CustomerStatus } from "./bindings";
+import type { AcquisitionStage, CustomerStatus, TicketView } from "./bindings";
 
 export interface ScreenMemory {
   customers: { search: string; stage: AcquisitionStage | ""; status: CustomerStatus | "" };
-  tickets: { includeDone: boolean };
+  tickets: { includeDone: boolean; view: TicketView };
 }
 
 const fresh = (): ScreenMemory => ({
   customers: { search: "", stage: "", status: "" },
-  tickets: { includeDone: false },
+  tickets: { includeDone: false, view: "assigned_to_me" },
 });
 
 export let screenMemory: ScreenMemory = fresh();

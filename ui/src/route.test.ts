@@ -1,5 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { formatScreen, HOME, parseScreen, pushHistory, sameScreen, section, type Screen } from "./route";
+import {
+  backLabel,
+  backTarget,
+  formatScreen,
+  HOME,
+  parseScreen,
+  pushHistory,
+  sameScreen,
+  section,
+  type Screen,
+} from "./route";
 
 describe("remembered screens", () => {
   it("come back as the screen they were", () => {
@@ -47,5 +57,38 @@ describe("going back", () => {
     expect(section(page)).toBe("customers");
     expect(section({ name: "ticket", id: "x" })).toBe("tickets");
     expect(section({ name: "dashboard" })).toBe("dashboard");
+  });
+});
+
+describe("the back link", () => {
+  const list: Screen = { name: "customers" };
+  const customer: Screen = { name: "customer", id: "0190a3c2-1b2c-7d4e-8f00-123456789abc" };
+  const ticket: Screen = { name: "ticket", id: "0190a3c2-1b2c-7d4e-8f00-123456789abd" };
+
+  it("leads to the screen left last, else to the page's list", () => {
+    expect(backTarget(ticket, list)).toEqual(ticket);
+    expect(backTarget(undefined, list)).toEqual(list);
+    expect(backTarget(null, { name: "tickets" })).toEqual({ name: "tickets" });
+  });
+
+  it("names a list as the navigation does", () => {
+    expect(backLabel(list)).toBe("Customers");
+    expect(backLabel({ name: "tickets" })).toBe("Tickets");
+    expect(backLabel({ name: "inbox" })).toBe("Inbox");
+    expect(backLabel({ name: "dashboard" })).toBe("Dashboard");
+  });
+
+  it("names a page by its title when known, else by what it is", () => {
+    expect(backLabel(ticket, "Delivery arrived damaged")).toBe("Delivery arrived damaged");
+    expect(backLabel(customer, " Northwind Traders ")).toBe("Northwind Traders");
+    expect(backLabel(customer)).toBe("Previous customer");
+    expect(backLabel(ticket, "  ")).toBe("Previous ticket");
+    expect(backLabel(ticket, null)).toBe("Previous ticket");
+  });
+
+  it("never names a list it does not lead to", () => {
+    // The issue: on a customer's page reached from a ticket, the link said
+    // "Customers" while it (and Escape) went back to the ticket.
+    expect(backLabel(backTarget(ticket, list), "Delivery arrived damaged")).not.toBe("Customers");
   });
 });

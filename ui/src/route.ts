@@ -1,5 +1,6 @@
 // The window's screens as values, and their text form, which the app
-// remembers between runs (`rememberScreen`) and restores at start.
+// remembers between runs (`rememberScreen`) and restores at start; the back
+// stack, and the words of the back link that leads down it.
 
 export type Screen =
   | { name: "customers" }
@@ -69,4 +70,35 @@ export function pushHistory(history: readonly Screen[], from: Screen, limit = HI
   const top = history[history.length - 1];
   const next = top && sameScreen(top, from) ? [...history] : [...history, from];
   return next.slice(Math.max(0, next.length - limit));
+}
+
+/**
+ * Where "back" leads: the screen left last, or `fallback` (the page's own
+ * list) when there is none, as after a start on a remembered page.
+ */
+export function backTarget(previous: Screen | null | undefined, fallback: Screen): Screen {
+  return previous ?? fallback;
+}
+
+/**
+ * The back link's words for `target`, so the link says where it leads: a
+ * list by its name as in the navigation, a customer's or ticket's page by
+ * the `title` the page knows for it (a ticket's customer, a customer's
+ * ticket), else by what it is.
+ */
+export function backLabel(target: Screen, title?: string | null): string {
+  switch (target.name) {
+    case "customers":
+      return "Customers";
+    case "tickets":
+      return "Tickets";
+    case "inbox":
+      return "Inbox";
+    case "dashboard":
+      return "Dashboard";
+    case "customer":
+      return title?.trim() || "Previous customer";
+    case "ticket":
+      return title?.trim() || "Previous ticket";
+  }
 }

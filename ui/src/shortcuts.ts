@@ -83,7 +83,7 @@ export function isSubmitChord(press: KeyPress): boolean {
 /** The list the "?" overlay shows, and the source of buttons' title hints. */
 export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "Alt+1", what: "Customers" },
-  { keys: "Alt+2", what: "My tickets" },
+  { keys: "Alt+2", what: "Tickets" },
   { keys: "Alt+3", what: "Inbox" },
   { keys: "Alt+4", what: "Dashboard" },
   { keys: "Ctrl+K", what: "Search everything" },

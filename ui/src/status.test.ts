@@ -8,6 +8,7 @@ import {
   pendingLabel,
   progressPercent,
   statusMessage,
+  syncOutcome,
 } from "./status";
 
 const status = (over: Partial<SyncStatus_Serialize> = {}): SyncStatus_Serialize => ({
@@ -19,6 +20,7 @@ const status = (over: Partial<SyncStatus_Serialize> = {}): SyncStatus_Serialize 
   message: null,
   rounds: 0,
   served_nudge: 0,
+  attempted_nudge: 0,
   ...over,
 });
 
@@ -117,5 +119,24 @@ describe("reloading after sync", () => {
 
   it("happens for the first status seen", () => {
     expect(bringsNewData(null, status())).toBe(true);
+  });
+});
+
+describe("a frozen server", () => {
+  it("reads as not responding, calmly, with the unsent work kept", () => {
+    expect(connectionLabel("not_responding")).toBe("Server not responding");
+    expect(connectionTone("not_responding")).toBe("warn");
+    expect(statusMessage(status({ state: "not_responding", pending: 1 }))?.text).toBe(
+      "The server is not answering: your changes are saved here and go out when the server is back",
+    );
+  });
+});
+
+describe("sync now", () => {
+  it("answers in words however the round ended", () => {
+    expect(syncOutcome(status({ state: "idle" }))).toEqual({ text: "Up to date", ok: true });
+    expect(syncOutcome(status({ state: "offline", pending: 2 })).ok).toBe(false);
+    expect(syncOutcome(status({ state: "not_responding" })).text).toMatch(/not responding/);
+    expect(syncOutcome(status({ state: "sign_in_required" })).text).toBe("Sign in again to sync.");
   });
 });

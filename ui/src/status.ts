@@ -13,6 +13,8 @@ export function connectionLabel(state: SyncState): string {
       return "Online";
     case "offline":
       return "Offline";
+    case "not_responding":
+      return "Server not responding";
     case "connecting":
       return "Connecting…";
     case "loading":
@@ -38,6 +40,7 @@ export function connectionTone(state: SyncState): "good" | "busy" | "warn" | "ba
     case "loading":
       return "busy";
     case "offline":
+    case "not_responding":
     case "stopped":
       return "warn";
     default:
@@ -92,12 +95,13 @@ export interface StatusNote {
 export function statusMessage(status: SyncStatus_Serialize): StatusNote | null {
   if (isOnline(status.state)) return null;
   const detail = status.message?.trim() || null;
-  if (status.state === "offline") {
+  if (status.state === "offline" || status.state === "not_responding") {
+    const why = status.state === "offline" ? "Working offline" : "The server is not answering";
     return {
       text:
         status.pending > 0
-          ? "Working offline: your changes are saved here and go out when the server is back"
-          : "Working offline: showing what was last synced",
+          ? `${why}: your changes are saved here and go out when the server is back`
+          : `${why}: showing what was last synced`,
       detail,
     };
   }
@@ -115,4 +119,24 @@ export function bringsNewData(
 ): boolean {
   if (!previous) return true;
   return previous.rounds !== next.rounds || previous.last_sync_at !== next.last_sync_at;
+}
+
+/** What "Sync now" says once its round has ended, well or not. */
+export function syncOutcome(status: SyncStatus_Serialize): { text: string; ok: boolean } {
+  switch (status.state) {
+    case "idle":
+      return status.pending > 0
+        ? { text: `Synced; ${pendingLabel(status.pending)} still to send`, ok: true }
+        : { text: "Up to date", ok: true };
+    case "offline":
+      return { text: "Could not reach the server. Your changes are kept here.", ok: false };
+    case "not_responding":
+      return { text: "The server is not responding. Your changes are kept here.", ok: false };
+    case "sign_in_required":
+      return { text: "Sign in again to sync.", ok: false };
+    case "upgrade_required":
+      return { text: "This app must be updated before it can sync.", ok: false };
+    default:
+      return { text: "Still syncing…", ok: true };
+  }
 }

@@ -1,11 +1,14 @@
 // The state every form of the app shares: the inputs' values, which fields
 // the user touched, the core's messages (checked as typed, and those a
-// failed save returned), the form-level error and the "saving" flag.
+// failed save returned), the form-level error and the "saving" flag. Each
+// problem is said once: a field's message beside the field (gone when the
+// field is edited and checked again), and the form-level error only for
+// what no field says.
 
 import { useRef, useState } from "preact/hooks";
 import { call, toReport, type Result } from "./api";
 import type { FieldMessage } from "./bindings";
-import { messagesByField, visibleMessages, type Messages } from "./forms";
+import { messagesByField, saveFailureSentence, visibleMessages, type Messages } from "./forms";
 import { useCheck } from "./hooks";
 import { showError } from "./toast";
 
@@ -46,9 +49,10 @@ export function useForm<F extends object, D>(initial: F | (() => F), options: Fo
   }
 
   /**
-   * Saves with `save(draft)`. On failure the form shows the core's message
-   * and its per-field messages; failures other than broken rules (a full
-   * disk, no permission) also go to the toast. Gives the saved data, or
+   * Saves with `save(draft)`. On failure the form shows the core's
+   * per-field messages, and its sentence only when no field carries it
+   * (`saveFailureSentence`); failures other than broken rules (a full disk,
+   * no permission) also go to the toast. Gives the saved data, or
    * undefined. `save` also gets the form's values, for edits that need more
    * than the draft.
    */
@@ -62,7 +66,7 @@ export function useForm<F extends object, D>(initial: F | (() => F), options: Fo
     } catch (failure) {
       const report = toReport(failure);
       setFromSave(messagesByField(report.fields));
-      setFormError(report.message);
+      setFormError(saveFailureSentence(report));
       if (report.code !== "invalid") showError(report.message);
       return undefined;
     } finally {

@@ -130,7 +130,7 @@ async fn main() -> anyhow::Result<()> {
             println!("{figures}");
         }
         Command::Logout => {
-            resume(&config)?.sign_out().await?;
+            resume(&config)?.sign_out()?.await;
             println!("signed out");
         }
     }

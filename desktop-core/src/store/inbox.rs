@@ -56,14 +56,34 @@ pub struct ConflictItem {
     pub subject: Option<String>,
 }
 
+/// A change saved here and still waiting for the server (the status bar's
+/// "3 pending", opened).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PendingChange {
+    pub seq: i64,
+    pub table: SyncTable,
+    pub row_id: Uuid,
+    pub mutation: Mutation,
+    /// When the user saved it.
+    pub recorded_at: String,
+    /// What it is about, in words (as for a refused change).
+    pub subject: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Inbox {
     pub rejected: Vec<RejectedChange>,
     pub conflicts: Vec<ConflictItem>,
+    /// Unsent work, oldest first: shown so the user can see what has not
+    /// reached the server yet. Not counted in [`Inbox::len`], which counts
+    /// what waits for the user's decision.
+    pub pending: Vec<PendingChange>,
 }
 
 impl Inbox {
+    /// Items that wait for the user: refusals and conflicts.
     pub fn len(&self) -> usize {
         self.rejected.len() + self.conflicts.len()
     }
@@ -184,7 +204,36 @@ impl Store {
         Ok(Inbox {
             rejected,
             conflicts,
+            pending: self.pending_changes()?,
         })
+    }
+
+    /// The changes still waiting for the server, oldest first.
+    pub fn pending_changes(&self) -> CoreResult<Vec<PendingChange>> {
+        let conn = self.conn();
+        let mut stmt =
+            conn.prepare_cached("SELECT seq, mutation, created_at FROM outbox ORDER BY seq")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })?;
+        let mut pending = Vec::new();
+        for row in rows {
+            let (seq, text, recorded_at) = row?;
+            let mutation: Mutation = serde_json::from_str(&text)?;
+            pending.push(PendingChange {
+                seq,
+                table: mutation.table,
+                row_id: mutation.row_id,
+                subject: subject_of(conn, &mutation)?,
+                mutation,
+                recorded_at,
+            });
+        }
+        Ok(pending)
     }
 
     /// Sends a refused change again, as a new change against the row as it

@@ -49,40 +49,55 @@ impl Store {
         row_id: Uuid,
         op: MutationOp,
     ) -> CoreResult<i64> {
+        self.record_all(me, vec![(table, row_id, op)])
+    }
+
+    /// Applies one user action made of several changes (a ticket's new lead
+    /// and the assignee row it needs), in this order and in one
+    /// transaction: all of them or none. Returns the last sequence number.
+    pub(crate) fn record_all(
+        &mut self,
+        me: &Me,
+        changes: Vec<(SyncTable, Uuid, MutationOp)>,
+    ) -> CoreResult<i64> {
         let tx = self.conn.transaction()?;
-        let seq = next_seq(&tx)?;
+        let mut seq = next_seq(&tx)?;
         let edited_at = Utc::now();
-        let mut op = op;
-        if let (MutationOp::Insert { values }, Some(column)) = (&mut op, table.creation_column()) {
-            // The row was made now, whenever it reaches the server.
-            values
-                .entry(column.to_string())
-                .or_insert_with(|| Value::String(timestamp(edited_at)));
-        }
-        let mutation = Mutation {
-            seq,
-            table,
-            row_id,
-            op,
-            edited_at,
-        };
-        let def = def_of(table)?;
-        snapshot_base(&tx, def, row_id)?;
-        apply(&tx, me, &mutation)?;
-        tx.execute(
-            "INSERT INTO outbox (seq, table_name, row_id, mutation, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
+        for (table, row_id, mut op) in changes {
+            if let (MutationOp::Insert { values }, Some(column)) =
+                (&mut op, table.creation_column())
+            {
+                // The row was made now, whenever it reaches the server.
+                values
+                    .entry(column.to_string())
+                    .or_insert_with(|| Value::String(timestamp(edited_at)));
+            }
+            let mutation = Mutation {
                 seq,
-                table.name(),
-                row_id.to_string(),
-                serde_json::to_string(&mutation)?,
-                timestamp(mutation.edited_at)
-            ],
-        )?;
-        set_state(&tx, "next_seq", &(seq + 1).to_string())?;
+                table,
+                row_id,
+                op,
+                edited_at,
+            };
+            let def = def_of(table)?;
+            snapshot_base(&tx, def, row_id)?;
+            apply(&tx, me, &mutation)?;
+            tx.execute(
+                "INSERT INTO outbox (seq, table_name, row_id, mutation, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    seq,
+                    table.name(),
+                    row_id.to_string(),
+                    serde_json::to_string(&mutation)?,
+                    timestamp(mutation.edited_at)
+                ],
+            )?;
+            seq += 1;
+        }
+        set_state(&tx, "next_seq", &seq.to_string())?;
         tx.commit()?;
-        Ok(seq)
+        Ok(seq - 1)
     }
 
     /// How many changes wait for the server.

@@ -1,9 +1,16 @@
-//! Tickets: my tickets, a ticket's page (status with the moves the workflow
-//! allows, assignees, comments, history), opening and editing tickets,
-//! comments and assignees.
+//! Tickets: the ticket lists, a ticket's page (status with the moves the
+//! workflow allows, assignees with their lead, comments, history), opening
+//! and editing tickets, comments and assignees.
+//!
+//! Assignment follows `crm_domain::assignment`: the lead (`assigned_to`) is
+//! always one of the assignees. Every change to either is recorded as the
+//! explicit steps the rule implies (an assignee row and the lead, in one
+//! transaction), so the replica shows the result at once, offline; the
+//! server's triggers take the same steps and find them done.
 
 use std::collections::BTreeMap;
 
+use crm_domain::assignment::{lead_after_adding, lead_after_removing};
 use crm_domain::drafts::{NewComment, NewTicket};
 use crm_domain::entities::{
     Ticket, TicketAssignee, TicketAttachment, TicketComment, TicketWorkflowHistory,
@@ -30,7 +37,10 @@ pub struct TicketListItem {
     #[serde(flatten)]
     pub ticket: Ticket,
     pub customer_name: Option<String>,
+    /// The lead's name.
     pub assigned_to_name: Option<String>,
+    /// Everyone working on it, the lead included.
+    pub assignee_count: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,10 +87,31 @@ pub struct TicketEdit {
     pub assigned_to: Option<Uuid>,
 }
 
+/// Which tickets the list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum TicketView {
+    /// Tickets the user works on (lead or assignee).
+    AssignedToMe,
+    /// Tickets the user opened.
+    CreatedByMe,
+    /// Tickets nobody works on yet.
+    Unassigned,
+    /// Every ticket the user can see.
+    All,
+}
+
+/// Open tickets first, then the most urgent, then the newest.
+const TICKET_ORDER: &str = "ORDER BY t.status IN ('resolved', 'closed'),
+    CASE t.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
+    t.created_at DESC";
+
 const TICKET_LIST_SQL: &str =
     "SELECT t.id, t.title, t.description, t.priority, t.status, t.customer_id,
         t.assigned_to, t.created_by, t.created_at, t.updated_at, t.resolved_at, t.closed_at,
-        c.name, coalesce(co.full_name, p.full_name)
+        c.name, coalesce(co.full_name, p.full_name),
+        (SELECT count(*) FROM ticket_assignees a WHERE a.ticket_id = t.id)
  FROM tickets t
  LEFT JOIN customers c ON c.id = t.customer_id
  LEFT JOIN colleagues co ON co.id = t.assigned_to
@@ -96,9 +127,35 @@ impl Store {
              WHERE (t.created_by = ?1 OR t.assigned_to = ?1
                     OR EXISTS (SELECT 1 FROM ticket_assignees a WHERE a.ticket_id = t.id AND a.user_id = ?1))
                AND (?2 OR t.status NOT IN ('resolved', 'closed'))
-             ORDER BY t.status IN ('resolved', 'closed'),
-                      CASE t.priority WHEN 'urgent' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END,
-                      t.created_at DESC"
+             {TICKET_ORDER}"
+        );
+        self.ticket_list(&sql, params![me.user_id.to_string(), include_done])
+    }
+
+    /// One of the ticket list's views, open ones first, then by priority
+    /// and age. What "all" holds is what the replica holds: every ticket
+    /// for an admin, the ones an agent created or works on for an agent.
+    pub fn tickets(&self, view: TicketView, include_done: bool) -> CoreResult<Vec<TicketListItem>> {
+        let me = self.me()?;
+        let filter = match view {
+            // As the dashboard's "my open tickets" counts (and the server's
+            // get_dashboard_data): among the assignees, the lead included.
+            TicketView::AssignedToMe => {
+                "(t.assigned_to = ?1
+                  OR EXISTS (SELECT 1 FROM ticket_assignees a WHERE a.ticket_id = t.id AND a.user_id = ?1))"
+            }
+            TicketView::CreatedByMe => "t.created_by = ?1",
+            TicketView::Unassigned => {
+                "(t.assigned_to IS NULL
+                  AND NOT EXISTS (SELECT 1 FROM ticket_assignees a WHERE a.ticket_id = t.id)
+                  AND ?1 IS NOT NULL)"
+            }
+            TicketView::All => "?1 IS NOT NULL",
+        };
+        let sql = format!(
+            "{TICKET_LIST_SQL}
+             WHERE {filter} AND (?2 OR t.status NOT IN ('resolved', 'closed'))
+             {TICKET_ORDER}"
         );
         self.ticket_list(&sql, params![me.user_id.to_string(), include_done])
     }
@@ -115,15 +172,17 @@ impl Store {
                 row_to_json(def, r)?,
                 r.get::<_, Option<String>>(12)?,
                 r.get::<_, Option<String>>(13)?,
+                r.get::<_, i64>(14)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (map, customer_name, assigned_to_name) = row?;
+            let (map, customer_name, assigned_to_name, assignee_count) = row?;
             out.push(TicketListItem {
                 ticket: serde_json::from_value(Value::Object(map))?,
                 customer_name,
                 assigned_to_name,
+                assignee_count,
             });
         }
         Ok(out)
@@ -218,8 +277,13 @@ impl Store {
         values.insert("description".into(), opt_text(draft.description));
         values.insert("priority".into(), Value::from(draft.priority.as_str()));
         values.insert("customer_id".into(), opt_uuid(draft.customer_id));
-        values.insert("assigned_to".into(), opt_uuid(draft.assigned_to));
-        self.record(&me, SyncTable::Tickets, id, MutationOp::Insert { values })?;
+        // The lead comes with its assignee row, after the ticket exists.
+        values.insert("assigned_to".into(), Value::Null);
+        let mut changes = vec![(SyncTable::Tickets, id, MutationOp::Insert { values })];
+        if let Some(lead) = draft.assigned_to {
+            changes.extend(assign_steps(id, lead, None, &[]));
+        }
+        self.record_all(&me, changes)?;
         self.ticket(id)
     }
 
@@ -247,12 +311,29 @@ impl Store {
         new.insert("priority".into(), Value::from(edit.priority.as_str()));
         new.insert("status".into(), Value::from(edit.status.as_str()));
         new.insert("customer_id".into(), opt_uuid(edit.customer_id));
-        new.insert("assigned_to".into(), opt_uuid(edit.assigned_to));
         validate_fields(SyncTable::Tickets, &new)?;
         let row = rows::read(self.conn(), table("tickets")?, id)?
             .ok_or(CoreError::NotFound { what: "ticket" })?;
+        let mut changes = Vec::new();
         if let Some(op) = changes_against(&row, new) {
-            self.record(&me, SyncTable::Tickets, id, op)?;
+            changes.push((SyncTable::Tickets, id, op));
+        }
+        // A new lead goes through the assignment rule.
+        if edit.assigned_to != current.assigned_to {
+            let assignees = self.assignee_ids(id)?;
+            changes.extend(match edit.assigned_to {
+                Some(lead) => lead_steps(id, lead, current.assigned_to, &assignees),
+                None if assignees.is_empty() => Vec::new(),
+                None => {
+                    return Err(CoreError::invalid(
+                        "assigned_to",
+                        "a ticket with assignees has a lead: remove the assignees to leave it unassigned",
+                    ));
+                }
+            });
+        }
+        if !changes.is_empty() {
+            self.record_all(&me, changes)?;
         }
         self.ticket(id)
     }
@@ -328,33 +409,25 @@ impl Store {
         Ok(())
     }
 
-    /// Adds a person to a ticket's assignees.
+    /// Adds a person to a ticket's assignees; the first one leads it.
     pub fn add_assignee(&mut self, ticket_id: Uuid, user_id: Uuid) -> CoreResult<()> {
         let me = self.me()?;
         require_ticket_access(self.conn(), &me, ticket_id)?;
-        let already: bool = self.conn().query_row(
-            "SELECT EXISTS (SELECT 1 FROM ticket_assignees WHERE ticket_id = ?1 AND user_id = ?2)",
-            params![ticket_id.to_string(), user_id.to_string()],
-            |r| r.get(0),
-        )?;
-        if already {
+        let assignees = self.assignee_ids(ticket_id)?;
+        if assignees.contains(&user_id) {
             return Err(CoreError::invalid(
                 "user_id",
                 "is already assigned to this ticket",
             ));
         }
-        let mut values = BTreeMap::new();
-        values.insert("ticket_id".into(), Value::from(ticket_id.to_string()));
-        values.insert("user_id".into(), Value::from(user_id.to_string()));
-        self.record(
-            &me,
-            SyncTable::TicketAssignees,
-            Uuid::now_v7(),
-            MutationOp::Insert { values },
-        )?;
+        let lead = self.ticket(ticket_id)?.assigned_to;
+        let changes = assign_steps(ticket_id, user_id, lead, &assignees);
+        self.record_all(&me, changes)?;
         Ok(())
     }
 
+    /// Takes a person off a ticket; if they led it, the assignee who has
+    /// been on it longest leads it now (or nobody, if none is left).
     pub fn remove_assignee(&mut self, ticket_id: Uuid, user_id: Uuid) -> CoreResult<()> {
         let me = self.me()?;
         require_ticket_access(self.conn(), &me, ticket_id)?;
@@ -368,9 +441,108 @@ impl Store {
             .ok();
         let id = id.ok_or(CoreError::NotFound { what: "assignee" })?;
         let id = super::interactions::parse_id(&id)?;
-        self.record(&me, SyncTable::TicketAssignees, id, MutationOp::Delete)?;
+        let lead = self.ticket(ticket_id)?.assigned_to;
+        let others: Vec<Uuid> = self
+            .assignee_ids(ticket_id)?
+            .into_iter()
+            .filter(|a| *a != user_id)
+            .collect();
+        let mut changes = vec![(SyncTable::TicketAssignees, id, MutationOp::Delete)];
+        let next = lead_after_removing(lead, user_id, &others);
+        if next != lead {
+            changes.push(lead_change(ticket_id, lead, next));
+        }
+        self.record_all(&me, changes)?;
         Ok(())
     }
+
+    /// Makes a person the ticket's lead, adding them to its assignees if
+    /// they are not among them yet.
+    pub fn set_ticket_lead(&mut self, ticket_id: Uuid, user_id: Uuid) -> CoreResult<()> {
+        let me = self.me()?;
+        require_ticket_access(self.conn(), &me, ticket_id)?;
+        let lead = self.ticket(ticket_id)?.assigned_to;
+        if lead == Some(user_id) {
+            return Ok(());
+        }
+        let assignees = self.assignee_ids(ticket_id)?;
+        let changes = lead_steps(ticket_id, user_id, lead, &assignees);
+        self.record_all(&me, changes)?;
+        Ok(())
+    }
+
+    /// A ticket's assignees, longest-serving first (the order the lead
+    /// passes in).
+    fn assignee_ids(&self, ticket_id: Uuid) -> CoreResult<Vec<Uuid>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT user_id FROM ticket_assignees WHERE ticket_id = ?1 ORDER BY assigned_at, id",
+        )?;
+        let ids = stmt
+            .query_map(params![ticket_id.to_string()], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        ids.iter()
+            .map(|id| super::interactions::parse_id(id))
+            .collect()
+    }
+}
+
+/// The steps that add `user` to a ticket's assignees: their row, and the
+/// lead if the ticket had none.
+fn assign_steps(
+    ticket: Uuid,
+    user: Uuid,
+    lead: Option<Uuid>,
+    assignees: &[Uuid],
+) -> Vec<(SyncTable, Uuid, MutationOp)> {
+    let mut steps = Vec::new();
+    if !assignees.contains(&user) {
+        let mut values = BTreeMap::new();
+        values.insert("ticket_id".into(), Value::from(ticket.to_string()));
+        values.insert("user_id".into(), Value::from(user.to_string()));
+        steps.push((
+            SyncTable::TicketAssignees,
+            Uuid::now_v7(),
+            MutationOp::Insert { values },
+        ));
+    }
+    let next = lead_after_adding(lead, user);
+    if next != lead {
+        steps.push(lead_change(ticket, lead, next));
+    }
+    steps
+}
+
+/// The steps that make `user` the lead: their assignee row first (the lead
+/// is always an assignee), then the lead.
+fn lead_steps(
+    ticket: Uuid,
+    user: Uuid,
+    lead: Option<Uuid>,
+    assignees: &[Uuid],
+) -> Vec<(SyncTable, Uuid, MutationOp)> {
+    let mut steps = assign_steps(ticket, user, lead, assignees);
+    if lead.is_some() {
+        steps.push(lead_change(ticket, lead, Some(user)));
+    }
+    steps
+}
+
+fn lead_change(
+    ticket: Uuid,
+    from: Option<Uuid>,
+    to: Option<Uuid>,
+) -> (SyncTable, Uuid, MutationOp) {
+    let change = crm_domain::protocol::FieldChange {
+        base: opt_uuid(from),
+        value: opt_uuid(to),
+    };
+    (
+        SyncTable::Tickets,
+        ticket,
+        MutationOp::Update {
+            changes: BTreeMap::from([("assigned_to".to_string(), change)]),
+        },
+    )
 }
 
 fn table(name: &str) -> CoreResult<&'static rows::TableDef> {

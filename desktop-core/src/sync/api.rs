@@ -18,6 +18,10 @@ pub enum ApiError {
     /// The server could not be reached, or failed for now: retry later.
     #[error("server unreachable: {0}")]
     Unreachable(String),
+    /// The server took the connection but did not answer in time (frozen,
+    /// overloaded, or a link that passes nothing): retry later.
+    #[error("the server is not responding")]
+    NotResponding,
     /// The access token is missing, expired or revoked.
     #[error("not signed in: {0}")]
     Unauthorized(String),
@@ -35,7 +39,7 @@ pub enum ApiError {
 
 impl ApiError {
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unreachable(_))
+        matches!(self, Self::Unreachable(_) | Self::NotResponding)
     }
 }
 
@@ -49,21 +53,43 @@ impl From<ApiError> for crate::CoreError {
     }
 }
 
+/// How long a request may go without a byte from the server before the
+/// server counts as not responding. A frozen server (taking connections,
+/// answering nothing) must show as such within about 15 s; a large page
+/// that is arriving keeps resetting the clock, so it is never cut off.
+pub const SILENCE_LIMIT: Duration = Duration::from_secs(12);
+
+/// The same for the live stream, which the server keeps alive with a
+/// comment every 15 s (`sync::live`): three missed beats.
+const STREAM_SILENCE_LIMIT: Duration = Duration::from_secs(45);
+
 /// A client for one server.
 #[derive(Debug, Clone)]
 pub struct Api {
     http: reqwest::Client,
+    /// For the live stream, with its own silence limit.
+    stream: reqwest::Client,
     base: String,
 }
 
 impl Api {
     pub fn new(base_url: &str) -> Result<Self, ApiError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| ApiError::Unreachable(e.to_string()))?;
+        Self::with_silence_limit(base_url, SILENCE_LIMIT)
+    }
+
+    /// A client that gives up on a silent server after `silence` (tests
+    /// shorten it).
+    pub fn with_silence_limit(base_url: &str, silence: Duration) -> Result<Self, ApiError> {
+        let client = |read_timeout| {
+            reqwest::Client::builder()
+                .connect_timeout(Duration::from_secs(5))
+                .read_timeout(read_timeout)
+                .build()
+                .map_err(|e| ApiError::Unreachable(e.to_string()))
+        };
         Ok(Self {
-            http,
+            http: client(silence)?,
+            stream: client(STREAM_SILENCE_LIMIT.max(silence))?,
             base: base_url.trim_end_matches('/').to_string(),
         })
     }
@@ -93,7 +119,7 @@ impl Api {
             .post(format!("{}/auth/logout", self.base))
             .bearer_auth(access_token)
             .json(&LogoutRequest::default())
-            .timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(5))
             .send()
             .await
             .map_err(unreachable)?;
@@ -128,7 +154,7 @@ impl Api {
         mut on_event: impl FnMut(&str),
     ) -> Result<(), ApiError> {
         let response = self
-            .http
+            .stream
             .get(format!("{}/sync/events", self.base))
             .bearer_auth(token)
             .send()
@@ -172,7 +198,11 @@ impl Api {
 }
 
 fn unreachable(error: reqwest::Error) -> ApiError {
-    ApiError::Unreachable(error.to_string())
+    if error.is_timeout() {
+        ApiError::NotResponding
+    } else {
+        ApiError::Unreachable(error.to_string())
+    }
 }
 
 async fn decode<R: DeserializeOwned>(response: reqwest::Response) -> Result<R, ApiError> {

@@ -43,6 +43,9 @@ pub enum SyncState {
     Idle,
     /// The server cannot be reached; work goes on locally.
     Offline,
+    /// The server takes connections but does not answer (frozen, overloaded,
+    /// or a link that passes nothing); work goes on locally.
+    NotResponding,
     /// The session was revoked: sign in again (the outbox is kept).
     SignInRequired,
     /// This app is too old for the server (the outbox is kept).
@@ -68,6 +71,9 @@ pub struct SyncStatus {
     pub rounds: u64,
     /// The last [`SyncHandle::nudge`] a completed round started after.
     pub served_nudge: u64,
+    /// The last nudge a round started after that has ended, well or not:
+    /// "Sync now" waits for this to answer the user either way.
+    pub attempted_nudge: u64,
 }
 
 /// Tuning, mostly for tests.
@@ -145,6 +151,7 @@ pub fn start(store: SharedStore, session: Arc<Session>, options: EngineOptions) 
         message: None,
         rounds: 0,
         served_nudge: 0,
+        attempted_nudge: 0,
     };
     let (status_tx, status) = watch::channel(initial);
     let (stop, stop_rx) = watch::channel(false);
@@ -216,10 +223,17 @@ impl Engine {
                 break;
             }
             let serving = self.nudges.load(Ordering::SeqCst);
-            let round = self
-                .round()
-                .instrument(tracing::info_span!("sync_round"))
-                .await;
+            // Stopping does not wait for a request in flight (a frozen
+            // server would hold a sign-out for as long as it stays silent):
+            // dropping the round is safe, as a push is settled only by its
+            // answer and store work runs to its commit on its own thread.
+            let mut stop = self.stop.clone();
+            let round = tokio::select! {
+                round = self.round().instrument(tracing::info_span!("sync_round")) => round,
+                _ = stop.wait_for(|stop| *stop) => break,
+            };
+            self.status
+                .send_modify(|s| s.attempted_nudge = s.attempted_nudge.max(serving));
             let wait = match round {
                 Ok(()) => {
                     failures = 0;
@@ -252,7 +266,12 @@ impl Engine {
                 Err(RoundError::Api(e)) => {
                     failures += 1;
                     tracing::info!(error = %e, failures, "sync round failed; backing off");
-                    self.publish(SyncState::Offline, None, Some(e.to_string()));
+                    let state = if matches!(e, ApiError::NotResponding) {
+                        SyncState::NotResponding
+                    } else {
+                        SyncState::Offline
+                    };
+                    self.publish(state, None, Some(e.to_string()));
                     backoff(&self.options, failures)
                 }
                 Err(RoundError::Core(e)) => {

@@ -69,10 +69,11 @@ pub async fn sign_out(state: State<'_, AppState>) -> Result<(), ErrorReport> {
     state.sign_out().await.map_err(|e| ErrorReport::from(&e))
 }
 
-/// A sync round now (the status bar's "sync" button).
+/// A sync round now (the status bar's "sync" button); answers with the
+/// status once that round has ended, so the window can say how it went.
 #[tauri::command]
 #[specta::specta]
-pub async fn sync_now(state: State<'_, AppState>) -> Result<(), ErrorReport> {
+pub async fn sync_now(state: State<'_, AppState>) -> Result<SyncStatus, ErrorReport> {
     state.sync_now().await
 }
 

@@ -1,8 +1,9 @@
-//! Tickets: mine, a ticket's page (status moves the workflow allows,
-//! priority, assignees, comments), and the forms to open one and comment.
+//! Tickets: the list's views, a ticket's page (status moves the workflow
+//! allows, priority, assignees and their lead, comments), and the forms to
+//! open one and comment.
 
 use crm_desktop_core::error::{ErrorReport, FieldMessage};
-use crm_desktop_core::store::tickets::{TicketEdit, TicketListItem, TicketPage};
+use crm_desktop_core::store::tickets::{TicketEdit, TicketListItem, TicketPage, TicketView};
 use crm_domain::{NewComment, NewTicket, Ticket, TicketComment};
 use tauri::State;
 use uuid::Uuid;
@@ -10,15 +11,16 @@ use uuid::Uuid;
 use super::field_messages;
 use crate::state::AppState;
 
-/// Tickets created by me or assigned to me; resolved and closed ones only
-/// with `include_done`.
+/// One view of the ticket list; resolved and closed tickets only with
+/// `include_done`.
 #[tauri::command]
 #[specta::specta]
-pub async fn my_tickets(
+pub async fn tickets(
     state: State<'_, AppState>,
+    view: TicketView,
     include_done: bool,
 ) -> Result<Vec<TicketListItem>, ErrorReport> {
-    state.read(move |s| s.my_tickets(include_done)).await
+    state.read(move |s| s.tickets(view, include_done)).await
 }
 
 #[tauri::command]
@@ -86,6 +88,19 @@ pub async fn add_assignee(
 ) -> Result<(), ErrorReport> {
     state
         .write(move |s| s.add_assignee(ticket_id, user_id))
+        .await
+}
+
+/// Makes someone the ticket's lead (adding them to its assignees if needed).
+#[tauri::command]
+#[specta::specta]
+pub async fn set_ticket_lead(
+    state: State<'_, AppState>,
+    ticket_id: Uuid,
+    user_id: Uuid,
+) -> Result<(), ErrorReport> {
+    state
+        .write(move |s| s.set_ticket_lead(ticket_id, user_id))
         .await
 }
 

@@ -152,6 +152,10 @@ pub struct World {
     pub t_admin: Uuid,
     pub assignee_shared_a: Uuid,
     pub assignee_shared_b: Uuid,
+    /// The assignee rows of the tickets opened with a lead (B on `t_b`, A on
+    /// `t_for_a`): a lead is always an assignee (migration ..._ticket_lead).
+    pub lead_b_on_t_b: Uuid,
+    pub lead_a_on_t_for_a: Uuid,
     pub comment_a_public: Uuid,
     pub comment_a_internal: Uuid,
     pub comment_b_shared_internal: Uuid,
@@ -284,6 +288,19 @@ impl World {
             .await;
         }
 
+        let lead_row = |ticket: Uuid, user: Uuid| async move {
+            sqlx::query_scalar::<_, Uuid>(
+                "SELECT id FROM ticket_assignees WHERE ticket_id = $1 AND user_id = $2",
+            )
+            .bind(ticket)
+            .bind(user)
+            .fetch_one(pool)
+            .await
+            .unwrap()
+        };
+        let lead_b_on_t_b = lead_row(t_b, agent_b).await;
+        let lead_a_on_t_for_a = lead_row(t_for_a, agent_a).await;
+
         let (comment_a_public, comment_a_internal, comment_b_shared_internal, comment_admin) =
             (id(), id(), id(), id());
         let comment = "INSERT INTO ticket_comments (id, ticket_id, content, is_internal) VALUES ($1, $2, $3, $4)";
@@ -381,6 +398,8 @@ impl World {
             t_admin,
             assignee_shared_a,
             assignee_shared_b,
+            lead_b_on_t_b,
+            lead_a_on_t_for_a,
             comment_a_public,
             comment_a_internal,
             comment_b_shared_internal,

@@ -1,7 +1,8 @@
 // A <form> with the app's keyboard rules: Enter in a one-line input submits
 // (the browser does that for a form with a submit button), Ctrl+Enter
 // submits from anywhere in it, a textarea included. Also the form's error
-// and the dialogs' footer (Cancel and Save).
+// banner (only what no field shows) and the dialogs' footer (Cancel and
+// Save).
 
 import type { ComponentChildren } from "preact";
 import { unplacedMessages, type Messages } from "../forms";
@@ -36,22 +37,36 @@ export function Form({ onSubmit, children, ...rest }: FormProps) {
   );
 }
 
-/** The form's own error (the core's sentence) above its buttons. */
-export function FormError({ message }: { message: string | null }) {
-  if (!message) return null;
+interface FormErrorProps {
+  /** The form's own error: the core's sentence about no field in particular. */
+  message: string | null;
+  /** Messages about fields the form does not show (`unplacedMessages`). */
+  unplaced?: readonly string[];
+}
+
+/**
+ * The banner above the form's buttons, with what no field shows; none when
+ * everything wrong is said beside the fields. It follows the messages, so
+ * a line goes as soon as its problem is put right.
+ */
+export function FormError({ message, unplaced = [] }: FormErrorProps) {
+  const lines = message && !unplaced.includes(message) ? [...unplaced, message] : unplaced;
+  if (lines.length === 0) return null;
   return (
-    <p class="form-error" role="alert">
-      {message}
-    </p>
+    <div class="form-error" role="alert">
+      {lines.map((line) => (
+        <p key={line}>{line}</p>
+      ))}
+    </div>
   );
 }
 
 interface FormFooterProps {
-  /** The core's messages; those about fields the form does not show are listed here, so none is lost. */
+  /** The core's messages; those about fields the form does not show are in the banner, so none is lost. */
   messages: Messages;
   /** The wire names of the fields the form shows (their messages sit under them). */
   shown: readonly string[];
-  /** The form's own error (the core's sentence). */
+  /** The form's own error (the core's sentence about no field). */
   formError: string | null;
   saving: boolean;
   cancelId: string;
@@ -64,18 +79,14 @@ interface FormFooterProps {
 }
 
 /**
- * The end of a dialog's form: the messages that have no field of their own,
- * the form's error, then Cancel and the submit button ("Saving…" meanwhile).
+ * The end of a dialog's form: the banner (messages that have no field of
+ * their own, the form's error), then Cancel and the submit button
+ * ("Saving…" meanwhile).
  */
 export function FormFooter({ messages, shown, formError, saving, cancelId, saveId, saveLabel, saveTitle, onCancel }: FormFooterProps) {
   return (
     <>
-      {unplacedMessages(messages, shown).map((message) => (
-        <p key={message} class="form-error">
-          {message}
-        </p>
-      ))}
-      <FormError message={formError} />
+      <FormError message={formError} unplaced={unplacedMessages(messages, shown)} />
       <div class="form-actions">
         <button id={cancelId} type="button" class="button" onClick={onCancel} title="Cancel (Esc)">
           Cancel

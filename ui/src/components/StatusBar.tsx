@@ -3,6 +3,7 @@
 // progress, and "Sync now". It only shows the SyncStatus it is given; the
 // app updates that from `syncStatusChanged` events (never by polling).
 
+import { useEffect, useState } from "preact/hooks";
 import type { SyncStatus_Serialize } from "../bindings";
 import { formatFull } from "../datetime";
 import { useNow } from "../hooks";
@@ -14,17 +15,41 @@ import {
   pendingLabel,
   progressPercent,
   statusMessage,
+  syncOutcome,
 } from "../status";
 
 interface StatusBarProps {
   status: SyncStatus_Serialize | null;
-  onSyncNow: () => void;
+  /** Runs a round and answers with the status once it has ended. */
+  onSyncNow: () => Promise<SyncStatus_Serialize | null>;
   onSignInAgain: () => void;
   onOpenInbox: () => void;
+  /** Opens the list of changes still waiting for the server. */
+  onOpenPending: () => void;
 }
 
-export function StatusBar({ status, onSyncNow, onSignInAgain, onOpenInbox }: StatusBarProps) {
+export function StatusBar({ status, onSyncNow, onSignInAgain, onOpenInbox, onOpenPending }: StatusBarProps) {
   const now = useNow(30_000);
+  const [syncing, setSyncing] = useState(false);
+  const [outcome, setOutcome] = useState<{ text: string; ok: boolean } | null>(null);
+  // The answer stays long enough to read, then makes way.
+  useEffect(() => {
+    if (!outcome) return;
+    const timer = setTimeout(() => setOutcome(null), 8000);
+    return () => clearTimeout(timer);
+  }, [outcome]);
+
+  async function syncNow() {
+    setSyncing(true);
+    setOutcome(null);
+    try {
+      const after = await onSyncNow();
+      if (after) setOutcome(syncOutcome(after));
+    } finally {
+      setSyncing(false);
+    }
+  }
+
   if (!status) {
     return (
       <footer id="status-bar" class="status-bar">
@@ -92,9 +117,22 @@ export function StatusBar({ status, onSyncNow, onSignInAgain, onOpenInbox }: Sta
 
       <span class="status-spacer" />
 
-      <span id="status-pending" data-count={status.pending} class={status.pending > 0 ? "status-item attention" : "status-item"}>
-        {pendingLabel(status.pending)}
-      </span>
+      {status.pending > 0 ? (
+        <button
+          type="button"
+          id="status-pending"
+          data-count={status.pending}
+          class="link-button status-item attention"
+          title="Show what has not reached the server yet"
+          onClick={onOpenPending}
+        >
+          {pendingLabel(status.pending)}
+        </button>
+      ) : (
+        <span id="status-pending" data-count={status.pending} class="status-item">
+          {pendingLabel(status.pending)}
+        </span>
+      )}
 
       {status.inbox > 0 && (
         <button type="button" id="status-inbox" class="link-button status-item attention" onClick={onOpenInbox}>
@@ -106,8 +144,20 @@ export function StatusBar({ status, onSyncNow, onSignInAgain, onOpenInbox }: Sta
         {lastSyncLabel(status.last_sync_at, now, status.state)}
       </span>
 
-      <button type="button" id="sync-now" class="button small" onClick={onSyncNow} title="Sync now">
-        Sync now
+      <span id="sync-outcome" role="status" aria-live="polite" class={outcome && !outcome.ok ? "status-item attention" : "status-item"}>
+        {outcome?.text ?? ""}
+      </span>
+
+      <button
+        type="button"
+        id="sync-now"
+        class="button small"
+        onClick={() => void syncNow()}
+        disabled={syncing}
+        aria-busy={syncing}
+        title="Sync now"
+      >
+        {syncing ? "Syncing…" : "Sync now"}
       </button>
     </footer>
   );

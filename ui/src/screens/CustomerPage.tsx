@@ -1,24 +1,30 @@
 // A customer's page: their details, their interactions (newest first, with
-// follow-ups that are due or overdue highlighted), and their tickets.
+// follow-ups that are due or overdue highlighted), and their tickets. The
+// back link names where it leads (the list, or the ticket this page was
+// opened from), as Escape goes there too.
 
+import { Fragment } from "preact";
 import { commands, type Colleague_Serialize, type CustomerInteraction_Serialize } from "../bindings";
 import { LoadingNote } from "../components/LoadingNote";
 import { Pill } from "../components/Pill";
 import { openableRow } from "../components/rows";
 import { useApp } from "../context";
-import { followUpState, formatDateTime, formatFull } from "../datetime";
+import { followUpState, formatDate, formatDateTime, formatFull } from "../datetime";
 import { useNewAction, useNow, useRecordPage } from "../hooks";
-import { personName } from "../labels";
+import { addressPieces, personName } from "../labels";
 import { personLabel } from "../people";
+import { backLabel, backTarget, type Screen } from "../route";
 import { withHint } from "../shortcuts";
 
 interface CustomerPageProps {
   id: string;
+  /** The screen left for this one, where "back" leads; none: the customer list. */
+  back?: Screen | null;
   /** The customer is not in the replica (deleted, or access lost). */
   onMissing: (message: string) => void;
 }
 
-export function CustomerPage({ id, onMissing }: CustomerPageProps) {
+export function CustomerPage({ id, back, onMissing }: CustomerPageProps) {
   const { products, colleagues, session, navigate, goBack, openDialog } = useApp();
   const page = useRecordPage(() => commands.customerPage(id), id, onMissing);
   const now = useNow(60_000);
@@ -39,11 +45,19 @@ export function CustomerPage({ id, onMissing }: CustomerPageProps) {
 
   const { customer } = data;
   const product = products.find((p) => p.id === customer.product_id);
+  const backTo = backTarget(back, { name: "customers" });
+  // Opened from one of this customer's tickets: the link names it.
+  const backWords = backLabel(backTo, backTo.name === "ticket" ? data.tickets.find((t) => t.id === backTo.id)?.title : null);
   return (
     <section id="customer-page" class="screen" data-id={id} data-loaded="true">
       <nav class="breadcrumb" aria-label="Breadcrumb">
-        <button type="button" class="link-button" onClick={() => goBack({ name: "customers" })} title="Back (Esc)">
-          ← Customers
+        <button
+          type="button"
+          class="link-button back-link"
+          onClick={() => goBack({ name: "customers" })}
+          title={`Back to ${backWords} (Esc)`}
+        >
+          ← {backWords}
         </button>
       </nav>
       <header class="screen-header">
@@ -74,7 +88,7 @@ export function CustomerPage({ id, onMissing }: CustomerPageProps) {
       </header>
 
       <dl class="details">
-        <Detail label="Email" value={customer.email} />
+        <Detail label="Email" value={customer.email} address />
         <Detail label="Phone" value={customer.phone} />
         <Detail label="Product" value={product?.name ?? (customer.product_id ? "Unknown product" : null)} />
         <div>
@@ -90,7 +104,11 @@ export function CustomerPage({ id, onMissing }: CustomerPageProps) {
           </dd>
         </div>
         <Detail label="Owner" value={personName(data.owner_name, customer.owner ? "Unknown" : "Nobody")} />
-        <Detail label="Customer since" value={formatDateTime(customer.created_at, now)} title={formatFull(customer.created_at)} />
+        <Detail
+          label="Customer since"
+          value={formatDate(customer.created_at)}
+          title={formatDate(customer.created_at, { weekday: true })}
+        />
       </dl>
 
       <div class="columns">
@@ -143,14 +161,36 @@ export function CustomerPage({ id, onMissing }: CustomerPageProps) {
   );
 }
 
-function Detail({ label, value, title }: { label: string; value: string | null | undefined; title?: string }) {
+interface DetailProps {
+  label: string;
+  value: string | null | undefined;
+  title?: string;
+  /** An email or web address: it may wrap only between its parts (`addressPieces`). */
+  address?: boolean;
+}
+
+function Detail({ label, value, title, address }: DetailProps) {
   return (
     <div>
       <dt>{label}</dt>
       <dd title={title} class={value ? undefined : "muted"}>
-        {value || "—"}
+        {value ? (address ? <Address text={value} /> : value) : "—"}
       </dd>
     </div>
+  );
+}
+
+/** An address with a line-break opportunity (`<wbr>`, copied as nothing) between its parts. */
+function Address({ text }: { text: string }) {
+  return (
+    <>
+      {addressPieces(text).map((piece, i) => (
+        <Fragment key={i}>
+          {i > 0 && <wbr />}
+          {piece}
+        </Fragment>
+      ))}
+    </>
   );
 }
 

@@ -1,6 +1,10 @@
 // The dashboard: the replica's figures (customers, tickets, follow-ups,
 // recent activity) as cards, with the per-stage and per-status counts as
-// simple bars.
+// simple bars. A figure's words never reuse a status's name for something
+// else: the core's `customers.active` counts customers not archived (of any
+// status) and `tickets.open` tickets not resolved or closed (of any other
+// status), while the bars beside them count the statuses "Active" and
+// "Open" themselves (desktop-core/src/store/stats.rs).
 
 import { commands } from "../bindings";
 import { LoadingNote } from "../components/LoadingNote";
@@ -38,7 +42,7 @@ export function Dashboard() {
       </header>
 
       <div class="figures">
-        <Figure label="My open tickets" value={data.my_open_tickets} onOpen={() => navigate({ name: "tickets" })} />
+        <Figure label="My unresolved tickets" value={data.my_open_tickets} onOpen={() => navigate({ name: "tickets" })} />
         <Figure label="Follow-ups overdue" value={data.follow_ups_overdue} alert={data.follow_ups_overdue > 0} />
         <Figure label="Follow-ups in the next 7 days" value={data.follow_ups_next_7_days} />
         <Figure label="Interactions in the last 7 days" value={data.interactions_last_7_days} />
@@ -49,25 +53,29 @@ export function Dashboard() {
           <h2 id="dash-customers">Customers</h2>
           <div class="mini-figures">
             <Mini label="Total" value={customers.total} />
-            <Mini label="Active" value={customers.active} />
+            <Mini
+              label="Not archived"
+              value={customers.active}
+              title="Customers in the list, whatever their status (archived ones are left out)"
+            />
             <Mini label="Archived" value={customers.archived} />
             <Mini label="New, 30 days" value={customers.new_last_30_days} />
           </div>
-          <Breakdown title="By stage" counts={orderedCounts(customers.by_stage, vocabulary.stages)} />
-          <Breakdown title="By status" counts={orderedCounts(customers.by_status, vocabulary.customer_statuses)} />
+          <Breakdown title="Not archived, by stage" counts={orderedCounts(customers.by_stage, vocabulary.stages)} />
+          <Breakdown title="Not archived, by status" counts={orderedCounts(customers.by_status, vocabulary.customer_statuses)} />
         </section>
 
         <section class="panel" aria-labelledby="dash-tickets">
           <h2 id="dash-tickets">Tickets</h2>
           <div class="mini-figures">
             <Mini label="Total" value={tickets.total} />
-            <Mini label="Open" value={tickets.open} />
-            <Mini label="Urgent, open" value={tickets.urgent_open} alert={tickets.urgent_open > 0} />
+            <Mini label="Unresolved" value={tickets.open} title="Neither resolved nor closed, whatever their status" />
+            <Mini label="Urgent, unresolved" value={tickets.urgent_open} alert={tickets.urgent_open > 0} />
             <Mini label="Resolved, 7 days" value={tickets.resolved_last_7_days} />
             <Mini label="Average resolution" value={hoursLabel(tickets.avg_resolution_hours)} />
           </div>
           <Breakdown title="By status" counts={orderedCounts(tickets.by_status, vocabulary.ticket_statuses)} />
-          <Breakdown title="Open, by priority" counts={orderedCounts(tickets.by_priority, vocabulary.priorities)} />
+          <Breakdown title="Unresolved, by priority" counts={orderedCounts(tickets.by_priority, vocabulary.priorities)} />
         </section>
       </div>
     </section>
@@ -91,9 +99,10 @@ function Figure({ label, value, alert, onOpen }: { label: string; value: number;
   );
 }
 
-function Mini({ label, value, alert }: { label: string; value: number | string; alert?: boolean }) {
+/** A small figure; `title` says exactly what it counts when the label cannot. */
+function Mini({ label, value, alert, title }: { label: string; value: number | string; alert?: boolean; title?: string }) {
   return (
-    <div class={alert ? "mini alert" : "mini"}>
+    <div class={alert ? "mini alert" : "mini"} title={title}>
       <span class="mini-value">{value}</span>
       <span class="mini-label">{label}</span>
     </div>

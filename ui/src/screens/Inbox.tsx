@@ -1,11 +1,13 @@
 // The inbox: changes the server refused (retry, edit and resend, or
-// discard), and conflicts where two people changed the same field (restore
-// the value that lost, or accept the one kept).
+// discard), conflicts where two people changed the same field (restore the
+// value that lost, or accept the one kept), and, while there are any, the
+// changes still waiting for the server (the status bar's pending count
+// opens this screen).
 
 import { useState } from "preact/hooks";
 import { attempt } from "../api";
-import { commands, type ConflictItem_Serialize, type RejectedChange_Serialize } from "../bindings";
-import { conflictVerdict, describeMutation, editableFields, editedValues, valueText } from "../changes";
+import { commands, type ConflictItem_Serialize, type PendingChange_Serialize, type RejectedChange_Serialize } from "../bindings";
+import { type ChangeLine, conflictVerdict, describeMutation, editableFields, editedValues, valueText } from "../changes";
 import { Form } from "../components/Form";
 import { LoadingNote } from "../components/LoadingNote";
 import { useApp } from "../context";
@@ -33,6 +35,22 @@ export function Inbox() {
       {!data && <LoadingNote error={inbox.error} />}
       {data && (
         <>
+          {data.pending.length > 0 && (
+            <section id="pending-changes" class="inbox-section" aria-labelledby="pending-heading">
+              <h2 id="pending-heading">
+                Waiting to send <span class="count">{data.pending.length}</span>
+              </h2>
+              <p class="empty-inline">
+                Saved on this computer; they go to the server by themselves, in this order, as soon as it answers.
+              </p>
+              <ul class="cards">
+                {data.pending.map((item) => (
+                  <PendingItem key={item.seq} item={item} now={now} />
+                ))}
+              </ul>
+            </section>
+          )}
+
           <section class="inbox-section" aria-labelledby="rejected-heading">
             <h2 id="rejected-heading">
               Refused by the server <span class="count">{data.rejected.length}</span>
@@ -65,6 +83,52 @@ export function Inbox() {
         </>
       )}
     </section>
+  );
+}
+
+/** A change's fields: the new value, and the old one where it had one. */
+function ChangeLines({ lines }: { lines: ChangeLine[] }) {
+  if (lines.length === 0) return null;
+  return (
+    <dl class="change-lines">
+      {lines.map((line) => (
+        <div key={line.field}>
+          <dt>{line.label}</dt>
+          <dd>
+            {line.before !== undefined && (
+              <>
+                <span class="before">{line.before}</span> →{" "}
+              </>
+            )}
+            <span class="after">{line.after}</span>
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function PendingItem({ item, now }: { item: PendingChange_Serialize; now: Date }) {
+  const { navigate } = useApp();
+  const summary = describeMutation(item.mutation, item.subject);
+  const target = item.mutation.op === "delete" ? null : rowScreen(item.table, item.row_id);
+  return (
+    <li class="card pending-item" data-seq={item.seq}>
+      <div class="card-head">
+        <span class="strong">{summary.title}</span>
+        {item.subject && <span class="rejected-subject">{item.subject}</span>}
+        <span class="muted small" title={formatFull(item.recorded_at)}>
+          saved {formatDateTime(item.recorded_at, now)}
+        </span>
+        <span class="header-spacer" />
+        {target && (
+          <button type="button" class="link-button small" onClick={() => navigate(target)}>
+            Open {tableNoun(item.table)}
+          </button>
+        )}
+      </div>
+      <ChangeLines lines={summary.lines} />
+    </li>
   );
 }
 
@@ -104,23 +168,7 @@ function RejectedItem({ item, now }: { item: RejectedChange_Serialize; now: Date
         <span class="reason-label">Server said:</span> {item.message} <code class="code">{item.code}</code>
       </p>
 
-      {!editing && summary.lines.length > 0 && (
-        <dl class="change-lines">
-          {summary.lines.map((line) => (
-            <div key={line.field}>
-              <dt>{line.label}</dt>
-              <dd>
-                {line.before !== undefined && (
-                  <>
-                    <span class="before">{line.before}</span> →{" "}
-                  </>
-                )}
-                <span class="after">{line.after}</span>
-              </dd>
-            </div>
-          ))}
-        </dl>
-      )}
+      {!editing && <ChangeLines lines={summary.lines} />}
 
       {editing && (
         <Form

@@ -1,13 +1,16 @@
 // Logging a contact with a customer: what it was ("call", "demo"), the
-// channel, a note, and an optional follow-up date (a reminder fires then).
+// channel, when it happened (now, unless the agent says otherwise: a call
+// made yesterday is logged today), a note, and an optional follow-up date
+// (a reminder fires then).
 
 import { commands, type CustomerInteraction_Serialize } from "../bindings";
-import { describedBy, Field } from "../components/Field";
+import { DateInput, describedBy, Field } from "../components/Field";
 import { EnumSelect } from "../components/EnumSelect";
 import { Form, FormFooter } from "../components/Form";
 import { useApp } from "../context";
 import { emptyInteractionForm, interactionDraft, type InteractionForm as State } from "../forms";
 import { useForm } from "../useForm";
+import { isoToLocalInput, localInputToIso } from "../datetime";
 
 interface InteractionFormProps {
   customerId: string;
@@ -15,7 +18,14 @@ interface InteractionFormProps {
   onCancel: () => void;
 }
 
-const SHOWN = ["type", "channel", "note", "follow_up_date", "customer_id"];
+// customer_id has no field here: a message about it goes in the banner.
+const SHOWN = ["type", "channel", "note", "follow_up_date", "occurred_at"];
+
+/** Whether a follow-up date (a datetime-local value) is already past. */
+function followUpInPast(value: string): boolean {
+  const iso = localInputToIso(value);
+  return iso !== null && new Date(iso).getTime() < Date.now();
+}
 
 export function InteractionForm({ customerId, onSaved, onCancel }: InteractionFormProps) {
   const { vocabulary } = useApp();
@@ -24,7 +34,7 @@ export function InteractionForm({ customerId, onSaved, onCancel }: InteractionFo
     {
       toDraft: (state) => interactionDraft(state, customerId),
       check: commands.checkInteraction,
-      wireNames: { follow_up: "follow_up_date" },
+      wireNames: { follow_up: "follow_up_date", occurred: "occurred_at" },
     },
   );
 
@@ -55,6 +65,21 @@ export function InteractionForm({ customerId, onSaved, onCancel }: InteractionFo
           />
         </Field>
       </div>
+      <Field
+        id="interaction-occurred"
+        label="When"
+        field="occurred_at"
+        messages={messages}
+        hint="Leave empty for just now; set it for a contact made earlier."
+      >
+        <DateInput
+          id="interaction-occurred"
+          value={form.occurred ?? ""}
+          max={isoToLocalInput(new Date().toISOString())}
+          aria={describedBy("interaction-occurred", messages, "occurred_at")}
+          onValue={(value) => set("occurred", value)}
+        />
+      </Field>
       <Field id="interaction-note" label="Note" field="note" messages={messages}>
         <textarea
           id="interaction-note"
@@ -71,13 +96,17 @@ export function InteractionForm({ customerId, onSaved, onCancel }: InteractionFo
         messages={messages}
         hint="Optional: you get a reminder then."
       >
-        <input
+        <DateInput
           id="interaction-follow-up"
-          type="datetime-local"
           value={form.follow_up}
-          {...describedBy("interaction-follow-up", messages, "follow_up_date")}
-          onInput={(e) => set("follow_up", e.currentTarget.value)}
+          aria={describedBy("interaction-follow-up", messages, "follow_up_date")}
+          onValue={(value) => set("follow_up", value)}
         />
+        {followUpInPast(form.follow_up) && (
+          <p id="interaction-follow-up-past" class="field-warning" role="status">
+            That is in the past: the reminder will show at once, as overdue.
+          </p>
+        )}
       </Field>
       <FormFooter
         messages={messages}

@@ -22,14 +22,17 @@ import { commentDraft, statusChoices, ticketEdit } from "../forms";
 import { useNow, useRecordPage } from "../hooks";
 import { fileSize, humanize, personName } from "../labels";
 import { byName, colleagueName, personLabel } from "../people";
+import { backLabel, backTarget, type Screen } from "../route";
 import { useForm } from "../useForm";
 
 interface TicketPageProps {
   id: string;
+  /** Where "back" leads (the previous screen), which the link names. */
+  back?: Screen | null;
   onMissing: (message: string) => void;
 }
 
-export function TicketPage({ id, onMissing }: TicketPageProps) {
+export function TicketPage({ id, back, onMissing }: TicketPageProps) {
   const { navigate, goBack, colleagues, session } = useApp();
   const me = session.account.id;
   const page = useRecordPage(() => commands.ticketPage(id), id, onMissing);
@@ -45,11 +48,18 @@ export function TicketPage({ id, onMissing }: TicketPageProps) {
   }
 
   const { ticket } = data;
+  const backTo = backTarget(back, { name: "tickets" });
+  const backWords = backLabel(backTo, backTo.name === "customer" && backTo.id === ticket.customer_id ? data.customer_name : null);
   return (
     <section id="ticket-page" class="screen" data-id={id} data-loaded="true">
       <nav class="breadcrumb" aria-label="Breadcrumb">
-        <button type="button" class="link-button" onClick={() => goBack({ name: "tickets" })} title="Back (Esc)">
-          ← My tickets
+        <button
+          type="button"
+          class="link-button back-link"
+          onClick={() => goBack({ name: "tickets" })}
+          title={`Back to ${backWords} (Esc)`}
+        >
+          ← {backWords}
         </button>
       </nav>
       <header class="screen-header">
@@ -246,21 +256,44 @@ function AssigneesPanel({ page }: { page: TicketPage_Serialize }) {
     if ((await attempt(commands.removeAssignee(ticketId, userId))) !== undefined) refresh();
   }
 
+  async function makeLead(userId: string) {
+    if ((await attempt(commands.setTicketLead(ticketId, userId))) !== undefined) refresh();
+  }
+
+  const lead = page.ticket.assigned_to;
   return (
     <section class="panel" aria-labelledby="assignees-heading">
       <h2 id="assignees-heading">Assignees</h2>
       {page.assignees.length === 0 ? (
-        <p class="empty-inline">Nobody is assigned.</p>
+        <p class="empty-inline">Nobody is assigned. The first one you add leads the ticket.</p>
       ) : (
         <ul class="assignees">
           {page.assignees.map((assignee) => {
             const name = personName(assignee.name);
             return (
-              <li key={assignee.user_id} class="assignee" data-user-id={assignee.user_id}>
+              <li
+                key={assignee.user_id}
+                class={assignee.user_id === lead ? "assignee lead" : "assignee"}
+                data-user-id={assignee.user_id}
+              >
                 <span class="avatar" aria-hidden="true">
                   {name.charAt(0).toUpperCase()}
                 </span>
                 <span class="grow ellipsis">{name}</span>
+                {assignee.user_id === lead ? (
+                  <span class="lead-badge" title="The lead answers for this ticket; the list shows their name">
+                    Lead
+                  </span>
+                ) : (
+                  <button
+                    type="button"
+                    class="link-button small make-lead"
+                    title={`Make ${name} the lead`}
+                    onClick={() => makeLead(assignee.user_id)}
+                  >
+                    Make lead
+                  </button>
+                )}
                 <button
                   type="button"
                   class="icon-button remove-assignee"

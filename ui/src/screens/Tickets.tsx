@@ -1,8 +1,11 @@
-// My tickets: the ones I created or am assigned to; resolved and closed
-// ones only on request.
+// The ticket list, in views: assigned to me (lead or assignee: what the
+// dashboard's "my tickets" counts), created by me, unassigned, and all the
+// user can see (every ticket, for an admin); resolved and closed ones only
+// on request. The "Assigned" column names the lead, and how many more work
+// on it.
 
 import { useEffect, useState } from "preact/hooks";
-import { commands } from "../bindings";
+import { commands, type TicketView } from "../bindings";
 import { Pill } from "../components/Pill";
 import { openableRow } from "../components/rows";
 import { useApp } from "../context";
@@ -13,12 +16,14 @@ import { screenMemory } from "../memory";
 import { withHint } from "../shortcuts";
 
 export function Tickets() {
-  const { navigate, openDialog } = useApp();
+  const { navigate, openDialog, session } = useApp();
   const [includeDone, setIncludeDone] = useState(screenMemory.tickets.includeDone);
+  const [view, setView] = useState<TicketView>(screenMemory.tickets.view);
   useEffect(() => {
-    screenMemory.tickets = { includeDone };
-  }, [includeDone]);
-  const list = useLoad(() => commands.myTickets(includeDone), [includeDone], { keep: true });
+    screenMemory.tickets = { includeDone, view };
+  }, [includeDone, view]);
+  const list = useLoad(() => commands.tickets(view, includeDone), [view, includeDone], { keep: true });
+  const views = ticketViews(session.account.role === "admin");
   const now = useNow(60_000);
 
   const newTicket = () => openDialog({ kind: "new-ticket" });
@@ -28,7 +33,22 @@ export function Tickets() {
   return (
     <section id="tickets-screen" class="screen" data-loaded={list.loaded ? "true" : undefined}>
       <header class="screen-header">
-        <h1>My tickets</h1>
+        <h1>Tickets</h1>
+        <div class="segmented" role="radiogroup" aria-label="Which tickets">
+          {views.map((choice) => (
+            <button
+              key={choice.view}
+              type="button"
+              id={`ticket-view-${choice.view}`}
+              role="radio"
+              aria-checked={view === choice.view}
+              class={view === choice.view ? "segment active" : "segment"}
+              onClick={() => setView(choice.view)}
+            >
+              {choice.label}
+            </button>
+          ))}
+        </div>
         <span class="header-spacer" />
         <label class="checkbox-inline">
           <input id="include-done" type="checkbox" checked={includeDone} onChange={(e) => setIncludeDone(e.currentTarget.checked)} />
@@ -42,7 +62,7 @@ export function Tickets() {
       <div id="ticket-list" class="list" data-loaded={list.loaded ? "true" : undefined}>
         {list.loaded && tickets.length === 0 && (
           <div class="empty">
-            <p>{includeDone ? "No tickets." : "No open tickets. Nice."}</p>
+            <p>{emptyWords(view, includeDone)}</p>
           </div>
         )}
         {tickets.length > 0 && (
@@ -73,7 +93,10 @@ export function Tickets() {
                   <td>
                     <Pill kind="priority" value={ticket.priority} />
                   </td>
-                  <td class="muted">{personName(ticket.assigned_to_name, ticket.assigned_to ? "Unknown" : "—")}</td>
+                  <td class="muted ellipsis">
+                    {personName(ticket.assigned_to_name, ticket.assigned_to ? "Unknown" : "—")}
+                    {ticket.assignee_count > 1 && <span class="small"> +{ticket.assignee_count - 1}</span>}
+                  </td>
                   <td class="muted small" title={formatFull(ticket.updated_at)}>
                     {formatDateTime(ticket.updated_at, now)}
                   </td>
@@ -85,4 +108,29 @@ export function Tickets() {
       </div>
     </section>
   );
+}
+
+/** The views offered: "all" is every ticket for an admin, and what the
+ * agent can see (created by or assigned to them) for an agent. */
+export function ticketViews(admin: boolean): { view: TicketView; label: string }[] {
+  return [
+    { view: "assigned_to_me", label: "Assigned to me" },
+    { view: "created_by_me", label: "Created by me" },
+    { view: "unassigned", label: "Unassigned" },
+    { view: "all", label: admin ? "All tickets" : "All mine" },
+  ];
+}
+
+function emptyWords(view: TicketView, includeDone: boolean): string {
+  const open = includeDone ? "" : " open";
+  switch (view) {
+    case "assigned_to_me":
+      return `No${open} tickets assigned to you.`;
+    case "created_by_me":
+      return `No${open} tickets you opened.`;
+    case "unassigned":
+      return `No${open} tickets without an assignee.`;
+    case "all":
+      return `No${open} tickets.`;
+  }
 }
