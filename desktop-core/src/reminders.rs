@@ -3,11 +3,21 @@
 //!
 //! A scheduler task sleeps until the next follow-up (or a snooze) falls due,
 //! or until woken because a sync changed the replica, then announces what is
-//! due and records it in the replica's reminder log, so each fires once. On
-//! start, follow-ups missed while the app was closed are announced one by
-//! one, or as one summary when there are more than [`SUMMARY_THRESHOLD`].
+//! due and records it in the replica's reminder log, so each fires once.
+//!
+//! Follow-ups that fell due before the scheduler started (while the app was
+//! closed, or before this sign-in's first load brought them) are *missed*:
+//! more than [`SUMMARY_THRESHOLD`] of them become one summary, whichever
+//! pass finds them, so a first sign-in on a new laptop is one calm note, not
+//! a wall of them. Nothing is announced while a first load is under way
+//! (the replica is still half there). A follow-up falling due while the app
+//! runs is its own notification, staying until dismissed, like an alarm; a
+//! missed one is an ordinary notification that goes away by itself. Times
+//! are in the user's local time, as the window shows them.
+//!
 //! Where the notification server offers actions, each reminder has "Open"
-//! (the app brings that customer forward) and "Snooze 1 hour".
+//! (the app brings that customer forward) and "Snooze 1 hour"; the summary
+//! opens the app's follow-ups screen.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -34,6 +44,8 @@ pub const APP_NAME: &str = "CRM";
 pub enum ReminderAction {
     /// Show this customer.
     Open { customer_id: Uuid },
+    /// Show the follow-ups screen (from the summary of missed ones).
+    OpenFollowUps,
 }
 
 /// Called when the user picks "Open" (the shell focuses the window there).
@@ -71,21 +83,20 @@ pub fn start(store: SharedStore, on_action: OnAction) -> RemindersHandle {
     let wake = Arc::new(Notify::new());
     let (stop, mut stop_rx) = watch::channel(false);
     let woken = wake.clone();
+    let started = Utc::now();
     let task = tokio::spawn(async move {
-        let mut first = true;
         let mut failures = 0u32;
         loop {
             let store_now = store.clone();
             let actions = on_action.clone();
             let pass = tokio::task::spawn_blocking(move || {
-                announce_due(&store_now, Utc::now(), first, actions)
+                announce_due(&store_now, Utc::now(), started, actions)
             })
             .await
             .map_err(|e| CoreError::Malformed(e.to_string()))
             .and_then(|r| r);
             let wait = match pass {
                 Ok(_) => {
-                    first = false;
                     failures = 0;
                     let next = store
                         .lock()
@@ -113,34 +124,59 @@ pub fn start(store: SharedStore, on_action: OnAction) -> RemindersHandle {
 }
 
 /// Announces every due reminder and records it; returns how many
-/// notifications were shown. `at_start`: many missed ones become a summary.
+/// notifications were shown. Follow-ups due before `missed_before` (when
+/// the scheduler started) are missed ones: more than [`SUMMARY_THRESHOLD`]
+/// of them become one summary.
 pub fn announce_due(
     store: &SharedStore,
     now: DateTime<Utc>,
-    at_start: bool,
+    missed_before: DateTime<Utc>,
     on_action: OnAction,
 ) -> CoreResult<usize> {
     let due = {
         let store = lock(store)?;
+        if store.is_first_loading()? {
+            // Woken again when the load's round ends.
+            return Ok(0);
+        }
         store.due_reminders(now)?
     };
+    tracing::debug!(due = due.len(), "reminder pass");
     if due.is_empty() {
         return Ok(0);
     }
     let with_actions = notify_rust::get_capabilities()
         .map(|caps| caps.iter().any(|c| c == "actions"))
         .unwrap_or(false);
-    if at_start && due.len() > SUMMARY_THRESHOLD {
-        summary(&due, now)
+    let (missed, on_time): (Vec<FollowUp>, Vec<FollowUp>) =
+        due.into_iter().partition(|f| f.due < missed_before);
+    let mut shown = 0;
+    let mut one_by_one = on_time;
+    if missed.len() > SUMMARY_THRESHOLD {
+        let handle = summary(&missed, with_actions)
             .show()
             .map_err(|e| CoreError::Remote(format!("notification: {e}")))?;
-        let store = lock(store)?;
-        for follow_up in &due {
-            store.mark_reminded(follow_up, now)?;
+        {
+            let store = lock(store)?;
+            for follow_up in &missed {
+                store.mark_reminded(follow_up, now)?;
+            }
         }
-        return Ok(1);
+        shown += 1;
+        if with_actions {
+            let on_action = on_action.clone();
+            std::thread::spawn(move || {
+                handle.wait_for_action(|action| {
+                    if matches!(action, "open" | "default") {
+                        on_action(ReminderAction::OpenFollowUps);
+                    }
+                });
+            });
+        }
+    } else {
+        one_by_one.splice(0..0, missed);
     }
-    for follow_up in &due {
+    for follow_up in &one_by_one {
         let handle = reminder(follow_up, now, with_actions)
             .show()
             .map_err(|e| CoreError::Remote(format!("notification: {e}")))?;
@@ -171,8 +207,9 @@ pub fn announce_due(
                 });
             });
         }
+        shown += 1;
     }
-    Ok(due.len())
+    Ok(shown)
 }
 
 fn lock(store: &SharedStore) -> CoreResult<std::sync::MutexGuard<'_, Store>> {
@@ -189,22 +226,23 @@ fn reminder(follow_up: &FollowUp, now: DateTime<Utc>, with_actions: bool) -> Not
     }
     let overdue = now - follow_up.due > chrono::TimeDelta::minutes(1);
     if overdue {
-        body.push_str(&format!(
-            " (due {})",
-            follow_up.due.format("%Y-%m-%d %H:%M UTC")
-        ));
+        body.push_str(&format!(" (due {})", local_time(follow_up.due, now)));
     }
     let mut n = Notification::new();
     n.appname(APP_NAME)
         .summary(&format!("Follow up: {}", follow_up.customer_name))
         .body(&body)
         .hint(Hint::Category("x-crm.follow-up".into()))
-        .urgency(if overdue {
-            Urgency::Critical
+        // Never critical: a critical notification covers the work and
+        // ignores "do not disturb", which a late call does not warrant.
+        .urgency(Urgency::Normal)
+        // One falling due now stays until seen, like an alarm; a late one
+        // is news, and goes away by itself.
+        .timeout(if overdue {
+            Timeout::Default
         } else {
-            Urgency::Normal
-        })
-        .timeout(Timeout::Never);
+            Timeout::Never
+        });
     if with_actions {
         n.action("default", "Open")
             .action("open", "Open")
@@ -213,32 +251,39 @@ fn reminder(follow_up: &FollowUp, now: DateTime<Utc>, with_actions: bool) -> Not
     n
 }
 
-fn summary(due: &[FollowUp], now: DateTime<Utc>) -> Notification {
-    let names: Vec<&str> = due
+fn summary(missed: &[FollowUp], with_actions: bool) -> Notification {
+    let names: Vec<&str> = missed
         .iter()
         .take(5)
         .map(|f| f.customer_name.as_str())
         .collect();
-    let more = due.len().saturating_sub(names.len());
+    let more = missed.len().saturating_sub(names.len());
     let mut body = names.join(", ");
     if more > 0 {
         body.push_str(&format!(" and {more} more"));
     }
+    body.push_str(". They are listed under Follow-ups in the app.");
     let mut n = Notification::new();
     n.appname(APP_NAME)
-        .summary(&format!("{} follow-ups are due", due.len()))
+        .summary(&format!("{} follow-ups are due", missed.len()))
         .body(&body)
         .hint(Hint::Category("x-crm.follow-up".into()))
-        .urgency(
-            if due
-                .iter()
-                .any(|f| now - f.due > chrono::TimeDelta::minutes(1))
-            {
-                Urgency::Critical
-            } else {
-                Urgency::Normal
-            },
-        )
-        .timeout(Timeout::Never);
+        .urgency(Urgency::Normal)
+        .timeout(Timeout::Default);
+    if with_actions {
+        n.action("default", "Show follow-ups")
+            .action("open", "Show follow-ups");
+    }
     n
+}
+
+/// A due time as the user reads it: in their time zone, with the day when
+/// it is not today ("14:30", "Mon 30 Nov 14:30").
+pub fn local_time(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
+    let local = at.with_timezone(&chrono::Local);
+    if local.date_naive() == now.with_timezone(&chrono::Local).date_naive() {
+        local.format("%H:%M").to_string()
+    } else {
+        local.format("%a %-d %b %H:%M").to_string()
+    }
 }

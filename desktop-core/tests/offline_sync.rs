@@ -644,3 +644,81 @@ async fn a_tickets_lead_and_assignees_agree_offline_and_after_sync() {
         "and the replica still agrees"
     );
 }
+
+#[tokio::test]
+async fn a_follow_up_done_offline_is_done_everywhere_and_audited() {
+    let mut backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    ben.start_sync();
+    let customer = ben.with(|s| s.create_customer(new_customer("Bakery Brown")).unwrap());
+    let late = ben.with(|s| s.log_interaction(call(customer.id, Some(-2))).unwrap());
+    let soon = ben.with(|s| s.log_interaction(call(customer.id, Some(3))).unwrap());
+    ben.synced().await;
+    let before = ben.with(|s| s.dashboard().unwrap());
+    assert_eq!(
+        (before.follow_ups_overdue, before.follow_ups_next_7_days),
+        (1, 1)
+    );
+
+    backend.stop().await;
+    ben.with(|s| s.complete_follow_up(late.id).unwrap());
+    let after = ben.with(|s| s.dashboard().unwrap());
+    assert_eq!(after.follow_ups_overdue, 0, "done is not overdue");
+    let open: Vec<Uuid> = ben.with(|s| {
+        s.my_follow_ups()
+            .unwrap()
+            .iter()
+            .map(|f| f.interaction_id)
+            .collect()
+    });
+    assert_eq!(open, [soon.id], "nor is it listed or reminded");
+    assert!(
+        ben.with(|s| s.due_reminders(Utc::now()).unwrap())
+            .is_empty()
+    );
+
+    backend.restart().await;
+    ben.synced().await;
+    let done_on_server: Option<chrono::DateTime<Utc>> =
+        sqlx::query_scalar("SELECT follow_up_done_at FROM customer_interactions WHERE id = $1")
+            .bind(late.id)
+            .fetch_one(backend.pool())
+            .await
+            .unwrap();
+    assert!(done_on_server.is_some_and(|t| t <= Utc::now()));
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_history
+         WHERE record_id = $1 AND action = 'UPDATE' AND new_values ? 'follow_up_done_at'
+           AND new_values ->> 'follow_up_done_at' IS NOT NULL",
+    )
+    .bind(late.id)
+    .fetch_one(backend.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 1, "the audit trail says who did it, when");
+    let figures: serde_json::Value = {
+        let mut tx = sync_server::db::begin_as(
+            backend.pool(),
+            &sync_server::db::Claims::user(ben.session.user().id),
+        )
+        .await
+        .unwrap();
+        let v = sqlx::query_scalar("SELECT get_dashboard_data()")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        v
+    };
+    assert_eq!(figures["follow_ups_overdue"], 0, "{figures}");
+    assert_eq!(figures["follow_ups_next_7_days"], 1, "{figures}");
+
+    // Moved to a new date, it is to do again.
+    let moved = ben.with(|s| {
+        s.reschedule_follow_up(late.id, Utc::now() + Duration::days(1))
+            .unwrap()
+    });
+    assert_eq!(moved.follow_up_done_at, None);
+    assert_eq!(ben.with(|s| s.my_follow_ups().unwrap()).len(), 2);
+}

@@ -98,7 +98,21 @@ async fn due_follow_ups_are_announced_once_and_again_only_when_moved() {
         "{}",
         n.body
     );
-    assert_eq!(n.urgency, Some(2), "overdue is critical");
+    assert_eq!(
+        n.urgency,
+        Some(1),
+        "a late follow-up is news, not an emergency: never critical"
+    );
+    assert_eq!(n.expire_timeout, -1, "and it goes away by itself");
+    let due = Utc::now() - chrono::TimeDelta::minutes(120);
+    assert!(
+        n.body.ends_with(&format!(
+            "(due {})",
+            crm_desktop_core::reminders::local_time(due, Utc::now())
+        )),
+        "the due time in the user's own time, as the window shows it: {}",
+        n.body
+    );
     assert_eq!(n.category.as_deref(), Some("x-crm.follow-up"));
     assert!(
         n.actions.windows(2).any(|w| w == ["open", "Open"])
@@ -192,6 +206,7 @@ async fn a_follow_up_that_arrived_by_sync_fires_at_its_time() {
     assert_eq!(seen[0].summary, "Follow up: Corner Shop");
     assert_eq!(seen[0].body, "visit: bring the samples");
     assert_eq!(seen[0].urgency, Some(1));
+    assert_eq!(seen[0].expire_timeout, 0, "on time, it stays until seen");
     scheduler.start_kill().unwrap();
     let _ = scheduler.wait().await;
     ada.stop_sync().await;
@@ -274,4 +289,43 @@ fn a_snoozed_reminder_comes_back_after_the_snooze() {
         1,
         "back after it"
     );
+}
+
+#[tokio::test]
+async fn a_first_sign_in_on_a_new_laptop_announces_missed_follow_ups_as_one_summary() {
+    let desk = NotificationDesk::start().await;
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    // Ben's follow-ups, made on his old laptop and all overdue.
+    let mut old_laptop = Client::sign_in(&backend, "ben@example.com").await;
+    old_laptop.start_sync();
+    for i in 0..8 {
+        let c = customer(&old_laptop, &format!("Shop {i}"));
+        follow_up(&old_laptop, c, "call back", -60 - i);
+    }
+    old_laptop.synced().await;
+    old_laptop.stop_sync().await;
+
+    // A new laptop: signed in, its replica empty; the app syncs and reminds.
+    let new_laptop = tempfile::tempdir().unwrap();
+    drop(Client::sign_in_at(&backend, "ben@example.com", new_laptop.path().to_path_buf()).await);
+    let mut app = Command::new(env!("CARGO_BIN_EXE_crm-sync"));
+    let mut app = app
+        .arg("--data-dir")
+        .arg(new_laptop.path())
+        .env("DBUS_SESSION_BUS_ADDRESS", &desk.bus_address)
+        .kill_on_drop(true)
+        .args(["sync", "--remind"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let seen = desk.wait_for(1).await;
+    assert_eq!(seen[0].summary, "8 follow-ups are due", "{seen:?}");
+    assert_eq!(seen[0].urgency, Some(1), "not critical");
+    assert_eq!(seen[0].expire_timeout, -1, "not sticky");
+    // Nothing follows one by one.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(desk.seen().len(), 1, "{:?}", desk.seen());
+    app.start_kill().unwrap();
+    let _ = app.wait().await;
 }

@@ -7,12 +7,16 @@
 mod support;
 
 use chrono::{Duration, Utc};
-use crm_desktop_core::store::customers::{CustomerEdit, CustomerFilter};
+use crm_desktop_core::store::customers::{
+    CustomerEdit, CustomerFilter, CustomerSort, CustomerSortColumn, SortDirection,
+};
 use crm_desktop_core::store::tickets::TicketEdit;
 use crm_desktop_core::{CoreError, Store};
 use crm_domain::drafts::{NewComment, NewCustomer, NewInteraction, NewTicket};
 use crm_domain::protocol::{Change, MutationOutcome, MutationResult, PullResponse, PushResponse};
-use crm_domain::{AcquisitionStage, InteractionChannel, TicketPriority, TicketStatus, UserRole};
+use crm_domain::{
+    AcquisitionStage, CustomerStatus, InteractionChannel, TicketPriority, TicketStatus, UserRole,
+};
 use serde_json::{Value, json};
 use support::{edit_of, new_customer};
 use uuid::Uuid;
@@ -970,4 +974,349 @@ fn a_refused_change_names_what_it_was_about_after_its_row_has_left() {
         subjects,
         vec![Some("Northwind Traders"), Some("Northwind Traders")]
     );
+}
+
+/// A server row of a customer, `fields` overriding `server_customer`'s.
+fn customer_with(id: Uuid, name: &str, fields: Value) -> Change {
+    let mut row = server_customer(id, name, ME);
+    if let (Some(row), Some(fields)) = (row.as_object_mut(), fields.as_object()) {
+        row.extend(fields.clone());
+    }
+    upsert("customers", row)
+}
+
+fn names(items: &[crm_desktop_core::store::customers::CustomerListItem]) -> Vec<&str> {
+    items.iter().map(|c| c.customer.name.as_str()).collect()
+}
+
+#[test]
+fn every_customer_is_reachable_through_pages_that_know_the_total() {
+    let mut r = replica(UserRole::Agent);
+    let ids: Vec<Uuid> = (0..250).map(|_| Uuid::now_v7()).collect();
+    let changes = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| {
+            upsert(
+                "customers",
+                server_customer(*id, &format!("Shop {i:03}"), ME),
+            )
+        })
+        .collect();
+    r.store.apply_pull(&page(changes, "c1")).unwrap();
+
+    let mut seen = Vec::new();
+    for (offset, expected) in [(0, 100), (100, 100), (200, 50)] {
+        let page = r
+            .store
+            .customer_list(&CustomerFilter {
+                limit: Some(100),
+                offset: Some(offset),
+                ..CustomerFilter::default()
+            })
+            .unwrap();
+        assert_eq!(page.total, 250, "every page knows the total");
+        assert_eq!(page.items.len(), expected);
+        seen.extend(page.items.into_iter().map(|c| c.customer.id));
+    }
+    let mut all = ids.clone();
+    all.sort();
+    let mut reached = seen.clone();
+    reached.sort();
+    reached.dedup();
+    assert_eq!(reached, all, "each of the 250 once, none twice");
+    assert_eq!(seen.len(), 250);
+
+    // A page past the end (customers left meanwhile) is empty but still
+    // says how many there are, so the window can go back to the last page.
+    let beyond = r
+        .store
+        .customer_list(&CustomerFilter {
+            offset: Some(300),
+            ..CustomerFilter::default()
+        })
+        .unwrap();
+    assert!(beyond.items.is_empty());
+    assert_eq!(beyond.total, 250);
+
+    // The total counts the matches of a search, not the page.
+    let searched = r
+        .store
+        .customer_list(&CustomerFilter {
+            search: Some("shop 12".into()),
+            limit: Some(5),
+            ..CustomerFilter::default()
+        })
+        .unwrap();
+    assert_eq!(searched.total, 10, "Shop 120 to 129");
+    assert_eq!(searched.items.len(), 5);
+}
+
+#[test]
+fn the_list_sorts_by_each_column_both_ways_with_blanks_last() {
+    const THIRD: Uuid = Uuid::from_u128(0xC);
+    let mut r = replica(UserRole::Admin);
+    let colleague = |id, name: &str| crm_domain::entities::Colleague {
+        id,
+        full_name: Some(name.into()),
+        avatar_url: None,
+        role: UserRole::Agent,
+    };
+    r.store
+        .replace_colleagues(&[
+            colleague(ME, "Zoe Mills"),
+            colleague(OTHER, "Ann Other"),
+            colleague(THIRD, "Mark Third"),
+        ])
+        .unwrap();
+    let changes = vec![
+        customer_with(
+            Uuid::now_v7(),
+            "Alder",
+            json!({"email": "zed@x.example", "phone": "+44 3", "acquisition_stage": "proposal",
+                   "status": "churned", "owner": ME,
+                   "created_at": "2024-01-01T00:00:00+00:00", "updated_at": "2026-03-01T00:00:00+00:00"}),
+        ),
+        customer_with(
+            Uuid::now_v7(),
+            "birch",
+            json!({"email": "amy@x.example", "phone": null, "acquisition_stage": "lead",
+                   "status": "active", "owner": OTHER,
+                   "created_at": "2025-06-01T09:30:00.5+00:00", "updated_at": "2026-01-01T00:00:00+00:00"}),
+        ),
+        customer_with(
+            Uuid::now_v7(),
+            "Cedar",
+            json!({"email": null, "phone": "+44 1", "acquisition_stage": "closed_won",
+                   "status": "inactive", "owner": null,
+                   "created_at": "2023-05-05T00:00:00+00:00", "updated_at": "2026-02-01T00:00:00+00:00"}),
+        ),
+        customer_with(
+            Uuid::now_v7(),
+            "Dogwood",
+            // Half a second before birch, spelled differently: compared as
+            // instants, not as text (where "Z" sorts after ".5").
+            json!({"email": "mia@x.example", "phone": "+44 2", "acquisition_stage": "qualified",
+                   "status": "active", "owner": THIRD,
+                   "created_at": "2025-06-01T09:30:00Z", "updated_at": "2026-04-01T00:00:00+00:00"}),
+        ),
+    ];
+    r.store.apply_pull(&page(changes, "c1")).unwrap();
+
+    let sorted = |column, direction| {
+        let list = r
+            .store
+            .list_customers(&CustomerFilter {
+                sort: Some(CustomerSort { column, direction }),
+                ..CustomerFilter::default()
+            })
+            .unwrap();
+        names(&list)
+            .into_iter()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    use CustomerSortColumn::*;
+    use SortDirection::{Asc, Desc};
+    let expected: [(CustomerSortColumn, [&str; 4], [&str; 4]); 8] = [
+        // Ignoring case: "birch" between Alder and Cedar.
+        (
+            Name,
+            ["Alder", "birch", "Cedar", "Dogwood"],
+            ["Dogwood", "Cedar", "birch", "Alder"],
+        ),
+        // Cedar has no email, birch no phone: last both ways.
+        (
+            Email,
+            ["birch", "Dogwood", "Alder", "Cedar"],
+            ["Alder", "Dogwood", "birch", "Cedar"],
+        ),
+        (
+            Phone,
+            ["Cedar", "Dogwood", "Alder", "birch"],
+            ["Alder", "Dogwood", "Cedar", "birch"],
+        ),
+        // The pipeline's order, not the alphabet's.
+        (
+            Stage,
+            ["birch", "Dogwood", "Alder", "Cedar"],
+            ["Cedar", "Alder", "Dogwood", "birch"],
+        ),
+        // Active, inactive, churned; the two active ones by name either way.
+        (
+            Status,
+            ["birch", "Dogwood", "Cedar", "Alder"],
+            ["Alder", "Cedar", "birch", "Dogwood"],
+        ),
+        // By the owner's name (Ann, Mark, Zoe); Cedar has no owner.
+        (
+            Owner,
+            ["birch", "Dogwood", "Alder", "Cedar"],
+            ["Alder", "Dogwood", "birch", "Cedar"],
+        ),
+        (
+            CreatedAt,
+            ["Cedar", "Alder", "Dogwood", "birch"],
+            ["birch", "Dogwood", "Alder", "Cedar"],
+        ),
+        (
+            UpdatedAt,
+            ["birch", "Cedar", "Alder", "Dogwood"],
+            ["Dogwood", "Alder", "Cedar", "birch"],
+        ),
+    ];
+    for (column, ascending, descending) in expected {
+        assert_eq!(sorted(column, Asc), ascending, "{column:?} ascending");
+        assert_eq!(sorted(column, Desc), descending, "{column:?} descending");
+    }
+
+    // A chosen order applies to a search's matches too, instead of the rank.
+    let matches = r
+        .store
+        .customer_list(&CustomerFilter {
+            search: Some("example".into()),
+            sort: Some(CustomerSort {
+                column: Name,
+                direction: Desc,
+            }),
+            ..CustomerFilter::default()
+        })
+        .unwrap();
+    assert_eq!(names(&matches.items), ["Dogwood", "birch", "Alder"]);
+    assert_eq!(matches.total, 3);
+
+    // The window sends the order as words; the direction defaults to up.
+    let filter: CustomerFilter = serde_json::from_value(json!({
+        "sort": {"column": "created_at"}
+    }))
+    .unwrap();
+    assert_eq!(
+        filter.sort,
+        Some(CustomerSort {
+            column: CreatedAt,
+            direction: Asc
+        })
+    );
+}
+
+#[test]
+fn an_admin_narrows_the_list_to_one_owners_customers() {
+    let mut r = replica(UserRole::Admin);
+    let changes = (0..5)
+        .map(|i| {
+            let owner = if i < 2 { OTHER } else { ME };
+            upsert(
+                "customers",
+                server_customer(Uuid::now_v7(), &format!("Shop {i}"), owner),
+            )
+        })
+        .collect();
+    r.store.apply_pull(&page(changes, "c1")).unwrap();
+    let of = |owner| {
+        r.store
+            .customer_list(&CustomerFilter {
+                owner,
+                ..CustomerFilter::default()
+            })
+            .unwrap()
+    };
+
+    let others = of(Some(OTHER));
+    assert_eq!(names(&others.items), ["Shop 0", "Shop 1"]);
+    assert_eq!(others.total, 2);
+    assert!(others.items.iter().all(|c| c.customer.owner == Some(OTHER)));
+    assert_eq!(of(Some(ME)).total, 3);
+    assert_eq!(of(None).total, 5, "no owner chosen: everyone's");
+    assert_eq!(of(Some(Uuid::from_u128(0xF))).total, 0);
+}
+
+#[test]
+fn archived_customers_leave_the_list_unless_asked_for_but_search_finds_them_marked() {
+    let mut r = replica(UserRole::Agent);
+    let kept = Uuid::now_v7();
+    let archived = Uuid::now_v7();
+    r.store
+        .apply_pull(&page(
+            vec![
+                customer_with(kept, "Harbour Hardware", json!({})),
+                customer_with(archived, "Harbour Bakery", json!({"is_archived": true})),
+            ],
+            "c1",
+        ))
+        .unwrap();
+    let list = |search: Option<&str>, include_archived| {
+        r.store
+            .customer_list(&CustomerFilter {
+                search: search.map(String::from),
+                include_archived,
+                ..CustomerFilter::default()
+            })
+            .unwrap()
+    };
+
+    for search in [None, Some("harbour")] {
+        let shown = list(search, false);
+        assert_eq!(names(&shown.items), ["Harbour Hardware"], "{search:?}");
+        assert_eq!(shown.total, 1, "the total leaves them out too");
+        let all = list(search, true);
+        assert_eq!(all.total, 2);
+        assert!(
+            all.items
+                .iter()
+                .any(|c| c.customer.id == archived && c.customer.is_archived)
+        );
+    }
+
+    let hits = r.store.search("harbour", 20).unwrap();
+    let marks: Vec<(Uuid, bool)> = {
+        let mut marks: Vec<_> = hits.iter().map(|h| (h.id, h.is_archived)).collect();
+        marks.sort();
+        marks
+    };
+    let mut expected = vec![(kept, false), (archived, true)];
+    expected.sort();
+    assert_eq!(marks, expected, "both found; the archived one says so");
+}
+
+#[test]
+fn stages_sort_in_the_pipelines_order_and_statuses_in_the_vocabularys() {
+    let mut r = replica(UserRole::Agent);
+    // Named against the order, so a sort by name cannot pass for it.
+    let mut changes = Vec::new();
+    for (i, stage) in AcquisitionStage::ALL.iter().enumerate() {
+        let row = json!({"acquisition_stage": stage.as_str()});
+        changes.push(customer_with(Uuid::now_v7(), &format!("S{}", 9 - i), row));
+    }
+    for (i, status) in CustomerStatus::ALL.iter().enumerate() {
+        let row = json!({"status": status.as_str(), "acquisition_stage": "closed_lost"});
+        changes.push(customer_with(Uuid::now_v7(), &format!("T{}", 9 - i), row));
+    }
+    r.store.apply_pull(&page(changes, "c1")).unwrap();
+    let by = |column| {
+        r.store
+            .list_customers(&CustomerFilter {
+                sort: Some(CustomerSort {
+                    column,
+                    direction: SortDirection::Asc,
+                }),
+                ..CustomerFilter::default()
+            })
+            .unwrap()
+    };
+
+    let stages: Vec<AcquisitionStage> = by(CustomerSortColumn::Stage)
+        .iter()
+        .map(|c| c.customer.acquisition_stage)
+        .collect();
+    let mut expected = AcquisitionStage::ALL.to_vec();
+    // The statuses' customers are all closed_lost, the last stage.
+    expected.extend([AcquisitionStage::ClosedLost; 3]);
+    assert_eq!(stages, expected);
+
+    let statuses: Vec<CustomerStatus> = by(CustomerSortColumn::Status)
+        .iter()
+        .filter(|c| c.customer.name.starts_with('T'))
+        .map(|c| c.customer.status)
+        .collect();
+    assert_eq!(statuses, CustomerStatus::ALL);
 }

@@ -102,6 +102,9 @@ pub struct CustomerInteraction {
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the follow-up was done; `None` while it is still to do.
+    #[serde(default)]
+    pub follow_up_done_at: Option<DateTime<Utc>>,
 }
 
 /// A support request and where it stands.
@@ -237,6 +240,7 @@ mod tests {
             created_by: Uuid::from_u128(1),
             created_at: at(0),
             updated_at: at(0),
+            follow_up_done_at: None,
         };
         let json = serde_json::to_value(&interaction).unwrap();
         assert_eq!(json["type"], "demo");

@@ -159,9 +159,14 @@ impl SyncTable {
                 "owner",
                 "is_archived",
             ],
-            Self::CustomerInteractions => {
-                &["customer_id", "type", "channel", "note", "follow_up_date"]
-            }
+            Self::CustomerInteractions => &[
+                "customer_id",
+                "type",
+                "channel",
+                "note",
+                "follow_up_date",
+                "follow_up_done_at",
+            ],
             Self::Tickets => &[
                 "title",
                 "description",

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use specta_typescript::Typescript;
 use tauri_specta::{Builder, collect_commands, collect_events};
 
-use crate::commands::{customers, inbox, overview, session, tickets, window};
-use crate::events::{OpenCustomer, SyncStatusChanged};
+use crate::commands::{customers, follow_ups, inbox, overview, session, tickets, window};
+use crate::events::{OpenCustomer, OpenFollowUps, SyncStatusChanged};
 
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -21,6 +21,7 @@ pub fn builder() -> Builder<tauri::Wry> {
             session::sign_out,
             session::sync_now,
             customers::list_customers,
+            customers::customer_list,
             customers::customer_page,
             customers::create_customer,
             customers::update_customer,
@@ -39,6 +40,10 @@ pub fn builder() -> Builder<tauri::Wry> {
             tickets::remove_assignee,
             tickets::check_ticket,
             tickets::check_comment,
+            follow_ups::follow_ups,
+            follow_ups::complete_follow_up,
+            follow_ups::reschedule_follow_up,
+            follow_ups::snooze_follow_up,
             inbox::inbox,
             inbox::retry_rejected,
             inbox::resend_edited,
@@ -54,7 +59,11 @@ pub fn builder() -> Builder<tauri::Wry> {
             window::remember_screen,
             window::quit,
         ])
-        .events(collect_events![SyncStatusChanged, OpenCustomer])
+        .events(collect_events![
+            SyncStatusChanged,
+            OpenCustomer,
+            OpenFollowUps
+        ])
         // Counts and sequence numbers are i64 in Rust but far below 2^53.
         .dangerously_cast_bigints_to_number()
 }

@@ -1,6 +1,7 @@
 //! What the app tells the window without being asked: sync status (state,
 //! first-load progress, pending changes, inbox count) on every change, and
-//! "show this customer" when the user clicks a follow-up reminder. Events,
+//! "show this customer" when the user clicks a follow-up reminder ("show
+//! the follow-ups" for the summary of missed ones). Events,
 //! never polling.
 
 use crm_desktop_core::reminders::ReminderAction;
@@ -21,6 +22,11 @@ pub struct SyncStatusChanged(pub SyncStatus);
 pub struct OpenCustomer {
     pub customer_id: Uuid,
 }
+
+/// Show the follow-ups screen (the user chose the missed follow-ups'
+/// summary).
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, Event)]
+pub struct OpenFollowUps;
 
 /// Delivers the core's news to the main window.
 pub struct WindowNotifier {
@@ -46,6 +52,12 @@ impl Notifier for WindowNotifier {
                 bring_forward(&self.app);
                 if let Err(e) = (OpenCustomer { customer_id }).emit(&self.app) {
                     tracing::warn!(error = %e, "could not open the reminder's customer");
+                }
+            }
+            ReminderAction::OpenFollowUps => {
+                bring_forward(&self.app);
+                if let Err(e) = OpenFollowUps.emit(&self.app) {
+                    tracing::warn!(error = %e, "could not open the follow-ups");
                 }
             }
         }

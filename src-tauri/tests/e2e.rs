@@ -154,6 +154,30 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     app.count("#ticket-list .ticket-row", 1).await;
     app.screenshot("5-my-tickets").await;
 
+    // The missed follow-up waits under Follow-ups; he has made the call.
+    app.click("#nav-follow-ups").await;
+    app.count("#follow-ups-overdue .follow-up-item", 1).await;
+    app.screenshot("5b-follow-ups").await;
+    app.click("#follow-ups-overdue .follow-up-done").await;
+    app.find("#follow-ups .empty").await;
+    // It reaches the server by itself (within the test's patience).
+    let mut done: Option<chrono::DateTime<chrono::Utc>> = None;
+    for _ in 0..100 {
+        done = sqlx::query_scalar(
+            "SELECT follow_up_done_at FROM customer_interactions WHERE customer_id = $1",
+        )
+        .bind(seeded.customer)
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+        if done.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(done.is_some(), "marked done on the server");
+    app.attribute_is("#status-pending", "data-count", "0").await;
+
     // The network goes away; the agent keeps working.
     backend.stop().await;
     app.click("#nav-customers").await;
@@ -235,8 +259,8 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     assert_eq!(audits.len(), 1, "one audit row: {audits:?}");
     assert_eq!(audits[0].0, "INSERT");
     assert!(
-        audits[0].1.is_some() && audits[0].2 == Some(2),
-        "the audit row names the app's mutation (its second, after the comment edit): {audits:?}"
+        audits[0].1.is_some() && audits[0].2 == Some(3),
+        "the audit row names the app's mutation (its third, after the comment edit and the follow-up done): {audits:?}"
     );
     let interactions: i64 =
         sqlx::query_scalar("SELECT count(*) FROM customer_interactions WHERE customer_id = $1")

@@ -931,3 +931,64 @@ async fn offline_work_keeps_the_time_it_was_done_but_never_a_future_one() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_follow_up_can_be_marked_done_but_only_if_there_is_one() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let (customer, with_date, without) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let in_a_week = Utc::now() + TimeDelta::days(7);
+    let pushed = ana
+        .push(&[
+            ana.insert(SyncTable::Customers, customer, json!({ "name": "Acme" })),
+            ana.insert(
+                SyncTable::CustomerInteractions,
+                with_date,
+                json!({ "customer_id": customer, "type": "call", "channel": "phone",
+                        "follow_up_date": in_a_week }),
+            ),
+            ana.insert(
+                SyncTable::CustomerInteractions,
+                without,
+                json!({ "customer_id": customer, "type": "call", "channel": "phone" }),
+            ),
+        ])
+        .await;
+    assert!(
+        pushed
+            .results
+            .iter()
+            .all(|r| r.outcome == MutationOutcome::Applied)
+    );
+    let done_at = Utc::now() + TimeDelta::hours(3);
+    let marked = ana
+        .push(&[
+            ana.update(
+                SyncTable::CustomerInteractions,
+                with_date,
+                &[("follow_up_done_at", Value::Null, json!(done_at))],
+            ),
+            ana.update(
+                SyncTable::CustomerInteractions,
+                without,
+                &[("follow_up_done_at", Value::Null, json!(done_at))],
+            ),
+        ])
+        .await;
+    assert_eq!(marked.results[0].outcome, MutationOutcome::Applied);
+    assert!(
+        matches!(&marked.results[1].outcome, MutationOutcome::Rejected { code, .. } if code == "not_allowed"),
+        "nothing to mark done: {marked:?}"
+    );
+    let stored: chrono::DateTime<Utc> =
+        sqlx::query_scalar("SELECT follow_up_done_at FROM customer_interactions WHERE id = $1")
+            .bind(with_date)
+            .fetch_one(s.db.pool())
+            .await
+            .unwrap();
+    assert!(
+        stored <= Utc::now(),
+        "clamped to the server's clock: {stored}"
+    );
+}

@@ -33,6 +33,7 @@ import { CustomerForm } from "./screens/CustomerForm";
 import { CustomerPage } from "./screens/CustomerPage";
 import { Customers } from "./screens/Customers";
 import { Dashboard } from "./screens/Dashboard";
+import { FollowUps } from "./screens/FollowUps";
 import { Inbox } from "./screens/Inbox";
 import { InteractionForm } from "./screens/InteractionForm";
 import { SignIn } from "./screens/SignIn";
@@ -201,6 +202,7 @@ interface ShellProps {
 const NAV: { to: NavTarget; label: string; keys: string }[] = [
   { to: "customers", label: "Customers", keys: "Alt+1" },
   { to: "tickets", label: "Tickets", keys: "Alt+2" },
+  { to: "follow-ups", label: "Follow-ups", keys: "Alt+5" },
   { to: "inbox", label: "Inbox", keys: "Alt+3" },
   { to: "dashboard", label: "Dashboard", keys: "Alt+4" },
 ];
@@ -316,19 +318,18 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
     if (!dialogRef.current) content.current?.focus({ preventScroll: true });
   }, [screenKey]);
 
-  // A follow-up reminder was clicked: show its customer.
+  // A follow-up reminder was clicked: show its customer; the summary of
+  // missed ones: show the follow-ups.
   useEffect(() => {
-    let unlisten: (() => void) | undefined;
+    const stops: (() => void)[] = [];
     let gone = false;
-    events.openCustomer
-      .listen((event) => navigate({ name: "customer", id: event.payload.customer_id }))
-      .then(
-        (stop) => (gone ? stop() : (unlisten = stop)),
-        (failure) => showError(toReport(failure).message),
-      );
+    const keep = (stop: () => void) => (gone ? stop() : stops.push(stop));
+    const failed = (failure: unknown) => showError(toReport(failure).message);
+    events.openCustomer.listen((event) => navigate({ name: "customer", id: event.payload.customer_id })).then(keep, failed);
+    events.openFollowUps.listen(() => navigate({ name: "follow-ups" })).then(keep, failed);
     return () => {
       gone = true;
-      unlisten?.();
+      stops.forEach((stop) => stop());
     };
   }, [navigate]);
 
@@ -502,6 +503,8 @@ function ScreenView({ screen, back, onMissing }: { screen: Screen; back?: Screen
       return <Inbox />;
     case "dashboard":
       return <Dashboard />;
+    case "follow-ups":
+      return <FollowUps />;
   }
 }
 

@@ -15,7 +15,13 @@ export const commands = {
 	 *  status once that round has ended, so the window can say how it went.
 	 */
 	syncNow: () => typedError<SyncStatus_Serialize, ErrorReport>(__TAURI_INVOKE("sync_now")),
+	/**  A few customers matching what was typed (the ticket form's picker). */
 	listCustomers: (filter: CustomerFilter_Deserialize) => typedError<CustomerListItem_Serialize[], ErrorReport>(__TAURI_INVOKE("list_customers", { filter })),
+	/**
+	 *  The customer list screen: one page, sorted and filtered, with the
+	 *  number of customers matching in all.
+	 */
+	customerList: (filter: CustomerFilter_Deserialize) => typedError<CustomerListPage_Serialize, ErrorReport>(__TAURI_INVOKE("customer_list", { filter })),
 	customerPage: (id: string) => typedError<CustomerPage_Serialize, ErrorReport>(__TAURI_INVOKE("customer_page", { id })),
 	createCustomer: (draft: NewCustomer_Deserialize) => typedError<Customer_Serialize, ErrorReport>(__TAURI_INVOKE("create_customer", { draft })),
 	updateCustomer: (id: string, edit: CustomerEdit_Deserialize) => typedError<Customer_Serialize, ErrorReport>(__TAURI_INVOKE("update_customer", { id, edit })),
@@ -43,6 +49,17 @@ export const commands = {
 	removeAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("remove_assignee", { ticketId, userId })),
 	checkTicket: (draft: NewTicket_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_ticket", { draft }),
 	checkComment: (draft: NewComment) => __TAURI_INVOKE<FieldMessage[]>("check_comment", { draft }),
+	/**  The user's open follow-ups, oldest first. */
+	followUps: () => typedError<FollowUpItem_Serialize[], ErrorReport>(__TAURI_INVOKE("follow_ups")),
+	/**  Marks a follow-up done (synced and audited like any change). */
+	completeFollowUp: (interactionId: string) => typedError<CustomerInteraction_Serialize, ErrorReport>(__TAURI_INVOKE("complete_follow_up", { interactionId })),
+	/**  Moves a follow-up to a new date. */
+	rescheduleFollowUp: (interactionId: string, to: string) => typedError<CustomerInteraction_Serialize, ErrorReport>(__TAURI_INVOKE("reschedule_follow_up", { interactionId, to })),
+	/**
+	 *  Puts a follow-up's reminder off until `until` (on this computer only:
+	 *  the follow-up itself keeps its date).
+	 */
+	snoozeFollowUp: (interactionId: string, until: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("snooze_follow_up", { interactionId, until })),
 	inbox: () => typedError<Inbox_Serialize, ErrorReport>(__TAURI_INVOKE("inbox")),
 	/**  Sends a refused change again as it was (e.g. after access was granted). */
 	retryRejected: (seq: number) => typedError<null, ErrorReport>(__TAURI_INVOKE("retry_rejected", { seq })),
@@ -75,6 +92,7 @@ export const commands = {
 /** Events */
 export const events = {
 	openCustomer: makeEvent<OpenCustomer, OpenCustomer>("open-customer"),
+	openFollowUps: makeEvent<OpenFollowUps, OpenFollowUps>("open-follow-ups"),
 	syncStatusChanged: makeEvent<SyncStatusChanged_Serialize, SyncStatusChanged_Deserialize>("sync-status-changed"),
 };
 
@@ -245,27 +263,47 @@ export type CustomerEdit_Serialize = {
 	is_archived: boolean,
 };
 
-/**  What the customer list shows. */
+/**  What the customer list shows: the filters, the order, and which page. */
 export type CustomerFilter = CustomerFilter_Serialize | CustomerFilter_Deserialize;
 
-/**  What the customer list shows. */
+/**  What the customer list shows: the filters, the order, and which page. */
 export type CustomerFilter_Deserialize = {
 	/**  Words to find in name, email or phone (prefixes match). */
 	search?: string | null,
 	stage?: AcquisitionStage | null,
 	status?: CustomerStatus | null,
+	/**
+	 *  Only the customers of this owner (the UI offers it to admins; an
+	 *  agent's replica holds their own customers anyway).
+	 */
+	owner?: string | null,
 	include_archived?: boolean,
+	/**
+	 *  The order chosen by the user. `None`: best match first while
+	 *  searching, else by name.
+	 */
+	sort?: CustomerSort_Deserialize | null,
 	limit?: number | null,
 	offset?: number | null,
 };
 
-/**  What the customer list shows. */
+/**  What the customer list shows: the filters, the order, and which page. */
 export type CustomerFilter_Serialize = {
 	/**  Words to find in name, email or phone (prefixes match). */
 	search: string | null,
 	stage: AcquisitionStage | null,
 	status: CustomerStatus | null,
+	/**
+	 *  Only the customers of this owner (the UI offers it to admins; an
+	 *  agent's replica holds their own customers anyway).
+	 */
+	owner: string | null,
 	include_archived: boolean,
+	/**
+	 *  The order chosen by the user. `None`: best match first while
+	 *  searching, else by name.
+	 */
+	sort: CustomerSort_Serialize | null,
 	limit: number | null,
 	offset: number | null,
 };
@@ -288,6 +326,8 @@ export type CustomerInteraction_Deserialize = {
 	created_by: string,
 	created_at: string,
 	updated_at: string,
+	/**  When the follow-up was done; `None` while it is still to do. */
+	follow_up_done_at?: string | null,
 };
 
 /**  A logged contact with a customer, possibly with a follow-up to do. */
@@ -305,6 +345,8 @@ export type CustomerInteraction_Serialize = {
 	created_by: string,
 	created_at: string,
 	updated_at: string,
+	/**  When the follow-up was done; `None` while it is still to do. */
+	follow_up_done_at: string | null,
 };
 
 export type CustomerListItem = CustomerListItem_Serialize | CustomerListItem_Deserialize;
@@ -316,6 +358,30 @@ export type CustomerListItem_Deserialize = {
 export type CustomerListItem_Serialize = {
 	owner_name: string | null,
 } & Customer_Serialize;
+
+/**
+ *  One page of the customer list and how many customers match in all (the
+ *  filters and search applied, paging not), for "1–100 of 200".
+ */
+export type CustomerListPage = CustomerListPage_Serialize | CustomerListPage_Deserialize;
+
+/**
+ *  One page of the customer list and how many customers match in all (the
+ *  filters and search applied, paging not), for "1–100 of 200".
+ */
+export type CustomerListPage_Deserialize = {
+	items: CustomerListItem_Deserialize[],
+	total: number,
+};
+
+/**
+ *  One page of the customer list and how many customers match in all (the
+ *  filters and search applied, paging not), for "1–100 of 200".
+ */
+export type CustomerListPage_Serialize = {
+	items: CustomerListItem_Serialize[],
+	total: number,
+};
 
 /**
  *  A customer's page: the customer, their interactions (newest first) and
@@ -345,6 +411,44 @@ export type CustomerPage_Serialize = {
 	can_edit: boolean,
 	interactions: CustomerInteraction_Serialize[],
 	tickets: Ticket_Serialize[],
+};
+
+/**
+ *  The customer list's order: a column and a direction. Customers without
+ *  the value (no email, no owner, ...) come last either way, and equal
+ *  values fall back to the name, so every page has a stable place.
+ */
+export type CustomerSort = CustomerSort_Serialize | CustomerSort_Deserialize;
+
+/**  A column the customer list can be sorted by. */
+export type CustomerSortColumn = "name" | "email" | "phone" | 
+/**  In the pipeline's order (lead first), not alphabetically. */
+"stage" | 
+/**  In the vocabulary's order (active first). */
+"status" | 
+/**  By the owner's name. */
+"owner" | 
+/**  "Customer since". */
+"created_at" | "updated_at";
+
+/**
+ *  The customer list's order: a column and a direction. Customers without
+ *  the value (no email, no owner, ...) come last either way, and equal
+ *  values fall back to the name, so every page has a stable place.
+ */
+export type CustomerSort_Deserialize = {
+	column: CustomerSortColumn,
+	direction?: SortDirection,
+};
+
+/**
+ *  The customer list's order: a column and a direction. Customers without
+ *  the value (no email, no owner, ...) come last either way, and equal
+ *  values fall back to the name, so every page has a stable place.
+ */
+export type CustomerSort_Serialize = {
+	column: CustomerSortColumn,
+	direction: SortDirection,
 };
 
 export type CustomerStats = {
@@ -434,6 +538,48 @@ export type FieldChange = {
 export type FieldMessage = {
 	field: string,
 	message: string,
+};
+
+/**  A follow-up to remind the user of. */
+export type FollowUp = FollowUp_Serialize | FollowUp_Deserialize;
+
+/**  A follow-up as the list shows it. */
+export type FollowUpItem = FollowUpItem_Serialize | FollowUpItem_Deserialize;
+
+/**  A follow-up as the list shows it. */
+export type FollowUpItem_Deserialize = {
+	/**  Its reminder is put off until then. */
+	snoozed_until?: string | null,
+} & FollowUp_Deserialize;
+
+/**  A follow-up as the list shows it. */
+export type FollowUpItem_Serialize = {
+	/**  Its reminder is put off until then. */
+	snoozed_until: string | null,
+} & FollowUp_Serialize;
+
+/**  A follow-up to remind the user of. */
+export type FollowUp_Deserialize = {
+	interaction_id: string,
+	customer_id: string,
+	customer_name: string,
+	interaction_type: string,
+	note?: string | null,
+	/**  As stored (the server's spelling), which keys the reminder log. */
+	follow_up_date: string,
+	due: string,
+};
+
+/**  A follow-up to remind the user of. */
+export type FollowUp_Serialize = {
+	interaction_id: string,
+	customer_id: string,
+	customer_name: string,
+	interaction_type: string,
+	note: string | null,
+	/**  As stored (the server's spelling), which keys the reminder log. */
+	follow_up_date: string,
+	due: string,
 };
 
 /**  What a hit is. */
@@ -572,6 +718,12 @@ export type OpenCustomer = {
 };
 
 /**
+ *  Show the follow-ups screen (the user chose the missed follow-ups'
+ *  summary).
+ */
+export type OpenFollowUps = null;
+
+/**
  *  A change saved here and still waiting for the server (the status bar's
  *  "3 pending", opened).
  */
@@ -690,6 +842,11 @@ export type SearchHit_Deserialize = {
 	 *  (then the newest matches come first).
 	 */
 	rank?: number | null,
+	/**
+	 *  An archived customer: lists leave them out, search finds them, and
+	 *  says so. Always false for tickets and comments.
+	 */
+	is_archived: boolean,
 };
 
 export type SearchHit_Serialize = {
@@ -706,6 +863,11 @@ export type SearchHit_Serialize = {
 	 *  (then the newest matches come first).
 	 */
 	rank: number | null,
+	/**
+	 *  An archived customer: lists leave them out, search finds them, and
+	 *  says so. Always false for tickets and comments.
+	 */
+	is_archived: boolean,
 };
 
 /**  Who is signed in, to which server. */
@@ -722,6 +884,8 @@ export type SessionInfo_Serialize = {
 	account: Account_Serialize,
 	server: string,
 };
+
+export type SortDirection = "asc" | "desc";
 
 /**
  *  What the window needs first: the session kept on this machine (resumed

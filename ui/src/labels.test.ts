@@ -2,13 +2,15 @@ import { describe, expect, it } from "vitest";
 import {
   addressPieces,
   fieldLabel,
+  customerCount,
+  figure,
   fileSize,
-  firstPageNote,
   goneMessage,
   hoursLabel,
   humanize,
   isPressing,
   orderedCounts,
+  pageRange,
   personName,
   plural,
   tableNoun,
@@ -95,14 +97,27 @@ describe("dashboard figures", () => {
   });
 });
 
-describe("first page note", () => {
-  it("shows only when the page came back full", () => {
-    // The list asks for one more than it shows: getting it means there are more.
-    expect(firstPageNote(101, 100)).toBe("Showing the first 100 — search to narrow it down");
-    expect(firstPageNote(100, 100)).toBeNull();
-    expect(firstPageNote(99, 100)).toBeNull();
-    expect(firstPageNote(0, 100)).toBeNull();
-    expect(firstPageNote(0, 0)).toBeNull();
+describe("list counts", () => {
+  it("say how many customers there are, or how many match", () => {
+    expect(customerCount(200)).toBe("200 customers");
+    expect(customerCount(1)).toBe("1 customer");
+    expect(customerCount(0)).toBe("0 customers");
+    expect(customerCount(12, { matching: true })).toBe("12 customers match");
+    expect(customerCount(1, { matching: true })).toBe("1 customer matches");
+    expect(customerCount(205, { archived: true })).toBe("205 customers, archived included");
+  });
+
+  it("group the digits of large figures", () => {
+    expect(figure(100000)).toBe("100,000");
+    expect(customerCount(1250)).toBe("1,250 customers");
+  });
+
+  it("give a page's rows as a range of the total", () => {
+    expect(pageRange(0, 100, 200)).toBe("1–100 of 200");
+    expect(pageRange(200, 50, 250)).toBe("201–250 of 250");
+    expect(pageRange(0, 1, 1)).toBe("1–1 of 1");
+    expect(pageRange(1000, 100, 1250)).toBe("1,001–1,100 of 1,250");
+    expect(pageRange(300, 0, 250)).toBe("");
   });
 });
 

@@ -100,13 +100,28 @@ export function plural(count: number, one: string, many = `${one}s`): string {
   return `${count} ${count === 1 ? one : many}`;
 }
 
+/** A count as a person reads it: "1,250". */
+export function figure(count: number): string {
+  return count.toLocaleString("en-GB");
+}
+
 /**
- * The note under a list that shows one page: only when it got more than a
- * page (it asks for one extra row, so this means there are more), never
- * when the page holds all there is.
+ * How many customers the list holds: "200 customers"; with a search or
+ * filter, how many match ("12 customers match", "1 customer matches"); and
+ * whether archived ones are among them.
  */
-export function firstPageNote(fetched: number, pageSize: number): string | null {
-  return pageSize > 0 && fetched > pageSize ? `Showing the first ${pageSize} — search to narrow it down` : null;
+export function customerCount(total: number, { matching = false, archived = false } = {}): string {
+  const one = total === 1;
+  let words = `${figure(total)} ${one ? "customer" : "customers"}`;
+  if (matching) words += one ? " matches" : " match";
+  if (archived) words += ", archived included";
+  return words;
+}
+
+/** Which rows a page shows: "1–100 of 250", "201–250 of 250"; "" for an empty page. */
+export function pageRange(offset: number, shown: number, total: number): string {
+  if (shown <= 0) return "";
+  return `${figure(offset + 1)}–${figure(offset + shown)} of ${figure(total)}`;
 }
 
 /**

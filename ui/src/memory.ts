@@ -1,17 +1,18 @@
 // What list screens remember while the app runs, so that coming back from a
-// customer's page finds the list as it was left (search, filters). Kept
-// outside the components because a screen is rebuilt each time it is shown;
-// forgotten on sign-out, so the next user starts clean.
+// customer's page finds the list as it was left (search, filters, order,
+// page). Kept outside the components because a screen is rebuilt each time
+// it is shown; forgotten on sign-out, so the next user starts clean.
 
-import type { AcquisitionStage, CustomerStatus, TicketView } from "./bindings";
+import type { TicketView } from "./bindings";
+import { initialListState, type ListState } from "./customerList";
 
 export interface ScreenMemory {
-  customers: { search: string; stage: AcquisitionStage | ""; status: CustomerStatus | "" };
+  customers: ListState;
   tickets: { includeDone: boolean; view: TicketView };
 }
 
 const fresh = (): ScreenMemory => ({
-  customers: { search: "", stage: "", status: "" },
+  customers: initialListState(),
   tickets: { includeDone: false, view: "assigned_to_me" },
 });
 

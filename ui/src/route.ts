@@ -7,6 +7,7 @@ export type Screen =
   | { name: "customer"; id: string }
   | { name: "tickets" }
   | { name: "ticket"; id: string }
+  | { name: "follow-ups" }
   | { name: "inbox" }
   | { name: "dashboard" };
 
@@ -32,6 +33,7 @@ export function parseScreen(text: string | null | undefined): Screen {
   switch (name) {
     case "customers":
     case "tickets":
+    case "follow-ups":
     case "inbox":
     case "dashboard":
       return id === undefined ? { name } : HOME;
@@ -48,7 +50,7 @@ export function sameScreen(a: Screen, b: Screen): boolean {
 }
 
 /** The top-level screens the navigation offers, for "which nav item is current". */
-export function section(screen: Screen): "customers" | "tickets" | "inbox" | "dashboard" {
+export function section(screen: Screen): "customers" | "tickets" | "follow-ups" | "inbox" | "dashboard" {
   switch (screen.name) {
     case "customer":
       return "customers";
@@ -92,6 +94,8 @@ export function backLabel(target: Screen, title?: string | null): string {
       return "Customers";
     case "tickets":
       return "Tickets";
+    case "follow-ups":
+      return "Follow-ups";
     case "inbox":
       return "Inbox";
     case "dashboard":

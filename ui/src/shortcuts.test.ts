@@ -27,8 +27,12 @@ describe("navigation chords", () => {
     expect(matchShortcut({ key: "q", ctrlKey: true, altKey: true })).toBeNull();
   });
 
+  it("map Alt+5 to the follow-ups", () => {
+    expect(matchShortcut({ key: "5", altKey: true })).toEqual({ kind: "navigate", to: "follow-ups" });
+  });
+
   it("ignore other digits and Ctrl+Alt", () => {
-    expect(matchShortcut({ key: "5", altKey: true })).toBeNull();
+    expect(matchShortcut({ key: "6", altKey: true })).toBeNull();
     expect(matchShortcut({ key: "1", altKey: true, ctrlKey: true })).toBeNull();
     expect(matchShortcut({ key: "1" })).toBeNull();
   });

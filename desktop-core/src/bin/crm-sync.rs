@@ -47,6 +47,10 @@ enum Command {
         /// Exit once caught up with nothing left to push.
         #[arg(long)]
         once: bool,
+        /// Also announce follow-ups, looking again after every sync round,
+        /// as the desktop app does.
+        #[arg(long)]
+        remind: bool,
     },
     /// Announces due follow-ups as desktop notifications (missed ones
     /// first), then keeps doing so as they fall due.
@@ -78,14 +82,25 @@ async fn main() -> anyhow::Result<()> {
             open_store(&session)?;
             println!("signed in as {}", session.user().email);
         }
-        Command::Sync { once } => {
+        Command::Sync { once, remind } => {
             let session = Arc::new(resume(&config)?);
             let store = Arc::new(Mutex::new(open_store(&session)?));
+            let reminders = remind.then(|| {
+                reminders::start(store.clone(), Arc::new(|action| println!("{action:?}")))
+            });
             let engine = sync::start(store, session, EngineOptions::default());
             let mut status = engine.status();
             let target = engine.nudge();
+            let mut rounds = 0;
             loop {
                 let current = status.borrow_and_update().clone();
+                if current.rounds != rounds {
+                    // A round may have brought follow-ups.
+                    rounds = current.rounds;
+                    if let Some(reminders) = &reminders {
+                        reminders.wake();
+                    }
+                }
                 println!("{}", serde_json::to_string(&current)?);
                 if once
                     && current.state == SyncState::Idle
@@ -100,6 +115,9 @@ async fn main() -> anyhow::Result<()> {
                 }
             }
             engine.stop().await;
+            if let Some(reminders) = reminders {
+                reminders.stop().await;
+            }
         }
         Command::Remind { once } => {
             let session = resume(&config)?;
@@ -108,7 +126,12 @@ async fn main() -> anyhow::Result<()> {
                 println!("{action:?}");
             });
             if once {
-                let shown = reminders::announce_due(&store, chrono::Utc::now(), true, on_action)?;
+                let shown = reminders::announce_due(
+                    &store,
+                    chrono::Utc::now(),
+                    chrono::Utc::now(),
+                    on_action,
+                )?;
                 println!("{shown} notification(s) shown");
             } else {
                 let handle = reminders::start(store, on_action);

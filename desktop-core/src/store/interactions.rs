@@ -9,6 +9,7 @@ use crm_domain::drafts::NewInteraction;
 use crm_domain::entities::CustomerInteraction;
 use crm_domain::protocol::{MutationOp, SyncTable};
 use crm_domain::validation::blank_to_none;
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
@@ -107,6 +108,10 @@ impl Store {
         let stored = current.follow_up_date;
         if stored != edit.follow_up_date {
             new.insert("follow_up_date".into(), opt_time(edit.follow_up_date));
+            // A new date is a new follow-up: it is to do again.
+            if current.follow_up_done_at.is_some() {
+                new.insert("follow_up_done_at".into(), Value::Null);
+            }
         }
         if let Some(op) = changes_against(&row, new) {
             self.record(&me, SyncTable::CustomerInteractions, id, op)?;
@@ -122,52 +127,38 @@ impl Store {
         Ok(())
     }
 
-    /// Every follow-up in the replica due by `until`, oldest first.
+    /// Every open (not done) follow-up in the replica due by `until`,
+    /// oldest first.
     pub fn follow_ups_due(&self, until: DateTime<Utc>) -> CoreResult<Vec<FollowUp>> {
-        let mut stmt = self.conn().prepare_cached(
-            "SELECT i.id, i.customer_id, coalesce(c.name, ''), i.type, i.note, i.follow_up_date
-             FROM customer_interactions i
-             LEFT JOIN customers c ON c.id = i.customer_id
-             WHERE i.follow_up_date IS NOT NULL
-             ORDER BY i.follow_up_date",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, String>(5)?,
-            ))
-        })?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (id, customer_id, customer_name, interaction_type, note, date) = row?;
-            // Stored spellings vary ("Z" / "+00:00"), so compare instants.
-            let Some(due) = super::outbox::parse_time(&date) else {
-                continue;
-            };
-            if due > until {
-                continue;
-            }
-            out.push(FollowUp {
-                interaction_id: parse_id(&id)?,
-                customer_id: parse_id(&customer_id)?,
-                customer_name,
-                interaction_type,
-                note,
-                follow_up_date: date,
-                due,
-            });
-        }
-        Ok(out)
+        Ok(self
+            .follow_ups_where(FOLLOW_UPS_ALL)?
+            .into_iter()
+            .filter(|f| f.due <= until)
+            .collect())
     }
 
-    /// The next follow-up after `after`, to know when to wake up.
+    /// The user's open follow-ups, oldest first: those on the customers
+    /// they own and those they logged. An admin, who holds every customer,
+    /// gets their own too, not everyone's: a reminder is for the person who
+    /// will make the call.
+    pub fn my_follow_ups(&self) -> CoreResult<Vec<FollowUp>> {
+        let me = self.me()?;
+        let mut stmt = self.conn().prepare_cached(FOLLOW_UPS_MINE)?;
+        let rows = stmt.query_map(params![me.user_id.to_string()], follow_up_row)?;
+        collect_follow_ups(rows)
+    }
+
+    fn follow_ups_where(&self, sql: &'static str) -> CoreResult<Vec<FollowUp>> {
+        let mut stmt = self.conn().prepare_cached(sql)?;
+        let rows = stmt.query_map([], follow_up_row)?;
+        collect_follow_ups(rows)
+    }
+
+    /// The next open follow-up after `after`, to know when to wake up.
     pub fn next_follow_up_after(&self, after: DateTime<Utc>) -> CoreResult<Option<DateTime<Utc>>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT follow_up_date FROM customer_interactions WHERE follow_up_date IS NOT NULL",
+            "SELECT follow_up_date FROM customer_interactions
+             WHERE follow_up_date IS NOT NULL AND follow_up_done_at IS NULL",
         )?;
         let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
         let mut next: Option<DateTime<Utc>> = None;
@@ -181,6 +172,102 @@ impl Store {
         }
         Ok(next)
     }
+
+    /// Marks a follow-up done (now), on a customer the user manages.
+    pub fn complete_follow_up(&mut self, id: Uuid) -> CoreResult<CustomerInteraction> {
+        let me = self.me()?;
+        let current = self.interaction(id)?;
+        require_manages_customer(self.conn(), &me, current.customer_id)?;
+        if current.follow_up_date.is_none() {
+            return Err(CoreError::invalid(
+                "follow_up_date",
+                "this interaction has no follow-up to mark done",
+            ));
+        }
+        if current.follow_up_done_at.is_some() {
+            return Ok(current);
+        }
+        let row = rows::read(self.conn(), def()?, id)?.ok_or(CoreError::NotFound {
+            what: "interaction",
+        })?;
+        let mut new = BTreeMap::new();
+        new.insert("follow_up_done_at".into(), opt_time(Some(Utc::now())));
+        if let Some(op) = changes_against(&row, new) {
+            self.record(&me, SyncTable::CustomerInteractions, id, op)?;
+        }
+        self.interaction(id)
+    }
+
+    /// Moves a follow-up to a new date (to do again, if it was done).
+    pub fn reschedule_follow_up(
+        &mut self,
+        id: Uuid,
+        to: DateTime<Utc>,
+    ) -> CoreResult<CustomerInteraction> {
+        let current = self.interaction(id)?;
+        self.update_interaction(
+            id,
+            InteractionEdit {
+                interaction_type: current.interaction_type,
+                channel: current.channel,
+                note: current.note,
+                follow_up_date: Some(to),
+            },
+        )
+    }
+}
+
+/// The open follow-ups' columns, for [`follow_up_row`].
+macro_rules! follow_up_select {
+    () => {
+        "SELECT i.id, i.customer_id, coalesce(c.name, ''), i.type, i.note, i.follow_up_date
+         FROM customer_interactions i
+         LEFT JOIN customers c ON c.id = i.customer_id
+         WHERE i.follow_up_date IS NOT NULL AND i.follow_up_done_at IS NULL"
+    };
+}
+const FOLLOW_UPS_ALL: &str = follow_up_select!();
+const FOLLOW_UPS_MINE: &str = concat!(
+    follow_up_select!(),
+    " AND (c.owner = ?1 OR i.created_by = ?1)"
+);
+
+type FollowUpRow = (String, String, String, String, Option<String>, String);
+
+fn follow_up_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FollowUpRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+    ))
+}
+
+/// Oldest first, compared as instants: stored spellings vary ("Z" /
+/// "+00:00").
+fn collect_follow_ups(
+    rows: impl Iterator<Item = rusqlite::Result<FollowUpRow>>,
+) -> CoreResult<Vec<FollowUp>> {
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, customer_id, customer_name, interaction_type, note, date) = row?;
+        let Some(due) = super::outbox::parse_time(&date) else {
+            continue;
+        };
+        out.push(FollowUp {
+            interaction_id: parse_id(&id)?,
+            customer_id: parse_id(&customer_id)?,
+            customer_name,
+            interaction_type,
+            note,
+            follow_up_date: date,
+            due,
+        });
+    }
+    out.sort_by_key(|f| f.due);
+    Ok(out)
 }
 
 fn def() -> CoreResult<&'static rows::TableDef> {

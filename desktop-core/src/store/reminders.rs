@@ -19,43 +19,59 @@ impl Store {
     /// their customers and the ones they logged; an admin, who sees every
     /// customer, is reminded of the same — their own — not everyone's.
     pub fn due_reminders(&self, now: DateTime<Utc>) -> CoreResult<Vec<FollowUp>> {
-        let me = self.me()?;
-        let mine = me.user_id.to_string();
         let mut out = Vec::new();
-        for follow_up in self.follow_ups_due(now)? {
-            let (owner, created_by): (Option<String>, Option<String>) = self
-                .conn()
-                .prepare_cached(
-                    "SELECT c.owner, i.created_by FROM customer_interactions i
-                     LEFT JOIN customers c ON c.id = i.customer_id WHERE i.id = ?1",
-                )?
-                .query_row(params![follow_up.interaction_id.to_string()], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })?;
-            if owner.as_deref() != Some(&mine) && created_by.as_deref() != Some(&mine) {
-                continue;
+        for follow_up in self.my_follow_ups()? {
+            if follow_up.due > now {
+                break;
             }
-            let key = timestamp(follow_up.due);
-            let fired: Option<Option<String>> = self
-                .conn()
-                .prepare_cached(
-                    "SELECT snoozed_until FROM reminders_fired
-                     WHERE interaction_id = ?1 AND follow_up_date = ?2",
-                )?
-                .query_row(params![follow_up.interaction_id.to_string(), key], |r| {
-                    r.get(0)
-                })
-                .optional()?;
-            let due = match fired {
-                None => true,
-                Some(Some(until)) => parse_time(&until).is_some_and(|t| t <= now),
-                Some(None) => false,
-            };
-            if due {
+            if self.reminder_pending(&follow_up, now)? {
                 out.push(follow_up);
             }
         }
         Ok(out)
+    }
+
+    /// Whether a due follow-up still has to be announced: never announced,
+    /// or its snooze is over.
+    fn reminder_pending(&self, follow_up: &FollowUp, now: DateTime<Utc>) -> CoreResult<bool> {
+        let fired: Option<Option<String>> = self
+            .conn()
+            .prepare_cached(
+                "SELECT snoozed_until FROM reminders_fired
+                 WHERE interaction_id = ?1 AND follow_up_date = ?2",
+            )?
+            .query_row(
+                params![
+                    follow_up.interaction_id.to_string(),
+                    timestamp(follow_up.due)
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(match fired {
+            None => true,
+            Some(Some(until)) => parse_time(&until).is_some_and(|t| t <= now),
+            Some(None) => false,
+        })
+    }
+
+    /// Until when a follow-up's reminder is snoozed, if it is.
+    pub fn snoozed_until(&self, follow_up: &FollowUp) -> CoreResult<Option<DateTime<Utc>>> {
+        let until: Option<Option<String>> = self
+            .conn()
+            .prepare_cached(
+                "SELECT snoozed_until FROM reminders_fired
+                 WHERE interaction_id = ?1 AND follow_up_date = ?2",
+            )?
+            .query_row(
+                params![
+                    follow_up.interaction_id.to_string(),
+                    timestamp(follow_up.due)
+                ],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(until.flatten().and_then(|u| parse_time(&u)))
     }
 
     /// Records that a follow-up was announced.

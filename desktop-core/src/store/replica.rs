@@ -42,6 +42,13 @@ impl Store {
         Ok(self.state("loaded")?.is_some())
     }
 
+    /// Whether a first load is under way: pages have arrived, not all yet.
+    /// What the replica holds meanwhile is part of the truth (the reminders
+    /// wait for the rest).
+    pub fn is_first_loading(&self) -> CoreResult<bool> {
+        Ok(!self.has_loaded()? && self.cursor()?.is_some())
+    }
+
     /// Applies one pull page, all or nothing.
     pub fn apply_pull(&mut self, page: &PullResponse) -> CoreResult<PageApplied> {
         let me = self.me()?;

@@ -99,6 +99,7 @@ pub(crate) static TABLES: [TableDef; 11] = [
             ("created_by", Text),
             ("created_at", Text),
             ("updated_at", Text),
+            ("follow_up_done_at", Text),
         ],
         upsert: OnceLock::new(),
     },

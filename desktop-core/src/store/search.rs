@@ -35,6 +35,9 @@ pub struct SearchHit {
     /// bm25, lower is better; `None` when the query was too broad to rank
     /// (then the newest matches come first).
     pub rank: Option<f64>,
+    /// An archived customer: lists leave them out, search finds them, and
+    /// says so. Always false for tickets and comments.
+    pub is_archived: bool,
 }
 
 /// Above this many matches a query is "broad" (a letter or two typed):
@@ -79,13 +82,16 @@ impl Store {
         let limit = i64::from(limit.clamp(1, 200));
         let conn = self.conn();
         let mut parts = Vec::new();
-        for (kind, fts, from, title, target) in [
+        // The archived mark is a column of the row already joined for the
+        // title: no extra lookup per hit.
+        for (kind, fts, from, title, target, archived) in [
             (
                 "customer",
                 "customers_fts",
                 "JOIN customers r ON r.rowid = f.rowid",
                 "r.name",
                 "r.id",
+                "r.is_archived",
             ),
             (
                 "ticket",
@@ -93,6 +99,7 @@ impl Store {
                 "JOIN tickets r ON r.rowid = f.rowid",
                 "r.title",
                 "r.id",
+                "0",
             ),
             (
                 "comment",
@@ -100,6 +107,7 @@ impl Store {
                 "JOIN ticket_comments r ON r.rowid = f.rowid LEFT JOIN tickets t ON t.id = r.ticket_id",
                 "coalesce(t.title, '')",
                 "r.ticket_id",
+                "0",
             ),
         ] {
             // Only this crate's fixed fragments go into the text; what the
@@ -113,7 +121,7 @@ impl Store {
                 "SELECT * FROM (
                      SELECT '{kind}' AS kind, r.id AS id, {target} AS target, {title} AS title,
                             snippet({fts}, -1, '[', ']', '…', 8) AS snippet, {rank} AS score,
-                            f.rowid AS position
+                            f.rowid AS position, {archived} AS archived
                      FROM {fts} f {from}
                      WHERE {fts} MATCH ?1
                      ORDER BY {order} LIMIT ?2)"
@@ -132,11 +140,12 @@ impl Store {
                 r.get::<_, String>(3)?,
                 r.get::<_, String>(4)?,
                 r.get::<_, Option<f64>>(5)?,
+                r.get::<_, bool>(7)?,
             ))
         })?;
         let mut hits = Vec::new();
         for row in rows {
-            let (kind, id, target, title, snippet, rank) = row?;
+            let (kind, id, target, title, snippet, rank, is_archived) = row?;
             hits.push(SearchHit {
                 kind: match kind.as_str() {
                     "customer" => HitKind::Customer,
@@ -148,6 +157,7 @@ impl Store {
                 title,
                 snippet,
                 rank,
+                is_archived,
             });
         }
         Ok(hits)

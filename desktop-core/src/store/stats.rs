@@ -107,6 +107,7 @@ impl Store {
                         (SELECT max(created_at) FROM customer_interactions WHERE customer_id = ?1),
                         (SELECT follow_up_date FROM customer_interactions
                           WHERE customer_id = ?1 AND julianday(follow_up_date) >= julianday(?2)
+                            AND follow_up_done_at IS NULL
                           ORDER BY julianday(follow_up_date) LIMIT 1),
                         (SELECT count(*) FROM tickets WHERE customer_id = ?1),
                         (SELECT count(*) FROM tickets WHERE customer_id = ?1 AND status NOT IN ('resolved', 'closed')),
@@ -297,9 +298,11 @@ impl Store {
             |r| r.get(0),
         )?;
         let (overdue, next_7, recent) = conn.query_row(
-            "SELECT count(*) FILTER (WHERE julianday(follow_up_date) < julianday(?1)),
+            "SELECT count(*) FILTER (WHERE julianday(follow_up_date) < julianday(?1)
+                                       AND follow_up_done_at IS NULL),
                     count(*) FILTER (WHERE julianday(follow_up_date) >= julianday(?1)
-                                       AND julianday(follow_up_date) < julianday(?2)),
+                                       AND julianday(follow_up_date) < julianday(?2)
+                                       AND follow_up_done_at IS NULL),
                     count(*) FILTER (WHERE julianday(created_at) >= julianday(?3))
              FROM customer_interactions",
             params![

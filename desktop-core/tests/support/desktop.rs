@@ -26,6 +26,9 @@ pub struct SeenNotification {
     pub actions: Vec<String>,
     pub urgency: Option<u8>,
     pub category: Option<String>,
+    /// The timeout asked for, in ms: -1 the server's default, 0 never
+    /// (sticky).
+    pub expire_timeout: i32,
 }
 
 async fn first_line(child: &mut Child) -> String {
@@ -178,7 +181,12 @@ fn parse(lines: &[String]) -> Vec<SeenNotification> {
         }
         if depth == 0 && *arrays >= 2 && t.starts_with("int32 ") {
             // The timeout: the call is complete.
-            if let Some((n, ..)) = current.take() {
+            if let Some((mut n, ..)) = current.take() {
+                n.expire_timeout = t
+                    .trim_start_matches("int32 ")
+                    .trim()
+                    .parse()
+                    .unwrap_or(i32::MIN);
                 out.push(n);
             }
             continue;

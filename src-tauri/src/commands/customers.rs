@@ -3,7 +3,7 @@
 
 use crm_desktop_core::error::{ErrorReport, FieldMessage};
 use crm_desktop_core::store::customers::{
-    CustomerEdit, CustomerFilter, CustomerListItem, CustomerPage,
+    CustomerEdit, CustomerFilter, CustomerListItem, CustomerListPage, CustomerPage,
 };
 use crm_domain::{Customer, CustomerInteraction, NewCustomer, NewInteraction};
 use tauri::State;
@@ -12,6 +12,7 @@ use uuid::Uuid;
 use super::field_messages;
 use crate::state::AppState;
 
+/// A few customers matching what was typed (the ticket form's picker).
 #[tauri::command]
 #[specta::specta]
 pub async fn list_customers(
@@ -19,6 +20,17 @@ pub async fn list_customers(
     filter: CustomerFilter,
 ) -> Result<Vec<CustomerListItem>, ErrorReport> {
     state.read(move |s| s.list_customers(&filter)).await
+}
+
+/// The customer list screen: one page, sorted and filtered, with the
+/// number of customers matching in all.
+#[tauri::command]
+#[specta::specta]
+pub async fn customer_list(
+    state: State<'_, AppState>,
+    filter: CustomerFilter,
+) -> Result<CustomerListPage, ErrorReport> {
+    state.read(move |s| s.customer_list(&filter)).await
 }
 
 #[tauri::command]

@@ -5,6 +5,7 @@
 //! sentence, and per-field messages for forms).
 
 pub mod customers;
+pub mod follow_ups;
 pub mod inbox;
 pub mod overview;
 pub mod session;

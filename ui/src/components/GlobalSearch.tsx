@@ -1,7 +1,7 @@
 // The header's search across customers, tickets and comments
 // (`commands.search`, the replica's full-text index). Results appear as the
 // user types; the arrow keys move through them, Enter opens one, Escape
-// closes the list.
+// closes the list. Archived customers are found too, marked "Archived".
 
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { call, toReport } from "../api";
@@ -157,6 +157,7 @@ export function GlobalSearch({ onOpen }: { onOpen: (screen: Screen) => void }) {
               aria-selected={i === highlight}
               data-kind={hit.kind}
               data-target-id={hit.target_id}
+              data-archived={hit.is_archived ? "true" : undefined}
               // Keep the focus in the input, so the list does not close before the click.
               onMouseDown={(event) => event.preventDefault()}
               onClick={() => choose(hit)}
@@ -164,7 +165,11 @@ export function GlobalSearch({ onOpen }: { onOpen: (screen: Screen) => void }) {
             >
               <span class={`hit-kind kind-${hit.kind}`}>{humanize(hit.kind)}</span>
               <span class="hit-text">
-                <span class="hit-title">{hit.title}</span>
+                <span class="hit-heading">
+                  <span class="hit-title">{hit.title}</span>
+                  {/* Lists leave archived customers out; search finds them and says so. */}
+                  {hit.is_archived && <span class="pill archived hit-archived">Archived</span>}
+                </span>
                 <span class="hit-snippet">
                   {snippetParts(hit.snippet).map((part, j) => (part.hit ? <mark key={j}>{part.text}</mark> : part.text))}
                 </span>

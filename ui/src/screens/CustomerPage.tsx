@@ -5,6 +5,7 @@
 
 import { Fragment } from "preact";
 import { commands, type Colleague_Serialize, type CustomerInteraction_Serialize } from "../bindings";
+import { FollowUpActions } from "../components/FollowUpActions";
 import { LoadingNote } from "../components/LoadingNote";
 import { Pill } from "../components/Pill";
 import { openableRow } from "../components/rows";
@@ -127,6 +128,7 @@ export function CustomerPage({ id, back, onMissing }: CustomerPageProps) {
                   now={now}
                   colleagues={colleagues}
                   me={session.account.id}
+                  canEdit={data.can_edit}
                 />
               ))}
             </ul>
@@ -199,9 +201,11 @@ interface InteractionRowProps {
   now: Date;
   colleagues: Colleague_Serialize[];
   me: string;
+  /** The user manages this customer: they may act on its follow-ups. */
+  canEdit: boolean;
 }
 
-function InteractionRow({ interaction, now, colleagues, me }: InteractionRowProps) {
+function InteractionRow({ interaction, now, colleagues, me, canEdit }: InteractionRowProps) {
   const followUp = followUpState(interaction.follow_up_date, now);
   return (
     <li class="interaction-row" data-id={interaction.id}>
@@ -217,11 +221,21 @@ function InteractionRow({ interaction, now, colleagues, me }: InteractionRowProp
         </span>
       </div>
       {interaction.note && <p class="note">{interaction.note}</p>}
-      {followUp && (
-        <p class={`follow-up ${followUp}`} title={formatFull(interaction.follow_up_date)}>
-          {followUp === "overdue" ? "Follow-up overdue: " : followUp === "due" ? "Follow-up due today: " : "Follow up: "}
-          {formatDateTime(interaction.follow_up_date, now)}
+      {interaction.follow_up_done_at ? (
+        <p class="follow-up done" title={formatFull(interaction.follow_up_done_at)}>
+          Follow-up done {formatDateTime(interaction.follow_up_done_at, now)}
         </p>
+      ) : (
+        followUp &&
+        interaction.follow_up_date && (
+          <div class="follow-up-line">
+            <p class={`follow-up ${followUp}`} title={formatFull(interaction.follow_up_date)}>
+              {followUp === "overdue" ? "Follow-up overdue: " : followUp === "due" ? "Follow-up due today: " : "Follow up: "}
+              {formatDateTime(interaction.follow_up_date, now)}
+            </p>
+            {canEdit && <FollowUpActions interactionId={interaction.id} due={interaction.follow_up_date} snooze={false} />}
+          </div>
+        )
       )}
     </li>
   );

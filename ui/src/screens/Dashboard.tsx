@@ -43,8 +43,17 @@ export function Dashboard() {
 
       <div class="figures">
         <Figure label="My unresolved tickets" value={data.my_open_tickets} onOpen={() => navigate({ name: "tickets" })} />
-        <Figure label="Follow-ups overdue" value={data.follow_ups_overdue} alert={data.follow_ups_overdue > 0} />
-        <Figure label="Follow-ups in the next 7 days" value={data.follow_ups_next_7_days} />
+        <Figure
+          label="Follow-ups overdue"
+          value={data.follow_ups_overdue}
+          alert={data.follow_ups_overdue > 0}
+          onOpen={() => navigate({ name: "follow-ups" })}
+        />
+        <Figure
+          label="Follow-ups in the next 7 days"
+          value={data.follow_ups_next_7_days}
+          onOpen={() => navigate({ name: "follow-ups" })}
+        />
         <Figure label="Interactions in the last 7 days" value={data.interactions_last_7_days} />
       </div>
 
