@@ -722,3 +722,65 @@ async fn a_follow_up_done_offline_is_done_everywhere_and_audited() {
     assert_eq!(moved.follow_up_done_at, None);
     assert_eq!(ben.with(|s| s.my_follow_ups().unwrap()).len(), 2);
 }
+
+#[tokio::test]
+async fn a_refusal_says_who_reassigned_or_deleted_the_customer_and_when() {
+    use crm_domain::protocol::RefusalKind;
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let mut ada = Client::sign_in(&backend, "ada@example.com").await;
+    ben.start_sync();
+    ada.start_sync();
+    let moved = ben.with(|s| s.create_customer(new_customer("Stark Hardware")).unwrap());
+    let gone = ben.with(|s| s.create_customer(new_customer("Closed Corner")).unwrap());
+    ben.synced().await;
+    ada.synced().await;
+
+    // Offline, Ben logs a call on one and renames the other; meanwhile Ada
+    // gives the first to Cy and deletes the second.
+    ben.stop_sync().await;
+    ben.with(|s| s.log_interaction(call(moved.id, None)).unwrap());
+    ben.with(|s| {
+        s.update_customer(
+            gone.id,
+            CustomerEdit {
+                name: "Corner Shop".into(),
+                ..edit_of(&gone)
+            },
+        )
+        .unwrap()
+    });
+    reassign(&ada, moved.id, team.cy);
+    ada.with(|s| s.delete_customer(gone.id).unwrap());
+    ada.synced().await;
+    let before = Utc::now();
+
+    ben.start_sync();
+    ben.synced().await;
+    let inbox = ben.with(|s| s.inbox().unwrap());
+    assert_eq!(inbox.rejected.len(), 2, "{inbox:?}");
+    let (call_refused, rename_refused) = (&inbox.rejected[0], &inbox.rejected[1]);
+
+    let reason = call_refused.reason.as_ref().expect("a reason in words");
+    assert_eq!(reason.kind, RefusalKind::Reassigned);
+    assert_eq!(
+        (reason.by, reason.by_name.as_deref()),
+        (Some(team.ada), Some("Ada Admin"))
+    );
+    assert_eq!(
+        (reason.to, reason.to_name.as_deref()),
+        (Some(team.cy), Some("Cy Agent"))
+    );
+    assert!(reason.at <= before);
+    assert_eq!(call_refused.subject.as_deref(), Some("Stark Hardware"));
+    assert!(!call_refused.reachable, "nothing to open, no retry");
+
+    let reason = rename_refused.reason.as_ref().expect("a reason in words");
+    assert_eq!(reason.kind, RefusalKind::Deleted);
+    assert_eq!(reason.by, Some(team.ada));
+    assert_eq!(reason.to, None);
+    assert!(!rename_refused.reachable);
+    ben.stop_sync().await;
+    ada.stop_sync().await;
+}

@@ -339,6 +339,7 @@ fn unsent_edits_stay_on_top_of_the_servers_changes() {
                 outcome: MutationOutcome::Rejected {
                     code: "forbidden".into(),
                     message: "not yours any more".into(),
+                    reason: None,
                 },
             }],
             last_seq: seq,
@@ -378,6 +379,7 @@ fn a_refused_insert_disappears_and_an_accepted_one_stays() {
                     outcome: MutationOutcome::Rejected {
                         code: "check_violation".into(),
                         message: "no".into(),
+                        reason: None,
                     },
                 },
             ],
@@ -941,6 +943,7 @@ fn a_refused_change_names_what_it_was_about_after_its_row_has_left() {
         outcome: MutationOutcome::Rejected {
             code: "forbidden".into(),
             message: "this customer now belongs to someone else".into(),
+            reason: None,
         },
     };
     r.store

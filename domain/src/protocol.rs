@@ -267,7 +267,44 @@ pub enum MutationOutcome {
     Merged { conflicts: Vec<FieldConflict> },
     /// Not applied; nothing of it changed. It still used up its sequence
     /// number, so the mutations after it go ahead.
-    Rejected { code: String, message: String },
+    Rejected {
+        code: String,
+        message: String,
+        /// What happened to the row, when that is why: the agent reads
+        /// "Ada Admin reassigned Stark Hardware to herself at 15:17", not a
+        /// rule's code. Absent from older servers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<RefusalReason>,
+    },
+}
+
+/// What someone did that put a row out of the user's reach: the customer
+/// (of a customer, interaction) or ticket (of a ticket, comment, assignee,
+/// attachment) the refused change was about.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefusalReason {
+    pub kind: RefusalKind,
+    /// Who did it, and their name as colleagues see it (none: the system).
+    pub by: Option<Uuid>,
+    pub by_name: Option<String>,
+    /// For a reassignment: the new owner.
+    pub to: Option<Uuid>,
+    pub to_name: Option<String>,
+    /// When, by the server's clock.
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum RefusalKind {
+    /// The customer was given to someone else.
+    Reassigned,
+    /// The customer or ticket was deleted.
+    Deleted,
 }
 
 /// A field both sides changed: which value now stands and which lost.

@@ -221,7 +221,7 @@ async fn a_refused_mutation_is_reported_and_does_not_block_the_ones_after_it() {
         .results
         .iter()
         .map(|r| match &r.outcome {
-            MutationOutcome::Rejected { code, message } => {
+            MutationOutcome::Rejected { code, message, .. } => {
                 assert!(!message.is_empty());
                 code.clone()
             }

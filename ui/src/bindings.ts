@@ -787,6 +787,53 @@ export type Progress = {
 	total: number,
 };
 
+export type RefusalKind = 
+/**  The customer was given to someone else. */
+"reassigned" | 
+/**  The customer or ticket was deleted. */
+"deleted";
+
+/**
+ *  What someone did that put a row out of the user's reach: the customer
+ *  (of a customer, interaction) or ticket (of a ticket, comment, assignee,
+ *  attachment) the refused change was about.
+ */
+export type RefusalReason = RefusalReason_Serialize | RefusalReason_Deserialize;
+
+/**
+ *  What someone did that put a row out of the user's reach: the customer
+ *  (of a customer, interaction) or ticket (of a ticket, comment, assignee,
+ *  attachment) the refused change was about.
+ */
+export type RefusalReason_Deserialize = {
+	kind: RefusalKind,
+	/**  Who did it, and their name as colleagues see it (none: the system). */
+	by?: string | null,
+	by_name?: string | null,
+	/**  For a reassignment: the new owner. */
+	to?: string | null,
+	to_name?: string | null,
+	/**  When, by the server's clock. */
+	at: string,
+};
+
+/**
+ *  What someone did that put a row out of the user's reach: the customer
+ *  (of a customer, interaction) or ticket (of a ticket, comment, assignee,
+ *  attachment) the refused change was about.
+ */
+export type RefusalReason_Serialize = {
+	kind: RefusalKind,
+	/**  Who did it, and their name as colleagues see it (none: the system). */
+	by: string | null,
+	by_name: string | null,
+	/**  For a reassignment: the new owner. */
+	to: string | null,
+	to_name: string | null,
+	/**  When, by the server's clock. */
+	at: string,
+};
+
 /**  A change the server refused, with its reason. */
 export type RejectedChange = RejectedChange_Serialize | RejectedChange_Deserialize;
 
@@ -806,6 +853,17 @@ export type RejectedChange_Deserialize = {
 	 *  when the row has left the replica since.
 	 */
 	subject?: string | null,
+	/**
+	 *  What happened to that customer or ticket, when that is why (it was
+	 *  reassigned or deleted), as the server read it from the audit trail.
+	 */
+	reason?: RefusalReason_Deserialize | null,
+	/**
+	 *  Whether the replica still holds what the change is about (the row,
+	 *  or for a new row its customer or ticket): if not, there is nothing
+	 *  to open and retrying cannot succeed.
+	 */
+	reachable: boolean,
 };
 
 /**  A change the server refused, with its reason. */
@@ -824,6 +882,17 @@ export type RejectedChange_Serialize = {
 	 *  when the row has left the replica since.
 	 */
 	subject: string | null,
+	/**
+	 *  What happened to that customer or ticket, when that is why (it was
+	 *  reassigned or deleted), as the server read it from the audit trail.
+	 */
+	reason: RefusalReason_Serialize | null,
+	/**
+	 *  Whether the replica still holds what the change is about (the row,
+	 *  or for a new row its customer or ticket): if not, there is nothing
+	 *  to open and retrying cannot succeed.
+	 */
+	reachable: boolean,
 };
 
 export type SearchHit = SearchHit_Serialize | SearchHit_Deserialize;

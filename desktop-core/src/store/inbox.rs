@@ -33,6 +33,13 @@ pub struct RejectedChange {
     /// comments, assignees, attachments). Recorded at refusal, so it stays
     /// when the row has left the replica since.
     pub subject: Option<String>,
+    /// What happened to that customer or ticket, when that is why (it was
+    /// reassigned or deleted), as the server read it from the audit trail.
+    pub reason: Option<crm_domain::protocol::RefusalReason>,
+    /// Whether the replica still holds what the change is about (the row,
+    /// or for a new row its customer or ticket): if not, there is nothing
+    /// to open and retrying cannot succeed.
+    pub reachable: bool,
 }
 
 /// A field both the user and someone else changed: one value was kept, the
@@ -125,7 +132,8 @@ impl Store {
         let mut rejected = Vec::new();
         {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, mutation, code, message, rejected_at, subject FROM rejected ORDER BY seq",
+                "SELECT seq, mutation, code, message, rejected_at, subject, reason
+                 FROM rejected ORDER BY seq",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok((
@@ -135,20 +143,24 @@ impl Store {
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, Option<String>>(5)?,
+                    r.get::<_, Option<String>>(6)?,
                 ))
             })?;
             for row in rows {
-                let (seq, text, code, message, rejected_at, subject) = row?;
+                let (seq, text, code, message, rejected_at, subject, reason) = row?;
                 let mutation: Mutation = serde_json::from_str(&text)?;
                 rejected.push(RejectedChange {
                     seq,
                     table: mutation.table,
                     row_id: mutation.row_id,
+                    reachable: reachable(conn, &mutation)?,
                     mutation,
                     code,
                     message,
                     rejected_at,
                     subject,
+                    // Unreadable (a future shape): the change is still shown.
+                    reason: reason.and_then(|r| serde_json::from_str(&r).ok()),
                 });
             }
         }
@@ -365,6 +377,45 @@ pub(crate) fn subject_of(
         _ => None,
     };
     subject(conn, mutation.table, mutation.row_id, inserted)
+}
+
+/// Whether the replica holds what `mutation` is about (see
+/// [`RejectedChange::reachable`]).
+fn reachable(conn: &rusqlite::Connection, mutation: &Mutation) -> CoreResult<bool> {
+    let holds = |table: &str, id: Uuid| -> CoreResult<bool> {
+        // Table names come from the protocol's own list, never from input.
+        Ok(conn
+            .query_row(
+                &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE id = ?1)"),
+                params![id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(false))
+    };
+    match &mutation.op {
+        MutationOp::Insert { values } => {
+            let parent = match mutation.table {
+                SyncTable::CustomerInteractions => Some(("customers", "customer_id")),
+                SyncTable::TicketComments
+                | SyncTable::TicketAssignees
+                | SyncTable::TicketAttachments => Some(("tickets", "ticket_id")),
+                _ => None,
+            };
+            match parent {
+                Some((table, column)) => match values
+                    .get(column)
+                    .and_then(Value::as_str)
+                    .and_then(|s| s.parse().ok())
+                {
+                    Some(id) => holds(table, id),
+                    None => Ok(false),
+                },
+                None => Ok(true),
+            }
+        }
+        _ => holds(mutation.table.name(), mutation.row_id),
+    }
 }
 
 /// What a row is about, in words (see [`RejectedChange::subject`]);

@@ -433,14 +433,19 @@ impl Store {
                     }
                     advance_base(&tx, &me, &table, &row_id, &mutation)?;
                 }
-                MutationOutcome::Rejected { code, message } => {
+                MutationOutcome::Rejected {
+                    code,
+                    message,
+                    reason,
+                } => {
                     settled.rejected += 1;
                     // Named now, while the replica still holds the rows.
                     let subject = super::inbox::subject_of(&tx, &mutation)?;
                     tx.execute(
                         "INSERT OR REPLACE INTO rejected
-                             (seq, table_name, row_id, mutation, code, message, rejected_at, subject)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                             (seq, table_name, row_id, mutation, code, message, rejected_at, subject,
+                              reason)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                         params![
                             result.seq,
                             table,
@@ -449,7 +454,8 @@ impl Store {
                             code,
                             message,
                             timestamp(Utc::now()),
-                            subject
+                            subject,
+                            reason.as_ref().map(serde_json::to_string).transpose()?
                         ],
                     )?;
                 }

@@ -16,6 +16,7 @@
 pub mod live;
 pub(crate) mod pull;
 pub(crate) mod push;
+mod refusals;
 pub mod retention;
 
 use axum::Router;

@@ -89,6 +89,14 @@ pub(crate) async fn push(
     }
 
     act_as_service(&mut tx).await?;
+    // A refusal because the row left the user's reach says what happened.
+    for (m, outcome) in fresh.iter().zip(outcomes.iter_mut()) {
+        if let MutationOutcome::Rejected { code, reason, .. } = outcome
+            && super::refusals::may_explain(code)
+        {
+            *reason = super::refusals::reason_for(&mut tx, m).await?;
+        }
+    }
     let last = fresh.last().map_or(last_seq, |m| m.seq);
     if !fresh.is_empty() {
         let stored: Vec<Value> = outcomes
@@ -176,6 +184,7 @@ fn rejected(code: &str, message: impl Into<String>) -> MutationOutcome {
     MutationOutcome::Rejected {
         code: code.into(),
         message: message.into(),
+        reason: None,
     }
 }
 
@@ -389,9 +398,9 @@ async fn apply_update(
     // The agent's clock may run ahead; it must not win every merge for that.
     let edited_at = m.edited_at.min(Utc::now());
     match update(tx, user, client, m, changes, edited_at).await {
-        Ok(MutationOutcome::Rejected { code, message }) => {
+        Ok(refused @ MutationOutcome::Rejected { .. }) => {
             tx.execute("ROLLBACK TO SAVEPOINT mutation").await?;
-            Ok(MutationOutcome::Rejected { code, message })
+            Ok(refused)
         }
         Ok(outcome) => {
             tx.execute("RELEASE SAVEPOINT mutation").await?;
