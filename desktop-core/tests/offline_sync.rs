@@ -784,3 +784,24 @@ async fn a_refusal_says_who_reassigned_or_deleted_the_customer_and_when() {
     ben.stop_sync().await;
     ada.stop_sync().await;
 }
+
+#[tokio::test]
+async fn an_idle_app_notices_the_server_going_away_without_waiting_for_the_poll() {
+    let mut backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    ben.start_sync();
+    ben.synced().await;
+    // Let the live stream settle, then take the server away.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let stopped = std::time::Instant::now();
+    backend.stop().await;
+    ben.status_where(|s| s.state == SyncState::Offline).await;
+    let noticed = stopped.elapsed();
+    assert!(
+        noticed < support::fast_options().poll_interval / 3,
+        "the live stream's end woke the engine: {noticed:?}"
+    );
+    backend.restart().await;
+    ben.synced().await;
+}

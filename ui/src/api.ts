@@ -4,8 +4,12 @@
 // carries an ErrorReport, so screens handle a single shape; `attempt`
 // additionally shows the error in the toast and returns undefined.
 // `onNotFound` routes a "not found" answer elsewhere than the toast.
+// Every report's message leaves here as sentences (sentences.ts), so no
+// screen shows "name: must not be blank" or a bare code; its code and
+// field messages stay as the core sent them, for code to branch on.
 
 import type { ErrorReport } from "./bindings";
+import { reportSentence } from "./sentences";
 import { showError } from "./toast";
 
 /** What every fallible command resolves to (the shape bindings.ts produces). */
@@ -27,12 +31,20 @@ function isReport(value: unknown): value is ErrorReport {
   );
 }
 
-/** Any failure as an ErrorReport (code "internal" when it was not the core's). */
+/** A report whose message reads as sentences (`reportSentence`). */
+function worded(report: ErrorReport): ErrorReport {
+  return { ...report, message: reportSentence(report) };
+}
+
+/**
+ * Any failure as an ErrorReport (code "internal" when it was not the
+ * core's), its message in sentences.
+ */
 export function toReport(error: unknown): ErrorReport {
   if (error instanceof CommandError) return error.report;
-  if (isReport(error)) return { ...error, fields: Array.isArray(error.fields) ? error.fields : [] };
-  if (error instanceof Error) return { code: "internal", message: error.message, fields: [] };
-  if (typeof error === "string" && error.trim()) return { code: "internal", message: error, fields: [] };
+  if (isReport(error)) return worded({ ...error, fields: Array.isArray(error.fields) ? error.fields : [] });
+  if (error instanceof Error) return worded({ code: "internal", message: error.message, fields: [] });
+  if (typeof error === "string" && error.trim()) return worded({ code: "internal", message: error, fields: [] });
   return { code: "internal", message: "Something went wrong.", fields: [] };
 }
 

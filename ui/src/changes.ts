@@ -1,16 +1,68 @@
-// The inbox's words and its "edit and resend" editor: a refused change
-// (a Mutation from the outbox) described for a person, its fields as text
-// inputs, and the edited text turned back into JSON values for
-// `resendEdited`.
+// The inbox's words and its "edit and resend" editor: a change (a
+// Mutation from the outbox, refused or still waiting) described for a
+// person, why the server refused it, its fields as text inputs, and the
+// edited text turned back into JSON values for `resendEdited`.
+//
+// Values are shown as the rest of the window shows them, never as they
+// travel: "Closed won" for `closed_won`, "Yes" for `true`, "Today, 14:05"
+// for an ISO timestamp, a colleague's name (or "you") for a user id, the
+// customer's name or ticket's title for the id of the row the change is
+// about. The editor alone keeps the wire values, which it sends back.
 
-import type { ConflictItem_Serialize, Mutation, Value } from "./bindings";
-import { fieldLabel, tableNoun } from "./labels";
+import type { ConflictItem_Serialize, Mutation, Product_Serialize, RefusalReason_Serialize, RejectedChange_Serialize, SyncTable, Value } from "./bindings";
+import { formatDateTime, formatFull, localInputInWords, parseIso } from "./datetime";
+import { fieldLabel, fileSize, humanize, personName, tableNoun } from "./labels";
+import { personLabel, type Person } from "./people";
+import { refusalSentence } from "./sentences";
 
-/** A value for reading: text as is, nothing as "—", anything else as JSON. */
-export function valueText(value: Value): string {
-  if (value === null || value === undefined) return "—";
-  if (typeof value === "string") return value === "" ? "—" : value;
-  return JSON.stringify(value);
+/** What a value needs to be shown by its meaning rather than as sent. */
+export interface ValueContext {
+  /** For names beside user ids. */
+  colleagues?: readonly Person[];
+  /** The signed-in user's id: their own id reads "you". */
+  me?: string | null;
+  /** For a product's name beside `product_id`. */
+  products?: readonly Pick<Product_Serialize, "id" | "name">[];
+  /**
+   * Dates relative to now, as lists show them ("Today, 14:05"); without
+   * it, in full ("Mon 3 Jun 2024, 14:05"), for text that outlives the
+   * moment (a copied change).
+   */
+  now?: Date;
+}
+
+/** Fields that hold a user's id. */
+const PERSON_FIELDS = new Set(["owner", "assigned_to", "user_id", "created_by", "changed_by", "assigned_by", "uploaded_by", "kept_by", "lost_by"]);
+
+/** Fields that hold a vocabulary word ("closed_won", "in_progress"). */
+const WORD_FIELDS = new Set(["status", "priority", "acquisition_stage", "channel", "role", "from_status", "to_status"]);
+
+/** Fields that hold a moment ("created_at", "follow_up_date", "snoozed_until"). */
+const TIME_FIELD = /(?:_at|_date|_until)$/;
+
+/** A date without a time ("2024-06-03"): a day, not a moment, so no time zone moves it. */
+const DAY_ONLY = /^\d{4}-\d{2}-\d{2}$/;
+
+/**
+ * A value for reading. Nothing is "—", true/false "Yes"/"No"; given its
+ * field, a vocabulary word in words, a moment as the window writes dates,
+ * a user id as the colleague's name ("you" for oneself), a product id as
+ * the product's name, a file size in KB/MB. Other text as it is; lists and
+ * objects as JSON.
+ */
+export function valueText(value: Value, field = "", context: ValueContext = {}): string {
+  if (value === null || value === undefined || value === "") return "—";
+  if (typeof value === "boolean") return value ? "Yes" : "No";
+  if (typeof value === "number") return field === "file_size" ? fileSize(value) : String(value);
+  if (typeof value !== "string") return JSON.stringify(value);
+  if (PERSON_FIELDS.has(field)) return personLabel(value, context.colleagues ?? [], context.me);
+  if (field === "product_id") return context.products?.find((p) => p.id === value)?.name ?? "Unknown product";
+  if (WORD_FIELDS.has(field)) return humanize(value);
+  if (TIME_FIELD.test(field)) {
+    if (DAY_ONLY.test(value)) return localInputInWords(value);
+    if (parseIso(value)) return context.now ? formatDateTime(value, context.now) : formatFull(value);
+  }
+  return value;
 }
 
 export interface ChangeLine {
@@ -21,39 +73,108 @@ export interface ChangeLine {
   after: string;
 }
 
-/** The fields that point at the row a change is about (its subject). */
-const SUBJECT_FIELDS = new Set(["customer_id", "ticket_id"]);
+export interface ChangeSummary {
+  /** "New customer", "Edit of ticket", "Deletion of comment". */
+  title: string;
+  lines: ChangeLine[];
+  /**
+   * When a new row was made, where that is not when it was saved (an
+   * interaction logged today for a call made yesterday); otherwise none,
+   * as the card already says when it was saved.
+   */
+  made?: string;
+}
+
+/**
+ * The field that points at the row a change's `subject` names (the core
+ * names an interaction by its customer, a comment, assignee or attachment
+ * by its ticket; a ticket by its own title, so a ticket's `customer_id` is
+ * not its subject).
+ */
+const SUBJECT_FIELDS: Partial<Record<SyncTable, string>> = {
+  customer_interactions: "customer_id",
+  ticket_comments: "ticket_id",
+  ticket_assignees: "ticket_id",
+  ticket_attachments: "ticket_id",
+};
+
+/**
+ * The column the app stamps with a new row's creation time (as
+ * `SyncTable::creation_column` in the domain crate). A line for it would
+ * only repeat when the change was saved.
+ */
+const CREATION_COLUMNS: Partial<Record<SyncTable, string>> = {
+  customers: "created_at",
+  customer_interactions: "created_at",
+  tickets: "created_at",
+  ticket_comments: "created_at",
+  ticket_assignees: "assigned_at",
+  ticket_attachments: "uploaded_at",
+};
+
+/** How far a creation time may be from the edit's before it says something (clocks, rounding). */
+const SAME_MOMENT_MS = 60_000;
 
 /**
  * "New customer" with its values, "Edit of ticket" with before -> after, or
- * "Deletion of comment". Given the change's `subject` (the customer's name
- * or the ticket's title, from the core), the field pointing at that row
- * shows the name instead of an id.
+ * "Deletion of comment", each value in words (`valueText`). Given the
+ * change's `subject` (the customer's name or the ticket's title, from the
+ * core), the field pointing at that row shows the name instead of an id.
+ * A new row's creation time is no line: it shows as `made`, and only when
+ * it differs from when the change was saved.
  */
-export function describeMutation(mutation: Mutation, subject?: string | null): { title: string; lines: ChangeLine[] } {
+export function describeMutation(mutation: Mutation, subject?: string | null, context: ValueContext = {}): ChangeSummary {
   const noun = tableNoun(mutation.table);
-  const shown = (field: string, value: Value) => (subject && SUBJECT_FIELDS.has(field) ? subject : valueText(value));
+  const subjectField = SUBJECT_FIELDS[mutation.table];
+  const shown = (field: string, value: Value) => (subject && field === subjectField ? subject : valueText(value, field, context));
   switch (mutation.op) {
-    case "insert":
-      return {
+    case "insert": {
+      const creation = CREATION_COLUMNS[mutation.table];
+      const summary: ChangeSummary = {
         title: `New ${noun}`,
         lines: Object.entries(mutation.values)
-          .filter(([, value]) => value !== null)
+          .filter(([field, value]) => value !== null && field !== creation)
           .map(([field, value]) => ({ field, label: fieldLabel(field), after: shown(field, value) })),
       };
+      const created = creation ? mutation.values[creation] : undefined;
+      const createdAt = typeof created === "string" ? parseIso(created) : null;
+      const editedAt = parseIso(mutation.edited_at);
+      if (createdAt && (!editedAt || Math.abs(createdAt.getTime() - editedAt.getTime()) > SAME_MOMENT_MS)) {
+        summary.made = valueText(created as string, creation, context);
+      }
+      return summary;
+    }
     case "update":
       return {
         title: `Edit of ${noun}`,
         lines: Object.entries(mutation.changes).map(([field, change]) => ({
           field,
           label: fieldLabel(field),
-          before: valueText(change.base),
-          after: valueText(change.value),
+          // The subject names the row as it is now: it is no word for an old value.
+          before: valueText(change.base, field, context),
+          after: valueText(change.value, field, context),
         })),
       };
     case "delete":
       return { title: `Deletion of ${noun}`, lines: [] };
   }
+}
+
+/**
+ * A change as plain text, for the clipboard: what it was and what it is
+ * about, then one "Label: value" line per field (an update's "before →
+ * after"). Dates are written in full, since the text outlives the moment.
+ *
+ *     New interaction — Northwind Traders
+ *     Customer: Northwind Traders
+ *     Note: Quote sent
+ */
+export function changeAsText(mutation: Mutation, subject?: string | null, context: ValueContext = {}): string {
+  const summary = describeMutation(mutation, subject, { ...context, now: undefined });
+  const head = subject ? `${summary.title} — ${subject}` : summary.title;
+  const lines = summary.lines.map((line) => `${line.label}: ${line.before !== undefined ? `${line.before} → ${line.after}` : line.after}`);
+  if (summary.made) lines.push(`Made: ${summary.made}`);
+  return [head, ...lines].join("\n");
 }
 
 /** One input of the resend editor, with the value it started from. */

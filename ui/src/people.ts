@@ -2,7 +2,9 @@
 // (`created_by`, `changed_by`, ...); `colleagues()` (loaded once by the
 // shell, renewed after each sync round) turns them into names. The
 // signed-in user reads as "you"; an id the replica does not know (a deleted
-// account, colleagues not loaded yet) as "someone".
+// account, colleagues not loaded yet) as "someone". A recorded change with
+// no id at all was made by no person (the data import, a migration): it
+// reads "the system", never "someone".
 
 import type { Colleague_Serialize, UserRole } from "./bindings";
 import { personName } from "./labels";
@@ -32,6 +34,36 @@ export function personLabel(
   if (me && id === me) return "you";
   const person = colleagues.find((c) => c.id === id);
   return person ? colleagueName(person) : "someone";
+}
+
+/**
+ * Who made a recorded change (a ticket's status change, ...): like
+ * `personLabel`, but no actor at all means the system did it (the data
+ * import, a migration), so "the system"; "someone" stays for an id the
+ * replica does not know.
+ */
+export function actorLabel(
+  id: string | null | undefined,
+  colleagues: readonly Person[],
+  me: string | null | undefined,
+): string {
+  return id ? personLabel(id, colleagues, me) : "the system";
+}
+
+/**
+ * The words after a ticket history entry's time: "by you", "by Ana Lopez",
+ * "by someone" (an unknown id), "by the system"; for the entry that opened
+ * the ticket with no actor, "imported" (such a ticket came with the data,
+ * nobody opened it in the app).
+ */
+export function historyActor(
+  changedBy: string | null | undefined,
+  opening: boolean,
+  colleagues: readonly Person[],
+  me: string | null | undefined,
+): string {
+  if (!changedBy && opening) return "imported";
+  return `by ${actorLabel(changedBy, colleagues, me)}`;
 }
 
 /**

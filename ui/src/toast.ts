@@ -1,7 +1,11 @@
 // The error toast's state, outside any component so any code (a command
 // helper, a screen, an event listener) can report an error. One message is
 // shown at a time: the newest replaces the older one; the same message
-// again only counts up, so a repeating failure does not flicker.
+// again only counts up, so a repeating failure does not flicker. Whatever
+// the caller passes is shown as sentences (sentences.ts): a message built
+// from a raw server text still reads "Name must not be blank.".
+
+import { messageSentence } from "./sentences";
 
 export interface Toast {
   id: number;
@@ -25,7 +29,7 @@ export function createToaster(): Toaster {
   const emit = () => listeners.forEach((listener) => listener(toast));
   return {
     show(message) {
-      const text = message.trim() || "Something went wrong.";
+      const text = messageSentence(message) || "Something went wrong.";
       toast = toast && toast.message === text ? { ...toast, repeats: toast.repeats + 1 } : { id: nextId++, message: text, repeats: 1 };
       emit();
     },

@@ -516,6 +516,10 @@ async fn listen(
                     }
                     Err(_) => failures += 1,
                 }
+                // The stream ended or could not be opened: the server may
+                // have gone. A round finds out and says so in the status
+                // bar now, not at the next poll a minute later.
+                wake.notify_one();
             }
             _ = stop.changed() => return,
         }

@@ -6,6 +6,7 @@
 
 import type { ComponentChildren } from "preact";
 import { unplacedMessages, type Messages } from "../forms";
+import { messageSentence } from "../sentences";
 import { isSubmitChord } from "../shortcuts";
 
 interface FormProps {
@@ -50,7 +51,11 @@ interface FormErrorProps {
  * a line goes as soon as its problem is put right.
  */
 export function FormError({ message, unplaced = [] }: FormErrorProps) {
-  const lines = message && !unplaced.includes(message) ? [...unplaced, message] : unplaced;
+  // Each line a sentence, whoever built it ("name: must not be blank"
+  // reads "Name must not be blank."); the same sentence only once.
+  const said = unplaced.map((line) => messageSentence(line)).filter((line) => line !== "");
+  const own = message ? messageSentence(message) : "";
+  const lines = own && !said.includes(own) ? [...said, own] : said;
   if (lines.length === 0) return null;
   return (
     <div class="form-error" role="alert">

@@ -21,7 +21,7 @@ import { formatDateTime, formatFull } from "../datetime";
 import { commentDraft, statusChoices, ticketEdit } from "../forms";
 import { useNow, useRecordPage } from "../hooks";
 import { fileSize, humanize, personName } from "../labels";
-import { byName, colleagueName, personLabel } from "../people";
+import { byName, colleagueName, historyActor, personLabel } from "../people";
 import { backLabel, backTarget, type Screen } from "../route";
 import { useForm } from "../useForm";
 
@@ -142,10 +142,10 @@ export function TicketPage({ id, back, onMissing }: TicketPageProps) {
                       )}
                     </span>
                     <span class="muted small">
-                      <span title={formatFull(entry.created_at)}>{formatDateTime(entry.created_at, now)}</span>
-                      {" by "}
-                      <span class="history-by" data-user-id={entry.changed_by ?? undefined}>
-                        {personLabel(entry.changed_by, colleagues, me)}
+                      <span title={formatFull(entry.created_at)}>{formatDateTime(entry.created_at, now)}</span>{" "}
+                      {/* No actor: the system made it (an import, a migration), not an unknown person. */}
+                      <span class="history-by" data-user-id={entry.changed_by ?? undefined} data-system={entry.changed_by ? undefined : "true"}>
+                        {historyActor(entry.changed_by, !entry.from_status, colleagues, me)}
                       </span>
                     </span>
                     {entry.note && <span class="history-note">{entry.note}</span>}
