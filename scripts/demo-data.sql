@@ -15,7 +15,9 @@ LANGUAGE sql STABLE AS $$
     SELECT CASE
                WHEN k = 1 AND bens AND n <= 12 THEN now() + make_interval(mins => 2 + n * 3)
                WHEN k = 1 AND bens AND n <= 18 THEN now() - make_interval(hours => n)
-               WHEN k = 1 AND n % 4 = 0 THEN now() + make_interval(days => n % 20)
+               -- Later ones from tomorrow on (n % 20 = 0 would be "now", a wall
+               -- of overdue follow-ups the moment the app opens).
+               WHEN k = 1 AND n % 4 = 0 THEN now() + make_interval(days => 1 + n % 20)
            END
 $$;
 
