@@ -534,6 +534,11 @@ async fn a_frozen_server_reads_as_not_responding_and_sign_out_does_not_wait_for_
         waited <= crm_desktop_core::sync::api::SILENCE_LIMIT + std::time::Duration::from_secs(3),
         "said within the silence limit, not after a long timeout: {waited:?}"
     );
+    // Retrying does not read as online: the next attempt is under way
+    // within the (test's) backoff, and the bar still says not responding.
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let retrying = ben.engine.as_ref().unwrap().status().borrow().clone();
+    assert_eq!(retrying.state, SyncState::NotResponding, "{retrying:?}");
     // "Sync now" hears how its round ended (a round already under way when
     // it asked may come first: at most two silences).
     let answered = ben.status_where(|s| s.attempted_nudge >= asked).await;

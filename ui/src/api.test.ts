@@ -11,19 +11,20 @@ describe("calling a command", () => {
     await expect(call(ok([1, 2]))).resolves.toEqual([1, 2]);
   });
 
-  it("throws the core's report, fields included", async () => {
+  it("throws the core's report, its message as a sentence, its code and fields as sent", async () => {
     const error = await call(failed("invalid", "name: must not be blank")).catch((e) => e);
     expect(error).toBeInstanceOf(CommandError);
     expect((error as CommandError).report).toEqual({
       code: "invalid",
-      message: "name: must not be blank",
+      message: "Name must not be blank.",
       fields: [{ field: "name", message: "must not be blank" }],
     });
+    expect((error as CommandError).message).toBe("Name must not be blank.");
   });
 
   it("turns a thrown failure into a report too", async () => {
     const error = await call(Promise.reject(new TypeError("invoke is not a function"))).catch((e) => e);
-    expect((error as CommandError).report).toEqual({ code: "internal", message: "invoke is not a function", fields: [] });
+    expect((error as CommandError).report).toEqual({ code: "internal", message: "Invoke is not a function.", fields: [] });
   });
 });
 
@@ -31,7 +32,7 @@ describe("attempting a command", () => {
   it("shows a failure in the toast and gives undefined", async () => {
     toaster.dismiss();
     await expect(attempt(failed("not_found", "customer not found"))).resolves.toBeUndefined();
-    expect(toaster.current()?.message).toBe("customer not found");
+    expect(toaster.current()?.message).toBe("The customer was not found: it may have been deleted, or you can no longer see it.");
   });
 
   it("leaves the toast alone on success", async () => {
@@ -43,9 +44,21 @@ describe("attempting a command", () => {
 
 describe("reports", () => {
   it("come from rejections of any shape", () => {
-    expect(toReport("missing field `type`")).toEqual({ code: "internal", message: "missing field `type`", fields: [] });
-    expect(toReport({ code: "remote", message: "down" })).toEqual({ code: "remote", message: "down", fields: [] });
+    expect(toReport("missing field `type`")).toEqual({ code: "internal", message: "Missing field `type`.", fields: [] });
+    expect(toReport({ code: "remote", message: "down" })).toEqual({ code: "remote", message: "Down.", fields: [] });
     expect(toReport(undefined).message).toBe("Something went wrong.");
+  });
+
+  it("say the server's lowercase sentences and bare codes as sentences", () => {
+    expect(toReport({ code: "remote", message: "the email or password is wrong", fields: [] }).message).toBe(
+      "The email or password is wrong.",
+    );
+    expect(toReport({ code: "not_found", message: "row not found", fields: [] }).message).toBe(
+      "The record was not found: it may have been deleted, or you can no longer see it.",
+    );
+    expect(toReport({ code: "storage", message: "", fields: [] }).message).toBe(
+      "The app could not read or write its data on this computer.",
+    );
   });
 });
 

@@ -248,3 +248,94 @@ export function conflictVerdict(conflict: Pick<ConflictItem_Serialize, "mine_los
   if (conflict.mine_lost) return "Your value lost";
   return `Your value won over ${conflict.lost_by_name?.trim() || "a colleague"}`;
 }
+
+/**
+ * Who set a conflict's two values, as said after "by": "you" for the
+ * user's side (the value that lost when `mine_lost`, else the one kept; a
+ * conflict always has the user on one side), and for the other side "you"
+ * too when it carries the user's own name (their edit from another
+ * computer), else the colleague's name, or "a colleague".
+ */
+export function conflictPeople(
+  conflict: Pick<ConflictItem_Serialize, "mine_lost" | "kept_by_name" | "lost_by_name">,
+  myName: string | null | undefined,
+): { keptBy: string; lostBy: string } {
+  const mine = myName?.trim();
+  const other = (name: string | null) => {
+    const named = name?.trim();
+    if (mine && named === mine) return "you";
+    return personName(named, "a colleague");
+  };
+  return conflict.mine_lost
+    ? { keptBy: other(conflict.kept_by_name), lostBy: "you" }
+    : { keptBy: "you", lostBy: other(conflict.lost_by_name) };
+}
+
+// ---------------------------------------------------------------- refusals
+
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const pad = (n: number) => String(n).padStart(2, "0");
+
+/** Calendar days from `now`'s local day to `date`'s. */
+function dayOffset(now: Date, date: Date): number {
+  const start = (d: Date) => new Date(d.getFullYear(), d.getMonth(), d.getDate()).getTime();
+  return Math.round((start(date) - start(now)) / 86_400_000);
+}
+
+/**
+ * When something happened, as said at the end of a sentence, local time:
+ * "at 15:17" today, "yesterday at 15:17", "on Tue 1 Dec at 09:12" this
+ * year, "on Tue 1 Dec 2025 at 09:12" before; "" for no readable time.
+ */
+export function whenWords(iso: string | null | undefined, now: Date): string {
+  const date = parseIso(iso);
+  if (!date) return "";
+  const clock = `${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const days = dayOffset(now, date);
+  if (days === 0) return `at ${clock}`;
+  if (days === -1) return `yesterday at ${clock}`;
+  const year = date.getFullYear() === now.getFullYear() ? "" : ` ${date.getFullYear()}`;
+  return `on ${WEEKDAYS[date.getDay()]} ${date.getDate()} ${MONTHS[date.getMonth()]}${year} at ${clock}`;
+}
+
+/** What a refusal's reason is about when the change has no subject: its customer or its ticket. */
+function reasonFallback(table: SyncTable): string {
+  return table === "customers" || table === "customer_interactions" ? "the customer" : "the ticket";
+}
+
+/**
+ * What happened to the customer or ticket a refused change was about, as
+ * one sentence: "Ada Admin reassigned Stark Hardware to Cy Agent at
+ * 15:17.", "You deleted ...", "The system deleted ..." (no actor: an
+ * import, a migration), "... to you ...". `subject` names the row.
+ */
+export function reasonSentence(
+  reason: RefusalReason_Serialize,
+  about: { subject?: string | null; table: SyncTable },
+  me: string | null | undefined,
+  now: Date,
+): string {
+  const who = !reason.by ? "The system" : me && reason.by === me ? "You" : personName(reason.by_name, "A colleague");
+  const what = about.subject?.trim() || reasonFallback(about.table);
+  const when = whenWords(reason.at, now);
+  let done: string;
+  if (reason.kind === "deleted") done = `deleted ${what}`;
+  else if (reason.to) done = `reassigned ${what} to ${me && reason.to === me ? "you" : personName(reason.to_name, "a colleague")}`;
+  else done = `took ${what} from its owner`;
+  return `${who} ${done}${when ? ` ${when}` : ""}.`;
+}
+
+/**
+ * Why the server refused a change, in words: what happened to its customer
+ * or ticket when the server knows (`reasonSentence`), else its code and
+ * message as sentences (`refusalSentence`). Never the code itself.
+ */
+export function rejectionSentence(
+  item: Pick<RejectedChange_Serialize, "code" | "message" | "reason" | "subject" | "table">,
+  me: string | null | undefined,
+  now: Date,
+): string {
+  if (item.reason) return reasonSentence(item.reason, item, me, now);
+  return refusalSentence(item.code, item.message);
+}

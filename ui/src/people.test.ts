@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { byName, colleagueName, ownerChoices, personLabel, type Person } from "./people";
+import { actorLabel, byName, colleagueName, historyActor, ownerChoices, personLabel, type Person } from "./people";
 
 const colleagues: Person[] = [
   { id: "u3", full_name: "zoë Martin", role: "agent" },
@@ -30,6 +30,24 @@ describe("personLabel", () => {
   it("calls a known colleague without a name an unnamed user", () => {
     expect(personLabel("u4", colleagues, "u1")).toBe("Unnamed user");
     expect(colleagueName({ full_name: "   " })).toBe("Unnamed user");
+  });
+});
+
+describe("who made a recorded change", () => {
+  it("is the system when no actor was recorded, someone only for an unknown id", () => {
+    expect(actorLabel(null, colleagues, "u1")).toBe("the system");
+    expect(actorLabel(undefined, colleagues, "u1")).toBe("the system");
+    expect(actorLabel("u9", colleagues, "u1")).toBe("someone");
+    expect(actorLabel("u1", colleagues, "u1")).toBe("you");
+    expect(actorLabel("u3", colleagues, "u1")).toBe("zoë Martin");
+  });
+
+  it("reads in a ticket's history as by whom, or imported for a ticket nobody opened in the app", () => {
+    expect(historyActor("u3", false, colleagues, "u1")).toBe("by zoë Martin");
+    expect(historyActor("u1", true, colleagues, "u1")).toBe("by you");
+    expect(historyActor(null, false, colleagues, "u1")).toBe("by the system");
+    expect(historyActor(null, true, colleagues, "u1")).toBe("imported");
+    expect(historyActor("u9", true, colleagues, "u1")).toBe("by someone");
   });
 });
 

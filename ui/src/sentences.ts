@@ -163,14 +163,17 @@ export function messageSentence(message: string | null | undefined, code?: strin
 }
 
 /**
- * An ErrorReport's message as the window shows it. A refusal that names
- * fields is said from its fields, each led by its label; otherwise its
- * message as sentences, or its code's words when it has no message.
+ * An ErrorReport's message as the window shows it: its message as
+ * sentences (the core's message for broken rules already names each
+ * field: "name: must not be blank"); without one, its fields' messages led
+ * by their labels, else its code's words.
  */
 export function reportSentence(report: Pick<ErrorReport, "code" | "message"> & { fields?: ErrorReport["fields"] }): string {
+  const said = messageSentence(report.message);
+  if (said) return said;
   const fields = report.fields ?? [];
   if (fields.length > 0) return fields.map(({ field, message }) => fieldSentence(field, message)).join(" ");
-  return messageSentence(report.message, report.code) || codeSentence(report.code || "internal");
+  return codeSentence(report.code || "internal");
 }
 
 /** Lowercase words only, for comparing two wordings. */

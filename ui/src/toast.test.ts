@@ -6,18 +6,18 @@ describe("the toast", () => {
     const toaster = createToaster();
     const seen: (Toast | null)[] = [];
     toaster.subscribe((toast) => seen.push(toast));
-    toaster.show("Customer not found");
-    toaster.show("Disk full");
-    expect(toaster.current()?.message).toBe("Disk full");
-    expect(seen.map((t) => t?.message)).toEqual(["Customer not found", "Disk full"]);
+    toaster.show("The customer is gone.");
+    toaster.show("The disk is full.");
+    expect(toaster.current()?.message).toBe("The disk is full.");
+    expect(seen.map((t) => t?.message)).toEqual(["The customer is gone.", "The disk is full."]);
   });
 
   it("counts a repeated message instead of replacing it", () => {
     const toaster = createToaster();
-    toaster.show("Offline");
+    toaster.show("You are offline.");
     const first = toaster.current()!;
-    toaster.show("Offline");
-    expect(toaster.current()).toEqual({ id: first.id, message: "Offline", repeats: 2 });
+    toaster.show("You are offline.");
+    expect(toaster.current()).toEqual({ id: first.id, message: "You are offline.", repeats: 2 });
   });
 
   it("goes away when dismissed, and stops telling unsubscribed listeners", () => {
@@ -30,6 +30,14 @@ describe("the toast", () => {
     unsubscribe();
     toaster.show("y");
     expect(calls).toBe(2);
+  });
+
+  it("shows a raw message as a sentence, and counts it as the same message", () => {
+    const toaster = createToaster();
+    toaster.show("name: must not be blank");
+    expect(toaster.current()?.message).toBe("Name must not be blank.");
+    toaster.show("Name must not be blank.");
+    expect(toaster.current()?.repeats).toBe(2);
   });
 
   it("never shows an empty message", () => {

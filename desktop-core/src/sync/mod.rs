@@ -463,9 +463,17 @@ impl Engine {
             ))
         });
         self.status.send_modify(|status| {
-            status.state = state;
-            status.progress = progress;
-            status.message = message;
+            // A retry is not yet a connection: while the server cannot be
+            // reached, the bar keeps saying so until a round succeeds (it
+            // would otherwise flip to "Online" for every attempt, and a
+            // frozen server holds each attempt for the silence limit).
+            let retrying = state == SyncState::Syncing
+                && matches!(status.state, SyncState::Offline | SyncState::NotResponding);
+            if !retrying {
+                status.state = state;
+                status.progress = progress;
+                status.message = message;
+            }
             if let Some((pending, inbox, last)) = counts {
                 status.pending = pending;
                 status.inbox = inbox;

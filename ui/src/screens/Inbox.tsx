@@ -2,18 +2,31 @@
 // discard), conflicts where two people changed the same field (restore the
 // value that lost, or accept the one kept), and, while there are any, the
 // changes still waiting for the server (the status bar's pending count
-// opens this screen).
+// opens this screen). Everything is said in words (changes.ts): values by
+// their labels, people by name or "you", a refusal's reason as a sentence,
+// never a wire value or a code.
 
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { attempt } from "../api";
 import { commands, type ConflictItem_Serialize, type PendingChange_Serialize, type RejectedChange_Serialize } from "../bindings";
-import { type ChangeLine, conflictVerdict, describeMutation, editableFields, editedValues, valueText } from "../changes";
+import {
+  type ChangeLine,
+  changeAsText,
+  conflictPeople,
+  conflictVerdict,
+  describeMutation,
+  editableFields,
+  editedValues,
+  rejectionSentence,
+  type ValueContext,
+  valueText,
+} from "../changes";
 import { Form } from "../components/Form";
 import { LoadingNote } from "../components/LoadingNote";
 import { useApp } from "../context";
 import { formatDateTime, formatFull } from "../datetime";
 import { useLoad, useNow } from "../hooks";
-import { fieldLabel, humanize, personName, tableNoun } from "../labels";
+import { fieldLabel, humanize, tableNoun } from "../labels";
 import type { Screen } from "../route";
 
 /** Where the changed row can be seen, for the tables that have a page. */
@@ -21,6 +34,12 @@ function rowScreen(table: string, rowId: string): Screen | null {
   if (table === "customers") return { name: "customer", id: rowId };
   if (table === "tickets") return { name: "ticket", id: rowId };
   return null;
+}
+
+/** What the inbox's values need to be said in words (names, "you", dates relative to now). */
+function useValueContext(now: Date): ValueContext {
+  const { colleagues, products, session } = useApp();
+  return { colleagues, products, me: session.account.id, now };
 }
 
 export function Inbox() {
@@ -108,9 +127,14 @@ function ChangeLines({ lines }: { lines: ChangeLine[] }) {
   );
 }
 
+/** When a new row was made, where that is not when it was saved ("made Yesterday, 16:40"). */
+function Made({ made }: { made?: string }) {
+  return made ? <span class="muted small made">made {made}</span> : null;
+}
+
 function PendingItem({ item, now }: { item: PendingChange_Serialize; now: Date }) {
   const { navigate } = useApp();
-  const summary = describeMutation(item.mutation, item.subject);
+  const summary = describeMutation(item.mutation, item.subject, useValueContext(now));
   const target = item.mutation.op === "delete" ? null : rowScreen(item.table, item.row_id);
   return (
     <li class="card pending-item" data-seq={item.seq}>
@@ -120,6 +144,7 @@ function PendingItem({ item, now }: { item: PendingChange_Serialize; now: Date }
         <span class="muted small" title={formatFull(item.recorded_at)}>
           saved {formatDateTime(item.recorded_at, now)}
         </span>
+        <Made made={summary.made} />
         <span class="header-spacer" />
         {target && (
           <button type="button" class="link-button small" onClick={() => navigate(target)}>
@@ -133,14 +158,18 @@ function PendingItem({ item, now }: { item: PendingChange_Serialize; now: Date }
 }
 
 function RejectedItem({ item, now }: { item: RejectedChange_Serialize; now: Date }) {
-  const { refresh, navigate } = useApp();
+  const { refresh, navigate, session } = useApp();
   const [editing, setEditing] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
-  const summary = describeMutation(item.mutation, item.subject);
+  const context = useValueContext(now);
+  const summary = describeMutation(item.mutation, item.subject, context);
   const fields = editableFields(item.mutation);
   const [texts, setTexts] = useState<Record<string, string>>({});
-  const target = item.mutation.op === "delete" ? null : rowScreen(item.table, item.row_id);
+  // Out of the user's reach (reassigned, deleted): nothing to open, and
+  // sending it again cannot succeed; what is left is to keep a copy.
+  const reachable = item.reachable !== false;
+  const target = !reachable || item.mutation.op === "delete" ? null : rowScreen(item.table, item.row_id);
 
   async function run(action: Promise<Awaited<ReturnType<typeof commands.retryRejected>>>) {
     setBusy(true);
@@ -157,6 +186,7 @@ function RejectedItem({ item, now }: { item: RejectedChange_Serialize; now: Date
         <span class="muted small" title={formatFull(item.rejected_at)}>
           refused {formatDateTime(item.rejected_at, now)}
         </span>
+        <Made made={summary.made} />
         <span class="header-spacer" />
         {target && (
           <button type="button" class="link-button small" onClick={() => navigate(target)}>
@@ -164,9 +194,12 @@ function RejectedItem({ item, now }: { item: RejectedChange_Serialize; now: Date
           </button>
         )}
       </div>
-      <p class="reason">
-        <span class="reason-label">Server said:</span> {item.message} <code class="code">{item.code}</code>
-      </p>
+      <p class="reason">{rejectionSentence(item, session.account.id, now)}</p>
+      {!reachable && (
+        <p class="reason-hint muted small">
+          You can no longer open it, so this change cannot be sent again. Copy it to keep your work, then discard it.
+        </p>
+      )}
 
       {!editing && <ChangeLines lines={summary.lines} />}
 
@@ -215,18 +248,30 @@ function RejectedItem({ item, now }: { item: RejectedChange_Serialize; now: Date
 
       {!editing && (
         <div class="card-actions">
-          <button type="button" class="button retry" disabled={busy} onClick={() => run(commands.retryRejected(item.seq))} title="Send it again as it was">
-            Retry
-          </button>
-          <button
-            type="button"
-            class="button edit-resend"
-            disabled={busy || fields.length === 0}
-            title={fields.length === 0 ? "A deletion has nothing to edit" : "Correct the values, then send again"}
-            onClick={() => setEditing(true)}
-          >
-            Edit and resend
-          </button>
+          {reachable ? (
+            <>
+              <button
+                type="button"
+                class="button retry"
+                disabled={busy}
+                onClick={() => run(commands.retryRejected(item.seq))}
+                title="Send it again as it was"
+              >
+                Retry
+              </button>
+              <button
+                type="button"
+                class="button edit-resend"
+                disabled={busy || fields.length === 0}
+                title={fields.length === 0 ? "A deletion has nothing to edit" : "Correct the values, then send again"}
+                onClick={() => setEditing(true)}
+              >
+                Edit and resend
+              </button>
+            </>
+          ) : (
+            <CopyChange text={changeAsText(item.mutation, item.subject, context)} />
+          )}
           <span class="header-spacer" />
           {confirming ? (
             <span class="confirm" role="group" aria-label="Confirm discard">
@@ -249,12 +294,54 @@ function RejectedItem({ item, now }: { item: RejectedChange_Serialize; now: Date
   );
 }
 
+/** How long "Copied" stays on the button. */
+const COPIED_MS = 2500;
+
+/**
+ * "Copy my change": the change as plain text on the clipboard (to paste in
+ * a mail or a note and redo it by hand), with the outcome on the button.
+ */
+function CopyChange({ text }: { text: string }) {
+  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
+  useEffect(() => {
+    if (state === "idle") return;
+    const timer = setTimeout(() => setState("idle"), COPIED_MS);
+    return () => clearTimeout(timer);
+  }, [state]);
+
+  async function copy() {
+    try {
+      await navigator.clipboard.writeText(text);
+      setState("copied");
+    } catch {
+      setState("failed");
+    }
+  }
+
+  return (
+    <>
+      <button
+        type="button"
+        class="button primary copy-change"
+        data-state={state}
+        onClick={() => void copy()}
+        title="Copy what you changed as text, to redo it or pass it on"
+      >
+        {state === "copied" ? "Copied" : "Copy my change"}
+      </button>
+      <span class="small copy-feedback" role="status">
+        {state === "copied" ? "Copied to the clipboard." : state === "failed" ? "Could not copy: the clipboard is not available." : ""}
+      </span>
+    </>
+  );
+}
+
 function ConflictItem({ conflict, now }: { conflict: ConflictItem_Serialize; now: Date }) {
-  const { refresh, navigate } = useApp();
+  const { refresh, navigate, session } = useApp();
   const [busy, setBusy] = useState(false);
+  const context = useValueContext(now);
   const target = rowScreen(conflict.table, conflict.row_id);
-  const lostBy = personName(conflict.lost_by_name, conflict.mine_lost ? "You" : "A colleague");
-  const keptBy = personName(conflict.kept_by_name, conflict.mine_lost ? "A colleague" : "You");
+  const { keptBy, lostBy } = conflictPeople(conflict, session.account.full_name);
 
   async function run(action: Promise<Awaited<ReturnType<typeof commands.restoreConflict>>>) {
     setBusy(true);
@@ -285,13 +372,13 @@ function ConflictItem({ conflict, now }: { conflict: ConflictItem_Serialize; now
         <div>
           <dt>Kept</dt>
           <dd>
-            <span class="after">{valueText(conflict.kept_value)}</span> <span class="muted small">by {keptBy}</span>
+            <span class="after">{valueText(conflict.kept_value, conflict.field, context)}</span> <span class="muted small">by {keptBy}</span>
           </dd>
         </div>
         <div>
           <dt>Lost</dt>
           <dd>
-            <span class="lost">{valueText(conflict.lost_value)}</span> <span class="muted small">by {lostBy}</span>
+            <span class="lost">{valueText(conflict.lost_value, conflict.field, context)}</span> <span class="muted small">by {lostBy}</span>
           </dd>
         </div>
       </dl>
@@ -303,7 +390,7 @@ function ConflictItem({ conflict, now }: { conflict: ConflictItem_Serialize; now
           onClick={() => run(commands.restoreConflict(conflict.conflict_id))}
           title="Put the value that lost back (a new edit, synced like any other)"
         >
-          {conflict.mine_lost ? "Restore my value" : `Use ${lostBy}'s value`}
+          {lostBy === "you" ? "Restore my value" : `Use ${lostBy}'s value`}
         </button>
         <button type="button" class="button dismiss" disabled={busy} onClick={() => run(commands.dismissConflict(conflict.conflict_id))} title="Accept the value kept">
           Dismiss
