@@ -317,8 +317,42 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
         )
         .await;
     admin.screenshot("9-admin-sees-it").await;
+
+    // The server freezes (takes connections, answers nothing). Ada's next
+    // change waits to be sent, and the bar says why within the silence
+    // limit instead of "Online".
+    backend.freeze().await;
+    admin.click("#nav-customers").await;
+    admin.click("#new-customer").await;
+    admin.fill("#customer-name", "Frozen Foods").await;
+    admin.click("#customer-save").await;
+    admin.text_contains("#customer-title", "Frozen Foods").await;
+    admin
+        .attribute_is("#status-pending", "data-count", "1")
+        .await;
+    admin
+        .attribute_is("#status-connection", "data-state", "not_responding")
+        .await;
+    admin.screenshot("9b-server-not-responding").await;
+    // The pending count opens the list of what is still to send.
+    admin.click("#status-pending").await;
+    admin
+        .text_contains("#pending-changes .pending-item", "Frozen Foods")
+        .await;
+    // Signing out with unsent work asks first, then is immediate: the
+    // frozen server is not waited for.
     admin.click("#sign-out").await;
+    admin.find("#sign-out-dialog").await;
+    admin.screenshot("9c-sign-out-asks").await;
+    let asked = std::time::Instant::now();
+    admin.click("#sign-out-confirm").await;
     admin.find("#login-email").await;
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(5),
+        "sign-out did not wait for the server: {:?}",
+        asked.elapsed()
+    );
+    backend.restart().await;
 
     admin.close().await;
     app.close().await;

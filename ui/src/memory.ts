@@ -4,11 +4,12 @@
 // it is shown; forgotten on sign-out, so the next user starts clean.
 
 import type { TicketView } from "./bindings";
+import type { TicketSort } from "./ticketList";
 import { initialListState, type ListState } from "./customerList";
 
 export interface ScreenMemory {
   customers: ListState;
-  tickets: { includeDone: boolean; view: TicketView };
+  tickets: { includeDone: boolean; view: TicketView; sort?: TicketSort | null };
 }
 
 const fresh = (): ScreenMemory => ({

@@ -11,17 +11,19 @@ import { openableRow } from "../components/rows";
 import { useApp } from "../context";
 import { formatDateTime, formatFull } from "../datetime";
 import { useLoad, useNewAction, useNow } from "../hooks";
-import { isPressing, personName } from "../labels";
+import { isPressing, personName, plural } from "../labels";
 import { screenMemory } from "../memory";
+import { nextTicketSort, sortTickets, type TicketSort, type TicketSortColumn } from "../ticketList";
 import { withHint } from "../shortcuts";
 
 export function Tickets() {
   const { navigate, openDialog, session } = useApp();
   const [includeDone, setIncludeDone] = useState(screenMemory.tickets.includeDone);
   const [view, setView] = useState<TicketView>(screenMemory.tickets.view);
+  const [sort, setSort] = useState<TicketSort | null>(screenMemory.tickets.sort ?? null);
   useEffect(() => {
-    screenMemory.tickets = { includeDone, view };
-  }, [includeDone, view]);
+    screenMemory.tickets = { includeDone, view, sort };
+  }, [includeDone, view, sort]);
   const list = useLoad(() => commands.tickets(view, includeDone), [view, includeDone], { keep: true });
   const views = ticketViews(session.account.role === "admin");
   const now = useNow(60_000);
@@ -29,7 +31,8 @@ export function Tickets() {
   const newTicket = () => openDialog({ kind: "new-ticket" });
   useNewAction(newTicket, []);
 
-  const tickets = list.data ?? [];
+  const tickets = sortTickets(list.data ?? [], sort);
+  const onSort = (column: TicketSortColumn) => setSort(nextTicketSort(sort, column));
   return (
     <section id="tickets-screen" class="screen" data-loaded={list.loaded ? "true" : undefined}>
       <header class="screen-header">
@@ -59,6 +62,12 @@ export function Tickets() {
         </button>
       </header>
 
+      {list.loaded && (
+        <p id="ticket-list-total" class="list-summary" aria-live="polite">
+          {plural(tickets.length, "ticket")}
+          {includeDone ? ", resolved and closed included" : ""}
+        </p>
+      )}
       <div id="ticket-list" class="list" data-loaded={list.loaded ? "true" : undefined}>
         {list.loaded && tickets.length === 0 && (
           <div class="empty">
@@ -69,12 +78,12 @@ export function Tickets() {
           <table class="table">
             <thead>
               <tr>
-                <th>Title</th>
-                <th>Customer</th>
-                <th>Status</th>
-                <th>Priority</th>
-                <th>Assigned</th>
-                <th>Updated</th>
+                <TicketHeader column="title" label="Title" sort={sort} onSort={onSort} />
+                <TicketHeader column="customer" label="Customer" sort={sort} onSort={onSort} />
+                <TicketHeader column="status" label="Status" sort={sort} onSort={onSort} />
+                <TicketHeader column="priority" label="Priority" sort={sort} onSort={onSort} />
+                <TicketHeader column="assigned" label="Assigned" sort={sort} onSort={onSort} />
+                <TicketHeader column="updated" label="Updated" sort={sort} onSort={onSort} />
               </tr>
             </thead>
             <tbody>
@@ -133,4 +142,35 @@ function emptyWords(view: TicketView, includeDone: boolean): string {
     case "all":
       return `No${open} tickets.`;
   }
+}
+
+/** A header that sorts the list: a button, so the keyboard reaches it. */
+function TicketHeader({
+  column,
+  label,
+  sort,
+  onSort,
+}: {
+  column: TicketSortColumn;
+  label: string;
+  sort: TicketSort | null;
+  onSort: (column: TicketSortColumn) => void;
+}) {
+  const sorted = sort?.column === column ? (sort.direction === "asc" ? "ascending" : "descending") : undefined;
+  return (
+    <th class="sortable" aria-sort={sorted}>
+      <button
+        id={`ticket-sort-${column}`}
+        type="button"
+        class="sort-header"
+        title={sorted ? "Reverse the order" : `Sort by ${label.toLowerCase()}`}
+        onClick={() => onSort(column)}
+      >
+        {label}
+        <span class={sorted ? "sort-mark shown" : "sort-mark"} aria-hidden="true">
+          {sorted === "descending" ? "▼" : "▲"}
+        </span>
+      </button>
+    </th>
+  );
 }
