@@ -129,6 +129,7 @@ export function CustomerPage({ id, back, onMissing }: CustomerPageProps) {
                   colleagues={colleagues}
                   me={session.account.id}
                   canEdit={data.can_edit}
+                  ownerId={data.customer.owner}
                 />
               ))}
             </ul>
@@ -203,9 +204,12 @@ interface InteractionRowProps {
   me: string;
   /** The user manages this customer: they may act on its follow-ups. */
   canEdit: boolean;
+  /** The customer's owner, whose follow-ups remind them. */
+  ownerId: string | null;
 }
 
-function InteractionRow({ interaction, now, colleagues, me, canEdit }: InteractionRowProps) {
+function InteractionRow({ interaction, now, colleagues, me, canEdit, ownerId }: InteractionRowProps) {
+  const mine = ownerId === me || interaction.created_by === me;
   const followUp = followUpState(interaction.follow_up_date, now);
   return (
     <li class="interaction-row" data-id={interaction.id}>
@@ -233,7 +237,14 @@ function InteractionRow({ interaction, now, colleagues, me, canEdit }: Interacti
               {followUp === "overdue" ? "Follow-up overdue: " : followUp === "due" ? "Follow-up due today: " : "Follow up: "}
               {formatDateTime(interaction.follow_up_date, now)}
             </p>
-            {canEdit && <FollowUpActions interactionId={interaction.id} due={interaction.follow_up_date} snooze={false} />}
+            {canEdit && (
+              <FollowUpActions
+                interactionId={interaction.id}
+                due={interaction.follow_up_date}
+                // Reminders are the user's own: their customers' follow-ups and the ones they logged.
+                snooze={mine}
+              />
+            )}
           </div>
         )
       )}
