@@ -4,6 +4,7 @@
 //!
 //! Later issues add a spawned sync server and simulated clients beside it.
 
+pub mod committed;
 pub mod postgres;
 
 pub use postgres::TestDatabase;
