@@ -23,6 +23,12 @@ export function nextTicketSort(current: TicketSort | null, column: TicketSortCol
   return { column, direction: column === "updated" ? "desc" : "asc" };
 }
 
+/** How the list is sorted by `column`, for the header's `aria-sort`. */
+export function sortedBy(sort: TicketSort | null, column: TicketSortColumn): "ascending" | "descending" | undefined {
+  if (sort?.column !== column) return undefined;
+  return sort.direction === "asc" ? "ascending" : "descending";
+}
+
 /** The rows in the chosen order (stable: ties keep the core's order); null keeps the core's. */
 export function sortTickets(rows: readonly TicketListItem_Serialize[], sort: TicketSort | null): TicketListItem_Serialize[] {
   if (!sort) return [...rows];

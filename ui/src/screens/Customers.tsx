@@ -10,6 +10,7 @@ import { commands, type CustomerSortColumn } from "../bindings";
 import { EnumSelect } from "../components/EnumSelect";
 import { Pill } from "../components/Pill";
 import { focusFirstRow, openableRow } from "../components/rows";
+import { SortableHeader } from "../components/SortableHeader";
 import { useApp } from "../context";
 import {
   ariaSort,
@@ -23,7 +24,6 @@ import {
   showPager,
   shownSort,
   turnPage,
-  type ListSort,
   type ListState,
 } from "../customerList";
 import { formatDate, formatFull } from "../datetime";
@@ -86,7 +86,7 @@ export function Customers() {
     document.getElementById("customer-search")?.focus();
   };
   const header = (column: CustomerSortColumn, label: string) => (
-    <SortHeader column={column} label={label} sort={sort} onSort={onSort} />
+    <SortableHeader id={`customer-sort-${column}`} label={label} sorted={ariaSort(sort, column)} onSort={() => onSort(column)} />
   );
   return (
     <section id="customers-screen" class="screen" data-loaded={list.loaded ? "true" : undefined}>
@@ -257,36 +257,5 @@ export function Customers() {
         )}
       </div>
     </section>
-  );
-}
-
-/** A column header that sorts the list: a button, so the keyboard reaches it; `aria-sort` on the sorted one. */
-function SortHeader({
-  column,
-  label,
-  sort,
-  onSort,
-}: {
-  column: CustomerSortColumn;
-  label: string;
-  sort: ListSort | null;
-  onSort: (column: CustomerSortColumn) => void;
-}) {
-  const sorted = ariaSort(sort, column);
-  return (
-    <th class="sortable" aria-sort={sorted}>
-      <button
-        id={`customer-sort-${column}`}
-        type="button"
-        class="sort-header"
-        title={sorted ? "Reverse the order" : `Sort by ${label.toLowerCase()}`}
-        onClick={() => onSort(column)}
-      >
-        {label}
-        <span class={sorted ? "sort-mark shown" : "sort-mark"} aria-hidden="true">
-          {sorted === "descending" ? "▼" : "▲"}
-        </span>
-      </button>
-    </th>
   );
 }

@@ -132,33 +132,51 @@ function Made({ made }: { made?: string }) {
   return made ? <span class="muted small made">made {made}</span> : null;
 }
 
-function PendingItem({ item, now }: { item: PendingChange_Serialize; now: Date }) {
+/** A change card's first line: what, about what, when, and where to open it. */
+function ChangeHead(props: {
+  title: string;
+  subject: string | null;
+  /** "saved", "refused". */
+  when: string;
+  at: string;
+  made: Parameters<typeof Made>[0]["made"];
+  now: Date;
+  table: string;
+  target: Screen | null;
+}) {
   const { navigate } = useApp();
+  const { title, subject, when, at, made, now, table, target } = props;
+  return (
+    <div class="card-head">
+      <span class="strong">{title}</span>
+      {subject && <span class="rejected-subject">{subject}</span>}
+      <span class="muted small" title={formatFull(at)}>
+        {when} {formatDateTime(at, now)}
+      </span>
+      <Made made={made} />
+      <span class="header-spacer" />
+      {target && (
+        <button type="button" class="link-button small" onClick={() => navigate(target)}>
+          Open {tableNoun(table)}
+        </button>
+      )}
+    </div>
+  );
+}
+
+function PendingItem({ item, now }: { item: PendingChange_Serialize; now: Date }) {
   const summary = describeMutation(item.mutation, item.subject, useValueContext(now));
   const target = item.mutation.op === "delete" ? null : rowScreen(item.table, item.row_id);
   return (
     <li class="card pending-item" data-seq={item.seq}>
-      <div class="card-head">
-        <span class="strong">{summary.title}</span>
-        {item.subject && <span class="rejected-subject">{item.subject}</span>}
-        <span class="muted small" title={formatFull(item.recorded_at)}>
-          saved {formatDateTime(item.recorded_at, now)}
-        </span>
-        <Made made={summary.made} />
-        <span class="header-spacer" />
-        {target && (
-          <button type="button" class="link-button small" onClick={() => navigate(target)}>
-            Open {tableNoun(item.table)}
-          </button>
-        )}
-      </div>
+      <ChangeHead title={summary.title} subject={item.subject} when="saved" at={item.recorded_at} made={summary.made} now={now} table={item.table} target={target} />
       <ChangeLines lines={summary.lines} />
     </li>
   );
 }
 
 function RejectedItem({ item, now }: { item: RejectedChange_Serialize; now: Date }) {
-  const { refresh, navigate, session } = useApp();
+  const { refresh, session } = useApp();
   const [editing, setEditing] = useState(false);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -180,20 +198,7 @@ function RejectedItem({ item, now }: { item: RejectedChange_Serialize; now: Date
 
   return (
     <li class="card rejected-item" data-seq={item.seq}>
-      <div class="card-head">
-        <span class="strong">{summary.title}</span>
-        {item.subject && <span class="rejected-subject">{item.subject}</span>}
-        <span class="muted small" title={formatFull(item.rejected_at)}>
-          refused {formatDateTime(item.rejected_at, now)}
-        </span>
-        <Made made={summary.made} />
-        <span class="header-spacer" />
-        {target && (
-          <button type="button" class="link-button small" onClick={() => navigate(target)}>
-            Open {tableNoun(item.table)}
-          </button>
-        )}
-      </div>
+      <ChangeHead title={summary.title} subject={item.subject} when="refused" at={item.rejected_at} made={summary.made} now={now} table={item.table} target={target} />
       <p class="reason">{rejectionSentence(item, session.account.id, now)}</p>
       {!reachable && (
         <p class="reason-hint muted small">

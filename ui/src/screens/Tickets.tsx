@@ -7,13 +7,14 @@
 import { useEffect, useState } from "preact/hooks";
 import { commands, type TicketView } from "../bindings";
 import { Pill } from "../components/Pill";
+import { SortableHeader } from "../components/SortableHeader";
 import { openableRow } from "../components/rows";
 import { useApp } from "../context";
 import { formatDateTime, formatFull } from "../datetime";
 import { useLoad, useNewAction, useNow } from "../hooks";
 import { isPressing, personName, plural } from "../labels";
 import { screenMemory } from "../memory";
-import { nextTicketSort, sortTickets, type TicketSort, type TicketSortColumn } from "../ticketList";
+import { nextTicketSort, sortedBy, sortTickets, type TicketSort, type TicketSortColumn } from "../ticketList";
 import { withHint } from "../shortcuts";
 
 export function Tickets() {
@@ -78,12 +79,12 @@ export function Tickets() {
           <table class="table">
             <thead>
               <tr>
-                <TicketHeader column="title" label="Title" sort={sort} onSort={onSort} />
-                <TicketHeader column="customer" label="Customer" sort={sort} onSort={onSort} />
-                <TicketHeader column="status" label="Status" sort={sort} onSort={onSort} />
-                <TicketHeader column="priority" label="Priority" sort={sort} onSort={onSort} />
-                <TicketHeader column="assigned" label="Assigned" sort={sort} onSort={onSort} />
-                <TicketHeader column="updated" label="Updated" sort={sort} onSort={onSort} />
+                <SortableHeader id="ticket-sort-title" label="Title" sorted={sortedBy(sort, "title")} onSort={() => onSort("title")} />
+                <SortableHeader id="ticket-sort-customer" label="Customer" sorted={sortedBy(sort, "customer")} onSort={() => onSort("customer")} />
+                <SortableHeader id="ticket-sort-status" label="Status" sorted={sortedBy(sort, "status")} onSort={() => onSort("status")} />
+                <SortableHeader id="ticket-sort-priority" label="Priority" sorted={sortedBy(sort, "priority")} onSort={() => onSort("priority")} />
+                <SortableHeader id="ticket-sort-assigned" label="Assigned" sorted={sortedBy(sort, "assigned")} onSort={() => onSort("assigned")} />
+                <SortableHeader id="ticket-sort-updated" label="Updated" sorted={sortedBy(sort, "updated")} onSort={() => onSort("updated")} />
               </tr>
             </thead>
             <tbody>
@@ -142,35 +143,4 @@ function emptyWords(view: TicketView, includeDone: boolean): string {
     case "all":
       return `No${open} tickets.`;
   }
-}
-
-/** A header that sorts the list: a button, so the keyboard reaches it. */
-function TicketHeader({
-  column,
-  label,
-  sort,
-  onSort,
-}: {
-  column: TicketSortColumn;
-  label: string;
-  sort: TicketSort | null;
-  onSort: (column: TicketSortColumn) => void;
-}) {
-  const sorted = sort?.column === column ? (sort.direction === "asc" ? "ascending" : "descending") : undefined;
-  return (
-    <th class="sortable" aria-sort={sorted}>
-      <button
-        id={`ticket-sort-${column}`}
-        type="button"
-        class="sort-header"
-        title={sorted ? "Reverse the order" : `Sort by ${label.toLowerCase()}`}
-        onClick={() => onSort(column)}
-      >
-        {label}
-        <span class={sorted ? "sort-mark shown" : "sort-mark"} aria-hidden="true">
-          {sorted === "descending" ? "▼" : "▲"}
-        </span>
-      </button>
-    </th>
-  );
 }
