@@ -37,6 +37,18 @@ impl Store {
         self.state("cursor")
     }
 
+    /// The columns the replica has for `table` (none for a table it lacks),
+    /// for checking it against the server's schema.
+    pub fn column_names(&self, table: &str) -> CoreResult<Vec<String>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT name FROM pragma_table_info(?1) ORDER BY cid")?;
+        let names = stmt
+            .query_map(params![table], |r| r.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        Ok(names)
+    }
+
     /// Whether the first load has finished at least once.
     pub fn has_loaded(&self) -> CoreResult<bool> {
         Ok(self.state("loaded")?.is_some())

@@ -1,0 +1,539 @@
+//! Rules stated twice, checked against each other: what crm-domain (and the
+//! replica) says against what PostgreSQL enforces. Each test fails when one
+//! side alone changes: a CHECK's limit, the attachment MIME list or size in
+//! the CHECK or the bucket row, a column PostgreSQL has and the replica
+//! lacks, the dashboard's figures, or a row made offline that comes back
+//! different from what the app showed.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use chrono::{Duration, Utc};
+use crm_domain::drafts::NewInteraction;
+use crm_domain::validation::{self as rules, ALLOWED_ATTACHMENT_MIME_TYPES, MAX_ATTACHMENT_BYTES};
+use crm_domain::{InteractionChannel, TicketPriority, TicketStatus};
+use serde_json::Value;
+use sqlx::PgPool;
+use support::{Backend, Client, Team, new_customer};
+use uuid::Uuid;
+
+/// Whether PostgreSQL takes `value` into `table.column` of row `id` (as the
+/// migrating role, so only constraints and triggers decide), changing
+/// nothing either way. `Err` carries the SQLSTATE of a refusal.
+async fn takes(
+    pool: &PgPool,
+    table: &str,
+    column: &str,
+    id: Uuid,
+    value: Value,
+) -> Result<(), String> {
+    let mut tx = pool.begin().await.unwrap();
+    // Names come from this file's own lists; the value is bound.
+    let sql = format!(
+        "UPDATE {table} SET {column} = (jsonb_populate_record(NULL::{table}, jsonb_build_object('{column}', $1::jsonb))).{column} WHERE id = $2"
+    );
+    let outcome = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&value)
+        .bind(id)
+        .execute(&mut *tx)
+        .await;
+    tx.rollback().await.unwrap();
+    match outcome {
+        Ok(done) => {
+            assert_eq!(done.rows_affected(), 1, "{table} {id} exists");
+            Ok(())
+        }
+        Err(sqlx::Error::Database(e)) => Err(e.code().unwrap_or_default().to_string()),
+        Err(e) => panic!("{e}"),
+    }
+}
+
+/// One row of each table with text rules, made as the migrating role.
+struct Fixture {
+    customer: Uuid,
+    interaction: Uuid,
+    ticket: Uuid,
+    comment: Uuid,
+    product: Uuid,
+    attachment: Uuid,
+    profile: Uuid,
+    token: Uuid,
+}
+
+async fn fixture(pool: &PgPool, team: &Team) -> Fixture {
+    let f = Fixture {
+        customer: Uuid::now_v7(),
+        interaction: Uuid::now_v7(),
+        ticket: Uuid::now_v7(),
+        comment: Uuid::now_v7(),
+        product: Uuid::now_v7(),
+        attachment: Uuid::now_v7(),
+        profile: team.ben,
+        token: Uuid::now_v7(),
+    };
+    let ben = team.ben;
+    for (sql, ids) in [
+        (
+            "INSERT INTO customers (id, name, owner) VALUES ($1, 'Parity', $2)",
+            (f.customer, ben),
+        ),
+        (
+            "INSERT INTO products (id, name, is_active) VALUES ($1, 'Parity', false) RETURNING $2::uuid",
+            (f.product, ben),
+        ),
+        (
+            "INSERT INTO integration_tokens (id, name, token_hash, permissions, created_by)
+          VALUES ($1, 'parity', repeat('b', 64), '{tickets:read}', $2)",
+            (f.token, ben),
+        ),
+    ] {
+        sqlx::query(sql)
+            .bind(ids.0)
+            .bind(ids.1)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    sqlx::query(
+        "INSERT INTO customer_interactions (id, customer_id, type, channel, created_by)
+         VALUES ($1, $2, 'call', 'phone', $3)",
+    )
+    .bind(f.interaction)
+    .bind(f.customer)
+    .bind(ben)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("INSERT INTO tickets (id, title, created_by) VALUES ($1, 'Parity', $2)")
+        .bind(f.ticket)
+        .bind(ben)
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "INSERT INTO ticket_comments (id, ticket_id, content, created_by) VALUES ($1, $2, 'x', $3)",
+    )
+    .bind(f.comment)
+    .bind(f.ticket)
+    .bind(ben)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "INSERT INTO ticket_attachments (id, ticket_id, file_name, file_path, file_size, mime_type, uploaded_by)
+         VALUES ($1, $2, 'a.png', $2 || '/a.png', 5, 'image/png', $3)",
+    )
+    .bind(f.attachment)
+    .bind(f.ticket)
+    .bind(ben)
+    .execute(pool)
+    .await
+    .unwrap();
+    f
+}
+
+#[tokio::test]
+async fn text_limits_are_the_same_in_the_domain_and_in_postgresql() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let pool = backend.pool();
+    let f = fixture(pool, &team).await;
+    // (table, column, row, the domain's limit in characters).
+    let limits = [
+        (
+            "customers",
+            "name",
+            f.customer,
+            rules::CUSTOMER_NAME_MAX_CHARS,
+        ),
+        ("customers", "phone", f.customer, rules::PHONE_MAX_CHARS),
+        (
+            "customer_interactions",
+            "type",
+            f.interaction,
+            rules::INTERACTION_TYPE_MAX_CHARS,
+        ),
+        (
+            "customer_interactions",
+            "note",
+            f.interaction,
+            rules::INTERACTION_NOTE_MAX_CHARS,
+        ),
+        ("tickets", "title", f.ticket, rules::TICKET_TITLE_MAX_CHARS),
+        (
+            "tickets",
+            "description",
+            f.ticket,
+            rules::TICKET_DESCRIPTION_MAX_CHARS,
+        ),
+        (
+            "ticket_comments",
+            "content",
+            f.comment,
+            rules::COMMENT_CONTENT_MAX_CHARS,
+        ),
+        ("products", "name", f.product, rules::PRODUCT_NAME_MAX_CHARS),
+        (
+            "products",
+            "description",
+            f.product,
+            rules::PRODUCT_DESCRIPTION_MAX_CHARS,
+        ),
+        (
+            "profiles",
+            "full_name",
+            f.profile,
+            rules::FULL_NAME_MAX_CHARS,
+        ),
+        (
+            "profiles",
+            "avatar_url",
+            f.profile,
+            rules::AVATAR_URL_MAX_CHARS,
+        ),
+        (
+            "integration_tokens",
+            "name",
+            f.token,
+            rules::INTEGRATION_TOKEN_NAME_MAX_CHARS,
+        ),
+    ];
+    for (table, column, id, max) in limits {
+        // Characters of two bytes, so a byte count where characters are
+        // meant shows; digits where the rule wants them.
+        let unit = if column == "phone" { "1" } else { "é" };
+        let at = unit.repeat(max);
+        let past = unit.repeat(max + 1);
+        assert_eq!(
+            takes(pool, table, column, id, Value::String(at)).await,
+            Ok(()),
+            "{table}.{column} takes {max} as the domain does"
+        );
+        assert!(
+            takes(pool, table, column, id, Value::String(past))
+                .await
+                .is_err(),
+            "{table}.{column} refuses {} as the domain does",
+            max + 1
+        );
+    }
+    // A file name counts bytes (its object path follows it).
+    for (len, ok) in [
+        (rules::ATTACHMENT_FILE_NAME_MAX_BYTES, true),
+        (rules::ATTACHMENT_FILE_NAME_MAX_BYTES + 1, false),
+    ] {
+        let name = "a".repeat(len);
+        assert_eq!(rules::validate_attachment_file_name(&name).is_ok(), ok);
+        let mut tx = pool.begin().await.unwrap();
+        // A new row: the path is fixed once written.
+        let outcome = sqlx::query(
+            "INSERT INTO ticket_attachments (ticket_id, file_name, file_path, file_size, mime_type, uploaded_by)
+             SELECT ticket_id, $1, ticket_id::text || '/' || $1, 5, 'image/png', uploaded_by
+             FROM ticket_attachments WHERE id = $2",
+        )
+        .bind(&name)
+        .bind(f.attachment)
+        .execute(&mut *tx)
+        .await;
+        tx.rollback().await.unwrap();
+        assert_eq!(
+            outcome.is_ok(),
+            ok,
+            "ticket_attachments.file_name at {len} bytes"
+        );
+    }
+    // Email: the longest the domain allows, and one more.
+    let email = |len: usize| format!("{}@example.com", "a".repeat(len - "@example.com".len()));
+    assert!(rules::validate_email(&email(rules::EMAIL_MAX_CHARS)).is_ok());
+    assert_eq!(
+        takes(
+            pool,
+            "customers",
+            "email",
+            f.customer,
+            email(rules::EMAIL_MAX_CHARS).into()
+        )
+        .await,
+        Ok(())
+    );
+    assert!(rules::validate_email(&email(rules::EMAIL_MAX_CHARS + 1)).is_err());
+    assert!(
+        takes(
+            pool,
+            "customers",
+            "email",
+            f.customer,
+            email(rules::EMAIL_MAX_CHARS + 1).into()
+        )
+        .await
+        .is_err()
+    );
+}
+
+#[tokio::test]
+async fn phone_numbers_are_judged_alike_by_the_domain_and_postgresql() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let f = fixture(backend.pool(), &team).await;
+    for phone in [
+        "+49 30 1234567",
+        "(030) 123-45.67",
+        "12345",
+        "1234",
+        "+1 (555) 010-9999",
+        "+49/30/1234567",
+        "0049 30 abc 1234",
+        "０３０１２３４５",
+        "1-2-3-4",
+        "    12345",
+    ] {
+        let domain = rules::validate_phone(phone).is_ok();
+        let sql = takes(
+            backend.pool(),
+            "customers",
+            "phone",
+            f.customer,
+            phone.into(),
+        )
+        .await
+        .is_ok();
+        assert_eq!(domain, sql, "{phone:?}: domain {domain}, PostgreSQL {sql}");
+    }
+}
+
+#[tokio::test]
+async fn attachment_types_and_size_are_the_same_in_the_domain_the_check_and_the_bucket() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let pool = backend.pool();
+    let f = fixture(pool, &team).await;
+    let (limit, mut types): (Option<i64>, Option<Vec<String>>) = sqlx::query_as(
+        "SELECT file_size_limit, allowed_mime_types FROM storage.buckets WHERE id = 'ticket-attachments'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let mut domain: Vec<String> = ALLOWED_ATTACHMENT_MIME_TYPES
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+    domain.sort();
+    types.as_mut().unwrap().sort();
+    assert_eq!(
+        types.unwrap(),
+        domain,
+        "the bucket's types are the domain's"
+    );
+    assert_eq!(
+        limit,
+        Some(MAX_ATTACHMENT_BYTES),
+        "the bucket's size limit is the domain's"
+    );
+    for mime in ALLOWED_ATTACHMENT_MIME_TYPES {
+        assert!(rules::validate_attachment_mime_type(mime).is_ok());
+        assert_eq!(
+            takes(
+                pool,
+                "ticket_attachments",
+                "mime_type",
+                f.attachment,
+                mime.into()
+            )
+            .await,
+            Ok(()),
+            "the CHECK takes {mime}"
+        );
+    }
+    for mime in [
+        "image/svg+xml",
+        "text/html",
+        "application/x-msdownload",
+        "IMAGE/PNG",
+    ] {
+        assert!(
+            rules::validate_attachment_mime_type(mime).is_err(),
+            "{mime}"
+        );
+        assert!(
+            takes(
+                pool,
+                "ticket_attachments",
+                "mime_type",
+                f.attachment,
+                mime.into()
+            )
+            .await
+            .is_err(),
+            "the CHECK refuses {mime}"
+        );
+    }
+    assert!(rules::validate_attachment_size(MAX_ATTACHMENT_BYTES).is_ok());
+    assert!(rules::validate_attachment_size(MAX_ATTACHMENT_BYTES + 1).is_err());
+    assert_eq!(
+        takes(
+            pool,
+            "ticket_attachments",
+            "file_size",
+            f.attachment,
+            MAX_ATTACHMENT_BYTES.into()
+        )
+        .await,
+        Ok(())
+    );
+    assert!(
+        takes(
+            pool,
+            "ticket_attachments",
+            "file_size",
+            f.attachment,
+            (MAX_ATTACHMENT_BYTES + 1).into()
+        )
+        .await
+        .is_err()
+    );
+}
+
+#[tokio::test]
+async fn the_replica_has_every_column_postgresql_has() {
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let ben = Client::sign_in(&backend, "ben@example.com").await;
+    let mut tables: Vec<&str> = crm_domain::protocol::SyncTable::ALL
+        .iter()
+        .map(|t| t.name())
+        .collect();
+    tables.push("ticket_workflow_history");
+    for table in tables {
+        let mut server: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name = $1",
+        )
+        .bind(table)
+        .fetch_all(backend.pool())
+        .await
+        .unwrap();
+        let mut replica: Vec<String> = ben.with(|s| s.column_names(table).unwrap());
+        server.sort();
+        replica.sort();
+        assert_eq!(
+            replica, server,
+            "{table}: the replica holds what a pull brings"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_offline_dashboard_counts_what_get_dashboard_data_counts() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    ben.start_sync();
+    // A small world: customers in several stages (one archived),
+    // follow-ups overdue, upcoming, done and far off, tickets in several
+    // states, some assigned to Ben.
+    let mut customers = Vec::new();
+    for name in ["Alpha", "Beta", "Gamma", "Delta"] {
+        customers.push(ben.with(|s| s.create_customer(new_customer(name)).unwrap()));
+    }
+    let archived = crm_desktop_core::store::customers::CustomerEdit {
+        is_archived: true,
+        ..support::edit_of(&customers[3])
+    };
+    ben.with(|s| s.update_customer(customers[3].id, archived).unwrap());
+    for (i, days) in [-3i64, -1, 2, 5, 30].into_iter().enumerate() {
+        let logged = ben.with(|s| {
+            s.log_interaction(NewInteraction {
+                customer_id: customers[i % 3].id,
+                interaction_type: "call".into(),
+                channel: InteractionChannel::Phone,
+                note: None,
+                follow_up_date: Some(Utc::now() + Duration::days(days)),
+                occurred_at: Some(Utc::now() - Duration::days(i as i64 * 3)),
+            })
+            .unwrap()
+        });
+        if i == 1 {
+            ben.with(|s| s.complete_follow_up(logged.id).unwrap());
+        }
+    }
+    for (i, priority) in [
+        TicketPriority::Urgent,
+        TicketPriority::High,
+        TicketPriority::Low,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let ticket = ben.with(|s| {
+            s.open_ticket(crm_domain::NewTicket {
+                title: format!("Ticket {i}"),
+                description: None,
+                priority,
+                customer_id: Some(customers[i].id),
+                assigned_to: (i < 2).then_some(team.ben),
+            })
+            .unwrap()
+        });
+        if i == 1 {
+            let page = ben.with(|s| s.ticket_page(ticket.id).unwrap());
+            ben.with(|s| {
+                s.update_ticket(
+                    ticket.id,
+                    crm_desktop_core::store::tickets::TicketEdit {
+                        title: page.ticket.title.clone(),
+                        description: None,
+                        priority,
+                        status: TicketStatus::Resolved,
+                        customer_id: page.ticket.customer_id,
+                        assigned_to: page.ticket.assigned_to,
+                    },
+                )
+                .unwrap()
+            });
+        }
+    }
+    ben.synced().await;
+    ben.synced().await;
+
+    let here = serde_json::to_value(ben.with(|s| s.dashboard().unwrap())).unwrap();
+    let there: Value = {
+        let mut tx =
+            sync_server::db::begin_as(backend.pool(), &sync_server::db::Claims::user(team.ben))
+                .await
+                .unwrap();
+        let v = sqlx::query_scalar("SELECT get_dashboard_data()")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        tx.rollback().await.unwrap();
+        v
+    };
+    for key in [
+        "customers",
+        "my_open_tickets",
+        "follow_ups_overdue",
+        "follow_ups_next_7_days",
+        "interactions_last_7_days",
+    ] {
+        assert_eq!(
+            here[key], there[key],
+            "{key}: replica {} / server {}",
+            here[key], there[key]
+        );
+    }
+    for key in [
+        "open",
+        "urgent_open",
+        "resolved_last_7_days",
+        "by_status",
+        "by_priority",
+    ] {
+        assert_eq!(
+            here["tickets"][key], there["tickets"][key],
+            "tickets.{key}: replica {} / server {}",
+            here["tickets"][key], there["tickets"][key]
+        );
+    }
+    assert_eq!(there["follow_ups_overdue"], 1, "{there}");
+    ben.stop_sync().await;
+}
