@@ -537,3 +537,121 @@ async fn the_offline_dashboard_counts_what_get_dashboard_data_counts() {
     assert_eq!(there["follow_ups_overdue"], 1, "{there}");
     ben.stop_sync().await;
 }
+
+/// A row as the app shows it, without what only the server can know: when
+/// it last changed there, and the workflow's stamps, which say when the
+/// server applied the move (their presence is compared instead).
+fn shown(mut row: Value) -> Value {
+    let map = row.as_object_mut().unwrap();
+    map.remove("updated_at");
+    for stamp in ["resolved_at", "closed_at"] {
+        if let Some(v) = map.get_mut(stamp) {
+            *v = Value::Bool(!v.is_null());
+        }
+    }
+    row
+}
+
+#[tokio::test]
+async fn rows_made_offline_come_back_from_the_server_as_the_app_showed_them() {
+    let mut backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    ben.start_sync();
+    ben.synced().await;
+
+    // Offline, with only what a form asks for: everything else is the
+    // defaults and stamps the core fills in as the server would.
+    backend.stop().await;
+    let customer = ben.with(|s| s.create_customer(new_customer("Defaults Ltd")).unwrap());
+    let interaction = ben.with(|s| {
+        s.log_interaction(NewInteraction {
+            customer_id: customer.id,
+            interaction_type: "call".into(),
+            channel: InteractionChannel::Email,
+            note: None,
+            follow_up_date: Some(Utc::now() + Duration::days(2)),
+            occurred_at: None,
+        })
+        .unwrap()
+    });
+    let ticket = ben.with(|s| {
+        s.open_ticket(crm_domain::NewTicket {
+            title: "Defaults".into(),
+            description: None,
+            priority: TicketPriority::default(),
+            customer_id: Some(customer.id),
+            assigned_to: Some(team.ben),
+        })
+        .unwrap()
+    });
+    // One left as opened: its defaults are the core's alone until synced.
+    let untouched = ben.with(|s| {
+        s.open_ticket(crm_domain::NewTicket {
+            title: "Untouched".into(),
+            description: None,
+            priority: TicketPriority::default(),
+            customer_id: None,
+            assigned_to: None,
+        })
+        .unwrap()
+    });
+    let comment = ben.with(|s| {
+        s.add_comment(crm_domain::NewComment {
+            ticket_id: ticket.id,
+            content: "on it".into(),
+            is_internal: false,
+        })
+        .unwrap()
+    });
+    for status in [TicketStatus::InProgress, TicketStatus::Resolved] {
+        let current = ben.with(|s| s.ticket(ticket.id).unwrap());
+        ben.with(|s| {
+            s.update_ticket(
+                ticket.id,
+                crm_desktop_core::store::tickets::TicketEdit {
+                    title: current.title.clone(),
+                    description: current.description.clone(),
+                    priority: current.priority,
+                    status,
+                    customer_id: current.customer_id,
+                    assigned_to: current.assigned_to,
+                },
+            )
+            .unwrap()
+        });
+    }
+    let snapshot = |ben: &Client| {
+        ben.with(|s| {
+            let page = s.ticket_page(ticket.id).unwrap();
+            vec![
+                shown(serde_json::to_value(s.customer(customer.id).unwrap()).unwrap()),
+                shown(serde_json::to_value(s.interaction(interaction.id).unwrap()).unwrap()),
+                shown(serde_json::to_value(&page.ticket).unwrap()),
+                shown(serde_json::to_value(s.ticket(untouched.id).unwrap()).unwrap()),
+                shown(serde_json::to_value(s.comment(comment.id).unwrap()).unwrap()),
+                serde_json::to_value(
+                    page.assignees
+                        .iter()
+                        .map(|a| (a.assignee.user_id, a.assignee.assigned_by))
+                        .collect::<Vec<_>>(),
+                )
+                .unwrap(),
+            ]
+        })
+    };
+    let offline = snapshot(&ben);
+
+    backend.restart().await;
+    ben.synced().await;
+    assert!(ben.with(|s| s.inbox().unwrap()).is_empty());
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 0);
+    let pulled = snapshot(&ben);
+    for (made, came_back) in offline.iter().zip(&pulled) {
+        assert_eq!(
+            made, came_back,
+            "what the app showed offline is what the server made"
+        );
+    }
+    ben.stop_sync().await;
+}
