@@ -655,3 +655,105 @@ async fn rows_made_offline_come_back_from_the_server_as_the_app_showed_them() {
     }
     ben.stop_sync().await;
 }
+
+/// How many rows of `table` in the replica file at `path` have `column` =
+/// `id` (read beside the app's own connection, as SQLite allows).
+fn replica_count(path: &std::path::Path, table: &str, column: &str, id: Uuid) -> i64 {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    // Names come from PostgreSQL's catalog of this schema, not from input.
+    conn.query_row(
+        &format!("SELECT count(*) FROM {table} WHERE {column} = ?1"),
+        [id.to_string()],
+        |r| r.get(0),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn a_local_delete_takes_the_same_dependants_as_the_servers_cascades() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ada = Client::sign_in(&backend, "ada@example.com").await;
+    ada.start_sync();
+    // A customer with an interaction, and a ticket with one row of each
+    // kind that hangs off it (its history comes from the server).
+    let customer = ada.with(|s| s.create_customer(new_customer("Cascade Co")).unwrap());
+    ada.with(|s| {
+        s.log_interaction(NewInteraction {
+            customer_id: customer.id,
+            interaction_type: "call".into(),
+            channel: InteractionChannel::Phone,
+            note: None,
+            follow_up_date: None,
+            occurred_at: None,
+        })
+        .unwrap()
+    });
+    let ticket = ada.with(|s| {
+        s.open_ticket(crm_domain::NewTicket {
+            title: "Cascade".into(),
+            description: None,
+            priority: TicketPriority::Low,
+            customer_id: None,
+            assigned_to: Some(team.ben),
+        })
+        .unwrap()
+    });
+    ada.with(|s| {
+        s.add_comment(crm_domain::NewComment {
+            ticket_id: ticket.id,
+            content: "x".into(),
+            is_internal: true,
+        })
+        .unwrap()
+    });
+    ada.synced().await;
+    sqlx::query(
+        "INSERT INTO ticket_attachments (ticket_id, file_name, file_path, file_size, mime_type, uploaded_by)
+         VALUES ($1, 'a.pdf', $1 || '/a.pdf', 5, 'application/pdf', $2)",
+    )
+    .bind(ticket.id)
+    .bind(team.ada)
+    .execute(backend.pool())
+    .await
+    .unwrap();
+    ada.synced().await;
+
+    // What PostgreSQL deletes with a customer or a ticket.
+    let cascades: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT c.conrelid::regclass::text, a.attname::text, c.confrelid::regclass::text
+         FROM pg_constraint c
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1]
+         WHERE c.contype = 'f' AND c.confdeltype = 'c'
+           AND c.confrelid IN ('public.customers'::regclass, 'public.tickets'::regclass)",
+    )
+    .fetch_all(backend.pool())
+    .await
+    .unwrap();
+    assert!(cascades.len() >= 5, "{cascades:?}");
+    let replica = ada.session.replica_path();
+    let parent_of = |parent: &str| {
+        if parent == "customers" {
+            customer.id
+        } else {
+            ticket.id
+        }
+    };
+    for (child, column, parent) in &cascades {
+        assert!(
+            replica_count(&replica, child, column, parent_of(parent)) > 0,
+            "the replica holds a {child} row of the {parent} row"
+        );
+    }
+
+    ada.stop_sync().await;
+    ada.with(|s| s.delete_ticket(ticket.id).unwrap());
+    ada.with(|s| s.delete_customer(customer.id).unwrap());
+    for (child, column, parent) in &cascades {
+        assert_eq!(
+            replica_count(&replica, child, column, parent_of(parent)),
+            0,
+            "deleting the {parent} row here takes its {child} rows, as PostgreSQL's cascade does"
+        );
+    }
+}
