@@ -757,3 +757,202 @@ async fn a_local_delete_takes_the_same_dependants_as_the_servers_cascades() {
         );
     }
 }
+
+/// One change an agent might attempt: what the app's local pre-check says,
+/// and the same change as a mutation, for the server to judge.
+struct Attempt {
+    what: &'static str,
+    local: bool,
+    mutation: (
+        crm_domain::protocol::SyncTable,
+        Uuid,
+        crm_domain::protocol::MutationOp,
+    ),
+}
+
+fn update(field: &str, base: Value, value: Value) -> crm_domain::protocol::MutationOp {
+    crm_domain::protocol::MutationOp::Update {
+        changes: std::collections::BTreeMap::from([(
+            field.to_string(),
+            crm_domain::protocol::FieldChange { base, value },
+        )]),
+    }
+}
+
+#[tokio::test]
+async fn the_apps_access_pre_checks_agree_with_the_servers_rules() {
+    use crm_domain::protocol::{MutationOp, MutationOutcome, PushRequest, SyncTable};
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let mut ada = Client::sign_in(&backend, "ada@example.com").await;
+    ben.start_sync();
+    ada.start_sync();
+    // Ben's customer; a ticket Ada opened and gave Ben, with a comment of
+    // each.
+    let mine = ben.with(|s| s.create_customer(new_customer("Ben's Bakery")).unwrap());
+    ben.synced().await;
+    let ticket = ada.with(|s| {
+        s.open_ticket(crm_domain::NewTicket {
+            title: "Given to Ben".into(),
+            description: None,
+            priority: TicketPriority::Medium,
+            customer_id: None,
+            assigned_to: Some(team.ben),
+        })
+        .unwrap()
+    });
+    let adas_comment = ada.with(|s| {
+        s.add_comment(crm_domain::NewComment {
+            ticket_id: ticket.id,
+            content: "Ada's".into(),
+            is_internal: false,
+        })
+        .unwrap()
+    });
+    ada.synced().await;
+    ben.synced().await;
+    let bens_comment = ben.with(|s| {
+        s.add_comment(crm_domain::NewComment {
+            ticket_id: ticket.id,
+            content: "Ben's".into(),
+            is_internal: false,
+        })
+        .unwrap()
+    });
+    ben.synced().await;
+    ben.stop_sync().await;
+    ada.stop_sync().await;
+
+    let edit = |s: &mut crm_desktop_core::Store, owner: Uuid| {
+        let c = s.customer(mine.id).unwrap();
+        s.update_customer(
+            mine.id,
+            crm_desktop_core::store::customers::CustomerEdit {
+                owner: Some(owner),
+                ..support::edit_of(&c)
+            },
+        )
+    };
+    let me = Value::String(team.ben.to_string());
+    let attempts = [
+        Attempt {
+            what: "an agent hands their customer to a colleague",
+            local: ben.with(|s| edit(s, team.cy).is_ok()),
+            mutation: (
+                SyncTable::Customers,
+                mine.id,
+                update("owner", me.clone(), team.cy.to_string().into()),
+            ),
+        },
+        Attempt {
+            what: "an agent edits a colleague's comment",
+            local: ben.with(|s| {
+                s.edit_comment(adas_comment.id, "mine now".into(), false)
+                    .is_ok()
+            }),
+            mutation: (
+                SyncTable::TicketComments,
+                adas_comment.id,
+                update("content", "Ada's".into(), "mine now".into()),
+            ),
+        },
+        Attempt {
+            what: "an agent deletes a colleague's comment",
+            local: ben.with(|s| s.delete_comment(adas_comment.id).is_ok()),
+            mutation: (
+                SyncTable::TicketComments,
+                adas_comment.id,
+                MutationOp::Delete,
+            ),
+        },
+        Attempt {
+            what: "an agent edits their own comment",
+            local: ben.with(|s| {
+                s.edit_comment(bens_comment.id, "Ben's, edited".into(), false)
+                    .is_ok()
+            }),
+            mutation: (
+                SyncTable::TicketComments,
+                bens_comment.id,
+                update("content", "Ben's".into(), "Ben's, edited".into()),
+            ),
+        },
+        Attempt {
+            what: "an assignee retitles the ticket",
+            local: ben.with(|s| {
+                let t = s.ticket(ticket.id).unwrap();
+                s.update_ticket(
+                    ticket.id,
+                    crm_desktop_core::store::tickets::TicketEdit {
+                        title: "Retitled".into(),
+                        description: t.description,
+                        priority: t.priority,
+                        status: t.status,
+                        customer_id: t.customer_id,
+                        assigned_to: t.assigned_to,
+                    },
+                )
+                .is_ok()
+            }),
+            mutation: (
+                SyncTable::Tickets,
+                ticket.id,
+                update("title", "Given to Ben".into(), "Retitled".into()),
+            ),
+        },
+        // Deletions last: one the app wrongly allowed would take the rows
+        // the other attempts need.
+        Attempt {
+            what: "an agent deletes a ticket",
+            local: ben.with(|s| s.delete_ticket(ticket.id).is_ok()),
+            mutation: (SyncTable::Tickets, ticket.id, MutationOp::Delete),
+        },
+        Attempt {
+            what: "an agent deletes their customer",
+            local: ben.with(|s| s.delete_customer(mine.id).is_ok()),
+            mutation: (SyncTable::Customers, mine.id, MutationOp::Delete),
+        },
+    ];
+
+    // The same changes, sent as they are by a client without the checks.
+    let client_id = Uuid::now_v7();
+    let mutations: Vec<_> = attempts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| crm_domain::protocol::Mutation {
+            seq: i as i64 + 1,
+            table: a.mutation.0,
+            row_id: a.mutation.1,
+            op: a.mutation.2.clone(),
+            edited_at: Utc::now(),
+        })
+        .collect();
+    let token = ben.session.access_token().await.unwrap();
+    let pushed = ben
+        .session
+        .api()
+        .push(
+            &token,
+            &PushRequest {
+                protocol_version: crm_domain::protocol::PROTOCOL_VERSION,
+                client_id,
+                mutations,
+            },
+        )
+        .await
+        .unwrap();
+    for (attempt, result) in attempts.iter().zip(&pushed.results) {
+        let server = matches!(
+            result.outcome,
+            MutationOutcome::Applied | MutationOutcome::Merged { .. }
+        );
+        assert_eq!(
+            attempt.local, server,
+            "{}: the app says {}, the server {:?}",
+            attempt.what, attempt.local, result.outcome
+        );
+    }
+    // Some of each, or the test proves little.
+    assert!(attempts.iter().any(|a| a.local) && attempts.iter().any(|a| !a.local));
+}
