@@ -241,7 +241,7 @@ impl Engine {
                         s.rounds += 1;
                         s.served_nudge = serving;
                     });
-                    self.publish(SyncState::Idle, None, None);
+                    self.publish(SyncState::Idle, None, None).await;
                     self.options.poll_interval
                 }
                 Err(RoundError::Api(ApiError::Unauthorized(message))) => {
@@ -249,7 +249,8 @@ impl Engine {
                     self.session.invalidate_access().await;
                     failures += 1;
                     if failures > 2 {
-                        self.publish(SyncState::SignInRequired, None, Some(message));
+                        self.publish(SyncState::SignInRequired, None, Some(message))
+                            .await;
                         Duration::from_secs(3600)
                     } else {
                         Duration::ZERO
@@ -260,7 +261,8 @@ impl Engine {
                         SyncState::UpgradeRequired,
                         None,
                         Some(CoreError::UpgradeRequired.to_string()),
-                    );
+                    )
+                    .await;
                     Duration::from_secs(3600)
                 }
                 Err(RoundError::Api(e)) => {
@@ -271,13 +273,14 @@ impl Engine {
                     } else {
                         SyncState::Offline
                     };
-                    self.publish(state, None, Some(e.to_string()));
+                    self.publish(state, None, Some(e.to_string())).await;
                     backoff(&self.options, failures)
                 }
                 Err(RoundError::Core(e)) => {
                     failures += 1;
                     tracing::warn!(error = %e, "sync round failed locally");
-                    self.publish(SyncState::Offline, None, Some(e.to_string()));
+                    self.publish(SyncState::Offline, None, Some(e.to_string()))
+                        .await;
                     backoff(&self.options, failures)
                 }
             };
@@ -287,7 +290,7 @@ impl Engine {
                 _ = self.stop.changed() => {}
             }
         }
-        self.publish(SyncState::Stopped, None, None);
+        self.publish(SyncState::Stopped, None, None).await;
     }
 
     /// One round: push what is pending, pull until caught up, refresh the
@@ -312,7 +315,7 @@ impl Engine {
             if batch.is_empty() {
                 return Ok(());
             }
-            self.publish(SyncState::Syncing, None, None);
+            self.publish(SyncState::Syncing, None, None).await;
             let token = self.session.access_token().await?;
             let request = PushRequest {
                 protocol_version: PROTOCOL_VERSION,
@@ -341,7 +344,8 @@ impl Engine {
             },
             None,
             None,
-        );
+        )
+        .await;
         // The next page is fetched while this one is applied.
         let mut next = Some(self.fetch(client_id, cursor, verify));
         while let Some(fetching) = next.take() {
@@ -363,7 +367,7 @@ impl Engine {
                 continue;
             }
             if progress.is_some() {
-                self.publish(SyncState::Loading, progress, None);
+                self.publish(SyncState::Loading, progress, None).await;
             }
             if !page.has_more
                 && let Some(sums) = page.checksums.clone()
@@ -454,14 +458,13 @@ impl Engine {
         .map_err(|e| CoreError::Malformed(e.to_string()))?
     }
 
-    fn publish(&self, state: SyncState, progress: Option<Progress>, message: Option<String>) {
-        let counts = self.store.lock().ok().and_then(|s| {
-            Some((
-                s.pending_count().ok()?,
-                s.inbox_len().unwrap_or(0),
-                s.last_pull_at().ok()?,
-            ))
-        });
+    /// Publishes a state with fresh counts, read off the async threads (a
+    /// page being applied holds the store for a while).
+    async fn publish(&self, state: SyncState, progress: Option<Progress>, message: Option<String>) {
+        let counts = self
+            .with_store(|s| Ok((s.pending_count()?, s.inbox_len()?, s.last_pull_at()?)))
+            .await
+            .ok();
         self.status.send_modify(|status| {
             // A retry is not yet a connection: while the server cannot be
             // reached, the bar keeps saying so until a round succeeds (it
@@ -483,7 +486,10 @@ impl Engine {
     }
 }
 
-/// Exponential backoff with full jitter: 0..min(max, min * 2^failures).
+/// Exponential backoff with "equal jitter": a wait drawn evenly from the
+/// upper half of min(max, min * 2^failures). Half is random so that many
+/// clients dropped at once by one outage do not come back in step; half is
+/// fixed so that a retry never comes at once (full jitter can draw ~0).
 fn backoff(options: &EngineOptions, failures: u32) -> Duration {
     let ceiling = options
         .min_backoff
@@ -534,6 +540,42 @@ async fn listen(
         tokio::select! {
             _ = tokio::time::sleep(backoff(&options, failures)) => {}
             _ = stop.changed() => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_to_its_ceiling_and_keeps_half_of_each_wait_fixed() {
+        let options = EngineOptions {
+            min_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(15),
+            ..EngineOptions::default()
+        };
+        for (failures, ceiling_ms) in [
+            (1u32, 1_000u64),
+            (2, 2_000),
+            (4, 8_000),
+            (5, 15_000),
+            (40, 15_000),
+        ] {
+            let mut seen = std::collections::BTreeSet::new();
+            for _ in 0..200 {
+                let wait = backoff(&options, failures).as_millis() as u64;
+                assert!(
+                    (ceiling_ms / 2..=ceiling_ms).contains(&wait),
+                    "failure {failures}: {wait} ms outside {}..={ceiling_ms}",
+                    ceiling_ms / 2
+                );
+                seen.insert(wait);
+            }
+            assert!(
+                seen.len() > 20,
+                "the waits are spread, not in step: {seen:?}"
+            );
         }
     }
 }
