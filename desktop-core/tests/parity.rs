@@ -956,3 +956,40 @@ async fn the_apps_access_pre_checks_agree_with_the_servers_rules() {
     // Some of each, or the test proves little.
     assert!(attempts.iter().any(|a| a.local) && attempts.iter().any(|a| !a.local));
 }
+
+#[tokio::test]
+async fn the_synced_table_lists_in_sql_are_the_protocols() {
+    use crm_domain::protocol::{PULLED_TABLES, SyncTable};
+    let backend = Backend::start().await;
+    let pool = backend.pool();
+    let pulled: Vec<String> = sqlx::query_scalar("SELECT unnest(sync.pulled_tables())")
+        .fetch_all(pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        pulled, PULLED_TABLES,
+        "the same tables, loaded in the same order"
+    );
+    // What a client may write: every table of the protocol, and no other.
+    let writable = |table: String| async move {
+        sqlx::query("SELECT sync.checked_table($1)")
+            .bind(table)
+            .execute(pool)
+            .await
+            .is_ok()
+    };
+    for table in SyncTable::ALL {
+        assert!(
+            writable(table.name().into()).await,
+            "{} is writable",
+            table.name()
+        );
+    }
+    for table in PULLED_TABLES
+        .iter()
+        .filter(|t| SyncTable::from_name(t).is_none())
+        .chain(&["audit_history", "integration_tokens", "nope"])
+    {
+        assert!(!writable((*table).into()).await, "{table} is not writable");
+    }
+}
