@@ -165,7 +165,15 @@ pub fn blank_to_none(value: Option<String>) -> Option<String> {
     value.filter(|text| !text.trim().is_empty())
 }
 
+/// The message for text holding U+0000, which PostgreSQL cannot store.
+pub const NUL_MESSAGE: &str = "must not contain a NUL character";
+
 fn max_chars(field: &'static str, value: &str, max: usize) -> Result<(), ValidationError> {
+    // Every text rule starts here, so no rule lets through what the
+    // database can never store.
+    if value.contains('\0') {
+        return Err(ValidationError::new(field, NUL_MESSAGE));
+    }
     if value.chars().count() > max {
         Err(ValidationError::new(
             field,
@@ -445,6 +453,27 @@ pub fn validate_occurred_at(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_text_rule_lets_a_nul_character_through() {
+        let with_nul = "Acme\0 GmbH";
+        for (rule, field) in [
+            (
+                validate_customer_name as fn(&str) -> Result<(), ValidationError>,
+                "name",
+            ),
+            (validate_email, "email"),
+            (validate_phone, "phone"),
+            (validate_interaction_type, "type"),
+            (validate_interaction_note, "note"),
+            (validate_ticket_title, "title"),
+            (validate_comment_content, "content"),
+            (validate_full_name, "full_name"),
+        ] {
+            let err = rule(with_nul).unwrap_err();
+            assert_eq!((err.field, err.message.as_str()), (field, NUL_MESSAGE));
+        }
+    }
 
     #[test]
     fn a_creation_time_must_be_a_date_and_time_with_an_offset() {

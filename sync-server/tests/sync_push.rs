@@ -992,3 +992,82 @@ async fn a_follow_up_can_be_marked_done_but_only_if_there_is_one() {
         "clamped to the server's clock: {stored}"
     );
 }
+
+#[tokio::test]
+async fn a_mutation_postgresql_can_never_store_is_refused_alone_and_the_rest_goes_through() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let (good, poison, after, note) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    let pushed = ana
+        .push(&[
+            ana.insert(SyncTable::Customers, good, json!({ "name": "Acme" })),
+            ana.insert(SyncTable::Customers, poison, json!({ "name": "Ac\u{0}me" })),
+            ana.insert(SyncTable::Customers, after, json!({ "name": "Acme Two" })),
+            // A field with no text rule of its own.
+            ana.insert(
+                SyncTable::CustomerInteractions,
+                note,
+                json!({ "customer_id": good, "type": "call", "channel": "phone",
+                        "follow_up_date": "2026-12-01T09:00:00Z\u{0}" }),
+            ),
+            ana.update(
+                SyncTable::Customers,
+                good,
+                &[("name", json!("Ac\u{0}me"), json!("Acme Ltd"))],
+            ),
+        ])
+        .await;
+    let codes: Vec<String> = pushed
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            MutationOutcome::Rejected { code, .. } => code.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            "Applied",
+            "validation_failed",
+            "Applied",
+            "validation_failed",
+            "validation_failed"
+        ]
+    );
+    // Nothing of the refused ones, all of the others; and the device's
+    // next push goes on from there.
+    let names: Vec<String> = sqlx::query_scalar("SELECT name FROM customers ORDER BY name")
+        .fetch_all(s.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(names, ["Acme", "Acme Two"]);
+    let next = ana
+        .push(&[ana.update(
+            SyncTable::Customers,
+            good,
+            &[("name", json!("Acme"), json!("Acme Ltd"))],
+        )])
+        .await;
+    assert_eq!(next.results[0].outcome, MutationOutcome::Applied);
+}
+
+#[tokio::test]
+async fn a_sign_in_with_a_nul_in_the_address_is_a_wrong_address_not_a_crash() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let response = s
+        .http
+        .post(s.url("/auth/login"))
+        .json(&json!({ "email": "ana@field.test\u{0}", "password": "whatever it is" }))
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+}

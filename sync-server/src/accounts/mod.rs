@@ -160,6 +160,14 @@ pub(crate) async fn login(
 ) -> ApiResult<ApiJson<Session>> {
     let address = Some(peer.ip());
     let email = req.email.trim().to_owned();
+    if email.contains('\0') {
+        // No account has such an address, and PostgreSQL cannot even look
+        // one up: the answer a wrong address gets.
+        return Err(ApiError::unauthorized(
+            "invalid_credentials",
+            "the email or password is wrong",
+        ));
+    }
     throttle(&state.pool, &email, address).await?;
 
     let mut tx = db::begin_service(&state.pool).await?;

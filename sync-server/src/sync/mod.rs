@@ -134,12 +134,34 @@ fn static_column(table: SyncTable, key: &str) -> &'static str {
         .unwrap_or("value")
 }
 
-/// Validates the values a mutation writes with the domain's rules.
+/// Validates the values a mutation writes with the domain's rules, and
+/// refuses text PostgreSQL can never hold (U+0000) in any field, ruled or
+/// not: such a mutation is rejected alone, rather than failing the whole
+/// push each time it is sent and so stopping the device's sync for good.
 fn validate_values<'a>(
     table: SyncTable,
     values: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
 ) -> Result<(), crm_domain::ValidationErrors> {
     crm_domain::ValidationErrors::collect(values.map(|(k, v)| {
-        crm_domain::validation::validate_sync_field(table, static_column(table, k), v)
+        let column = static_column(table, k);
+        if holds_nul(v) {
+            return Err(crm_domain::ValidationError::new(
+                column,
+                crm_domain::validation::NUL_MESSAGE,
+            ));
+        }
+        crm_domain::validation::validate_sync_field(table, column, v)
     }))
+}
+
+/// Whether a JSON value holds U+0000 anywhere in its text.
+fn holds_nul(value: &serde_json::Value) -> bool {
+    match value {
+        serde_json::Value::String(text) => text.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(holds_nul),
+        serde_json::Value::Object(fields) => {
+            fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v))
+        }
+        _ => false,
+    }
 }

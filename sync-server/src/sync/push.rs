@@ -416,16 +416,24 @@ async fn apply_update(
     }
 }
 
-/// SQLSTATEs that mean "the rules refuse this change", as opposed to "the
-/// database is in trouble" (which aborts the batch for a retry).
+/// SQLSTATEs that mean "this change can never apply as sent", as opposed
+/// to "the database is in trouble" (which aborts the batch for a retry).
+/// Whole classes, not a list of codes seen so far: a data exception (22)
+/// or an integrity violation (23) of a kind nobody foresaw is still the
+/// mutation's, and must be refused alone; letting it abort the batch would
+/// have the device send it again for ever.
 fn refusal(sqlstate: Option<&str>) -> Option<&'static str> {
-    Some(match sqlstate? {
+    let code = sqlstate?;
+    Some(match code {
         "42501" => "forbidden",
         "23514" | "P0001" => "not_allowed",
         "23505" => "already_exists",
         "23503" => "missing_reference",
         "23502" => "missing_value",
-        "22P02" | "22007" | "22008" | "22003" | "22001" | "22023" | "22P05" => "invalid_value",
+        // A value too large for PostgreSQL to hold (a row, an index entry).
+        "54000" => "invalid_value",
+        _ if code.starts_with("22") => "invalid_value",
+        _ if code.starts_with("23") => "not_allowed",
         _ => return None,
     })
 }
@@ -453,6 +461,14 @@ async fn update(
 ) -> Result<MutationOutcome, sqlx::Error> {
     if let Err(errors) = validate_values(m.table, changes.iter().map(|(k, c)| (k, &c.value))) {
         return Ok(rejected("validation_failed", errors.to_string()));
+    }
+    // The values the client saw are stored with a conflict: they must be
+    // storable too (only that: they were the rules' business when written).
+    if let Some((field, _)) = changes.iter().find(|(_, c)| super::holds_nul(&c.base)) {
+        return Ok(rejected(
+            "validation_failed",
+            format!("{field}: {}", crm_domain::validation::NUL_MESSAGE),
+        ));
     }
     let table = m.table.name();
     let current = sqlx::query_scalar!("SELECT sync.current_row($1, $2)", table, m.row_id)
@@ -764,5 +780,30 @@ impl InsertClocks {
         .execute(&mut **tx)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refusal;
+
+    #[test]
+    fn any_data_or_integrity_error_refuses_the_mutation_and_trouble_aborts_the_push() {
+        for (sqlstate, code) in [
+            ("42501", Some("forbidden")),
+            ("23514", Some("not_allowed")),
+            ("23505", Some("already_exists")),
+            ("22021", Some("invalid_value")),
+            ("2200N", Some("invalid_value")),
+            ("23P01", Some("not_allowed")),
+            ("54000", Some("invalid_value")),
+            // The database in trouble: the whole push is tried again.
+            ("08006", None),
+            ("40001", None),
+            ("53300", None),
+            ("57P01", None),
+        ] {
+            assert_eq!(refusal(Some(sqlstate)), code, "{sqlstate}");
+        }
     }
 }
