@@ -810,3 +810,59 @@ async fn an_idle_app_notices_the_server_going_away_without_waiting_for_the_poll(
     backend.restart().await;
     ben.synced().await;
 }
+
+#[tokio::test]
+async fn only_ones_own_lost_value_can_be_restored_and_a_conflict_leaves_with_its_row() {
+    let mut backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let mut ada = Client::sign_in(&backend, "ada@example.com").await;
+    ben.start_sync();
+    ada.start_sync();
+    let c = ben.with(|s| s.create_customer(new_customer("Dairy Dunn")).unwrap());
+    ben.synced().await;
+    ada.synced().await;
+    // Both rename offline; Ada's later edit wins, Ben's value loses.
+    backend.stop().await;
+    let rename = |client: &Client, name: &str| {
+        let current = client.with(|s| s.customer(c.id).unwrap());
+        client.with(|s| {
+            s.update_customer(
+                c.id,
+                CustomerEdit {
+                    name: name.into(),
+                    ..edit_of(&current)
+                },
+            )
+            .unwrap()
+        });
+    };
+    rename(&ben, "Dunn Dairy (Ben)");
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    rename(&ada, "Dunn Dairy (Ada)");
+    backend.restart().await;
+    ben.synced().await;
+    ada.synced().await;
+    ben.synced().await;
+
+    // Ada's conflict is Ben's lost value: not hers to write as her own.
+    let adas = ada.with(|s| s.inbox().unwrap()).conflicts;
+    assert_eq!(adas.len(), 1);
+    assert!(!adas[0].mine_lost);
+    assert!(matches!(
+        ada.with(|s| s.restore_conflict(adas[0].conflict_id)),
+        Err(crm_desktop_core::CoreError::Forbidden(_))
+    ));
+
+    // The customer goes to Cy: Ben's conflict about it leaves his inbox
+    // with the row, so its values are not kept readable there.
+    assert_eq!(ben.with(|s| s.inbox().unwrap()).conflicts.len(), 1);
+    reassign(&ada, c.id, team.cy);
+    ada.synced().await;
+    ben.synced().await;
+    assert!(ben.with(|s| s.customer(c.id)).is_err());
+    assert!(ben.with(|s| s.inbox().unwrap()).conflicts.is_empty());
+    assert_eq!(ben.with(|s| s.inbox_len().unwrap()), 0);
+    ben.stop_sync().await;
+    ada.stop_sync().await;
+}

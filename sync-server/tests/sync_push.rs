@@ -1071,3 +1071,132 @@ async fn a_sign_in_with_a_nul_in_the_address_is_a_wrong_address_not_a_crash() {
         .unwrap();
     assert_error(response, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }
+
+/// A time long before any real edit: a forger's stale clock.
+fn long_ago() -> chrono::DateTime<Utc> {
+    Utc::now() - TimeDelta::days(3650)
+}
+
+async fn conflict_count(s: &TestServer) -> i64 {
+    sqlx::query_scalar("SELECT count(*) FROM sync.conflicts")
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_conflict_is_recorded_only_for_a_value_the_user_could_have_written() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ben = SimClient::sign_in(&s, "ben@field.test").await;
+    // A ticket Ben opened with Ana on it, and a comment of Ben's there.
+    let (ticket, comment) = (Uuid::now_v7(), Uuid::now_v7());
+    let opened = ben
+        .push(&[
+            ben.insert(
+                SyncTable::Tickets,
+                ticket,
+                json!({ "title": "Shared", "assigned_to": ana.user_id }),
+            ),
+            ben.insert(
+                SyncTable::TicketComments,
+                comment,
+                json!({ "ticket_id": ticket, "content": "Ben's words" }),
+            ),
+        ])
+        .await;
+    assert!(
+        opened
+            .results
+            .iter()
+            .all(|r| r.outcome == MutationOutcome::Applied)
+    );
+
+    // Ana's stale "edits" of what she may not write: Ben's comment, and her
+    // own role. Before, each became a conflict in Ben's or an admin's inbox,
+    // one click from being written as their own edit.
+    let forged = ana
+        .push(&[
+            ana.update_at(
+                SyncTable::TicketComments,
+                comment,
+                &[(
+                    "content",
+                    json!("junk"),
+                    json!("Click https://phish.example"),
+                )],
+                long_ago(),
+            ),
+            ana.update_at(
+                SyncTable::Profiles,
+                ana.user_id,
+                &[("role", json!("admin"), json!("admin"))],
+                long_ago(),
+            ),
+        ])
+        .await;
+    for result in &forged.results {
+        assert!(
+            matches!(&result.outcome, MutationOutcome::Rejected { code, .. }
+                     if code == "forbidden" || code == "not_found"),
+            "{result:?}"
+        );
+    }
+    assert_eq!(conflict_count(&s).await, 0, "no conflict was recorded");
+
+    // A stale edit of what she may write is a fair loss, recorded as before.
+    let fair = ana
+        .push(&[ana.update_at(
+            SyncTable::Tickets,
+            ticket,
+            &[("title", json!("junk"), json!("Ana's title"))],
+            long_ago(),
+        )])
+        .await;
+    assert!(merged(&fair)[0].lost_is_yours);
+    assert_eq!(conflict_count(&s).await, 1);
+}
+
+#[tokio::test]
+async fn one_push_records_at_most_its_share_of_conflicts() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let customer = Uuid::now_v7();
+    ana.push(&[ana.insert(SyncTable::Customers, customer, json!({ "name": "Acme" }))])
+        .await;
+    // 100 stale edits of six fields each: 600 conflicts asked for.
+    // (field, a stale base of the right type, the new value): each differs
+    // from what the server holds, so each field conflicts and loses.
+    let fields = [
+        ("name", json!("Old"), json!("Other")),
+        ("email", json!("old@example.com"), json!("x@example.com")),
+        ("phone", json!("99999"), json!("12345")),
+        ("status", json!("churned"), json!("inactive")),
+        ("acquisition_stage", json!("proposal"), json!("qualified")),
+        ("is_archived", json!(true), json!(true)),
+    ];
+    let batch: Vec<_> = (0..100)
+        .map(|_| {
+            let triples: Vec<(&str, Value, Value)> = fields
+                .iter()
+                .map(|(f, base, v)| (*f, base.clone(), v.clone()))
+                .collect();
+            ana.update_at(SyncTable::Customers, customer, &triples, long_ago())
+        })
+        .collect();
+    let pushed = ana.push(&batch).await;
+    let merged = pushed
+        .results
+        .iter()
+        .filter(|r| matches!(r.outcome, MutationOutcome::Merged { .. }))
+        .count();
+    let refused = pushed
+        .results
+        .iter()
+        .filter(|r| matches!(&r.outcome, MutationOutcome::Rejected { code, .. } if code == "not_allowed"))
+        .count();
+    assert_eq!((merged, refused), (83, 17), "500 conflicts at most: 83 x 6");
+    assert_eq!(conflict_count(&s).await, 498);
+}

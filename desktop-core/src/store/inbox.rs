@@ -101,12 +101,26 @@ impl Inbox {
 }
 
 /// The conflicts in the user's inbox (`?1`: the user's id): ones they were
-/// part of, not resolved, not dismissed. One text for the list and its count.
+/// part of, not resolved, not dismissed, on a row the user still holds (a
+/// conflict must not keep a row's values readable after its row left the
+/// user's reach: security review M7). One text for the list and its count.
 macro_rules! open_conflicts {
     () => {
         "FROM conflicts k
          WHERE (k.lost_by = ?1 OR k.kept_by = ?1) AND k.resolved_at IS NULL
-           AND NOT EXISTS (SELECT 1 FROM dismissed_conflicts d WHERE d.conflict_id = k.id)"
+           AND NOT EXISTS (SELECT 1 FROM dismissed_conflicts d WHERE d.conflict_id = k.id)
+           AND CASE k.table_name
+                 WHEN 'customers' THEN EXISTS (SELECT 1 FROM customers r WHERE r.id = k.row_id)
+                 WHEN 'customer_interactions' THEN EXISTS (SELECT 1 FROM customer_interactions r WHERE r.id = k.row_id)
+                 WHEN 'tickets' THEN EXISTS (SELECT 1 FROM tickets r WHERE r.id = k.row_id)
+                 WHEN 'ticket_assignees' THEN EXISTS (SELECT 1 FROM ticket_assignees r WHERE r.id = k.row_id)
+                 WHEN 'ticket_comments' THEN EXISTS (SELECT 1 FROM ticket_comments r WHERE r.id = k.row_id)
+                 WHEN 'ticket_attachments' THEN EXISTS (SELECT 1 FROM ticket_attachments r WHERE r.id = k.row_id)
+                 WHEN 'products' THEN EXISTS (SELECT 1 FROM products r WHERE r.id = k.row_id)
+                 WHEN 'acquisition_stages' THEN EXISTS (SELECT 1 FROM acquisition_stages r WHERE r.id = k.row_id)
+                 WHEN 'profiles' THEN EXISTS (SELECT 1 FROM profiles r WHERE r.id = k.row_id)
+                 ELSE 0
+               END"
     };
 }
 
@@ -283,6 +297,13 @@ impl Store {
             .into_iter()
             .find(|c| c.conflict_id == conflict_id)
             .ok_or(CoreError::NotFound { what: "conflict" })?;
+        // Only one's own value: restoring a colleague's would write it as
+        // one's own edit, which a forged conflict could exploit (M7).
+        if !conflict.mine_lost {
+            return Err(CoreError::forbidden(
+                "only your own value can be restored; the kept value is a colleague's edit you may change like any other",
+            ));
+        }
         let table =
             SyncTable::from_name(&conflict.table).ok_or(CoreError::NotFound { what: "table" })?;
         let def = rows::table(table.name()).ok_or(CoreError::NotFound { what: "table" })?;

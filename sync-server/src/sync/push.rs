@@ -32,6 +32,12 @@ use crate::error::{ApiError, ApiJson, ApiResult};
 
 type Tx = Transaction<'static, Postgres>;
 
+/// Most conflicts one push may record (security review M7: a client could
+/// otherwise bury a colleague's inbox). An honest device's edits conflict
+/// now and then; a push that would exceed this has its excess mutations
+/// refused, each with a sentence, and the rest applied.
+const MAX_CONFLICTS_PER_PUSH: usize = 500;
+
 #[utoipa::path(post, path = "/sync/push", tag = "sync", security(("bearer" = [])),
     request_body(content = crm_domain::protocol::PushRequest, description = "A batch of outbox mutations (see docs/sync-protocol.md)"),
     responses((status = 200, description = "An outcome per mutation, and last_seq", body = crm_domain::protocol::PushResponse),
@@ -73,10 +79,21 @@ pub(crate) async fn push(
     // Runs of inserts and deletes go to the database in one call; updates
     // one by one, through the merge.
     let mut outcomes = Vec::with_capacity(fresh.len());
+    let mut conflict_budget = MAX_CONFLICTS_PER_PUSH;
     let mut rest = fresh;
     while let Some(m) = rest.first() {
         if let MutationOp::Update { changes } = &m.op {
-            outcomes.push(apply_update(&mut tx, &user, req.client_id, m, changes).await?);
+            outcomes.push(
+                apply_update(
+                    &mut tx,
+                    &user,
+                    req.client_id,
+                    m,
+                    changes,
+                    &mut conflict_budget,
+                )
+                .await?,
+            );
             rest = &rest[1..];
         } else {
             let len = rest
@@ -392,12 +409,13 @@ async fn apply_update(
     client: Uuid,
     m: &Mutation,
     changes: &std::collections::BTreeMap<String, FieldChange>,
+    conflict_budget: &mut usize,
 ) -> ApiResult<MutationOutcome> {
     tx.execute("SAVEPOINT mutation").await?;
     act_as_user(tx, user, client, m.seq).await?;
     // The agent's clock may run ahead; it must not win every merge for that.
     let edited_at = m.edited_at.min(Utc::now());
-    match update(tx, user, client, m, changes, edited_at).await {
+    match update(tx, user, client, m, changes, edited_at, conflict_budget).await {
         Ok(refused @ MutationOutcome::Rejected { .. }) => {
             tx.execute("ROLLBACK TO SAVEPOINT mutation").await?;
             Ok(refused)
@@ -413,6 +431,46 @@ async fn apply_update(
             Ok(rejected(code, explain(code, e.message())))
         }
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether the user could write `values` into the row now, by writing them
+/// in a savepoint that is then undone. Only a refusal of *access* counts
+/// (row-level security, a guard such as "only admins change roles"): a
+/// value the workflow will not take from the row's current state is still
+/// a fair loss, recorded as a conflict. `Some` is the refusal to answer.
+async fn may_write(
+    tx: &mut Tx,
+    table: &str,
+    row_id: Uuid,
+    values: serde_json::Map<String, Value>,
+) -> Result<Option<MutationOutcome>, sqlx::Error> {
+    tx.execute("SAVEPOINT may_write").await?;
+    sqlx::query!("SELECT set_config('role', 'authenticated', true) AS role")
+        .fetch_one(&mut **tx)
+        .await?;
+    let tried = sqlx::query_scalar!(
+        r#"SELECT sync.apply_update($1, $2, $3) AS "updated!""#,
+        table,
+        row_id,
+        Value::Object(values)
+    )
+    .fetch_one(&mut **tx)
+    .await;
+    tx.execute("ROLLBACK TO SAVEPOINT may_write").await?;
+    tx.execute("RELEASE SAVEPOINT may_write").await?;
+    act_as_service(tx).await?;
+    match tried {
+        Ok(true) => Ok(None),
+        Ok(false) => Ok(Some(rejected(
+            "forbidden",
+            "you are not allowed to make this change",
+        ))),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => Ok(Some(
+            rejected("forbidden", explain("forbidden", e.message())),
+        )),
+        Err(sqlx::Error::Database(e)) if refusal(e.code().as_deref()).is_some() => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -458,6 +516,7 @@ async fn update(
     m: &Mutation,
     changes: &std::collections::BTreeMap<String, FieldChange>,
     edited_at: DateTime<Utc>,
+    conflict_budget: &mut usize,
 ) -> Result<MutationOutcome, sqlx::Error> {
     if let Err(errors) = validate_values(m.table, changes.iter().map(|(k, c)| (k, &c.value))) {
         return Ok(rejected("validation_failed", errors.to_string()));
@@ -524,26 +583,73 @@ async fn update(
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc));
 
-    let mut to_apply = serde_json::Map::new();
-    let mut conflicts = Vec::new();
+    // Each field's decision, with the server's side of it.
+    let mut decided = Vec::with_capacity(changes.len());
     for field in changes.keys() {
-        let base = &normalized.bases[field];
-        let value = &normalized.news[field];
-        let server_value = current.get(field).unwrap_or(&Value::Null);
+        let server_value = current.get(field).cloned().unwrap_or(Value::Null);
         let clock = clocks.iter().find(|c| &c.field == field);
-        let server = ServerField {
-            value: server_value,
-            edited_at: clock.map_or(row_edited_at, |c| c.edited_at),
-        };
-        let server_editor = clock.and_then(|c| c.edited_by);
-        match decide_field(
+        let decision = decide_field(
             field,
-            base,
-            value,
-            &server,
+            &normalized.bases[field.as_str()],
+            &normalized.news[field.as_str()],
+            &ServerField {
+                value: &server_value,
+                edited_at: clock.map_or(row_edited_at, |c| c.edited_at),
+            },
             edited_at,
             m.table == SyncTable::Tickets,
-        ) {
+        );
+        decided.push((
+            field,
+            decision,
+            server_value,
+            clock.and_then(|c| c.edited_by),
+        ));
+    }
+
+    // A losing value is recorded as a conflict only if the user could have
+    // written it: the server keeps its value because it is newer, not
+    // because this user may never change it. Without this check a stale
+    // base and an old edit time forge conflicts (a colleague's inbox
+    // flooded with values the user may not write, each one click from being
+    // written as the colleague's own edit: security review M7).
+    let losing: serde_json::Map<String, Value> = decided
+        .iter()
+        .filter(|(_, d, _, _)| *d == FieldDecision::KeepServer)
+        .map(|(field, ..)| ((*field).clone(), normalized.news[field.as_str()].clone()))
+        .collect();
+    if !losing.is_empty()
+        && let Some(refused) = may_write(tx, table, m.row_id, losing).await?
+    {
+        return Ok(refused);
+    }
+    // And no push records more than its share: an honest device's edits
+    // conflict now and then, never by the thousand.
+    let conflicting = decided
+        .iter()
+        .filter(|(_, d, _, _)| {
+            matches!(
+                d,
+                FieldDecision::KeepServer | FieldDecision::ApplyOverwriting
+            )
+        })
+        .count();
+    if conflicting > *conflict_budget {
+        return Ok(rejected(
+            "not_allowed",
+            format!(
+                "this push would record more than {MAX_CONFLICTS_PER_PUSH} conflicting edits; \
+                 send fewer at a time"
+            ),
+        ));
+    }
+    *conflict_budget -= conflicting;
+
+    let mut to_apply = serde_json::Map::new();
+    let mut conflicts = Vec::new();
+    for (field, decision, server_value, server_editor) in decided {
+        let value = &normalized.news[field.as_str()];
+        match decision {
             FieldDecision::Apply => {
                 to_apply.insert(field.clone(), value.clone());
             }
@@ -556,7 +662,7 @@ async fn update(
                     client,
                     field,
                     value,
-                    server_value,
+                    &server_value,
                     Some(user.id),
                     server_editor,
                 )
@@ -575,7 +681,7 @@ async fn update(
                     m,
                     client,
                     field,
-                    server_value,
+                    &server_value,
                     value,
                     server_editor,
                     Some(user.id),

@@ -388,15 +388,19 @@ function ConflictItem({ conflict, now }: { conflict: ConflictItem_Serialize; now
         </div>
       </dl>
       <div class="card-actions">
-        <button
-          type="button"
-          class="button restore"
-          disabled={busy}
-          onClick={() => run(commands.restoreConflict(conflict.conflict_id))}
-          title="Put the value that lost back (a new edit, synced like any other)"
-        >
-          {lostBy === "you" ? "Restore my value" : `Use ${lostBy}'s value`}
-        </button>
+        {conflict.mine_lost && (
+          // Only one's own value comes back: a colleague's lost value is
+          // theirs to restore, never written as this user's edit.
+          <button
+            type="button"
+            class="button restore"
+            disabled={busy}
+            onClick={() => run(commands.restoreConflict(conflict.conflict_id))}
+            title="Put your value back (a new edit, synced like any other)"
+          >
+            Restore my value
+          </button>
+        )}
         <button type="button" class="button dismiss" disabled={busy} onClick={() => run(commands.dismissConflict(conflict.conflict_id))} title="Accept the value kept">
           Dismiss
         </button>
