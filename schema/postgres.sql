@@ -504,6 +504,23 @@ CREATE FUNCTION public.next_ticket_lead(p_ticket uuid, p_without uuid) RETURNS u
     LIMIT 1
 $$;
 
+CREATE FUNCTION public.protect_last_admin() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $$
+BEGIN
+    IF OLD.role = 'admin' THEN
+        PERFORM pg_advisory_xact_lock(hashtext('crm.profiles.admin_demotion'));
+        IF NOT EXISTS (SELECT 1 FROM public.profiles
+                       WHERE role = 'admin' AND id <> OLD.id) THEN
+            RAISE EXCEPTION 'the last admin cannot be removed'
+                USING ERRCODE = 'check_violation';
+        END IF;
+    END IF;
+    RETURN OLD;
+END
+$$;
+
 CREATE FUNCTION public.protect_profile_columns() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'public'
@@ -1857,6 +1874,8 @@ CREATE TRIGGER profiles_immutable BEFORE UPDATE ON public.profiles FOR EACH ROW 
 
 CREATE TRIGGER profiles_protect_columns BEFORE UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION public.protect_profile_columns();
 
+CREATE TRIGGER profiles_protect_last_admin BEFORE DELETE ON public.profiles FOR EACH ROW EXECUTE FUNCTION public.protect_last_admin();
+
 CREATE TRIGGER profiles_sync_delete AFTER DELETE ON public.profiles REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.log_deleted_rows();
 
 CREATE TRIGGER profiles_sync_insert AFTER INSERT ON public.profiles REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.log_inserted_rows();
@@ -2304,6 +2323,8 @@ GRANT ALL ON FUNCTION public.is_valid_email(p text) TO service_role;
 REVOKE ALL ON FUNCTION public.log_ticket_status_change() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.next_ticket_lead(p_ticket uuid, p_without uuid) FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.protect_last_admin() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.protect_profile_columns() FROM PUBLIC;
 

@@ -72,6 +72,38 @@ async fn the_last_admin_cannot_stop_being_one() {
 }
 
 #[tokio::test]
+async fn the_last_admin_cannot_be_deleted_either() {
+    let db = database().await;
+    let w = World::build(db.pool()).await;
+    // The admin's own profile, with nothing authored that would block the
+    // delete: a fresh admin who then is the only one.
+    let lone = support::create_user(db.pool(), "lone@field.test", "Lone Admin").await;
+    support::make_admin(db.pool(), lone).await;
+    commit_as(
+        db.pool(),
+        &Claims::user(lone),
+        sqlx::query("UPDATE profiles SET role = 'agent' WHERE id = $1").bind(w.admin),
+    )
+    .await;
+    let code = refused_code(
+        db.pool(),
+        &Claims::user(lone),
+        sqlx::query("DELETE FROM profiles WHERE id = $1").bind(lone),
+    )
+    .await;
+    assert_eq!(code, "23514");
+    // With a second admin, removing one is fine.
+    support::make_admin(db.pool(), w.agent_b).await;
+    let done = attempt(
+        db.pool(),
+        &Claims::user(lone),
+        sqlx::query("DELETE FROM profiles WHERE id = $1").bind(lone),
+    )
+    .await;
+    assert_eq!(done, Outcome::Rows(1));
+}
+
+#[tokio::test]
 async fn agent_cannot_insert_a_customer_owned_by_someone_else() {
     let db = database().await;
     let w = World::build(db.pool()).await;
