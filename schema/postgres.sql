@@ -801,7 +801,7 @@ CREATE FUNCTION sync.apply_insert(p_table text, p_id uuid, p_values jsonb) RETUR
 DECLARE
     tbl regclass := sync.checked_table(p_table);
     vals jsonb := p_values || jsonb_build_object('id', p_id);
-    cols text := sync.checked_columns(tbl, vals);
+    cols text := sync.checked_columns(tbl, vals, 'insert');
 BEGIN
     EXECUTE format('INSERT INTO %s (%s) SELECT %s FROM jsonb_populate_record(NULL::%s, $1)', tbl, cols, cols, tbl)
         USING vals;
@@ -814,7 +814,7 @@ CREATE FUNCTION sync.apply_inserts(p_table text, p_rows jsonb) RETURNS void
     AS $_$
 DECLARE
     tbl regclass := sync.checked_table(p_table);
-    cols text := sync.checked_columns(tbl, p_rows -> 0);
+    cols text := sync.checked_columns(tbl, p_rows -> 0, 'insert');
     -- jsonb keeps an object's keys in one canonical order, so equal key
     -- sets give equal arrays.
     keys text[] := ARRAY(SELECT jsonb_object_keys(p_rows -> 0));
@@ -859,7 +859,7 @@ CREATE FUNCTION sync.apply_update(p_table text, p_id uuid, p_values jsonb) RETUR
     AS $_$
 DECLARE
     tbl regclass := sync.checked_table(p_table);
-    cols text := sync.checked_columns(tbl, p_values);
+    cols text := sync.checked_columns(tbl, p_values, 'update');
     n bigint;
 BEGIN
     IF p_values = '{}'::jsonb THEN
@@ -889,6 +889,29 @@ BEGIN
         cols := cols || format('%I', k);
     END LOOP;
     RETURN array_to_string(cols, ', ');
+END
+$$;
+
+CREATE FUNCTION sync.checked_columns(p_table regclass, p_values jsonb, p_op text) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+    allowed text[] := sync.writable_columns(
+        (SELECT c.relname::text FROM pg_class c WHERE c.oid = p_table), p_op);
+    k text;
+BEGIN
+    IF allowed IS NULL THEN
+        RAISE EXCEPTION 'table % takes no % from clients', p_table, p_op
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(p_values) LOOP
+        IF NOT (k = ANY (allowed) OR (p_op = 'insert' AND k = 'id')) THEN
+            RAISE EXCEPTION '%.% cannot be written by a client', p_table, k
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+    END LOOP;
+    RETURN sync.checked_columns(p_table, p_values);
 END
 $$;
 
@@ -1148,6 +1171,36 @@ BEGIN
     EXECUTE format('SELECT count(*) FROM %s', sync.pulled_table(p_table)) INTO n;
     RETURN n;
 END
+$$;
+
+CREATE FUNCTION sync.writable_columns(p_table text, p_op text) RETURNS text[]
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path TO 'pg_catalog'
+    AS $$
+    SELECT CASE p_op
+    WHEN 'insert' THEN CASE p_table
+        WHEN 'profiles' THEN '{}'::text[]
+        WHEN 'products' THEN ARRAY['name', 'description', 'is_active']
+        WHEN 'acquisition_stages' THEN ARRAY['name', 'order_index']
+        WHEN 'customers' THEN ARRAY['name', 'email', 'phone', 'product_id', 'status', 'acquisition_stage', 'owner', 'is_archived', 'created_at']
+        WHEN 'customer_interactions' THEN ARRAY['customer_id', 'type', 'channel', 'note', 'follow_up_date', 'created_at']
+        WHEN 'tickets' THEN ARRAY['title', 'description', 'priority', 'customer_id', 'assigned_to', 'created_at']
+        WHEN 'ticket_assignees' THEN ARRAY['ticket_id', 'user_id', 'assigned_at']
+        WHEN 'ticket_comments' THEN ARRAY['ticket_id', 'content', 'is_internal', 'created_at']
+        WHEN 'ticket_attachments' THEN ARRAY['ticket_id', 'file_name', 'file_path', 'file_size', 'mime_type', 'uploaded_at']
+        END
+    WHEN 'update' THEN CASE p_table
+        WHEN 'profiles' THEN ARRAY['full_name', 'avatar_url', 'role']
+        WHEN 'products' THEN ARRAY['name', 'description', 'is_active']
+        WHEN 'acquisition_stages' THEN ARRAY['order_index']
+        WHEN 'customers' THEN ARRAY['name', 'email', 'phone', 'product_id', 'status', 'acquisition_stage', 'owner', 'is_archived']
+        WHEN 'customer_interactions' THEN ARRAY['customer_id', 'type', 'channel', 'note', 'follow_up_date', 'follow_up_done_at']
+        WHEN 'tickets' THEN ARRAY['title', 'description', 'priority', 'status', 'customer_id', 'assigned_to']
+        WHEN 'ticket_assignees' THEN ARRAY['user_id']
+        WHEN 'ticket_comments' THEN ARRAY['content', 'is_internal']
+        WHEN 'ticket_attachments' THEN ARRAY['file_name', 'mime_type']
+        END
+    END
 $$;
 
 CREATE TABLE auth.login_attempts (
@@ -2396,6 +2449,10 @@ REVOKE ALL ON FUNCTION sync.checked_columns(p_table regclass, p_values jsonb) FR
 GRANT ALL ON FUNCTION sync.checked_columns(p_table regclass, p_values jsonb) TO authenticated;
 GRANT ALL ON FUNCTION sync.checked_columns(p_table regclass, p_values jsonb) TO service_role;
 
+REVOKE ALL ON FUNCTION sync.checked_columns(p_table regclass, p_values jsonb, p_op text) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.checked_columns(p_table regclass, p_values jsonb, p_op text) TO authenticated;
+GRANT ALL ON FUNCTION sync.checked_columns(p_table regclass, p_values jsonb, p_op text) TO service_role;
+
 REVOKE ALL ON FUNCTION sync.checked_table(p_table text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.checked_table(p_table text) TO authenticated;
 GRANT ALL ON FUNCTION sync.checked_table(p_table text) TO service_role;
@@ -2447,6 +2504,10 @@ GRANT ALL ON FUNCTION sync.rows_page(p_table text, p_after uuid, p_limit integer
 REVOKE ALL ON FUNCTION sync.visible_count(p_table text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.visible_count(p_table text) TO authenticated;
 GRANT ALL ON FUNCTION sync.visible_count(p_table text) TO service_role;
+
+REVOKE ALL ON FUNCTION sync.writable_columns(p_table text, p_op text) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.writable_columns(p_table text, p_op text) TO authenticated;
+GRANT ALL ON FUNCTION sync.writable_columns(p_table text, p_op text) TO service_role;
 
 GRANT ALL ON TABLE auth.login_attempts TO service_role;
 

@@ -993,3 +993,39 @@ async fn the_synced_table_lists_in_sql_are_the_protocols() {
         assert!(!writable((*table).into()).await, "{table} is not writable");
     }
 }
+
+#[tokio::test]
+async fn the_columns_a_client_may_write_are_the_same_in_sql_and_in_the_protocol() {
+    use crm_domain::protocol::SyncTable;
+    let backend = Backend::start().await;
+    for table in SyncTable::ALL {
+        for (op, domain) in [
+            ("insert", table.insertable_columns()),
+            ("update", table.updatable_columns()),
+        ] {
+            let sql: Vec<String> =
+                sqlx::query_scalar("SELECT unnest(sync.writable_columns($1, $2))")
+                    .bind(table.name())
+                    .bind(op)
+                    .fetch_all(backend.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(sql, domain, "{} {op}", table.name());
+        }
+    }
+    // And the functions that apply a client's write refuse anything else,
+    // whoever calls them.
+    let refused = sqlx::query(
+        "SELECT sync.apply_update('customers', gen_random_uuid(), '{\"updated_at\": \"2000-01-01T00:00:00Z\"}')",
+    )
+    .execute(backend.pool())
+    .await
+    .unwrap_err();
+    assert_eq!(
+        refused
+            .as_database_error()
+            .and_then(|e| e.code())
+            .as_deref(),
+        Some("42501")
+    );
+}
