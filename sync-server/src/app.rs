@@ -1,10 +1,10 @@
-//! The HTTP service: shared state, the router with its middleware (request
-//! ids, a tracing span per request, the body limit, the error shape for
-//! unknown routes), and serving with graceful shutdown.
+//! The HTTP service: the router with its middleware (request ids, a
+//! tracing span per request, the body limit, the error shape for unknown
+//! routes), and serving with graceful shutdown. The state its handlers
+//! share is `state::AppState`, so handler modules never import the router.
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -13,23 +13,9 @@ use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::accounts::tokens::TokenKeys;
-use crate::config::ServerConfig;
 use crate::error::ApiError;
+use crate::state::AppState;
 use crate::{accounts, health, openapi, sync};
-
-#[derive(Clone)]
-pub struct AppState {
-    pub pool: sqlx::PgPool,
-    pub tokens: Arc<TokenKeys>,
-    pub config: Arc<ServerConfig>,
-    /// Wakes the live streams of this process (see `sync::live`).
-    pub live: tokio::sync::broadcast::Sender<()>,
-    /// Turns true when the server starts shutting down, which ends the live
-    /// streams: graceful shutdown waits for open requests, and a stream
-    /// would otherwise never finish.
-    pub stopping: tokio::sync::watch::Sender<bool>,
-}
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 

@@ -14,11 +14,12 @@ pub mod error;
 pub mod harness;
 pub mod health;
 pub mod openapi;
+pub mod state;
 pub mod sync;
 
 use std::sync::Arc;
 
-pub use app::AppState;
+pub use state::AppState;
 
 /// The database the server runs on, and the state every request shares.
 pub struct Started {

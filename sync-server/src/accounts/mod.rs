@@ -20,10 +20,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::app::AppState;
 use crate::config::SignupPolicy;
 use crate::db::{self, Claims};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::state::AppState;
 pub use crm_domain::auth::{Account, LoginRequest, LogoutRequest, RefreshRequest, Session};
 pub use session::AuthUser;
 

@@ -9,9 +9,9 @@ use uuid::Uuid;
 
 use super::store;
 use super::tokens::Rejection;
-use crate::app::AppState;
 use crate::db::{self, Claims};
 use crate::error::ApiError;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Copy)]
 pub struct AuthUser {

@@ -17,7 +17,7 @@ use sqlx::postgres::PgListener;
 use tokio::sync::broadcast;
 
 use crate::accounts::AuthUser;
-use crate::app::AppState;
+use crate::state::AppState;
 
 pub const CHANNEL: &str = "crm_sync_changes";
 

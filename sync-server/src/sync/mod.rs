@@ -26,8 +26,8 @@ use crm_domain::protocol::{
     SyncTable,
 };
 
-use crate::app::AppState;
 use crate::error::ApiError;
+use crate::state::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()

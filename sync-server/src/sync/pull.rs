@@ -26,9 +26,9 @@ use uuid::Uuid;
 
 use super::negotiate;
 use crate::accounts::AuthUser;
-use crate::app::AppState;
 use crate::db::{act_as, act_as_service};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::state::AppState;
 
 type Tx = Transaction<'static, Postgres>;
 

@@ -1,0 +1,22 @@
+//! What every request handler shares: the database pool, the token keys,
+//! the configuration, and the process's live-stream signals. Kept apart
+//! from the router (`app`), so handler modules depend on the state they
+//! use, never on the router that mounts them.
+
+use std::sync::Arc;
+
+use crate::accounts::tokens::TokenKeys;
+use crate::config::ServerConfig;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: sqlx::PgPool,
+    pub tokens: Arc<TokenKeys>,
+    pub config: Arc<ServerConfig>,
+    /// Wakes the live streams of this process (see `sync::live`).
+    pub live: tokio::sync::broadcast::Sender<()>,
+    /// Turns true when the server starts shutting down, which ends the live
+    /// streams: graceful shutdown waits for open requests, and a stream
+    /// would otherwise never finish.
+    pub stopping: tokio::sync::watch::Sender<bool>,
+}
