@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use crm_domain::entities::{Customer, CustomerInteraction, Ticket};
 use crm_domain::protocol::{MutationOp, SyncTable};
-use crm_domain::validation::{ValidationErrors, blank_to_none, validate_sync_field};
+use crm_domain::validation::blank_to_none;
 use crm_domain::{AcquisitionStage, CustomerStatus, drafts::NewCustomer};
 use rusqlite::{ToSql, params};
 use serde::{Deserialize, Serialize};
@@ -13,6 +13,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::access::{require_admin, require_manages_customer};
+use super::codec::{opt_text, opt_uuid, validate_fields};
 use super::outbox::changes_against;
 use super::rows::{self, row_to_json};
 use super::{Store, search};
@@ -391,26 +392,6 @@ impl Store {
             )
             .unwrap_or(None))
     }
-}
-
-/// Checks every field with the server's rules, reporting all at once.
-pub(crate) fn validate_fields(
-    table: SyncTable,
-    fields: &BTreeMap<String, Value>,
-) -> Result<(), ValidationErrors> {
-    ValidationErrors::collect(table.updatable_columns().iter().filter_map(|column| {
-        fields
-            .get(*column)
-            .map(|value| validate_sync_field(table, column, value))
-    }))
-}
-
-pub(crate) fn opt_text(value: Option<String>) -> Value {
-    value.map_or(Value::Null, |s| Value::String(s.trim().to_string()))
-}
-
-pub(crate) fn opt_uuid(value: Option<Uuid>) -> Value {
-    value.map_or(Value::Null, |id| Value::String(id.to_string()))
 }
 
 /// The customer list's FROM and WHERE and their values, shared by a page

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::customers::validate_fields;
-use super::interactions::parse_id;
+use super::codec::parse_id;
+use super::codec::validate_fields;
 use super::outbox::kept_base;
 use super::rows;
 use super::{Store, timestamp};

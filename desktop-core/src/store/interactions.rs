@@ -14,11 +14,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::Store;
 use super::access::require_manages_customer;
-use super::customers::{opt_text, validate_fields};
+use super::codec::{opt_text, opt_time, parse_id, validate_fields};
 use super::outbox::changes_against;
 use super::rows;
-use super::{Store, timestamp};
 use crate::error::{CoreError, CoreResult};
 
 /// The edit form of an interaction.
@@ -272,13 +272,4 @@ fn collect_follow_ups(
 
 fn def() -> CoreResult<&'static rows::TableDef> {
     rows::table("customer_interactions").ok_or(CoreError::NotFound { what: "table" })
-}
-
-pub(crate) fn opt_time(value: Option<DateTime<Utc>>) -> Value {
-    value.map_or(Value::Null, |t| Value::String(timestamp(t)))
-}
-
-pub(crate) fn parse_id(text: &str) -> CoreResult<Uuid> {
-    text.parse()
-        .map_err(|e: uuid::Error| CoreError::Malformed(e.to_string()))
 }

@@ -8,6 +8,7 @@
 //! returns, a crash or power loss can neither lose it nor half-apply it.
 
 mod access;
+pub(crate) mod codec;
 pub mod customers;
 pub mod inbox;
 pub mod interactions;
@@ -17,6 +18,7 @@ pub mod reminders;
 pub mod replica;
 pub(crate) mod rows;
 pub mod search;
+mod settle;
 pub mod stats;
 pub mod tickets;
 

@@ -330,7 +330,7 @@ fn cascade_delete(conn: &Connection, table: &str, row_id: Uuid) -> CoreResult<()
 
 /// What the server fills in on insert, so the optimistic row looks like the
 /// one that will come back.
-fn local_defaults(table: SyncTable, me: &Me, now: &str) -> Map<String, Value> {
+pub(crate) fn local_defaults(table: SyncTable, me: &Me, now: &str) -> Map<String, Value> {
     let me_id = Value::String(me.user_id.to_string());
     let now = Value::String(now.to_string());
     let pairs: Vec<(&str, Value)> = match table {
@@ -388,119 +388,4 @@ pub(crate) fn parse_time(text: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(text)
         .ok()
         .map(|t| t.with_timezone(&Utc))
-}
-
-/// What a push settled, for the engine's events.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Settled {
-    pub applied: usize,
-    pub merged: usize,
-    pub rejected: usize,
-}
-
-impl Store {
-    /// Takes in the server's answer to a push: settled mutations leave the
-    /// outbox; refused ones go to the inbox and their rows are rebuilt
-    /// without them.
-    pub fn settle(&mut self, response: &crm_domain::protocol::PushResponse) -> CoreResult<Settled> {
-        use crm_domain::protocol::MutationOutcome;
-        let me = self.me()?;
-        let tx = self.conn.transaction()?;
-        let mut settled = Settled::default();
-        let mut touched = Vec::new();
-        for result in &response.results {
-            let Some((table, row_id, text)) = tx
-                .prepare_cached("SELECT table_name, row_id, mutation FROM outbox WHERE seq = ?1")?
-                .query_row(params![result.seq], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                    ))
-                })
-                .optional()?
-            else {
-                continue; // settled earlier (a replayed answer)
-            };
-            let mutation: Mutation = serde_json::from_str(&text)?;
-            tx.execute("DELETE FROM outbox WHERE seq = ?1", params![result.seq])?;
-            match &result.outcome {
-                MutationOutcome::Applied | MutationOutcome::Merged { .. } => {
-                    if matches!(result.outcome, MutationOutcome::Applied) {
-                        settled.applied += 1;
-                    } else {
-                        settled.merged += 1;
-                    }
-                    advance_base(&tx, &me, &table, &row_id, &mutation)?;
-                }
-                MutationOutcome::Rejected {
-                    code,
-                    message,
-                    reason,
-                } => {
-                    settled.rejected += 1;
-                    // Named now, while the replica still holds the rows.
-                    let subject = super::inbox::subject_of(&tx, &mutation)?;
-                    tx.execute(
-                        "INSERT OR REPLACE INTO rejected
-                             (seq, table_name, row_id, mutation, code, message, rejected_at, subject,
-                              reason)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                        params![
-                            result.seq,
-                            table,
-                            row_id,
-                            text,
-                            code,
-                            message,
-                            timestamp(Utc::now()),
-                            subject,
-                            reason.as_ref().map(serde_json::to_string).transpose()?
-                        ],
-                    )?;
-                }
-            }
-            touched.push((table, mutation.row_id));
-        }
-        note_settled_seq(&tx, response.last_seq)?;
-        touched.sort();
-        touched.dedup();
-        for (table, row_id) in touched {
-            rebuild_row(&tx, &me, &table, row_id)?;
-        }
-        tx.commit()?;
-        Ok(settled)
-    }
-}
-
-/// An accepted mutation becomes part of the row's server state, so a later
-/// rebuild (after a refusal of the next one) keeps it.
-fn advance_base(
-    conn: &Connection,
-    me: &Me,
-    table: &str,
-    row_id: &str,
-    mutation: &Mutation,
-) -> CoreResult<()> {
-    let Some(mut row) = kept_base(conn, table, row_id)? else {
-        return Ok(());
-    };
-    match &mutation.op {
-        MutationOp::Insert { values } => {
-            let mut new = local_defaults(mutation.table, me, &timestamp(mutation.edited_at));
-            new.extend(values.iter().map(|(k, v)| (k.clone(), v.clone())));
-            new.insert("id".into(), Value::String(row_id.to_string()));
-            row = Some(new);
-        }
-        MutationOp::Update { changes } => {
-            if let Some(row) = row.as_mut() {
-                for (field, change) in changes {
-                    row.insert(field.clone(), change.value.clone());
-                }
-            }
-        }
-        MutationOp::Delete => row = None,
-    }
-    let text = row.map(|r| Value::Object(r).to_string());
-    set_base(conn, table, row_id, text.as_deref())
 }

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::Store;
-use super::interactions::parse_id;
+use super::codec::parse_id;
 use crate::error::CoreResult;
 
 /// What a hit is.

@@ -201,7 +201,7 @@ impl Store {
             let (id, full_name, open_tickets, high_priority_open_tickets, resolved_last_30_days) =
                 row?;
             out.push(Workload {
-                user_id: super::interactions::parse_id(&id)?,
+                user_id: super::codec::parse_id(&id)?,
                 full_name,
                 open_tickets,
                 high_priority_open_tickets,

@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::Store;
 use super::access::{require_admin, require_manages_customer, require_ticket_access};
-use super::customers::{opt_text, opt_uuid, validate_fields};
+use super::codec::{opt_text, opt_uuid, validate_fields};
 use super::outbox::changes_against;
 use super::rows::{self, row_to_json};
 use crate::error::{CoreError, CoreResult};
@@ -440,7 +440,7 @@ impl Store {
             )
             .ok();
         let id = id.ok_or(CoreError::NotFound { what: "assignee" })?;
-        let id = super::interactions::parse_id(&id)?;
+        let id = super::codec::parse_id(&id)?;
         let lead = self.ticket(ticket_id)?.assigned_to;
         let others: Vec<Uuid> = self
             .assignee_ids(ticket_id)?
@@ -480,9 +480,7 @@ impl Store {
         let ids = stmt
             .query_map(params![ticket_id.to_string()], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
-        ids.iter()
-            .map(|id| super::interactions::parse_id(id))
-            .collect()
+        ids.iter().map(|id| super::codec::parse_id(id)).collect()
     }
 }
 
