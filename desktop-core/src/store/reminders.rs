@@ -34,21 +34,7 @@ impl Store {
     /// Whether a due follow-up still has to be announced: never announced,
     /// or its snooze is over.
     fn reminder_pending(&self, follow_up: &FollowUp, now: DateTime<Utc>) -> CoreResult<bool> {
-        let fired: Option<Option<String>> = self
-            .conn()
-            .prepare_cached(
-                "SELECT snoozed_until FROM reminders_fired
-                 WHERE interaction_id = ?1 AND follow_up_date = ?2",
-            )?
-            .query_row(
-                params![
-                    follow_up.interaction_id.to_string(),
-                    timestamp(follow_up.due)
-                ],
-                |r| r.get(0),
-            )
-            .optional()?;
-        Ok(match fired {
+        Ok(match self.fired(follow_up)? {
             None => true,
             Some(Some(until)) => parse_time(&until).is_some_and(|t| t <= now),
             Some(None) => false,
@@ -57,7 +43,16 @@ impl Store {
 
     /// Until when a follow-up's reminder is snoozed, if it is.
     pub fn snoozed_until(&self, follow_up: &FollowUp) -> CoreResult<Option<DateTime<Utc>>> {
-        let until: Option<Option<String>> = self
+        Ok(self
+            .fired(follow_up)?
+            .flatten()
+            .and_then(|until| parse_time(&until)))
+    }
+
+    /// The reminder log's entry for a follow-up: `None` if never announced,
+    /// else its snooze's end, if snoozed.
+    fn fired(&self, follow_up: &FollowUp) -> CoreResult<Option<Option<String>>> {
+        Ok(self
             .conn()
             .prepare_cached(
                 "SELECT snoozed_until FROM reminders_fired
@@ -70,8 +65,7 @@ impl Store {
                 ],
                 |r| r.get(0),
             )
-            .optional()?;
-        Ok(until.flatten().and_then(|u| parse_time(&u)))
+            .optional()?)
     }
 
     /// Records that a follow-up was announced.
