@@ -103,6 +103,19 @@ pub struct ServerConfig {
     /// Largest request body accepted, in bytes.
     #[arg(long, env = "CRM_MAX_BODY_BYTES", default_value_t = 4 * 1024 * 1024, global = true)]
     pub max_body_bytes: usize,
+
+    /// Rows' bytes one pull page carries at most (besides its row limit):
+    /// a page of large rows is cut short and continues on the next, so no
+    /// one's rows can make a colleague's page huge. At least one row goes
+    /// on every page, however large.
+    #[arg(
+        long,
+        env = "CRM_PULL_PAGE_BYTES",
+        default_value_t = 8 * 1024 * 1024,
+        value_parser = clap::value_parser!(u64).range(1024..),
+        global = true
+    )]
+    pub pull_page_bytes: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

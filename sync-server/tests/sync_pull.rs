@@ -667,3 +667,96 @@ fn base64_json(value: &serde_json::Value) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(value).unwrap())
 }
+
+/// Pages until caught up, from `cursor`: each page's rows (table, id, JSON
+/// text) and the cursor to go on from.
+async fn pages(
+    client: &SimClient<'_>,
+    mut cursor: Option<String>,
+) -> (Vec<Vec<(String, Uuid, String)>>, Option<String>) {
+    let mut out = Vec::new();
+    loop {
+        let response = client.pull_page(cursor.clone(), false).await;
+        assert!(response.status().is_success());
+        let page: crm_domain::protocol::PullResponse =
+            serde_json::from_str(&response.text().await.unwrap()).unwrap();
+        let rows = page
+            .changes
+            .iter()
+            .filter_map(|change| match change {
+                crm_domain::protocol::Change::Upsert { table, row } => {
+                    let value: serde_json::Value = serde_json::from_str(row.get()).unwrap();
+                    let id = value["id"].as_str().unwrap().parse().unwrap();
+                    Some((table.clone(), id, row.get().to_owned()))
+                }
+                crm_domain::protocol::Change::Remove { .. } => None,
+            })
+            .collect();
+        out.push(rows);
+        cursor = Some(page.cursor);
+        if !page.has_more {
+            return (out, cursor);
+        }
+    }
+}
+
+/// Every page stays within the byte bound, but for the row that crossed
+/// it: what came before the page's last row is under the bound.
+fn assert_bounded(pages: &[Vec<(String, Uuid, String)>], bound: usize) {
+    for page in pages {
+        let before_last: usize = page.iter().rev().skip(1).map(|(_, _, row)| row.len()).sum();
+        assert!(
+            before_last < bound,
+            "a page of {before_last} bytes before its last row"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pull_pages_are_bounded_in_bytes_and_lose_no_row() {
+    const BOUND: usize = 4096;
+    let s = TestServer::start(&["--pull-page-bytes", "4096"]).await;
+    let (ana_id, _, _) = team(&s).await;
+    let tickets: Vec<Uuid> = sqlx::query_scalar(
+        "INSERT INTO tickets (title, description, created_by)
+         SELECT 'Ticket ' || n, repeat('x', 1000), $1 FROM generate_series(1, 40) n RETURNING id",
+    )
+    .bind(ana_id)
+    .fetch_all(s.db.pool())
+    .await
+    .unwrap();
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+
+    // The first load: 40 rows of over 1 KB come on many pages, each once.
+    let (loaded, cursor) = pages(&ana, None).await;
+    assert!(loaded.len() >= 10, "{} pages", loaded.len());
+    assert_bounded(&loaded, BOUND);
+    let mut seen: Vec<Uuid> = loaded
+        .iter()
+        .flatten()
+        .filter(|(table, ..)| table == "tickets")
+        .map(|(_, id, _)| *id)
+        .collect();
+    seen.sort();
+    let mut expected = tickets.clone();
+    expected.sort();
+    assert_eq!(seen, expected, "every ticket once");
+
+    // The feed: every ticket changed, again on many pages, each once and
+    // as it now is.
+    sqlx::query("UPDATE tickets SET description = repeat('y', 1000)")
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    let (fed, _) = pages(&ana, cursor).await;
+    assert!(fed.len() >= 10, "{} pages", fed.len());
+    assert_bounded(&fed, BOUND);
+    let mut changed: Vec<Uuid> = fed
+        .iter()
+        .flatten()
+        .filter(|(table, _, row)| table == "tickets" && row.contains("yyyy"))
+        .map(|(_, id, _)| *id)
+        .collect();
+    changed.sort();
+    assert_eq!(changed, expected, "every change once, none skipped");
+}

@@ -86,6 +86,7 @@ pub(crate) async fn pull(
     negotiate(req.protocol_version)?;
     let cursor = req.cursor.as_deref().map(Cursor::decode).transpose()?;
     let refetch = refetch_tables(&req.refetch)?;
+    let page_bytes = usize::try_from(state.config.pull_page_bytes).unwrap_or(usize::MAX);
 
     let mut tx = state.pool.begin().await?;
     act_as_service(&mut tx).await?;
@@ -105,7 +106,19 @@ pub(crate) async fn pull(
                 .await?;
                 total += u64::try_from(n).unwrap_or(0);
             }
-            load(&mut tx, since, refetch[0], None, 0, total, Some(refetch)).await?
+            load(
+                &mut tx,
+                since,
+                LoadFrom {
+                    table: refetch[0],
+                    after: None,
+                    done: 0,
+                    total,
+                    only: Some(refetch),
+                },
+                page_bytes,
+            )
+            .await?
         }
         _ if !refetch.is_empty() => {
             return Err(ApiError::bad_request(
@@ -123,7 +136,19 @@ pub(crate) async fn pull(
                     .await?;
                 total += u64::try_from(n).unwrap_or(0);
             }
-            load(&mut tx, since, 0, None, 0, total, None).await?
+            load(
+                &mut tx,
+                since,
+                LoadFrom {
+                    table: 0,
+                    after: None,
+                    done: 0,
+                    total,
+                    only: None,
+                },
+                page_bytes,
+            )
+            .await?
         }
         Some(Cursor::Load {
             since,
@@ -134,13 +159,25 @@ pub(crate) async fn pull(
             only,
         }) => {
             act_as(&mut tx, &user.claims()).await?;
-            load(&mut tx, since, table, after, done, total, only).await?
+            load(
+                &mut tx,
+                since,
+                LoadFrom {
+                    table,
+                    after,
+                    done,
+                    total,
+                    only,
+                },
+                page_bytes,
+            )
+            .await?
         }
         Some(Cursor::Feed {
             since,
             until,
             after,
-        }) => feed(&mut tx, &user, since, until, after).await?,
+        }) => feed(&mut tx, &user, since, until, after, page_bytes).await?,
     };
     response.last_seq = last_seq;
     if req.checksums && !response.has_more && !response.reset {
@@ -203,18 +240,34 @@ async fn last_seq(tx: &mut Tx, client: Uuid, user: Uuid) -> ApiResult<i64> {
     }
 }
 
+/// Where a load goes on from: the table (an index into `PULLED_TABLES`),
+/// the last row sent of it, the rows sent so far of the total, and the
+/// tables to cover (all when `None`).
+struct LoadFrom {
+    table: usize,
+    after: Option<Uuid>,
+    done: u64,
+    total: u64,
+    only: Option<Vec<usize>>,
+}
+
 async fn load(
     tx: &mut Tx,
     since: String,
-    table: usize,
-    mut after: Option<Uuid>,
-    mut done: u64,
-    total: u64,
-    only: Option<Vec<usize>>,
+    from: LoadFrom,
+    page_bytes: usize,
 ) -> ApiResult<PullResponse> {
+    let LoadFrom {
+        table,
+        mut after,
+        mut done,
+        total,
+        only,
+    } = from;
     let mut table = covered_from(table, only.as_deref());
     let mut changes = Vec::new();
-    while table < PULLED_TABLES.len() && changes.len() < PULL_PAGE_SIZE {
+    let mut bytes = 0usize;
+    while table < PULLED_TABLES.len() && changes.len() < PULL_PAGE_SIZE && bytes < page_bytes {
         let room = i32::try_from(PULL_PAGE_SIZE - changes.len()).unwrap_or(i32::MAX);
         let rows = sqlx::query!(
             r#"SELECT id AS "id!", row_data::text AS "row!" FROM sync.rows_page($1, $2, $3)"#,
@@ -224,10 +277,18 @@ async fn load(
         )
         .fetch_all(&mut **tx)
         .await?;
-        let full = rows.len() == usize::try_from(room).unwrap_or(0);
-        after = rows.last().map(|r| r.id);
-        done += rows.len() as u64;
+        let mut full = rows.len() == usize::try_from(room).unwrap_or(0);
         for r in rows {
+            // Past the byte bound (and with a row on the page already), the
+            // rest waits for the next page, which starts after the last
+            // row sent.
+            if bytes >= page_bytes && !changes.is_empty() {
+                full = true;
+                break;
+            }
+            bytes += r.row.len();
+            after = Some(r.id);
+            done += 1;
             changes.push(Change::Upsert {
                 table: PULLED_TABLES[table].to_owned(),
                 row: raw(r.row)?,
@@ -275,6 +336,7 @@ async fn feed(
     since: String,
     until: Option<String>,
     after: i64,
+    page_bytes: usize,
 ) -> ApiResult<PullResponse> {
     let until = match until {
         Some(u) => u,
@@ -303,8 +365,8 @@ async fn feed(
     .fetch_all(&mut **tx)
     .await
     .map_err(snapshot_error)?;
-    let has_more = log.len() > PULL_PAGE_SIZE;
-    let log = &log[..log.len().min(PULL_PAGE_SIZE)];
+    let mut has_more = log.len() > PULL_PAGE_SIZE;
+    let mut log = &log[..log.len().min(PULL_PAGE_SIZE)];
 
     if log.iter().any(|c| c.op == "reset" && c.row_id == user.id) {
         return reset_response(until);
@@ -337,6 +399,27 @@ async fn feed(
     }
     let mut ordered: Vec<(&(&str, Uuid), &usize)> = last_position.iter().collect();
     ordered.sort_by_key(|(_, position)| **position);
+    // The byte bound: the page ends before the first row that would pass
+    // it (one row at least). The cursor then stops before that row's last
+    // change, so it and every row changed after it come on the next page;
+    // a row whose changes all precede the cut is on this one.
+    let mut bytes = 0usize;
+    if let Some(cut) = ordered
+        .iter()
+        .enumerate()
+        .position(|(k, ((table, id), _))| {
+            let size = visible
+                .get(&((*table).to_owned(), *id))
+                .map_or(0, |row| row.get().len());
+            bytes += size;
+            k > 0 && bytes > page_bytes
+        })
+    {
+        let stop_at = *ordered[cut].1;
+        ordered.truncate(cut);
+        log = &log[..stop_at];
+        has_more = true;
+    }
     let changes = ordered
         .into_iter()
         .map(
