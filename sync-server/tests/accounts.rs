@@ -483,3 +483,30 @@ async fn health_openapi_unknown_routes_and_huge_bodies() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn old_sign_in_attempts_are_pruned_and_recent_ones_kept() {
+    let s = TestServer::start(&[]).await;
+    for age in ["8 days", "1 hour"] {
+        sqlx::query(
+            "INSERT INTO auth.login_attempts (email, succeeded, attempted_at)
+             VALUES ('someone@field.test', false, now() - $1::interval)",
+        )
+        .bind(age)
+        .execute(s.db.pool())
+        .await
+        .unwrap();
+    }
+    let pruned = sync_server::accounts::store::prune_login_attempts(
+        s.db.pool(),
+        sync_server::sync::retention::LOGIN_ATTEMPTS_KEPT,
+    )
+    .await
+    .unwrap();
+    assert_eq!(pruned, 1);
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.login_attempts")
+        .fetch_one(s.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(left, 1, "the recent one stays for throttling");
+}

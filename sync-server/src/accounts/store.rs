@@ -94,6 +94,28 @@ pub async fn record_login_attempt(
     Ok(())
 }
 
+/// Deletes the sign-in attempts older than `keep`; returns how many went.
+/// They hold raw addresses (and now and then a password typed into the
+/// email field) and matter for throttling for minutes only (security
+/// review L7).
+pub async fn prune_login_attempts(
+    pool: &sqlx::PgPool,
+    keep: std::time::Duration,
+) -> sqlx::Result<u64> {
+    let mut tx = pool.begin().await?;
+    crate::db::act_as_service(&mut tx).await?;
+    let seconds = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
+    let done = sqlx::query!(
+        "DELETE FROM auth.login_attempts
+         WHERE attempted_at < now() - make_interval(secs => $1::bigint::double precision)",
+        seconds
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected())
+}
+
 /// Failed sign-ins since `since`, for this account and from this address,
 /// and when the oldest of each happened (to tell the client when to retry).
 pub struct RecentFailures {

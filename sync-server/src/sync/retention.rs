@@ -1,13 +1,18 @@
-//! Pruning the change log: entries older than the retention period are
-//! deleted (hourly, and at start-up), so the log does not grow forever. A
-//! client whose cursor predates what was pruned is told to reload
-//! (`reset`; see the change_retention migration and `pull`).
+//! Pruning what would grow forever, hourly and at start-up: change-log
+//! entries older than the retention period (a client whose cursor predates
+//! what was pruned is told to reload: `reset`; see the change_retention
+//! migration and `pull`), and sign-in attempts older than
+//! [`LOGIN_ATTEMPTS_KEPT`].
 
 use std::time::Duration;
 
 /// How often a server process prunes. Several processes on one database may
 /// all do it: pruning twice deletes nothing more.
 const EVERY: Duration = Duration::from_secs(60 * 60);
+
+/// How long sign-in attempts are kept: long past the throttling window
+/// (15 minutes), long enough to look into a burst of failures.
+pub const LOGIN_ATTEMPTS_KEPT: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Starts this process's pruner; it ends when the pool is closed.
 pub fn start(pool: sqlx::PgPool, keep: Duration) {
@@ -22,6 +27,14 @@ pub fn start(pool: sqlx::PgPool, keep: Duration) {
                 Err(sqlx::Error::PoolClosed) => return,
                 Err(e) => {
                     tracing::warn!(error = %e, "pruning the change log failed; next hour again")
+                }
+            }
+            match crate::accounts::store::prune_login_attempts(&pool, LOGIN_ATTEMPTS_KEPT).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(attempts = n, "pruned old sign-in attempts"),
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "pruning sign-in attempts failed; next hour again")
                 }
             }
         }
