@@ -127,6 +127,23 @@ impl SyncTable {
         }
     }
 
+    /// The customer or ticket a row hangs off, and the column naming it:
+    /// the row follows its visibility, and a change to the row is "about"
+    /// it (the inbox names it; the server explains a refusal by it).
+    pub const fn parent(self) -> Option<(SyncTable, &'static str)> {
+        match self {
+            Self::CustomerInteractions => Some((Self::Customers, "customer_id")),
+            Self::TicketAssignees | Self::TicketComments | Self::TicketAttachments => {
+                Some((Self::Tickets, "ticket_id"))
+            }
+            Self::Profiles
+            | Self::Products
+            | Self::AcquisitionStages
+            | Self::Customers
+            | Self::Tickets => None,
+        }
+    }
+
     /// The column that says when a row was made, where a client may give it
     /// on insert: the time the agent did the thing (offline work keeps its
     /// time), not the time it reached the server. PostgreSQL clamps it to
@@ -483,6 +500,21 @@ mod tests {
             478_917_684_946_891_474
         );
         assert_eq!(fingerprint(ID, ""), 588_406_450_211_719_918);
+    }
+
+    #[test]
+    fn rows_hang_off_a_customer_or_a_ticket_one_level_deep() {
+        for table in SyncTable::ALL {
+            if let Some((parent, column)) = table.parent() {
+                assert!(matches!(parent, SyncTable::Customers | SyncTable::Tickets));
+                assert_eq!(parent.parent(), None, "{table:?}");
+                assert!(table.insertable_columns().contains(&column), "{table:?}");
+            }
+        }
+        assert_eq!(
+            SyncTable::TicketComments.parent(),
+            Some((SyncTable::Tickets, "ticket_id"))
+        );
     }
 
     #[test]

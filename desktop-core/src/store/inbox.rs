@@ -10,8 +10,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
-use super::codec::parse_id;
-use super::codec::validate_fields;
+use super::codec::{parse_id, validate_fields};
 use super::outbox::kept_base;
 use super::rows;
 use super::{Store, timestamp};
@@ -414,27 +413,16 @@ fn reachable(conn: &rusqlite::Connection, mutation: &Mutation) -> CoreResult<boo
             .optional()?
             .unwrap_or(false))
     };
-    match &mutation.op {
-        MutationOp::Insert { values } => {
-            let parent = match mutation.table {
-                SyncTable::CustomerInteractions => Some(("customers", "customer_id")),
-                SyncTable::TicketComments
-                | SyncTable::TicketAssignees
-                | SyncTable::TicketAttachments => Some(("tickets", "ticket_id")),
-                _ => None,
-            };
-            match parent {
-                Some((table, column)) => match values
-                    .get(column)
-                    .and_then(Value::as_str)
-                    .and_then(|s| s.parse().ok())
-                {
-                    Some(id) => holds(table, id),
-                    None => Ok(false),
-                },
-                None => Ok(true),
-            }
-        }
+    match (&mutation.op, mutation.table.parent()) {
+        (MutationOp::Insert { values }, Some((parent, column))) => match values
+            .get(column)
+            .and_then(Value::as_str)
+            .and_then(|s| s.parse().ok())
+        {
+            Some(id) => holds(parent.name(), id),
+            None => Ok(false),
+        },
+        (MutationOp::Insert { .. }, None) => Ok(true),
         _ => holds(mutation.table.name(), mutation.row_id),
     }
 }
@@ -456,20 +444,22 @@ fn subject(
             .and_then(|values| values.get(field))
             .and_then(|v| v.as_str().map(str::to_owned)))
     };
-    let parent = |table: &str, id: Option<String>, field: &str| -> CoreResult<Option<String>> {
-        match id.and_then(|i| i.parse::<Uuid>().ok()) {
-            Some(id) => known_text(conn, table, id, field),
+    if let Some((parent, column)) = table.parent() {
+        return match own(column)?.and_then(|i| i.parse::<Uuid>().ok()) {
+            Some(id) => known_text(conn, parent.name(), id, naming_field(parent)),
             None => Ok(None),
-        }
-    };
+        };
+    }
+    own(naming_field(table))
+}
+
+/// The field that names a row of `table` for a person (a row with a
+/// parent is named by its parent).
+fn naming_field(table: SyncTable) -> &'static str {
     match table {
-        SyncTable::Customers | SyncTable::Products | SyncTable::AcquisitionStages => own("name"),
-        SyncTable::Profiles => own("full_name"),
-        SyncTable::CustomerInteractions => parent("customers", own("customer_id")?, "name"),
-        SyncTable::Tickets => own("title"),
-        SyncTable::TicketComments | SyncTable::TicketAssignees | SyncTable::TicketAttachments => {
-            parent("tickets", own("ticket_id")?, "title")
-        }
+        SyncTable::Profiles => "full_name",
+        SyncTable::Tickets => "title",
+        _ => "name",
     }
 }
 

@@ -69,16 +69,12 @@ async fn subject_of(
     conn: &mut PgConnection,
     m: &Mutation,
 ) -> Result<Option<(&'static str, Uuid)>, sqlx::Error> {
-    let (table, parent_column) = match m.table {
-        SyncTable::Customers => return Ok(Some(("customers", m.row_id))),
-        SyncTable::Tickets => return Ok(Some(("tickets", m.row_id))),
-        SyncTable::CustomerInteractions => ("customers", "customer_id"),
-        SyncTable::TicketComments | SyncTable::TicketAssignees | SyncTable::TicketAttachments => {
-            ("tickets", "ticket_id")
+    let (table, parent_column) = match m.table.parent() {
+        Some((parent, column)) => (parent.name(), column),
+        None if matches!(m.table, SyncTable::Customers | SyncTable::Tickets) => {
+            return Ok(Some((m.table.name(), m.row_id)));
         }
-        SyncTable::Profiles | SyncTable::Products | SyncTable::AcquisitionStages => {
-            return Ok(None);
-        }
+        None => return Ok(None),
     };
     if let MutationOp::Insert { values } = &m.op {
         let parent = values
