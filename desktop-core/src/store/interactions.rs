@@ -127,16 +127,6 @@ impl Store {
         Ok(())
     }
 
-    /// Every open (not done) follow-up in the replica due by `until`,
-    /// oldest first.
-    pub fn follow_ups_due(&self, until: DateTime<Utc>) -> CoreResult<Vec<FollowUp>> {
-        Ok(self
-            .follow_ups_where(FOLLOW_UPS_ALL)?
-            .into_iter()
-            .filter(|f| f.due <= until)
-            .collect())
-    }
-
     /// The user's open follow-ups, oldest first: those on the customers
     /// they own and those they logged. An admin, who holds every customer,
     /// gets their own too, not everyone's: a reminder is for the person who
@@ -145,12 +135,6 @@ impl Store {
         let me = self.me()?;
         let mut stmt = self.conn().prepare_cached(FOLLOW_UPS_MINE)?;
         let rows = stmt.query_map(params![me.user_id.to_string()], follow_up_row)?;
-        collect_follow_ups(rows)
-    }
-
-    fn follow_ups_where(&self, sql: &'static str) -> CoreResult<Vec<FollowUp>> {
-        let mut stmt = self.conn().prepare_cached(sql)?;
-        let rows = stmt.query_map([], follow_up_row)?;
         collect_follow_ups(rows)
     }
 
@@ -217,20 +201,13 @@ impl Store {
     }
 }
 
-/// The open follow-ups' columns, for [`follow_up_row`].
-macro_rules! follow_up_select {
-    () => {
-        "SELECT i.id, i.customer_id, coalesce(c.name, ''), i.type, i.note, i.follow_up_date
-         FROM customer_interactions i
-         LEFT JOIN customers c ON c.id = i.customer_id
-         WHERE i.follow_up_date IS NOT NULL AND i.follow_up_done_at IS NULL"
-    };
-}
-const FOLLOW_UPS_ALL: &str = follow_up_select!();
-const FOLLOW_UPS_MINE: &str = concat!(
-    follow_up_select!(),
-    " AND (c.owner = ?1 OR i.created_by = ?1)"
-);
+/// The user's (`?1`) open follow-ups, in the columns [`follow_up_row`] reads.
+const FOLLOW_UPS_MINE: &str =
+    "SELECT i.id, i.customer_id, coalesce(c.name, ''), i.type, i.note, i.follow_up_date
+     FROM customer_interactions i
+     LEFT JOIN customers c ON c.id = i.customer_id
+     WHERE i.follow_up_date IS NOT NULL AND i.follow_up_done_at IS NULL
+       AND (c.owner = ?1 OR i.created_by = ?1)";
 
 type FollowUpRow = (String, String, String, String, Option<String>, String);
 
