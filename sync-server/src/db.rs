@@ -101,6 +101,15 @@ pub async fn act_as(conn: &mut PgConnection, claims: &Claims) -> Result<(), DbEr
     Ok(())
 }
 
+/// Switches a transaction back to the user's role after a stretch as the
+/// service; the claims set by [`act_as`] (or a push's own) still stand.
+pub async fn back_to_user(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    sqlx::query!("SELECT set_config('role', 'authenticated', true) AS role")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 /// Switches a transaction to `service_role` (see [`begin_service`]).
 pub async fn act_as_service(conn: &mut PgConnection) -> Result<(), sqlx::Error> {
     sqlx::query!("SELECT set_config('role', 'service_role', true) AS role")

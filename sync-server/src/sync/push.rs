@@ -26,7 +26,7 @@ use uuid::Uuid;
 
 use super::{check_batch, negotiate, validate_values};
 use crate::accounts::AuthUser;
-use crate::db::act_as_service;
+use crate::db::{act_as_service, back_to_user};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
 
@@ -446,9 +446,7 @@ async fn may_write(
     values: serde_json::Map<String, Value>,
 ) -> Result<Option<MutationOutcome>, sqlx::Error> {
     tx.execute("SAVEPOINT may_write").await?;
-    sqlx::query!("SELECT set_config('role', 'authenticated', true) AS role")
-        .fetch_one(&mut **tx)
-        .await?;
+    back_to_user(tx).await?;
     let tried = sqlx::query_scalar!(
         r#"SELECT sync.apply_update($1, $2, $3) AS "updated!""#,
         table,
@@ -699,9 +697,7 @@ async fn update(
     }
 
     if !to_apply.is_empty() {
-        sqlx::query!("SELECT set_config('role', 'authenticated', true) AS role")
-            .fetch_one(&mut **tx)
-            .await?;
+        back_to_user(tx).await?;
         let updated = sqlx::query_scalar!(
             r#"SELECT sync.apply_update($1, $2, $3) AS "updated!""#,
             table,
