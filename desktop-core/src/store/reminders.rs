@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::interactions::FollowUp;
 use super::outbox::parse_time;
 use super::{Store, timestamp};
-use crate::error::CoreResult;
+use crate::error::{CoreError, CoreResult};
 
 impl Store {
     /// The user's follow-ups due by `now` that have not been announced (or
@@ -82,6 +82,17 @@ impl Store {
             ],
         )?;
         Ok(())
+    }
+
+    /// Puts the reminder of one of the user's open follow-ups off until
+    /// `until` (on this computer: the follow-up keeps its date).
+    pub fn snooze_follow_up(&self, interaction_id: Uuid, until: DateTime<Utc>) -> CoreResult<()> {
+        let follow_up = self
+            .my_follow_ups()?
+            .into_iter()
+            .find(|f| f.interaction_id == interaction_id)
+            .ok_or(CoreError::NotFound { what: "follow-up" })?;
+        self.snooze_reminder(interaction_id, follow_up.due, until)
     }
 
     /// Announces a follow-up again at `until`.

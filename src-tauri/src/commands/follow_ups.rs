@@ -75,13 +75,6 @@ pub async fn snooze_follow_up(
     until: DateTime<Utc>,
 ) -> Result<(), ErrorReport> {
     state
-        .write(move |s| {
-            let follow_up = s
-                .my_follow_ups()?
-                .into_iter()
-                .find(|f| f.interaction_id == interaction_id)
-                .ok_or(crm_desktop_core::CoreError::NotFound { what: "follow-up" })?;
-            s.snooze_reminder(interaction_id, follow_up.due, until)
-        })
+        .write(move |s| s.snooze_follow_up(interaction_id, until))
         .await
 }
