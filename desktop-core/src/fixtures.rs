@@ -89,7 +89,7 @@ pub fn add_customers(store: &mut Store, owner: Uuid, n: usize) {
             "created_at": "2026-11-01T10:00:00+00:00", "updated_at": "2026-11-01T10:00:00+00:00"
         });
         changes.push(Change::Upsert {
-            table: "customers".into(),
+            table: crm_domain::protocol::SyncTable::Customers.name().into(),
             row: serde_json::value::to_raw_value(&row).unwrap(),
         });
         if changes.len() == 5000 || i + 1 == n {

@@ -423,6 +423,58 @@ async fn the_replica_has_every_column_postgresql_has() {
 }
 
 #[tokio::test]
+async fn the_catalogue_states_postgresqls_columns_their_types_and_defaults() {
+    use crm_domain::catalogue::{Fill, Kind, TABLES};
+    let backend = Backend::start().await;
+    // `conflicts` reaches clients through a view of `sync.conflicts`; every
+    // other catalogued table is a public one, column for column.
+    for table in TABLES.iter().filter(|t| t.name != "conflicts") {
+        let columns: Vec<(String, String, Option<String>)> = sqlx::query_as(
+            "SELECT column_name::text, data_type::text, column_default::text
+             FROM information_schema.columns
+             WHERE table_schema = 'public' AND table_name = $1
+             ORDER BY ordinal_position",
+        )
+        .bind(table.name)
+        .fetch_all(backend.pool())
+        .await
+        .unwrap();
+        let names: Vec<&str> = columns.iter().map(|(n, ..)| n.as_str()).collect();
+        let ours: Vec<&str> = table.columns.iter().map(|c| c.name).collect();
+        assert_eq!(ours, names, "{}: the same columns, in order", table.name);
+        for (column, (name, data_type, default)) in table.columns.iter().zip(&columns) {
+            let kind = match data_type.as_str() {
+                "uuid" => Kind::Uuid,
+                "text" | "USER-DEFINED" => Kind::Text,
+                "integer" | "bigint" => Kind::Int,
+                "boolean" => Kind::Bool,
+                "timestamp with time zone" => Kind::Timestamp,
+                "jsonb" => Kind::Json,
+                other => panic!("{}.{name}: no kind for {other}", table.name),
+            };
+            assert_eq!(column.kind, kind, "{}.{name}", table.name);
+            let fill = match default.as_deref() {
+                None => None,
+                // Ids are made by whoever makes the row, client or server.
+                Some("public.uuid_generate_v7()" | "uuid_generate_v7()") => continue,
+                Some("now()") => Some(Fill::Now),
+                Some("auth.uid()") => Some(Fill::Me),
+                Some("true") => Some(Fill::Bool(true)),
+                Some("false") => Some(Fill::Bool(false)),
+                Some(text) => {
+                    let literal = text.strip_prefix('\'').and_then(|t| t.split_once("'::"));
+                    let (value, _) = literal.unwrap_or_else(|| {
+                        panic!("{}.{name}: an unknown default {text}", table.name)
+                    });
+                    Some(Fill::Text(value.to_string().leak()))
+                }
+            };
+            assert_eq!(column.fill, fill, "{}.{name}: its default", table.name);
+        }
+    }
+}
+
+#[tokio::test]
 async fn the_offline_dashboard_counts_what_get_dashboard_data_counts() {
     let backend = Backend::start().await;
     let team = Team::create(&backend).await;
@@ -959,7 +1011,8 @@ async fn the_apps_access_pre_checks_agree_with_the_servers_rules() {
 
 #[tokio::test]
 async fn the_synced_table_lists_in_sql_are_the_protocols() {
-    use crm_domain::protocol::{PULLED_TABLES, SyncTable};
+    use crm_domain::protocol::SyncTable;
+    let pulled_tables: Vec<&str> = crm_domain::catalogue::TABLES.map(|t| t.name).into();
     let backend = Backend::start().await;
     let pool = backend.pool();
     let pulled: Vec<String> = sqlx::query_scalar("SELECT unnest(sync.pulled_tables())")
@@ -967,7 +1020,7 @@ async fn the_synced_table_lists_in_sql_are_the_protocols() {
         .await
         .unwrap();
     assert_eq!(
-        pulled, PULLED_TABLES,
+        pulled, pulled_tables,
         "the same tables, loaded in the same order"
     );
     // What a client may write: every table of the protocol, and no other.
@@ -985,7 +1038,7 @@ async fn the_synced_table_lists_in_sql_are_the_protocols() {
             table.name()
         );
     }
-    for table in PULLED_TABLES
+    for table in pulled_tables
         .iter()
         .filter(|t| SyncTable::from_name(t).is_none())
         .chain(&["audit_history", "integration_tokens", "nope"])
@@ -1000,8 +1053,8 @@ async fn the_columns_a_client_may_write_are_the_same_in_sql_and_in_the_protocol(
     let backend = Backend::start().await;
     for table in SyncTable::ALL {
         for (op, domain) in [
-            ("insert", table.insertable_columns()),
-            ("update", table.updatable_columns()),
+            ("insert", table.insertable_columns().collect::<Vec<_>>()),
+            ("update", table.updatable_columns().collect()),
         ] {
             let sql: Vec<String> =
                 sqlx::query_scalar("SELECT unnest(sync.writable_columns($1, $2))")

@@ -6,6 +6,7 @@
 
 pub mod assignment;
 pub mod auth;
+pub mod catalogue;
 pub mod drafts;
 pub mod entities;
 pub mod enums;

@@ -19,6 +19,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use crate::catalogue::{self, Table};
+
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -60,19 +62,25 @@ impl SyncTable {
         Self::TicketAttachments,
     ];
 
+    /// The table's definition in the catalogue: its columns, who may write
+    /// them, its parent.
+    pub const fn def(self) -> &'static Table {
+        match self {
+            Self::Profiles => &catalogue::PROFILES,
+            Self::Products => &catalogue::PRODUCTS,
+            Self::AcquisitionStages => &catalogue::ACQUISITION_STAGES,
+            Self::Customers => &catalogue::CUSTOMERS,
+            Self::CustomerInteractions => &catalogue::CUSTOMER_INTERACTIONS,
+            Self::Tickets => &catalogue::TICKETS,
+            Self::TicketAssignees => &catalogue::TICKET_ASSIGNEES,
+            Self::TicketComments => &catalogue::TICKET_COMMENTS,
+            Self::TicketAttachments => &catalogue::TICKET_ATTACHMENTS,
+        }
+    }
+
     /// The table's name in both databases.
     pub const fn name(self) -> &'static str {
-        match self {
-            Self::Profiles => "profiles",
-            Self::Products => "products",
-            Self::AcquisitionStages => "acquisition_stages",
-            Self::Customers => "customers",
-            Self::CustomerInteractions => "customer_interactions",
-            Self::Tickets => "tickets",
-            Self::TicketAssignees => "ticket_assignees",
-            Self::TicketComments => "ticket_comments",
-            Self::TicketAttachments => "ticket_attachments",
-        }
+        self.def().name
     }
 
     /// The table of that name, if clients may write it.
@@ -81,67 +89,21 @@ impl SyncTable {
     }
 
     /// Columns a client may give when creating a row (besides `id`).
-    pub const fn insertable_columns(self) -> &'static [&'static str] {
-        match self {
-            // Profiles come from sign-up, never from a client.
-            Self::Profiles => &[],
-            Self::Products => PRODUCT_COLUMNS,
-            Self::AcquisitionStages => &["name", "order_index"],
-            Self::Customers => &[
-                "name",
-                "email",
-                "phone",
-                "product_id",
-                "status",
-                "acquisition_stage",
-                "owner",
-                "is_archived",
-                "created_at",
-            ],
-            Self::CustomerInteractions => &[
-                "customer_id",
-                "type",
-                "channel",
-                "note",
-                "follow_up_date",
-                "created_at",
-            ],
-            Self::Tickets => &[
-                "title",
-                "description",
-                "priority",
-                "customer_id",
-                "assigned_to",
-                "created_at",
-            ],
-            Self::TicketAssignees => &["ticket_id", "user_id", "assigned_at"],
-            Self::TicketComments => &["ticket_id", "content", "is_internal", "created_at"],
-            Self::TicketAttachments => &[
-                "ticket_id",
-                "file_name",
-                "file_path",
-                "file_size",
-                "mime_type",
-                "uploaded_at",
-            ],
-        }
+    pub fn insertable_columns(self) -> impl Iterator<Item = &'static str> {
+        self.def().insertable().map(|c| c.name)
+    }
+
+    /// Columns a client may change on an existing row.
+    pub fn updatable_columns(self) -> impl Iterator<Item = &'static str> {
+        self.def().updatable().map(|c| c.name)
     }
 
     /// The customer or ticket a row hangs off, and the column naming it:
     /// the row follows its visibility, and a change to the row is "about"
     /// it (the inbox names it; the server explains a refusal by it).
-    pub const fn parent(self) -> Option<(SyncTable, &'static str)> {
-        match self {
-            Self::CustomerInteractions => Some((Self::Customers, "customer_id")),
-            Self::TicketAssignees | Self::TicketComments | Self::TicketAttachments => {
-                Some((Self::Tickets, "ticket_id"))
-            }
-            Self::Profiles
-            | Self::Products
-            | Self::AcquisitionStages
-            | Self::Customers
-            | Self::Tickets => None,
-        }
+    pub fn parent(self) -> Option<(SyncTable, &'static str)> {
+        let parent = self.def().parent?;
+        Some((Self::from_name(parent.table.name)?, parent.column))
     }
 
     /// The column that says when a row was made, where a client may give it
@@ -149,58 +111,10 @@ impl SyncTable {
     /// time), not the time it reached the server. PostgreSQL clamps it to
     /// its own clock (a row cannot be made in the future), and audit rows
     /// keep the server's time regardless.
-    pub const fn creation_column(self) -> Option<&'static str> {
-        match self {
-            Self::Customers | Self::CustomerInteractions | Self::Tickets | Self::TicketComments => {
-                Some("created_at")
-            }
-            Self::TicketAssignees => Some("assigned_at"),
-            Self::TicketAttachments => Some("uploaded_at"),
-            Self::Profiles | Self::Products | Self::AcquisitionStages => None,
-        }
-    }
-
-    /// Columns a client may change on an existing row.
-    pub const fn updatable_columns(self) -> &'static [&'static str] {
-        match self {
-            Self::Profiles => &["full_name", "avatar_url", "role"],
-            Self::Products => PRODUCT_COLUMNS,
-            Self::AcquisitionStages => &["order_index"],
-            Self::Customers => &[
-                "name",
-                "email",
-                "phone",
-                "product_id",
-                "status",
-                "acquisition_stage",
-                "owner",
-                "is_archived",
-            ],
-            Self::CustomerInteractions => &[
-                "customer_id",
-                "type",
-                "channel",
-                "note",
-                "follow_up_date",
-                "follow_up_done_at",
-            ],
-            Self::Tickets => &[
-                "title",
-                "description",
-                "priority",
-                "status",
-                "customer_id",
-                "assigned_to",
-            ],
-            Self::TicketAssignees => &["user_id"],
-            Self::TicketComments => &["content", "is_internal"],
-            Self::TicketAttachments => &["file_name", "mime_type"],
-        }
+    pub fn creation_column(self) -> Option<&'static str> {
+        self.def().creation_column()
     }
 }
-
-// Products are written and edited through the same fields.
-const PRODUCT_COLUMNS: &[&str] = &["name", "description", "is_active"];
 
 /// What a mutation does to its row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -427,21 +341,6 @@ pub struct TableChecksum {
     pub sum: String,
 }
 
-/// The tables a client replicates, in load order (parents first).
-pub const PULLED_TABLES: [&str; 11] = [
-    "profiles",
-    "products",
-    "acquisition_stages",
-    "customers",
-    "customer_interactions",
-    "tickets",
-    "ticket_workflow_history",
-    "ticket_assignees",
-    "ticket_comments",
-    "ticket_attachments",
-    "conflicts",
-];
-
 /// A row's fingerprint for [`TableChecksum`]: the first 15 hex digits of
 /// md5(`{id}|{updated_at}`), `updated_at` being the row's JSON string or
 /// empty. The server computes the same in SQL (`sync.checksum`).
@@ -508,7 +407,7 @@ mod tests {
             if let Some((parent, column)) = table.parent() {
                 assert!(matches!(parent, SyncTable::Customers | SyncTable::Tickets));
                 assert_eq!(parent.parent(), None, "{table:?}");
-                assert!(table.insertable_columns().contains(&column), "{table:?}");
+                assert!(table.insertable_columns().any(|c| c == column), "{table:?}");
             }
         }
         assert_eq!(
@@ -534,7 +433,7 @@ mod tests {
         for table in SyncTable::ALL {
             assert_eq!(SyncTable::from_name(table.name()), Some(table));
         }
-        assert_eq!(SyncTable::from_name("conflicts"), None);
+        assert_eq!(SyncTable::from_name(crate::catalogue::CONFLICTS.name), None);
         assert_eq!(SyncTable::from_name("Customers"), None);
     }
 

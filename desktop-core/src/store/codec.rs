@@ -22,9 +22,9 @@ pub(crate) fn validate_fields(
     table: SyncTable,
     fields: &BTreeMap<String, Value>,
 ) -> Result<(), ValidationErrors> {
-    ValidationErrors::collect(table.updatable_columns().iter().filter_map(|column| {
+    ValidationErrors::collect(table.updatable_columns().filter_map(|column| {
         fields
-            .get(*column)
+            .get(column)
             .map(|value| validate_sync_field(table, column, value))
     }))
 }

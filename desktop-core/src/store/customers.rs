@@ -209,7 +209,7 @@ impl Store {
         filter: &CustomerFilter,
         list: &ListQuery,
     ) -> CoreResult<Vec<CustomerListItem>> {
-        let def = rows::table("customers").ok_or(CoreError::NotFound { what: "table" })?;
+        let def = rows::synced(SyncTable::Customers);
         let order = match (&list.search, filter.sort) {
             (_, Some(sort)) => sort.order_by(),
             // Ranked when the words narrow it down; newest first while they
@@ -251,7 +251,7 @@ impl Store {
     }
 
     pub fn customer(&self, id: Uuid) -> CoreResult<Customer> {
-        let def = rows::table("customers").ok_or(CoreError::NotFound { what: "table" })?;
+        let def = rows::synced(SyncTable::Customers);
         let row =
             rows::read(self.conn(), def, id)?.ok_or(CoreError::NotFound { what: "customer" })?;
         Ok(serde_json::from_value(Value::Object(row))?)
@@ -263,13 +263,13 @@ impl Store {
         let conn = self.conn();
         let interactions = rows::read_where(
             conn,
-            rows::table("customer_interactions").ok_or(CoreError::NotFound { what: "table" })?,
+            rows::synced(SyncTable::CustomerInteractions),
             "WHERE customer_id = ?1 ORDER BY created_at DESC, id DESC",
             params![id.to_string()],
         )?;
         let tickets = rows::read_where(
             conn,
-            rows::table("tickets").ok_or(CoreError::NotFound { what: "table" })?,
+            rows::synced(SyncTable::Tickets),
             "WHERE customer_id = ?1 ORDER BY created_at DESC, id DESC",
             params![id.to_string()],
         )?;
@@ -340,7 +340,7 @@ impl Store {
         new.insert("owner".to_string(), opt_uuid(edit.owner));
         new.insert("is_archived".to_string(), Value::Bool(edit.is_archived));
         validate_fields(SyncTable::Customers, &new)?;
-        let def = rows::table("customers").ok_or(CoreError::NotFound { what: "table" })?;
+        let def = rows::synced(SyncTable::Customers);
         let row =
             rows::read(self.conn(), def, id)?.ok_or(CoreError::NotFound { what: "customer" })?;
         if let Some(op) = changes_against(&row, new) {
@@ -371,7 +371,7 @@ impl Store {
 
     fn check_product(&self, product_id: Option<Uuid>) -> CoreResult<()> {
         if let Some(product) = product_id {
-            let def = rows::table("products").ok_or(CoreError::NotFound { what: "table" })?;
+            let def = rows::synced(SyncTable::Products);
             if !rows::exists(self.conn(), def, product)? {
                 return Err(CoreError::invalid("product_id", "is not a known product"));
             }

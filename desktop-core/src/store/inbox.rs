@@ -305,7 +305,7 @@ impl Store {
         }
         let table =
             SyncTable::from_name(&conflict.table).ok_or(CoreError::NotFound { what: "table" })?;
-        let def = rows::table(table.name()).ok_or(CoreError::NotFound { what: "table" })?;
+        let def = rows::synced(table);
         let row = rows::read(self.conn(), def, conflict.row_id)?
             .ok_or(CoreError::NotFound { what: "row" })?;
         let mut fields = BTreeMap::new();
@@ -343,7 +343,7 @@ impl Store {
 
     fn resend(&mut self, old: Mutation, edited: Option<BTreeMap<String, Value>>) -> CoreResult<()> {
         let me = self.me()?;
-        let def = rows::table(old.table.name()).ok_or(CoreError::NotFound { what: "table" })?;
+        let def = rows::synced(old.table);
         let current = rows::read(self.conn(), def, old.row_id)?;
         let op = match (old.op, current) {
             (MutationOp::Insert { mut values }, _) => {
@@ -351,9 +351,7 @@ impl Store {
                     values.extend(edited);
                 }
                 for (field, value) in &values {
-                    if let Some(column) =
-                        old.table.insertable_columns().iter().find(|c| *c == field)
-                    {
+                    if let Some(column) = old.table.insertable_columns().find(|c| c == field) {
                         crm_domain::validation::validate_sync_field(old.table, column, value)?;
                     }
                 }

@@ -48,7 +48,7 @@ pub struct FollowUp {
 
 impl Store {
     pub fn interaction(&self, id: Uuid) -> CoreResult<CustomerInteraction> {
-        let def = def()?;
+        let def = rows::synced(SyncTable::CustomerInteractions);
         let row = rows::read(self.conn(), def, id)?.ok_or(CoreError::NotFound {
             what: "interaction",
         })?;
@@ -100,7 +100,12 @@ impl Store {
         new.insert("channel".into(), Value::from(edit.channel.as_str()));
         new.insert("note".into(), opt_text(blank_to_none(edit.note)));
         validate_fields(SyncTable::CustomerInteractions, &new)?;
-        let row = rows::read(self.conn(), def()?, id)?.ok_or(CoreError::NotFound {
+        let row = rows::read(
+            self.conn(),
+            rows::synced(SyncTable::CustomerInteractions),
+            id,
+        )?
+        .ok_or(CoreError::NotFound {
             what: "interaction",
         })?;
         // A date compares by instant, not spelling: the server writes
@@ -171,7 +176,12 @@ impl Store {
         if current.follow_up_done_at.is_some() {
             return Ok(current);
         }
-        let row = rows::read(self.conn(), def()?, id)?.ok_or(CoreError::NotFound {
+        let row = rows::read(
+            self.conn(),
+            rows::synced(SyncTable::CustomerInteractions),
+            id,
+        )?
+        .ok_or(CoreError::NotFound {
             what: "interaction",
         })?;
         let mut new = BTreeMap::new();
@@ -245,8 +255,4 @@ fn collect_follow_ups(
     }
     out.sort_by_key(|f| f.due);
     Ok(out)
-}
-
-fn def() -> CoreResult<&'static rows::TableDef> {
-    rows::table("customer_interactions").ok_or(CoreError::NotFound { what: "table" })
 }

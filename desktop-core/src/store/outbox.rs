@@ -15,6 +15,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use crm_domain::catalogue::Fill;
 use crm_domain::protocol::{Mutation, MutationOp, SyncTable};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
@@ -22,22 +23,7 @@ use uuid::Uuid;
 
 use super::rows::{self, TableDef};
 use super::{Me, Store, get_state, set_state, timestamp};
-use crate::error::{CoreError, CoreResult};
-
-/// Where a table's dependants are, for a local delete (the server cascades
-/// the same way; pulls bring their own removals).
-const DEPENDANTS: &[(&str, &[(&str, &str)])] = &[
-    ("customers", &[("customer_interactions", "customer_id")]),
-    (
-        "tickets",
-        &[
-            ("ticket_workflow_history", "ticket_id"),
-            ("ticket_assignees", "ticket_id"),
-            ("ticket_comments", "ticket_id"),
-            ("ticket_attachments", "ticket_id"),
-        ],
-    ),
-];
+use crate::error::CoreResult;
 
 impl Store {
     /// Applies one user change locally and queues it for the server, in one
@@ -79,7 +65,7 @@ impl Store {
                 op,
                 edited_at,
             };
-            let def = def_of(table)?;
+            let def = rows::synced(table);
             snapshot_base(&tx, def, row_id)?;
             apply(&tx, me, &mutation)?;
             tx.execute(
@@ -119,11 +105,6 @@ impl Store {
         }
         Ok(out)
     }
-}
-
-pub(crate) fn def_of(table: SyncTable) -> CoreResult<&'static TableDef> {
-    rows::table(table.name())
-        .ok_or_else(|| CoreError::Malformed(format!("{} is not replicated", table.name())))
 }
 
 fn next_seq(conn: &Connection) -> CoreResult<i64> {
@@ -248,7 +229,7 @@ fn pending_for_row(conn: &Connection, table: &str, row_id: &str) -> CoreResult<V
 /// nothing conflicts: inserts get the server's defaults (author, times),
 /// updates change their fields and the row's `updated_at`.
 pub(crate) fn apply(conn: &Connection, me: &Me, mutation: &Mutation) -> CoreResult<()> {
-    let def = def_of(mutation.table)?;
+    let def = rows::synced(mutation.table);
     let now = timestamp(mutation.edited_at);
     match &mutation.op {
         MutationOp::Insert { values } => {
@@ -274,7 +255,7 @@ pub(crate) fn apply(conn: &Connection, me: &Me, mutation: &Mutation) -> CoreResu
         }
         MutationOp::Delete => {
             rows::delete(conn, def, mutation.row_id)?;
-            cascade_delete(conn, def.name, mutation.row_id)?;
+            cascade_delete(conn, mutation.table, mutation.row_id)?;
         }
     }
     Ok(())
@@ -313,58 +294,35 @@ fn derive_ticket_stamps(
     Ok(())
 }
 
-fn cascade_delete(conn: &Connection, table: &str, row_id: Uuid) -> CoreResult<()> {
-    for (parent, children) in DEPENDANTS {
-        if *parent != table {
-            continue;
-        }
-        for (child, column) in *children {
-            conn.execute(
-                &format!("DELETE FROM {child} WHERE {column} = ?1"),
-                params![row_id.to_string()],
-            )?;
-        }
+/// Removes a deleted row's dependants, as the server's cascades do (pulls
+/// bring their own removals).
+fn cascade_delete(conn: &Connection, table: SyncTable, row_id: Uuid) -> CoreResult<()> {
+    for (child, column) in table.def().dependants() {
+        conn.execute(
+            &format!("DELETE FROM {} WHERE {column} = ?1", child.name),
+            params![row_id.to_string()],
+        )?;
     }
     Ok(())
 }
 
 /// What the server fills in on insert, so the optimistic row looks like the
-/// one that will come back.
+/// one that will come back: the catalogue's fills.
 pub(crate) fn local_defaults(table: SyncTable, me: &Me, now: &str) -> Map<String, Value> {
-    let me_id = Value::String(me.user_id.to_string());
-    let now = Value::String(now.to_string());
-    let pairs: Vec<(&str, Value)> = match table {
-        SyncTable::Customers => vec![
-            ("status", "active".into()),
-            ("acquisition_stage", "lead".into()),
-            ("owner", me_id),
-            ("is_archived", false.into()),
-            ("created_at", now.clone()),
-            ("updated_at", now),
-        ],
-        SyncTable::CustomerInteractions | SyncTable::TicketComments => vec![
-            ("created_by", me_id),
-            ("created_at", now.clone()),
-            ("updated_at", now),
-        ],
-        SyncTable::Tickets => vec![
-            ("priority", "medium".into()),
-            ("status", "open".into()),
-            ("created_by", me_id),
-            ("created_at", now.clone()),
-            ("updated_at", now),
-        ],
-        SyncTable::TicketAssignees => vec![("assigned_by", me_id), ("assigned_at", now)],
-        SyncTable::TicketAttachments => vec![("uploaded_by", me_id), ("uploaded_at", now)],
-        SyncTable::Products => vec![
-            ("is_active", true.into()),
-            ("created_at", now.clone()),
-            ("updated_at", now),
-        ],
-        SyncTable::AcquisitionStages => vec![("created_at", now)],
-        SyncTable::Profiles => vec![("created_at", now.clone()), ("updated_at", now)],
-    };
-    pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+    table
+        .def()
+        .columns
+        .iter()
+        .filter_map(|column| {
+            let value = match column.fill? {
+                Fill::Text(text) => Value::from(text),
+                Fill::Bool(b) => Value::Bool(b),
+                Fill::Now => Value::String(now.to_string()),
+                Fill::Me => Value::String(me.user_id.to_string()),
+            };
+            Some((column.name.to_string(), value))
+        })
+        .collect()
 }
 
 /// The protocol's update: per field, the value the user saw and the new one;

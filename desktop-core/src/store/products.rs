@@ -3,14 +3,16 @@
 
 use crm_domain::Product;
 
+use crm_domain::protocol::SyncTable;
+
 use super::Store;
 use super::rows;
-use crate::error::{CoreError, CoreResult};
+use crate::error::CoreResult;
 
 impl Store {
     /// Every product, active ones first, then by name.
     pub fn products(&self) -> CoreResult<Vec<Product>> {
-        let def = rows::table("products").ok_or(CoreError::NotFound { what: "table" })?;
+        let def = rows::synced(SyncTable::Products);
         rows::read_where(
             self.conn(),
             def,

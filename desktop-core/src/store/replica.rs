@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::outbox::{has_base, note_settled_seq, rebuild_row, set_base};
-use super::rows::{self, TABLES};
+use super::rows;
 use super::{Store, get_state, set_state};
 use crate::error::CoreResult;
 
@@ -173,7 +173,7 @@ impl Store {
     /// their server state.
     pub fn checksums(&self) -> CoreResult<BTreeMap<String, TableChecksum>> {
         let mut out = BTreeMap::new();
-        for def in &TABLES {
+        for def in rows::tables() {
             let has_updated_at = def.kind("updated_at").is_some();
             let sql = if has_updated_at {
                 format!("SELECT id, updated_at FROM {}", def.name)
@@ -313,7 +313,7 @@ impl Store {
     /// How many rows the replica holds, over all replicated tables.
     pub fn row_count(&self) -> CoreResult<u64> {
         let mut total = 0u64;
-        for def in &TABLES {
+        for def in rows::tables() {
             let n: i64 =
                 self.conn
                     .query_row(&format!("SELECT count(*) FROM {}", def.name), [], |r| {
@@ -355,7 +355,7 @@ fn defer_indexes(conn: &rusqlite::Connection) -> CoreResult<()> {
              WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = ?1
                AND sql NOT LIKE 'CREATE UNIQUE%'",
         )?;
-        for def in &TABLES {
+        for def in rows::tables() {
             let rows = stmt.query_map(params![def.name], |r| Ok((r.get(0)?, r.get(1)?)))?;
             for row in rows {
                 indexes.push(row?);
@@ -415,7 +415,7 @@ pub(crate) fn rebuild_search(conn: &rusqlite::Connection) -> CoreResult<()> {
 /// Empties every replicated table and forgets the cursor; unsent work is
 /// re-applied on the empty replica (its inserts stay visible).
 fn clear_replica(conn: &rusqlite::Connection, me: &super::Me) -> CoreResult<()> {
-    for def in &TABLES {
+    for def in rows::tables() {
         conn.execute(&format!("DELETE FROM {}", def.name), [])?;
     }
     conn.execute(

@@ -3,12 +3,15 @@
 //! rows in), local changes (the user's values in) and reading rows back (the
 //! `base` of an update, entities for the UI).
 
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
 
 use rusqlite::types::{Value as SqlValue, ValueRef};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::{Map, Value};
 use uuid::Uuid;
+
+use crm_domain::catalogue;
+use crm_domain::protocol::SyncTable;
 
 use crate::error::{CoreError, CoreResult};
 
@@ -26,177 +29,69 @@ pub(crate) enum Kind {
 
 pub(crate) struct TableDef {
     pub name: &'static str,
-    pub columns: &'static [(&'static str, Kind)],
+    pub columns: Box<[(&'static str, Kind)]>,
     /// The upsert statement's text, made once (a pull runs it per row).
     upsert: OnceLock<String>,
 }
 
-use Kind::{Bool, Int, Json, Text};
+impl Kind {
+    /// How SQLite keeps a column of the catalogue's kind: uuids and
+    /// timestamps as the server spelled them.
+    fn of(kind: catalogue::Kind) -> Kind {
+        match kind {
+            catalogue::Kind::Uuid | catalogue::Kind::Text | catalogue::Kind::Timestamp => {
+                Kind::Text
+            }
+            catalogue::Kind::Int => Kind::Int,
+            catalogue::Kind::Bool => Kind::Bool,
+            catalogue::Kind::Json => Kind::Json,
+        }
+    }
+}
 
-/// Every table the pull fills, by the protocol's name.
-pub(crate) static TABLES: [TableDef; 11] = [
-    TableDef {
-        name: "profiles",
-        columns: &[
-            ("id", Text),
-            ("email", Text),
-            ("full_name", Text),
-            ("avatar_url", Text),
-            ("role", Text),
-            ("created_at", Text),
-            ("updated_at", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "products",
-        columns: &[
-            ("id", Text),
-            ("name", Text),
-            ("description", Text),
-            ("is_active", Bool),
-            ("created_at", Text),
-            ("updated_at", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "acquisition_stages",
-        columns: &[
-            ("id", Text),
-            ("name", Text),
-            ("order_index", Int),
-            ("created_at", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "customers",
-        columns: &[
-            ("id", Text),
-            ("name", Text),
-            ("email", Text),
-            ("phone", Text),
-            ("product_id", Text),
-            ("status", Text),
-            ("acquisition_stage", Text),
-            ("owner", Text),
-            ("is_archived", Bool),
-            ("created_at", Text),
-            ("updated_at", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "customer_interactions",
-        columns: &[
-            ("id", Text),
-            ("customer_id", Text),
-            ("type", Text),
-            ("channel", Text),
-            ("note", Text),
-            ("follow_up_date", Text),
-            ("created_by", Text),
-            ("created_at", Text),
-            ("updated_at", Text),
-            ("follow_up_done_at", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "tickets",
-        columns: &[
-            ("id", Text),
-            ("title", Text),
-            ("description", Text),
-            ("priority", Text),
-            ("status", Text),
-            ("customer_id", Text),
-            ("assigned_to", Text),
-            ("created_by", Text),
-            ("created_at", Text),
-            ("updated_at", Text),
-            ("resolved_at", Text),
-            ("closed_at", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "ticket_workflow_history",
-        columns: &[
-            ("id", Text),
-            ("ticket_id", Text),
-            ("from_status", Text),
-            ("to_status", Text),
-            ("changed_by", Text),
-            ("note", Text),
-            ("created_at", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "ticket_assignees",
-        columns: &[
-            ("id", Text),
-            ("ticket_id", Text),
-            ("user_id", Text),
-            ("assigned_at", Text),
-            ("assigned_by", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "ticket_comments",
-        columns: &[
-            ("id", Text),
-            ("ticket_id", Text),
-            ("content", Text),
-            ("is_internal", Bool),
-            ("created_by", Text),
-            ("created_at", Text),
-            ("updated_at", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "ticket_attachments",
-        columns: &[
-            ("id", Text),
-            ("ticket_id", Text),
-            ("file_name", Text),
-            ("file_path", Text),
-            ("file_size", Int),
-            ("mime_type", Text),
-            ("uploaded_by", Text),
-            ("uploaded_at", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-    TableDef {
-        name: "conflicts",
-        columns: &[
-            ("id", Text),
-            ("table_name", Text),
-            ("row_id", Text),
-            ("field", Text),
-            ("kept_value", Json),
-            ("lost_value", Json),
-            ("kept_by", Text),
-            ("lost_by", Text),
-            ("client_id", Text),
-            ("client_seq", Int),
-            ("created_at", Text),
-            ("resolved_at", Text),
-            ("resolution", Text),
-        ],
-        upsert: OnceLock::new(),
-    },
-];
+/// Every table the pull fills, in the catalogue's order, with the
+/// catalogue's columns (the replica's migrations create them; a parity test
+/// holds the two together).
+static TABLES: LazyLock<Vec<TableDef>> = LazyLock::new(|| {
+    catalogue::TABLES
+        .iter()
+        .map(|t| TableDef {
+            name: t.name,
+            columns: t
+                .columns
+                .iter()
+                .map(|c| (c.name, Kind::of(c.kind)))
+                .collect(),
+            upsert: OnceLock::new(),
+        })
+        .collect()
+});
+
+/// Every replicated table's definition, parents first.
+pub(crate) fn tables() -> &'static [TableDef] {
+    &TABLES
+}
 
 /// The definition of a replicated table, or `None` for a name the replica
 /// does not keep (a newer server's table: ignored, not an error).
 pub(crate) fn table(name: &str) -> Option<&'static TableDef> {
     TABLES.iter().find(|t| t.name == name)
+}
+
+/// The replica's definition of a catalogued table.
+pub(crate) fn def(table: &'static catalogue::Table) -> &'static TableDef {
+    // `TABLES` is made from the catalogue, in its order, so the table is
+    // there and at the same place.
+    let at = catalogue::TABLES
+        .iter()
+        .position(|t| std::ptr::eq(*t, table))
+        .unwrap_or_default();
+    &TABLES[at]
+}
+
+/// The replica's definition of a table clients write.
+pub(crate) fn synced(table: SyncTable) -> &'static TableDef {
+    def(table.def())
 }
 
 impl TableDef {
@@ -403,15 +298,15 @@ mod tests {
 
     #[test]
     fn every_table_has_id_first() {
-        for def in &TABLES {
+        for def in tables() {
             assert_eq!(def.columns[0], ("id", Kind::Text), "{}", def.name);
         }
     }
 
     #[test]
-    fn every_pulled_table_is_replicated() {
-        for name in crm_domain::protocol::PULLED_TABLES {
-            assert!(table(name).is_some(), "{name}");
+    fn every_synced_table_is_found_by_its_protocol_name() {
+        for table in SyncTable::ALL {
+            assert_eq!(synced(table).name, table.name());
         }
     }
 }

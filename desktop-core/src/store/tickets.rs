@@ -11,6 +11,7 @@
 use std::collections::BTreeMap;
 
 use crm_domain::assignment::{lead_after_adding, lead_after_removing};
+use crm_domain::catalogue;
 use crm_domain::drafts::{NewComment, NewTicket};
 use crm_domain::entities::{
     Ticket, TicketAssignee, TicketAttachment, TicketComment, TicketWorkflowHistory,
@@ -165,7 +166,7 @@ impl Store {
         sql: &str,
         params: impl rusqlite::Params,
     ) -> CoreResult<Vec<TicketListItem>> {
-        let def = table("tickets")?;
+        let def = rows::synced(SyncTable::Tickets);
         let mut stmt = self.conn().prepare_cached(sql)?;
         let rows = stmt.query_map(params, |r| {
             Ok((
@@ -189,7 +190,7 @@ impl Store {
     }
 
     pub fn ticket(&self, id: Uuid) -> CoreResult<Ticket> {
-        let row = rows::read(self.conn(), table("tickets")?, id)?
+        let row = rows::read(self.conn(), rows::synced(SyncTable::Tickets), id)?
             .ok_or(CoreError::NotFound { what: "ticket" })?;
         Ok(serde_json::from_value(Value::Object(row))?)
     }
@@ -201,25 +202,25 @@ impl Store {
         let by_ticket = params![id.to_string()];
         let assignees: Vec<TicketAssignee> = rows::read_where(
             conn,
-            table("ticket_assignees")?,
+            rows::synced(SyncTable::TicketAssignees),
             "WHERE ticket_id = ?1 ORDER BY assigned_at",
             by_ticket,
         )?;
         let comments: Vec<TicketComment> = rows::read_where(
             conn,
-            table("ticket_comments")?,
+            rows::synced(SyncTable::TicketComments),
             "WHERE ticket_id = ?1 ORDER BY created_at, id",
             params![id.to_string()],
         )?;
         let history = rows::read_where(
             conn,
-            table("ticket_workflow_history")?,
+            rows::def(&catalogue::TICKET_WORKFLOW_HISTORY),
             "WHERE ticket_id = ?1 ORDER BY created_at, id",
             params![id.to_string()],
         )?;
         let attachments = rows::read_where(
             conn,
-            table("ticket_attachments")?,
+            rows::synced(SyncTable::TicketAttachments),
             "WHERE ticket_id = ?1 ORDER BY uploaded_at",
             params![id.to_string()],
         )?;
@@ -312,7 +313,7 @@ impl Store {
         new.insert("status".into(), Value::from(edit.status.as_str()));
         new.insert("customer_id".into(), opt_uuid(edit.customer_id));
         validate_fields(SyncTable::Tickets, &new)?;
-        let row = rows::read(self.conn(), table("tickets")?, id)?
+        let row = rows::read(self.conn(), rows::synced(SyncTable::Tickets), id)?
             .ok_or(CoreError::NotFound { what: "ticket" })?;
         let mut changes = Vec::new();
         if let Some(op) = changes_against(&row, new) {
@@ -366,7 +367,7 @@ impl Store {
     }
 
     pub fn comment(&self, id: Uuid) -> CoreResult<TicketComment> {
-        let row = rows::read(self.conn(), table("ticket_comments")?, id)?
+        let row = rows::read(self.conn(), rows::synced(SyncTable::TicketComments), id)?
             .ok_or(CoreError::NotFound { what: "comment" })?;
         Ok(serde_json::from_value(Value::Object(row))?)
     }
@@ -387,7 +388,7 @@ impl Store {
         new.insert("content".into(), Value::from(content.trim()));
         new.insert("is_internal".into(), Value::Bool(is_internal));
         validate_fields(SyncTable::TicketComments, &new)?;
-        let row = rows::read(self.conn(), table("ticket_comments")?, id)?
+        let row = rows::read(self.conn(), rows::synced(SyncTable::TicketComments), id)?
             .ok_or(CoreError::NotFound { what: "comment" })?;
         if let Some(op) = changes_against(&row, new) {
             self.record(&me, SyncTable::TicketComments, id, op)?;
@@ -541,8 +542,4 @@ fn lead_change(
             changes: BTreeMap::from([("assigned_to".to_string(), change)]),
         },
     )
-}
-
-fn table(name: &str) -> CoreResult<&'static rows::TableDef> {
-    rows::table(name).ok_or(CoreError::NotFound { what: "table" })
 }

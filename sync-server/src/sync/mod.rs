@@ -21,6 +21,7 @@ pub mod retention;
 
 use axum::Router;
 use axum::routing::post;
+use crm_domain::catalogue::Write;
 use crm_domain::protocol::{
     MAX_MUTATIONS_PER_PUSH, MIN_SUPPORTED_PROTOCOL_VERSION, Mutation, MutationOp, PROTOCOL_VERSION,
     SyncTable,
@@ -85,9 +86,7 @@ fn check_batch(mutations: &[Mutation]) -> Result<(), ApiError> {
             ));
         }
         match &m.op {
-            MutationOp::Insert { values } => {
-                check_columns(m, values.keys(), m.table.insertable_columns())?
-            }
+            MutationOp::Insert { values } => check_columns(m, values.keys(), Write::on_insert)?,
             MutationOp::Update { changes } => {
                 if changes.is_empty() {
                     return Err(ApiError::bad_request(
@@ -95,7 +94,7 @@ fn check_batch(mutations: &[Mutation]) -> Result<(), ApiError> {
                         format!("mutation {} changes no field", m.seq),
                     ));
                 }
-                check_columns(m, changes.keys(), m.table.updatable_columns())?;
+                check_columns(m, changes.keys(), Write::on_update)?;
             }
             MutationOp::Delete => {}
         }
@@ -106,10 +105,10 @@ fn check_batch(mutations: &[Mutation]) -> Result<(), ApiError> {
 fn check_columns<'a>(
     m: &Mutation,
     keys: impl Iterator<Item = &'a String>,
-    allowed: &[&str],
+    allowed: fn(Write) -> bool,
 ) -> Result<(), ApiError> {
     for key in keys {
-        if !allowed.contains(&key.as_str()) {
+        if !m.table.def().column(key).is_some_and(|c| allowed(c.write)) {
             return Err(ApiError::bad_request(
                 "column_not_writable",
                 format!(
@@ -125,13 +124,7 @@ fn check_columns<'a>(
 
 /// The whitelisted, `'static` name of a column a batch check has passed.
 fn static_column(table: SyncTable, key: &str) -> &'static str {
-    table
-        .insertable_columns()
-        .iter()
-        .chain(table.updatable_columns())
-        .find(|c| **c == key)
-        .copied()
-        .unwrap_or("value")
+    table.def().column(key).map_or("value", |c| c.name)
 }
 
 /// Validates the values a mutation writes with the domain's rules, and

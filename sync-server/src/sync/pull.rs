@@ -16,8 +16,9 @@ use std::collections::{BTreeMap, HashMap};
 use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use crm_domain::catalogue::TABLES;
 use crm_domain::protocol::{
-    Change, PULL_PAGE_SIZE, PULLED_TABLES, Progress, PullRequest, PullResponse, TableChecksum,
+    Change, PULL_PAGE_SIZE, Progress, PullRequest, PullResponse, TableChecksum,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -100,7 +101,7 @@ pub(crate) async fn pull(
             for &table in &refetch {
                 let n = sqlx::query_scalar!(
                     r#"SELECT sync.visible_count($1) AS "n!""#,
-                    PULLED_TABLES[table]
+                    TABLES[table].name
                 )
                 .fetch_one(&mut *tx)
                 .await?;
@@ -130,7 +131,7 @@ pub(crate) async fn pull(
             let since = snapshot(&mut tx).await?;
             act_as(&mut tx, &user.claims()).await?;
             let mut total = 0u64;
-            for table in PULLED_TABLES {
+            for table in TABLES.map(|t| t.name) {
                 let n = sqlx::query_scalar!(r#"SELECT sync.visible_count($1) AS "n!""#, table)
                     .fetch_one(&mut *tx)
                     .await?;
@@ -192,12 +193,9 @@ pub(crate) async fn pull(
 fn refetch_tables(names: &[String]) -> ApiResult<Vec<usize>> {
     let mut tables = Vec::with_capacity(names.len());
     for name in names {
-        let index = PULLED_TABLES
-            .iter()
-            .position(|t| t == name)
-            .ok_or_else(|| {
-                ApiError::bad_request("unknown_table", format!("{name} is not a synced table"))
-            })?;
+        let index = TABLES.iter().position(|t| t.name == name).ok_or_else(|| {
+            ApiError::bad_request("unknown_table", format!("{name} is not a synced table"))
+        })?;
         tables.push(index);
     }
     tables.sort_unstable();
@@ -213,7 +211,7 @@ fn covered_from(table: usize, only: Option<&[usize]>) -> usize {
             .iter()
             .copied()
             .find(|&t| t >= table)
-            .unwrap_or(PULLED_TABLES.len()),
+            .unwrap_or(TABLES.len()),
     }
 }
 
@@ -240,7 +238,7 @@ async fn last_seq(tx: &mut Tx, client: Uuid, user: Uuid) -> ApiResult<i64> {
     }
 }
 
-/// Where a load goes on from: the table (an index into `PULLED_TABLES`),
+/// Where a load goes on from: the table (an index into the catalogue's `TABLES`),
 /// the last row sent of it, the rows sent so far of the total, and the
 /// tables to cover (all when `None`).
 struct LoadFrom {
@@ -267,11 +265,11 @@ async fn load(
     let mut table = covered_from(table, only.as_deref());
     let mut changes = Vec::new();
     let mut bytes = 0usize;
-    while table < PULLED_TABLES.len() && changes.len() < PULL_PAGE_SIZE && bytes < page_bytes {
+    while table < TABLES.len() && changes.len() < PULL_PAGE_SIZE && bytes < page_bytes {
         let room = i32::try_from(PULL_PAGE_SIZE - changes.len()).unwrap_or(i32::MAX);
         let rows = sqlx::query!(
             r#"SELECT id AS "id!", row_data::text AS "row!" FROM sync.rows_page($1, $2, $3)"#,
-            PULLED_TABLES[table],
+            TABLES[table].name,
             after,
             room
         )
@@ -290,7 +288,7 @@ async fn load(
             after = Some(r.id);
             done += 1;
             changes.push(Change::Upsert {
-                table: PULLED_TABLES[table].to_owned(),
+                table: TABLES[table].name.to_owned(),
                 row: raw(r.row)?,
             });
         }
@@ -299,7 +297,7 @@ async fn load(
             after = None;
         }
     }
-    let cursor = if table < PULLED_TABLES.len() {
+    let cursor = if table < TABLES.len() {
         Cursor::Load {
             since,
             table,
@@ -506,7 +504,7 @@ fn raw(json: String) -> ApiResult<Box<RawValue>> {
 
 async fn checksums(tx: &mut Tx) -> ApiResult<BTreeMap<String, TableChecksum>> {
     let mut sums = BTreeMap::new();
-    for table in PULLED_TABLES {
+    for table in TABLES.map(|t| t.name) {
         let row = sqlx::query!(
             r#"SELECT row_count AS "count!", fingerprint_sum::text AS "sum!" FROM sync.checksum($1)"#,
             table
