@@ -703,9 +703,9 @@ async fn a_follow_up_done_offline_is_done_everywhere_and_audited() {
     .unwrap();
     assert_eq!(audited, 1, "the audit trail says who did it, when");
     let figures: serde_json::Value = {
-        let mut tx = sync_server::db::begin_as(
+        let mut tx = sync_server::data::acting::begin_as(
             backend.pool(),
-            &sync_server::db::Claims::user(ben.session.user().id),
+            &sync_server::data::Claims::user(ben.session.user().id),
         )
         .await
         .unwrap();

@@ -549,10 +549,12 @@ async fn the_offline_dashboard_counts_what_get_dashboard_data_counts() {
 
     let here = serde_json::to_value(ben.with(|s| s.dashboard().unwrap())).unwrap();
     let there: Value = {
-        let mut tx =
-            sync_server::db::begin_as(backend.pool(), &sync_server::db::Claims::user(team.ben))
-                .await
-                .unwrap();
+        let mut tx = sync_server::data::acting::begin_as(
+            backend.pool(),
+            &sync_server::data::Claims::user(team.ben),
+        )
+        .await
+        .unwrap();
         let v = sqlx::query_scalar("SELECT get_dashboard_data()")
             .fetch_one(&mut *tx)
             .await

@@ -1,12 +1,13 @@
 //! The sync server: the one service between the desktop apps and the central
 //! PostgreSQL. Modules by concept: `accounts` (sign-up, sign-in, tokens),
-//! `db` (the schema and the one way to act as a user), `sync` (the sync
-//! protocol), `embedded` (the private PostgreSQL when no URL is given), `app` (router, middleware,
+//! `db` (connecting, migrating), `data` (the data service: acting as the
+//! caller, applying changes), `sync` (the sync protocol over it), `embedded` (the private PostgreSQL when no URL is given), `app` (router, middleware,
 //! serving), `health`, `openapi`, `error` (the one error shape), `config`.
 
 pub mod accounts;
 pub mod app;
 pub mod config;
+pub mod data;
 pub mod db;
 pub mod embedded;
 pub mod error;

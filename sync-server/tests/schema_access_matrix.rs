@@ -6,7 +6,7 @@
 mod support;
 
 use support::{Outcome, World, attempt, database, scalars_as, sorted, visible_ids};
-use sync_server::db::Claims;
+use sync_server::data::Claims;
 use uuid::Uuid;
 
 #[tokio::test]

@@ -8,7 +8,7 @@ mod support;
 use serde_json::Value;
 use sqlx::{Executor, PgPool};
 use support::{Outcome, World, attempt, commit_as, database, scalar_as, scalars_as, sorted};
-use sync_server::db::{Claims, begin_as};
+use sync_server::data::{Claims, acting::begin_as};
 use uuid::Uuid;
 
 async fn refused_code(

@@ -9,7 +9,7 @@ use crm_domain::TicketStatus;
 use serde_json::Value;
 use sqlx::PgPool;
 use support::{Outcome, World, attempt, commit_as, database};
-use sync_server::db::{Claims, begin_as};
+use sync_server::data::{Claims, acting::begin_as};
 use uuid::Uuid;
 
 #[derive(Debug, sqlx::FromRow)]

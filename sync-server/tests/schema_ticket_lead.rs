@@ -10,7 +10,7 @@ mod support;
 use crm_domain::assignment::{lead_after_adding, lead_after_removing};
 use sqlx::PgPool;
 use support::{World, commit_as, database};
-use sync_server::db::Claims;
+use sync_server::data::Claims;
 use uuid::Uuid;
 
 /// The ticket's lead and its assignees, earliest assigned first.

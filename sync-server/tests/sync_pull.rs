@@ -15,7 +15,7 @@ use serde_json::json;
 use sqlx::{Executor, PgPool};
 use support::client::SimClient;
 use support::server::{TestServer, assert_error};
-use sync_server::db::{Claims, begin_as};
+use sync_server::data::{Claims, acting::begin_as};
 use uuid::Uuid;
 
 async fn team(s: &TestServer) -> (Uuid, Uuid, Uuid) {

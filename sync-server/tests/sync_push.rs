@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::client::SimClient;
 use support::server::{TestServer, assert_error};
-use sync_server::db::Claims;
+use sync_server::data::Claims;
 use uuid::Uuid;
 
 async fn team(s: &TestServer) {
@@ -561,7 +561,7 @@ fn merged(pushed: &crm_domain::protocol::PushResponse) -> &[crm_domain::protocol
 }
 
 async fn conflicts_seen_by(s: &TestServer, user: Uuid) -> Vec<(String, Value, Value)> {
-    let mut tx = sync_server::db::begin_as(s.db.pool(), &Claims::user(user))
+    let mut tx = sync_server::data::acting::begin_as(s.db.pool(), &Claims::user(user))
         .await
         .unwrap();
     sqlx::query_as("SELECT field, kept_value, lost_value FROM sync.conflicts ORDER BY created_at")

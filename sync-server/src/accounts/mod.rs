@@ -21,7 +21,8 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::config::SignupPolicy;
-use crate::db::{self, Claims};
+use crate::data::Claims;
+use crate::data::acting;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
 pub use crm_domain::auth::{Account, LoginRequest, LogoutRequest, RefreshRequest, Session};
@@ -131,7 +132,7 @@ pub async fn create_account(
     let hash = passwords::hash(password.to_owned())
         .await
         .map_err(ApiError::internal)?;
-    let mut tx = db::begin_service(pool).await?;
+    let mut tx = acting::begin_service(pool).await?;
     let Some(id) = store::create_user(&mut tx, email, &hash, full_name).await? else {
         return Err(ApiError::Conflict {
             code: "email_taken",
@@ -170,7 +171,7 @@ pub(crate) async fn login(
     }
     throttle(&state.pool, &email, address).await?;
 
-    let mut tx = db::begin_service(&state.pool).await?;
+    let mut tx = acting::begin_service(&state.pool).await?;
     let found = store::credentials(&mut tx, &email).await?;
     tx.commit().await?;
     let (id, stored) = match found {
@@ -179,7 +180,7 @@ pub(crate) async fn login(
     };
     let ok = passwords::verify(req.password, stored).await;
 
-    let mut tx = db::begin_service(&state.pool).await?;
+    let mut tx = acting::begin_service(&state.pool).await?;
     store::record_login_attempt(&mut tx, &email, address, ok).await?;
     let Some(id) = id.filter(|_| ok) else {
         tx.commit().await?;
@@ -197,7 +198,7 @@ pub(crate) async fn login(
 
 async fn throttle(pool: &sqlx::PgPool, email: &str, address: Option<IpAddr>) -> ApiResult<()> {
     let now = Utc::now();
-    let mut tx = db::begin_service(pool).await?;
+    let mut tx = acting::begin_service(pool).await?;
     let recent = store::recent_failures(&mut tx, email, address, now - FAILURE_WINDOW).await?;
     tx.commit().await?;
     let blocked_since = if recent.for_account >= MAX_FAILURES_PER_ACCOUNT {
@@ -222,7 +223,7 @@ pub(crate) async fn refresh(
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<ApiJson<Session>> {
     let hash = tokens::hash_refresh_token(&req.refresh_token);
-    let mut tx = db::begin_service(&state.pool).await?;
+    let mut tx = acting::begin_service(&state.pool).await?;
     let Some(stored) = store::lock_refresh_token(&mut tx, &hash).await? else {
         return Err(ApiError::unauthorized(
             "invalid_refresh_token",
@@ -281,7 +282,7 @@ pub(crate) async fn logout(
             .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?
     };
     let everywhere = request.everywhere;
-    let mut tx = db::begin_service(&state.pool).await?;
+    let mut tx = acting::begin_service(&state.pool).await?;
     if everywhere {
         store::revoke_all_for_user(&mut tx, user.id).await?;
     } else {
@@ -308,7 +309,7 @@ pub(crate) async fn colleagues(
     State(state): State<AppState>,
     user: AuthUser,
 ) -> ApiResult<ApiJson<Vec<crm_domain::Colleague>>> {
-    let mut tx = db::begin_as(&state.pool, &user.claims()).await?;
+    let mut tx = acting::begin_as(&state.pool, &user.claims()).await?;
     let rows = sqlx::query!(
         r#"SELECT id AS "id!", full_name, avatar_url, role::text AS "role!" FROM public.get_colleagues()"#
     )
@@ -329,7 +330,7 @@ pub(crate) async fn colleagues(
 
 /// The account as its owner sees it, read as that user (RLS applies).
 async fn own_account(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Account> {
-    let mut tx = db::begin_as(pool, &Claims::user(id)).await?;
+    let mut tx = acting::begin_as(pool, &Claims::user(id)).await?;
     let row = sqlx::query!(
         r#"SELECT id, email, full_name, role::text AS "role!" FROM public.profiles WHERE id = auth.uid()"#
     )
@@ -356,7 +357,7 @@ fn refresh_expiry(state: &AppState) -> chrono::DateTime<Utc> {
 async fn start_session(state: &AppState, user: Account) -> ApiResult<Session> {
     let family = Uuid::now_v7();
     let (refresh_token, hash) = tokens::new_refresh_token();
-    let mut tx = db::begin_service(&state.pool).await?;
+    let mut tx = acting::begin_service(&state.pool).await?;
     store::insert_refresh_token(&mut tx, user.id, family, None, &hash, refresh_expiry(state))
         .await?;
     tx.commit().await?;
@@ -384,7 +385,7 @@ fn session(
 
 /// `sync-server user set-role`: for operators, outside any request.
 pub async fn set_role(pool: &sqlx::PgPool, email: &str, role: UserRole) -> anyhow::Result<()> {
-    let mut tx = db::begin_service(pool).await?;
+    let mut tx = acting::begin_service(pool).await?;
     if !store::set_role(&mut tx, email, role.as_str()).await? {
         anyhow::bail!("no account with email {email}");
     }

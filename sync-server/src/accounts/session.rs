@@ -9,7 +9,8 @@ use uuid::Uuid;
 
 use super::store;
 use super::tokens::Rejection;
-use crate::db::{self, Claims};
+use crate::data::acting;
+use crate::data::{Claims, Principal};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -25,10 +26,18 @@ impl AuthUser {
         Claims::user(self.id)
     }
 
+    /// Who the request acts for, for the data service.
+    pub fn principal(&self) -> Principal {
+        Principal::Person {
+            id: self.id,
+            session: self.session,
+        }
+    }
+
     /// Whether the caller is an admin right now (roles live in `profiles`,
     /// not in the token, so a change takes effect at once).
     pub async fn is_admin(&self, pool: &sqlx::PgPool) -> Result<bool, ApiError> {
-        let mut tx = db::begin_as(pool, &self.claims()).await?;
+        let mut tx = acting::begin_as(pool, &self.claims()).await?;
         let admin = sqlx::query_scalar!(r#"SELECT public.is_admin() AS "admin!""#)
             .fetch_one(&mut *tx)
             .await?;
@@ -68,7 +77,7 @@ async fn authenticate(token: &str, state: &AppState) -> Result<AuthUser, ApiErro
                 ApiError::unauthorized("invalid_token", "the access token is not valid")
             }
         })?;
-    let mut tx = db::begin_service(&state.pool).await?;
+    let mut tx = acting::begin_service(&state.pool).await?;
     let live = store::family_is_live(&mut tx, claims.sid).await?;
     tx.commit().await?;
     if !live {

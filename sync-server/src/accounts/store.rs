@@ -1,5 +1,5 @@
 //! The accounts' SQL. Everything here runs as `service_role` (see
-//! `db::begin_service`): accounts, refresh tokens and login attempts are the
+//! `data::acting::begin_service`): accounts, refresh tokens and login attempts are the
 //! server's own records, never a user's data.
 //!
 //! Refresh-token families: a sign-in creates a family; each refresh marks the
@@ -103,7 +103,7 @@ pub async fn prune_login_attempts(
     keep: std::time::Duration,
 ) -> sqlx::Result<u64> {
     let mut tx = pool.begin().await?;
-    crate::db::act_as_service(&mut tx).await?;
+    crate::data::acting::act_as_service(&mut tx).await?;
     let seconds = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
     let done = sqlx::query!(
         "DELETE FROM auth.login_attempts

@@ -24,7 +24,6 @@ use axum::routing::post;
 use crm_domain::catalogue::Write;
 use crm_domain::protocol::{
     MAX_MUTATIONS_PER_PUSH, MIN_SUPPORTED_PROTOCOL_VERSION, Mutation, MutationOp, PROTOCOL_VERSION,
-    SyncTable,
 };
 
 use crate::error::ApiError;
@@ -120,41 +119,4 @@ fn check_columns<'a>(
         }
     }
     Ok(())
-}
-
-/// The whitelisted, `'static` name of a column a batch check has passed.
-fn static_column(table: SyncTable, key: &str) -> &'static str {
-    table.def().column(key).map_or("value", |c| c.name)
-}
-
-/// Validates the values a mutation writes with the domain's rules, and
-/// refuses text PostgreSQL can never hold (U+0000) in any field, ruled or
-/// not: such a mutation is rejected alone, rather than failing the whole
-/// push each time it is sent and so stopping the device's sync for good.
-fn validate_values<'a>(
-    table: SyncTable,
-    values: impl Iterator<Item = (&'a String, &'a serde_json::Value)>,
-) -> Result<(), crm_domain::ValidationErrors> {
-    crm_domain::ValidationErrors::collect(values.map(|(k, v)| {
-        let column = static_column(table, k);
-        if holds_nul(v) {
-            return Err(crm_domain::ValidationError::new(
-                column,
-                crm_domain::validation::NUL_MESSAGE,
-            ));
-        }
-        crm_domain::validation::validate_sync_field(table, column, v)
-    }))
-}
-
-/// Whether a JSON value holds U+0000 anywhere in its text.
-fn holds_nul(value: &serde_json::Value) -> bool {
-    match value {
-        serde_json::Value::String(text) => text.contains('\0'),
-        serde_json::Value::Array(items) => items.iter().any(holds_nul),
-        serde_json::Value::Object(fields) => {
-            fields.iter().any(|(k, v)| k.contains('\0') || holds_nul(v))
-        }
-        _ => false,
-    }
 }

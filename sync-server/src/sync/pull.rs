@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use super::negotiate;
 use crate::accounts::AuthUser;
-use crate::db::{act_as, act_as_service};
+use crate::data::acting::{act_as, act_as_service};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
 

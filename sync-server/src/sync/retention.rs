@@ -45,7 +45,7 @@ pub fn start(pool: sqlx::PgPool, keep: Duration) {
 #[tracing::instrument(name = "prune_changes", skip(pool))]
 pub async fn prune(pool: &sqlx::PgPool, keep: Duration) -> Result<i64, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    crate::db::act_as_service(&mut tx).await?;
+    crate::data::acting::act_as_service(&mut tx).await?;
     let seconds = i64::try_from(keep.as_secs()).unwrap_or(i64::MAX);
     let n = sqlx::query_scalar!(
         r#"SELECT sync.prune_changes(make_interval(secs => $1::bigint::double precision)) AS "n!""#,

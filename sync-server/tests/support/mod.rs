@@ -10,7 +10,7 @@ pub mod server;
 use crm_testkit::TestDatabase;
 use sqlx::postgres::PgArguments;
 use sqlx::{Executor, PgPool, Postgres};
-use sync_server::db::{Claims, begin_as};
+use sync_server::data::{Claims, acting::begin_as};
 use uuid::Uuid;
 
 pub async fn database() -> TestDatabase {

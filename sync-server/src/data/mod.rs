@@ -1,0 +1,45 @@
+//! The data service: every read and write of user data, by anyone, goes
+//! through here, acting as a [`Principal`]. `acting` is the one place that
+//! switches roles and sets claims; `write` applies changes (validation,
+//! field merge, clocks, conflicts) and maps the database's refusals to
+//! typed codes (`refusal`). The sync protocol (`crate::sync`: sequence
+//! numbers, replays, cursors) is a thin layer over it, as the integration
+//! API will be.
+
+pub mod acting;
+mod clocks;
+pub(crate) mod refusal;
+pub mod write;
+
+pub use acting::Claims;
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+pub(crate) type Tx = Transaction<'static, Postgres>;
+
+/// Who a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Principal {
+    /// A person, signed in on one of their devices.
+    Person {
+        id: Uuid,
+        /// The sign-in (refresh-token family) the request belongs to.
+        session: Uuid,
+    },
+}
+
+impl Principal {
+    /// The user whose rights apply (PostgreSQL's `auth.uid()`).
+    pub fn user_id(&self) -> Uuid {
+        match self {
+            Principal::Person { id, .. } => *id,
+        }
+    }
+
+    /// The claims PostgreSQL reads for this principal.
+    pub fn claims(&self) -> Claims {
+        match self {
+            Principal::Person { id, .. } => Claims::user(*id),
+        }
+    }
+}
