@@ -6,9 +6,12 @@
 //! down, the laptop sleeping or the app being killed mid-sync lose nothing.
 //!
 //! Status reaches the UI through a `watch` channel ([`SyncHandle::status`]),
-//! never by polling.
+//! never by polling. What to do when a round ends (retry, how soon, what
+//! to show) is decided by the pure state machine in [`machine`]; this
+//! module is its driver, and does the I/O.
 
 pub mod api;
+mod machine;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +27,7 @@ use tokio::task::JoinHandle;
 use tracing::Instrument;
 
 use self::api::ApiError;
+use self::machine::{Backoff, Machine, RoundEnd};
 use crate::error::{CoreError, CoreResult};
 use crate::session::Session;
 use crate::store::Store;
@@ -100,6 +104,15 @@ impl Default for EngineOptions {
             max_backoff: Duration::from_secs(60),
             live: true,
             verify_interval: Duration::from_secs(600),
+        }
+    }
+}
+
+impl EngineOptions {
+    fn backoff(&self) -> Backoff {
+        Backoff {
+            min: self.min_backoff,
+            max: self.max_backoff,
         }
     }
 }
@@ -217,7 +230,7 @@ impl From<CoreError> for RoundError {
 
 impl Engine {
     async fn run(mut self) {
-        let mut failures = 0u32;
+        let mut machine = Machine::new(self.options.backoff(), self.options.poll_interval);
         loop {
             if *self.stop.borrow() {
                 break;
@@ -234,56 +247,39 @@ impl Engine {
             };
             self.status
                 .send_modify(|s| s.attempted_nudge = s.attempted_nudge.max(serving));
-            let wait = match round {
+            let end = match round {
                 Ok(()) => {
-                    failures = 0;
                     self.status.send_modify(|s| {
                         s.rounds += 1;
                         s.served_nudge = serving;
                     });
-                    self.publish(SyncState::Idle, None, None).await;
-                    self.options.poll_interval
+                    RoundEnd::Done
                 }
                 Err(RoundError::Api(ApiError::Unauthorized(message))) => {
-                    // The access token may just have expired: one fresh try.
-                    self.session.invalidate_access().await;
-                    failures += 1;
-                    if failures > 2 {
-                        self.publish(SyncState::SignInRequired, None, Some(message))
-                            .await;
-                        Duration::from_secs(3600)
+                    RoundEnd::Unauthorized(message)
+                }
+                Err(RoundError::Api(ApiError::UpgradeRequired)) => RoundEnd::UpgradeRequired,
+                Err(RoundError::Api(e)) => {
+                    tracing::info!(error = %e, "sync round failed; backing off");
+                    if matches!(e, ApiError::NotResponding) {
+                        RoundEnd::NotResponding(e.to_string())
                     } else {
-                        Duration::ZERO
+                        RoundEnd::Unreachable(e.to_string())
                     }
                 }
-                Err(RoundError::Api(ApiError::UpgradeRequired)) => {
-                    self.publish(
-                        SyncState::UpgradeRequired,
-                        None,
-                        Some(CoreError::UpgradeRequired.to_string()),
-                    )
-                    .await;
-                    Duration::from_secs(3600)
-                }
-                Err(RoundError::Api(e)) => {
-                    failures += 1;
-                    tracing::info!(error = %e, failures, "sync round failed; backing off");
-                    let state = if matches!(e, ApiError::NotResponding) {
-                        SyncState::NotResponding
-                    } else {
-                        SyncState::Offline
-                    };
-                    self.publish(state, None, Some(e.to_string())).await;
-                    backoff(&self.options, failures)
-                }
                 Err(RoundError::Core(e)) => {
-                    failures += 1;
                     tracing::warn!(error = %e, "sync round failed locally");
-                    self.publish(SyncState::Offline, None, Some(e.to_string()))
-                        .await;
-                    backoff(&self.options, failures)
+                    RoundEnd::LocalFailure(e.to_string())
                 }
             };
+            let decision = machine.round_ended(end, rand::rng().random());
+            if decision.drop_access_token {
+                self.session.invalidate_access().await;
+            }
+            if let Some((state, message)) = decision.publish {
+                self.publish(state, None, message).await;
+            }
+            let wait = decision.wait;
             tokio::select! {
                 _ = self.wake.notified() => {}
                 _ = tokio::time::sleep(wait) => {}
@@ -486,19 +482,6 @@ impl Engine {
     }
 }
 
-/// Exponential backoff with "equal jitter": a wait drawn evenly from the
-/// upper half of min(max, min * 2^failures). Half is random so that many
-/// clients dropped at once by one outage do not come back in step; half is
-/// fixed so that a retry never comes at once (full jitter can draw ~0).
-fn backoff(options: &EngineOptions, failures: u32) -> Duration {
-    let ceiling = options
-        .min_backoff
-        .saturating_mul(1u32 << failures.min(16))
-        .min(options.max_backoff);
-    let millis = ceiling.as_millis().max(1) as u64;
-    Duration::from_millis(rand::rng().random_range(millis / 2..=millis))
-}
-
 /// Keeps the live stream open and wakes the engine on news (and on every
 /// reconnect, in case something was missed meanwhile).
 async fn listen(
@@ -538,10 +521,16 @@ async fn listen(
             _ = stop.changed() => return,
         }
         tokio::select! {
-            _ = tokio::time::sleep(backoff(&options, failures)) => {}
+            _ = tokio::time::sleep(jittered(options.backoff(), failures)) => {}
             _ = stop.changed() => return,
         }
     }
+}
+
+/// A backoff wait with a fresh random draw: the machine decides the bounds,
+/// this supplies the jitter it asks for.
+fn jittered(backoff: Backoff, failures: u32) -> Duration {
+    backoff.wait(failures, rand::rng().random())
 }
 
 #[cfg(test)]
@@ -564,7 +553,7 @@ mod tests {
         ] {
             let mut seen = std::collections::BTreeSet::new();
             for _ in 0..200 {
-                let wait = backoff(&options, failures).as_millis() as u64;
+                let wait = jittered(options.backoff(), failures).as_millis() as u64;
                 assert!(
                     (ceiling_ms / 2..=ceiling_ms).contains(&wait),
                     "failure {failures}: {wait} ms outside {}..={ceiling_ms}",
