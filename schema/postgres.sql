@@ -736,7 +736,7 @@ BEGIN
 END
 $_$;
 
-CREATE FUNCTION sync.apply_group(p_table text, p_op text, p_rows jsonb, p_seqs jsonb) RETURNS TABLE(seq bigint, err_code text, err_message text)
+CREATE FUNCTION sync.apply_group(p_table text, p_op text, p_rows jsonb, p_seqs jsonb) RETURNS TABLE(seq bigint, err_code text, err_message text, err_constraint text, err_column text)
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog'
     AS $$
@@ -760,7 +760,8 @@ BEGIN
             together := false;
         END;
         IF together THEN
-            RETURN QUERY SELECT (p_seqs ->> (x ->> 'id'))::bigint, NULL::text, NULL::text
+            RETURN QUERY SELECT (p_seqs ->> (x ->> 'id'))::bigint, NULL::text, NULL::text,
+                                NULL::text, NULL::text
                          FROM jsonb_array_elements(p_rows) x;
             RETURN;
         END IF;
@@ -778,6 +779,8 @@ BEGIN
         seq := (p_seqs ->> (r ->> 'id'))::bigint;
         err_code := NULL;
         err_message := NULL;
+        err_constraint := NULL;
+        err_column := NULL;
         BEGIN
             PERFORM set_config('crm.client_seq', seq::text, true);
             IF p_op = 'insert' THEN
@@ -787,7 +790,10 @@ BEGIN
                 err_message := 'not found';
             END IF;
         EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS err_code = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT;
+            GET STACKED DIAGNOSTICS err_code = RETURNED_SQLSTATE, err_message = MESSAGE_TEXT,
+                                    err_constraint = CONSTRAINT_NAME, err_column = COLUMN_NAME;
+            err_constraint := nullif(err_constraint, '');
+            err_column := nullif(err_column, '');
         END;
         RETURN NEXT;
     END LOOP;
@@ -830,7 +836,7 @@ BEGIN
 END
 $_$;
 
-CREATE FUNCTION sync.apply_run(p_groups jsonb) RETURNS TABLE(seq bigint, err_code text, err_message text)
+CREATE FUNCTION sync.apply_run(p_groups jsonb) RETURNS TABLE(seq bigint, err_code text, err_message text, err_constraint text, err_column text)
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog'
     AS $$

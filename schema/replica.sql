@@ -113,7 +113,7 @@ CREATE TABLE rejected (
     code        TEXT NOT NULL,
     message     TEXT NOT NULL,
     rejected_at TEXT NOT NULL
-, subject TEXT, reason TEXT);
+, subject TEXT, reason TEXT, field TEXT);
 
 CREATE TABLE reminders_fired (
     interaction_id TEXT NOT NULL,

@@ -13,7 +13,9 @@ use crm_desktop_core::store::customers::{
 use crm_desktop_core::store::tickets::TicketEdit;
 use crm_desktop_core::{CoreError, Store};
 use crm_domain::drafts::{NewComment, NewCustomer, NewInteraction, NewTicket};
-use crm_domain::protocol::{Change, MutationOutcome, MutationResult, PullResponse, PushResponse};
+use crm_domain::protocol::{
+    Change, MutationOutcome, MutationResult, PullResponse, PushResponse, RejectionCode,
+};
 use crm_domain::{
     AcquisitionStage, CustomerStatus, InteractionChannel, TicketPriority, TicketStatus, UserRole,
 };
@@ -337,8 +339,9 @@ fn unsent_edits_stay_on_top_of_the_servers_changes() {
             results: vec![MutationResult {
                 seq,
                 outcome: MutationOutcome::Rejected {
-                    code: "forbidden".into(),
+                    code: RejectionCode::Forbidden,
                     message: "not yours any more".into(),
+                    field: None,
                     reason: None,
                 },
             }],
@@ -377,8 +380,9 @@ fn a_refused_insert_disappears_and_an_accepted_one_stays() {
                 MutationResult {
                     seq: 2,
                     outcome: MutationOutcome::Rejected {
-                        code: "check_violation".into(),
+                        code: RejectionCode::NotAllowed,
                         message: "no".into(),
+                        field: None,
                         reason: None,
                     },
                 },
@@ -941,8 +945,9 @@ fn a_refused_change_names_what_it_was_about_after_its_row_has_left() {
     let refused = |seq| MutationResult {
         seq,
         outcome: MutationOutcome::Rejected {
-            code: "forbidden".into(),
+            code: RejectionCode::Forbidden,
             message: "this customer now belongs to someone else".into(),
+            field: None,
             reason: None,
         },
     };

@@ -171,6 +171,21 @@ impl Table {
             .map(|c| c.name)
     }
 
+    /// The column a constraint of this table concerns, by PostgreSQL's
+    /// naming (`{table}_{column}_check`, `{table}_{column}_fkey`, ...): the
+    /// longest column name the rest of the constraint's name starts with.
+    pub fn column_of_constraint(&self, constraint: &str) -> Option<&'static str> {
+        let rest = constraint.strip_prefix(self.name)?.strip_prefix('_')?;
+        self.columns
+            .iter()
+            .map(|c| c.name)
+            .filter(|name| {
+                rest.strip_prefix(name)
+                    .is_some_and(|after| after.is_empty() || after.starts_with('_'))
+            })
+            .max_by_key(|name| name.len())
+    }
+
     /// The tables whose rows hang off this one, with the column naming it.
     pub fn dependants(&self) -> impl Iterator<Item = (&'static Table, &'static str)> + '_ {
         TABLES.iter().filter_map(move |t| {
@@ -497,6 +512,28 @@ mod tests {
             ]
         );
         assert_eq!(PRODUCTS.dependants().count(), 0);
+    }
+
+    #[test]
+    fn a_constraint_is_traced_to_the_column_it_names() {
+        assert_eq!(
+            CUSTOMERS.column_of_constraint("customers_phone_check"),
+            Some("phone")
+        );
+        assert_eq!(
+            CUSTOMER_INTERACTIONS.column_of_constraint("customer_interactions_customer_id_fkey"),
+            Some("customer_id")
+        );
+        assert_eq!(
+            TICKET_ATTACHMENTS.column_of_constraint("ticket_attachments_file_name_check"),
+            Some("file_name")
+        );
+        // A rule across columns names none of them.
+        assert_eq!(
+            TICKET_ATTACHMENTS.column_of_constraint("ticket_attachments_path_shape"),
+            None
+        );
+        assert_eq!(CUSTOMERS.column_of_constraint("tickets_title_check"), None);
     }
 
     #[test]

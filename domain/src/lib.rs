@@ -7,6 +7,7 @@
 pub mod assignment;
 pub mod auth;
 pub mod catalogue;
+pub mod codes;
 pub mod drafts;
 pub mod entities;
 pub mod enums;

@@ -20,6 +20,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::catalogue::{self, Table};
+pub use crate::codes::RejectionCode;
 
 /// The protocol version this build speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
@@ -199,8 +200,13 @@ pub enum MutationOutcome {
     /// Not applied; nothing of it changed. It still used up its sequence
     /// number, so the mutations after it go ahead.
     Rejected {
-        code: String,
+        code: RejectionCode,
         message: String,
+        /// The field the refusal concerns, when it concerns one (a rule of
+        /// that field, a constraint named after it). Absent from older
+        /// servers.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        field: Option<String>,
         /// What happened to the row, when that is why: the agent reads
         /// "Ada Admin reassigned Stark Hardware to herself at 15:17", not a
         /// rule's code. Absent from older servers.

@@ -3,6 +3,7 @@
 //! routes), and serving with graceful shutdown. The state its handlers
 //! share is `state::AppState`, so handler modules never import the router.
 
+use crm_domain::codes::ErrorCode;
 use std::future::Future;
 use std::net::SocketAddr;
 
@@ -28,7 +29,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sync::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async {
-            ApiError::bad_request("method_not_allowed", "this endpoint does not take that method")
+            ApiError::bad_request(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")
         })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

@@ -468,6 +468,33 @@ async fn health_openapi_unknown_routes_and_huge_bodies() {
         tables, expected,
         "the documented tables are the writable ones"
     );
+    // Every code a program may branch on is listed, from crm-domain's enums.
+    for (schema, codes) in [
+        (
+            "ErrorCode",
+            crm_domain::codes::ErrorCode::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect::<Vec<_>>(),
+        ),
+        (
+            "RejectionCode",
+            crm_domain::codes::RejectionCode::ALL
+                .iter()
+                .map(|c| c.as_str())
+                .collect(),
+        ),
+    ] {
+        let documented: Vec<&str> = schemas[schema]["enum"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{schema} is an enum: {}", schemas[schema]))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for code in codes {
+            assert!(documented.contains(&code), "{schema} lists {code}");
+        }
+    }
 
     assert_error(
         s.http.get(s.url("/nope")).send().await.unwrap(),

@@ -223,7 +223,7 @@ async fn a_refused_mutation_is_reported_and_does_not_block_the_ones_after_it() {
         .map(|r| match &r.outcome {
             MutationOutcome::Rejected { code, message, .. } => {
                 assert!(!message.is_empty());
-                code.clone()
+                code.to_string()
             }
             other => format!("{other:?}"),
         })
@@ -263,6 +263,82 @@ async fn a_refused_mutation_is_reported_and_does_not_block_the_ones_after_it() {
         )])
         .await;
     assert_eq!(next.last_seq, 8);
+}
+
+#[tokio::test]
+async fn a_refusal_names_the_field_it_concerns() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let customer = Uuid::now_v7();
+    ana.push(&[ana.insert(SyncTable::Customers, customer, json!({ "name": "Acme" }))])
+        .await;
+    let batch = vec![
+        // The domain's rule for the field.
+        ana.insert(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            json!({ "name": "Acme", "phone": "call me" }),
+        ),
+        // A CHECK constraint named after its column, in a run of inserts.
+        ana.insert(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            json!({ "name": "Acme", "status": "thinking" }),
+        ),
+        // The same, in an update.
+        ana.update(
+            SyncTable::Customers,
+            customer,
+            &[("status", json!("active"), json!("thinking"))],
+        ),
+        // A value the row cannot do without.
+        ana.insert(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            json!({ "email": null }),
+        ),
+        // A rule with no one field: none is named.
+        ana.update(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            &[("name", json!("a"), json!("b"))],
+        ),
+    ];
+    let response = ana.push(&batch).await;
+    let refusals: Vec<(String, Option<String>, String)> = response
+        .results
+        .iter()
+        .map(|r| match &r.outcome {
+            MutationOutcome::Rejected {
+                code,
+                field,
+                message,
+                ..
+            } => (code.to_string(), field.clone(), message.clone()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    let fields: Vec<_> = refusals
+        .iter()
+        .map(|(c, f, _)| (c.as_str(), f.as_deref()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("validation_failed", Some("phone")),
+            ("not_allowed", Some("status")),
+            ("not_allowed", Some("status")),
+            ("missing_value", Some("name")),
+            ("not_found", None),
+        ]
+    );
+    // The sentence leads with the field, never with a constraint's name.
+    for (_, field, message) in &refusals[..4] {
+        let field = field.as_deref().unwrap_or_default();
+        assert!(message.starts_with(&format!("{field}: ")), "{message}");
+        assert!(!message.contains("_check"), "{message}");
+    }
 }
 
 /// (client_seq, record_id) of the audit rows a client's mutations caused.
@@ -321,7 +397,7 @@ async fn a_run_of_inserts_goes_in_together_and_a_refused_row_of_it_is_rejected_a
         .results
         .iter()
         .map(|r| match &r.outcome {
-            MutationOutcome::Rejected { code, .. } => code.clone(),
+            MutationOutcome::Rejected { code, .. } => code.to_string(),
             other => format!("{other:?}"),
         })
         .collect();
@@ -422,7 +498,7 @@ async fn a_run_of_inserts_goes_in_together_and_a_refused_row_of_it_is_rejected_a
         .results
         .iter()
         .map(|r| match &r.outcome {
-            MutationOutcome::Rejected { code, .. } => code.clone(),
+            MutationOutcome::Rejected { code, .. } => code.to_string(),
             other => format!("{other:?}"),
         })
         .collect();
@@ -1027,7 +1103,7 @@ async fn a_mutation_postgresql_can_never_store_is_refused_alone_and_the_rest_goe
         .results
         .iter()
         .map(|r| match &r.outcome {
-            MutationOutcome::Rejected { code, .. } => code.clone(),
+            MutationOutcome::Rejected { code, .. } => code.to_string(),
             other => format!("{other:?}"),
         })
         .collect();

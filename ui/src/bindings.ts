@@ -843,8 +843,10 @@ export type RejectedChange_Deserialize = {
 	table: SyncTable,
 	row_id: string,
 	mutation: Mutation,
-	code: string,
+	code: RejectionCode_Deserialize,
 	message: string,
+	/**  The field the refusal concerns, when the server named one. */
+	field?: string | null,
 	rejected_at: string,
 	/**
 	 *  What it was about, in words: the customer's name (for a customer or
@@ -872,8 +874,10 @@ export type RejectedChange_Serialize = {
 	table: SyncTable,
 	row_id: string,
 	mutation: Mutation,
-	code: string,
+	code: RejectionCode_Serialize,
 	message: string,
+	/**  The field the refusal concerns, when the server named one. */
+	field: string | null,
 	rejected_at: string,
 	/**
 	 *  What it was about, in words: the customer's name (for a customer or
@@ -894,6 +898,43 @@ export type RejectedChange_Serialize = {
 	 */
 	reachable: boolean,
 };
+
+/**  Why one change of a push was not applied (the rest go ahead). */
+export type RejectionCode = RejectionCode_Serialize | RejectionCode_Deserialize;
+
+/**  Why one change of a push was not applied (the rest go ahead). */
+export type RejectionCode_Deserialize = 
+/**  A field broke a rule (see the refusal's `field`). */
+"validation_failed" | 
+/**  The row is gone, or out of the user's sight. */
+"not_found" | 
+/**  The user may not make this change. */
+"forbidden" | 
+/**  A rule of the data refused it (a workflow move, a guard). */
+"not_allowed" | "already_exists" | 
+/**  It refers to a row that does not exist (any more). */
+"missing_reference" | "missing_value" | 
+/**  A value the database cannot hold. */
+"invalid_value" | 
+/**  A code this build does not know (from a newer peer). */
+string;
+
+/**  Why one change of a push was not applied (the rest go ahead). */
+export type RejectionCode_Serialize = 
+/**  A field broke a rule (see the refusal's `field`). */
+"validation_failed" | 
+/**  The row is gone, or out of the user's sight. */
+"not_found" | 
+/**  The user may not make this change. */
+"forbidden" | 
+/**  A rule of the data refused it (a workflow move, a guard). */
+"not_allowed" | "already_exists" | 
+/**  It refers to a row that does not exist (any more). */
+"missing_reference" | "missing_value" | 
+/**  A value the database cannot hold. */
+"invalid_value" | 
+/**  A code this build does not know (from a newer peer). */
+"unknown";
 
 export type SearchHit = SearchHit_Serialize | SearchHit_Deserialize;
 

@@ -310,7 +310,7 @@ describe("why a change was refused", () => {
   });
 
   it("falls back on the code and message in words, never the code", () => {
-    const item = { code: "not_allowed", message: "cannot move a ticket from closed to open", reason: null, subject: "Printer", table: "tickets" as const };
+    const item = { code: "not_allowed" as const, message: "cannot move a ticket from closed to open", reason: null, subject: "Printer", table: "tickets" as const };
     expect(rejectionSentence(item, "u-ben", now)).toBe("The rules do not allow this change. Cannot move a ticket from closed to open.");
     expect(rejectionSentence({ ...item, reason: reassigned }, "u-ben", now)).toBe("Ada Admin reassigned Printer to Cy Agent at 15:17.");
   });

@@ -8,7 +8,7 @@
 // proper sentences, and no code shows. The words are changed, never the
 // facts: every detail of the original message stays in the sentence.
 
-import type { ErrorReport } from "./bindings";
+import type { ErrorReport, RejectionCode_Serialize } from "./bindings";
 import { fieldLabel, tableNoun } from "./labels";
 
 /** Ends a sentence: a final period unless it already ends as one. */
@@ -61,10 +61,11 @@ const ERROR_CODES: Record<string, string> = {
 };
 
 /**
- * Plain words for why the server refused a synced change (sync-server's
- * refusal codes), said of the change.
+ * Plain words for why the server refused a synced change (crm-domain's
+ * `RejectionCode`, generated), said of the change. Typed by the generated
+ * union, so a code added in Rust fails this file until it has words.
  */
-const REFUSAL_CODES: Record<string, string> = {
+const REFUSAL_CODES: Record<RejectionCode_Serialize, string> = {
   forbidden: "You are not allowed to make this change.",
   not_allowed: "The rules do not allow this change.",
   not_found: "It no longer exists on the server, or you can no longer see it.",
@@ -73,6 +74,7 @@ const REFUSAL_CODES: Record<string, string> = {
   missing_value: "A required value is missing.",
   invalid_value: "One of its values is not in a form the server accepts.",
   validation_failed: "Some of its values break the rules.",
+  unknown: "The server refused this change.",
 };
 
 /**
@@ -114,7 +116,7 @@ const CODE = /^[a-z]+(?:_[a-z]+)+$/;
 
 /** The sentence for a code: known words, else the code's own words ("Method not allowed."). */
 export function codeSentence(code: string): string {
-  return ERROR_CODES[code] ?? REFUSAL_CODES[code] ?? asSentence(code.replace(/_+/g, " "));
+  return ERROR_CODES[code] ?? (REFUSAL_CODES as Record<string, string>)[code] ?? asSentence(code.replace(/_+/g, " "));
 }
 
 /** One part of a message (between "; ") as a sentence. */
@@ -191,7 +193,7 @@ const words = (text: string) =>
  * ticket from closed to open."), left out when it only repeats the code.
  */
 export function refusalSentence(code: string, message: string | null | undefined): string {
-  const known = REFUSAL_CODES[code] ?? ERROR_CODES[code];
+  const known = (REFUSAL_CODES as Record<string, string>)[code] ?? ERROR_CODES[code];
   const said = messageSentence(message);
   if (!known) return said || "The server refused this change.";
   const plain = words(message ?? "");

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crm_domain::protocol::{FieldChange, Mutation, MutationOp, SyncTable};
+use crm_domain::protocol::{FieldChange, Mutation, MutationOp, RejectionCode, SyncTable};
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -24,8 +24,10 @@ pub struct RejectedChange {
     pub table: SyncTable,
     pub row_id: Uuid,
     pub mutation: Mutation,
-    pub code: String,
+    pub code: RejectionCode,
     pub message: String,
+    /// The field the refusal concerns, when the server named one.
+    pub field: Option<String>,
     pub rejected_at: String,
     /// What it was about, in words: the customer's name (for a customer or
     /// one of its interactions) or the ticket's title (for a ticket or its
@@ -145,7 +147,7 @@ impl Store {
         let mut rejected = Vec::new();
         {
             let mut stmt = conn.prepare_cached(
-                "SELECT seq, mutation, code, message, rejected_at, subject, reason
+                "SELECT seq, mutation, code, message, rejected_at, subject, reason, field
                  FROM rejected ORDER BY seq",
             )?;
             let rows = stmt.query_map([], |r| {
@@ -157,10 +159,11 @@ impl Store {
                     r.get::<_, String>(4)?,
                     r.get::<_, Option<String>>(5)?,
                     r.get::<_, Option<String>>(6)?,
+                    r.get::<_, Option<String>>(7)?,
                 ))
             })?;
             for row in rows {
-                let (seq, text, code, message, rejected_at, subject, reason) = row?;
+                let (seq, text, code, message, rejected_at, subject, reason, field) = row?;
                 let mutation: Mutation = serde_json::from_str(&text)?;
                 rejected.push(RejectedChange {
                     seq,
@@ -168,8 +171,9 @@ impl Store {
                     row_id: mutation.row_id,
                     reachable: reachable(conn, &mutation)?,
                     mutation,
-                    code,
+                    code: RejectionCode::parse(&code),
                     message,
+                    field,
                     rejected_at,
                     subject,
                     // Unreadable (a future shape): the change is still shown.

@@ -60,6 +60,7 @@ impl Store {
                 MutationOutcome::Rejected {
                     code,
                     message,
+                    field,
                     reason,
                 } => {
                     settled.rejected += 1;
@@ -68,18 +69,19 @@ impl Store {
                     tx.execute(
                         "INSERT OR REPLACE INTO rejected
                              (seq, table_name, row_id, mutation, code, message, rejected_at, subject,
-                              reason)
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                              reason, field)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
                         params![
                             result.seq,
                             table,
                             row_id,
                             text,
-                            code,
+                            code.as_str(),
                             message,
                             timestamp(Utc::now()),
                             subject,
-                            reason.as_ref().map(serde_json::to_string).transpose()?
+                            reason.as_ref().map(serde_json::to_string).transpose()?,
+                            field
                         ],
                     )?;
                 }

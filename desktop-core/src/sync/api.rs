@@ -2,6 +2,7 @@
 //! pull, colleagues, and the live event stream. Request and response types
 //! are crm-domain's; nothing here is redefined.
 
+use crm_domain::codes::ErrorCode;
 use std::time::Duration;
 
 use crm_domain::Colleague;
@@ -32,9 +33,12 @@ pub enum ApiError {
     #[error("{message}")]
     Refused {
         status: u16,
-        code: String,
+        code: ErrorCode,
         message: String,
     },
+    /// The server answered with something this app cannot read.
+    #[error("the server's answer could not be read: {0}")]
+    Malformed(String),
 }
 
 impl ApiError {
@@ -207,11 +211,7 @@ fn unreachable(error: reqwest::Error) -> ApiError {
 
 async fn decode<R: DeserializeOwned>(response: reqwest::Response) -> Result<R, ApiError> {
     let bytes = response.bytes().await.map_err(unreachable)?;
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::Refused {
-        status: 200,
-        code: "malformed_response".into(),
-        message: format!("the server's answer could not be read: {e}"),
-    })
+    serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed(e.to_string()))
 }
 
 /// Turns error statuses into [`ApiError`]s, reading the server's one error
@@ -222,10 +222,7 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, ApiErro
         return Ok(response);
     }
     let body: serde_json::Value = response.json().await.unwrap_or_default();
-    let code = body["error"]["code"]
-        .as_str()
-        .unwrap_or("unknown")
-        .to_string();
+    let code = ErrorCode::parse(body["error"]["code"].as_str().unwrap_or_default());
     let message = body["error"]["message"]
         .as_str()
         .unwrap_or("the server refused the request")

@@ -8,6 +8,7 @@ pub mod session;
 pub mod store;
 pub mod tokens;
 
+use crm_domain::codes::ErrorCode;
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, State};
@@ -83,13 +84,13 @@ pub(crate) async fn signup(
     if !by_admin {
         if state.config.signup == SignupPolicy::Closed {
             return Err(ApiError::forbidden(
-                "signup_closed",
+                ErrorCode::SignupClosed,
                 "sign-up is closed: ask an admin to create your account",
             ));
         }
         if req.role.is_some_and(|r| r != UserRole::Agent) {
             return Err(ApiError::forbidden(
-                "role_not_allowed",
+                ErrorCode::RoleNotAllowed,
                 "only an admin can create an account with a role",
             ));
         }
@@ -135,7 +136,7 @@ pub async fn create_account(
     let mut tx = acting::begin_service(pool).await?;
     let Some(id) = store::create_user(&mut tx, email, &hash, full_name).await? else {
         return Err(ApiError::Conflict {
-            code: "email_taken",
+            code: ErrorCode::EmailTaken,
             message: "an account with this email already exists".into(),
         });
     };
@@ -165,7 +166,7 @@ pub(crate) async fn login(
         // No account has such an address, and PostgreSQL cannot even look
         // one up: the answer a wrong address gets.
         return Err(ApiError::unauthorized(
-            "invalid_credentials",
+            ErrorCode::InvalidCredentials,
             "the email or password is wrong",
         ));
     }
@@ -185,7 +186,7 @@ pub(crate) async fn login(
     let Some(id) = id.filter(|_| ok) else {
         tx.commit().await?;
         return Err(ApiError::unauthorized(
-            "invalid_credentials",
+            ErrorCode::InvalidCredentials,
             "the email or password is wrong",
         ));
     };
@@ -226,7 +227,7 @@ pub(crate) async fn refresh(
     let mut tx = acting::begin_service(&state.pool).await?;
     let Some(stored) = store::lock_refresh_token(&mut tx, &hash).await? else {
         return Err(ApiError::unauthorized(
-            "invalid_refresh_token",
+            ErrorCode::InvalidRefreshToken,
             "sign in again",
         ));
     };
@@ -236,13 +237,13 @@ pub(crate) async fn refresh(
         tx.commit().await?;
         tracing::warn!(user = %stored.user_id, family = %stored.family_id, "refresh token reused; sign-in revoked");
         return Err(ApiError::unauthorized(
-            "refresh_token_reused",
+            ErrorCode::RefreshTokenReused,
             "this sign-in was ended for safety; sign in again",
         ));
     }
     if stored.expires_at <= Utc::now() {
         return Err(ApiError::unauthorized(
-            "refresh_token_expired",
+            ErrorCode::RefreshTokenExpired,
             "sign in again",
         ));
     }
@@ -279,7 +280,7 @@ pub(crate) async fn logout(
         LogoutRequest::default()
     } else {
         serde_json::from_slice(&body)
-            .map_err(|e| ApiError::bad_request("invalid_body", e.to_string()))?
+            .map_err(|e| ApiError::bad_request(ErrorCode::InvalidBody, e.to_string()))?
     };
     let everywhere = request.everywhere;
     let mut tx = acting::begin_service(&state.pool).await?;
@@ -337,8 +338,9 @@ async fn own_account(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Account> {
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    let row =
-        row.ok_or_else(|| ApiError::unauthorized("account_gone", "this account no longer exists"))?;
+    let row = row.ok_or_else(|| {
+        ApiError::unauthorized(ErrorCode::AccountGone, "this account no longer exists")
+    })?;
     let role = row.role.parse().map_err(ApiError::internal)?;
     Ok(Account {
         id: row.id,

@@ -5,6 +5,7 @@
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
+use crm_domain::codes::ErrorCode;
 use uuid::Uuid;
 
 use super::store;
@@ -59,7 +60,7 @@ fn bearer(parts: &Parts) -> Option<Result<&str, ApiError>> {
         .filter(|t| !t.is_empty());
     Some(token.ok_or_else(|| {
         ApiError::unauthorized(
-            "invalid_token",
+            ErrorCode::InvalidToken,
             "send the access token as `Authorization: Bearer <token>`",
         )
     }))
@@ -70,11 +71,12 @@ async fn authenticate(token: &str, state: &AppState) -> Result<AuthUser, ApiErro
         .tokens
         .verify(token)
         .map_err(|rejection| match rejection {
-            Rejection::Expired => {
-                ApiError::unauthorized("token_expired", "the access token has expired; refresh it")
-            }
+            Rejection::Expired => ApiError::unauthorized(
+                ErrorCode::TokenExpired,
+                "the access token has expired; refresh it",
+            ),
             Rejection::Invalid => {
-                ApiError::unauthorized("invalid_token", "the access token is not valid")
+                ApiError::unauthorized(ErrorCode::InvalidToken, "the access token is not valid")
             }
         })?;
     let mut tx = acting::begin_service(&state.pool).await?;
@@ -82,7 +84,7 @@ async fn authenticate(token: &str, state: &AppState) -> Result<AuthUser, ApiErro
     tx.commit().await?;
     if !live {
         return Err(ApiError::unauthorized(
-            "session_ended",
+            ErrorCode::SessionEnded,
             "this sign-in has ended; sign in again",
         ));
     }
@@ -102,7 +104,7 @@ impl FromRequestParts<AppState> for AuthUser {
         match bearer(parts) {
             Some(token) => authenticate(token?, state).await,
             None => Err(ApiError::unauthorized(
-                "missing_token",
+                ErrorCode::MissingToken,
                 "sign in first: this needs an access token",
             )),
         }

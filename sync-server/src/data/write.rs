@@ -11,9 +11,10 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use crm_domain::catalogue::Fill;
 use crm_domain::merge::{FieldDecision, ServerField, decide_field};
 use crm_domain::protocol::{
-    FieldChange, FieldConflict, Mutation, MutationOp, MutationOutcome, SyncTable,
+    FieldChange, FieldConflict, Mutation, MutationOp, MutationOutcome, RejectionCode, SyncTable,
 };
 use serde_json::Value;
 use sqlx::Executor;
@@ -21,7 +22,7 @@ use uuid::Uuid;
 
 use super::acting::{act_as_service, act_for_change, back_to_caller};
 use super::clocks::{InsertClocks, record_clock, record_conflict};
-use super::refusal::{explain, refusal, rejected};
+use super::refusal::{database_refusal, explain, refusal, rejected, rejected_field};
 use super::{Principal, Tx};
 use crate::error::{ApiError, ApiResult};
 
@@ -85,7 +86,7 @@ async fn apply_run(
         let row = match &m.op {
             MutationOp::Insert { values } => match validate_values(m.table, values.iter()) {
                 Err(errors) => {
-                    outcomes[k] = Some(rejected("validation_failed", errors.to_string()));
+                    outcomes[k] = Some(invalid(errors));
                     continue;
                 }
                 Ok(()) => {
@@ -121,7 +122,8 @@ async fn apply_run(
     if !payload.is_empty() {
         act_for_change(tx, principal, client, run[0].seq).await?;
         let applied = sqlx::query!(
-            r#"SELECT seq AS "seq!", err_code, err_message FROM sync.apply_run($1)"#,
+            r#"SELECT seq AS "seq!", err_code, err_message, err_constraint, err_column
+               FROM sync.apply_run($1)"#,
             Value::Array(payload)
         )
         .fetch_all(&mut **tx)
@@ -135,13 +137,19 @@ async fn apply_run(
                 ) {
                     (None, _) => MutationOutcome::Applied,
                     (Some("P0002"), _) => rejected(
-                        "not_found",
+                        RejectionCode::NotFound,
                         "it was already deleted, or you may not delete it",
                     ),
                     (Some(code), message) => match refusal(Some(code)) {
                         Some(kind) => {
                             tracing::debug!(seq = row.seq, code, message, "mutation rejected");
-                            rejected(kind, explain(kind, message))
+                            database_refusal(
+                                run[k].table,
+                                kind,
+                                message,
+                                row.err_constraint.as_deref(),
+                                row.err_column.as_deref(),
+                            )
                         }
                         // Not the mutation's fault: abort the push, the client
                         // retries the same numbers.
@@ -277,9 +285,18 @@ async fn apply_update(
         }
         Err(sqlx::Error::Database(e)) if refusal(e.code().as_deref()).is_some() => {
             tx.execute("ROLLBACK TO SAVEPOINT mutation").await?;
-            let code = refusal(e.code().as_deref()).unwrap_or("refused");
-            tracing::debug!(seq = m.seq, code, error = %e.message(), "mutation rejected");
-            Ok(rejected(code, explain(code, e.message())))
+            let code = refusal(e.code().as_deref()).unwrap_or(RejectionCode::NotAllowed);
+            tracing::debug!(seq = m.seq, %code, error = %e.message(), "mutation rejected");
+            let column = e
+                .try_downcast_ref::<sqlx::postgres::PgDatabaseError>()
+                .and_then(|pg| pg.column());
+            Ok(database_refusal(
+                m.table,
+                code,
+                e.message(),
+                e.constraint(),
+                column,
+            ))
         }
         Err(e) => Err(e.into()),
     }
@@ -312,12 +329,15 @@ async fn may_write(
     match tried {
         Ok(true) => Ok(None),
         Ok(false) => Ok(Some(rejected(
-            "forbidden",
+            RejectionCode::Forbidden,
             "you are not allowed to make this change",
         ))),
-        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => Ok(Some(
-            rejected("forbidden", explain("forbidden", e.message())),
-        )),
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42501") => {
+            Ok(Some(rejected(
+                RejectionCode::Forbidden,
+                explain(RejectionCode::Forbidden, e.message()),
+            )))
+        }
         Err(sqlx::Error::Database(e)) if refusal(e.code().as_deref()).is_some() => Ok(None),
         Err(e) => Err(e),
     }
@@ -333,14 +353,15 @@ async fn update(
     conflict_budget: &mut usize,
 ) -> Result<MutationOutcome, sqlx::Error> {
     if let Err(errors) = validate_values(m.table, changes.iter().map(|(k, c)| (k, &c.value))) {
-        return Ok(rejected("validation_failed", errors.to_string()));
+        return Ok(invalid(errors));
     }
     // The values the client saw are stored with a conflict: they must be
     // storable too (only that: they were the rules' business when written).
     if let Some((field, _)) = changes.iter().find(|(_, c)| holds_nul(&c.base)) {
-        return Ok(rejected(
-            "validation_failed",
+        return Ok(rejected_field(
+            RejectionCode::ValidationFailed,
             format!("{field}: {}", crm_domain::validation::NUL_MESSAGE),
+            Some(field.clone()),
         ));
     }
     let table = m.table.name();
@@ -349,7 +370,7 @@ async fn update(
         .await?;
     let Some(Value::Object(current)) = current else {
         return Ok(rejected(
-            "not_found",
+            RejectionCode::NotFound,
             "it no longer exists, or you can no longer see it",
         ));
     };
@@ -391,9 +412,19 @@ async fn update(
     .fetch_all(&mut **tx)
     .await?;
     // A field never edited through sync counts as edited when the row last was.
-    let row_edited_at = ["updated_at", "created_at", "assigned_at", "uploaded_at"]
+    // (Its last update, else its making: the columns the server stamps
+    // with the time.)
+    let stamps = m
+        .table
+        .def()
+        .columns
         .iter()
-        .find_map(|k| current.get(*k).and_then(Value::as_str))
+        .filter(|c| c.fill == Some(Fill::Now));
+    let row_edited_at = stamps
+        .clone()
+        .filter(|c| c.name == "updated_at")
+        .chain(stamps)
+        .find_map(|c| current.get(c.name).and_then(Value::as_str))
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map_or(DateTime::<Utc>::MIN_UTC, |t| t.with_timezone(&Utc));
 
@@ -450,7 +481,7 @@ async fn update(
         .count();
     if conflicting > *conflict_budget {
         return Ok(rejected(
-            "not_allowed",
+            RejectionCode::NotAllowed,
             format!(
                 "this push would record more than {MAX_CONFLICTS_PER_PUSH} conflicting edits; \
                  send fewer at a time"
@@ -524,7 +555,7 @@ async fn update(
         .await?;
         if !updated {
             return Ok(rejected(
-                "forbidden",
+                RejectionCode::Forbidden,
                 "you are not allowed to make this change",
             ));
         }
@@ -536,6 +567,13 @@ async fn update(
     } else {
         Ok(MutationOutcome::Merged { conflicts })
     }
+}
+
+/// A mutation whose values break the domain's rules: the first field at
+/// fault is named (the message lists them all).
+fn invalid(errors: crm_domain::ValidationErrors) -> MutationOutcome {
+    let field = errors.errors().first().map(|e| e.field.to_owned());
+    rejected_field(RejectionCode::ValidationFailed, errors.to_string(), field)
 }
 
 /// The whitelisted, `'static` name of a column a batch check has passed.

@@ -22,6 +22,7 @@ pub mod retention;
 use axum::Router;
 use axum::routing::post;
 use crm_domain::catalogue::Write;
+use crm_domain::codes::ErrorCode;
 use crm_domain::protocol::{
     MAX_MUTATIONS_PER_PUSH, MIN_SUPPORTED_PROTOCOL_VERSION, Mutation, MutationOp, PROTOCOL_VERSION,
 };
@@ -48,7 +49,7 @@ fn negotiate(client_version: u32) -> Result<(), ApiError> {
     }
     if client_version > PROTOCOL_VERSION {
         return Err(ApiError::bad_request(
-            "protocol_too_new",
+            ErrorCode::ProtocolTooNew,
             format!(
                 "this server speaks sync protocol up to {PROTOCOL_VERSION}, the app {client_version}"
             ),
@@ -62,14 +63,14 @@ fn negotiate(client_version: u32) -> Result<(), ApiError> {
 fn check_batch(mutations: &[Mutation]) -> Result<(), ApiError> {
     if mutations.len() > MAX_MUTATIONS_PER_PUSH {
         return Err(ApiError::bad_request(
-            "batch_too_large",
+            ErrorCode::BatchTooLarge,
             format!("send at most {MAX_MUTATIONS_PER_PUSH} mutations per push"),
         ));
     }
     for pair in mutations.windows(2) {
         if pair[1].seq != pair[0].seq + 1 {
             return Err(ApiError::bad_request(
-                "sequence_not_consecutive",
+                ErrorCode::SequenceNotConsecutive,
                 format!(
                     "mutation {} follows {}: sequence numbers in a push must be consecutive",
                     pair[1].seq, pair[0].seq
@@ -80,7 +81,7 @@ fn check_batch(mutations: &[Mutation]) -> Result<(), ApiError> {
     for m in mutations {
         if m.seq < 1 {
             return Err(ApiError::bad_request(
-                "invalid_sequence",
+                ErrorCode::InvalidSequence,
                 "sequence numbers start at 1",
             ));
         }
@@ -89,7 +90,7 @@ fn check_batch(mutations: &[Mutation]) -> Result<(), ApiError> {
             MutationOp::Update { changes } => {
                 if changes.is_empty() {
                     return Err(ApiError::bad_request(
-                        "empty_update",
+                        ErrorCode::EmptyUpdate,
                         format!("mutation {} changes no field", m.seq),
                     ));
                 }
@@ -109,7 +110,7 @@ fn check_columns<'a>(
     for key in keys {
         if !m.table.def().column(key).is_some_and(|c| allowed(c.write)) {
             return Err(ApiError::bad_request(
-                "column_not_writable",
+                ErrorCode::ColumnNotWritable,
                 format!(
                     "mutation {}: {}.{key} cannot be written by a client",
                     m.seq,

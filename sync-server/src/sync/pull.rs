@@ -11,6 +11,7 @@
 //! The cursor is opaque to the client. A forged one can only make the server
 //! send rows again: every row is read under the caller's RLS.
 
+use crm_domain::codes::ErrorCode;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::State;
@@ -64,7 +65,7 @@ impl Cursor {
     fn decode(text: &str) -> ApiResult<Self> {
         let invalid = || {
             ApiError::bad_request(
-                "invalid_cursor",
+                ErrorCode::InvalidCursor,
                 "this cursor was not made by this server; pull without one",
             )
         };
@@ -123,7 +124,7 @@ pub(crate) async fn pull(
         }
         _ if !refetch.is_empty() => {
             return Err(ApiError::bad_request(
-                "refetch_needs_cursor",
+                ErrorCode::RefetchNeedsCursor,
                 "a refetch continues a caught-up replica: send it with the cursor of its last pull",
             ));
         }
@@ -194,7 +195,10 @@ fn refetch_tables(names: &[String]) -> ApiResult<Vec<usize>> {
     let mut tables = Vec::with_capacity(names.len());
     for name in names {
         let index = TABLES.iter().position(|t| t.name == name).ok_or_else(|| {
-            ApiError::bad_request("unknown_table", format!("{name} is not a synced table"))
+            ApiError::bad_request(
+                ErrorCode::UnknownTable,
+                format!("{name} is not a synced table"),
+            )
         })?;
         tables.push(index);
     }
@@ -232,7 +236,7 @@ async fn last_seq(tx: &mut Tx, client: Uuid, user: Uuid) -> ApiResult<i64> {
         None => Ok(0),
         Some(r) if r.user_id == user => Ok(r.last_seq),
         Some(_) => Err(ApiError::forbidden(
-            "client_of_another_user",
+            ErrorCode::ClientOfAnotherUser,
             "this client id belongs to another account; each account syncs with a client id of its own",
         )),
     }
@@ -489,7 +493,7 @@ async fn cursor_expired(tx: &mut Tx, since: &str) -> ApiResult<bool> {
 fn snapshot_error(e: sqlx::Error) -> ApiError {
     match &e {
         sqlx::Error::Database(d) if d.code().as_deref() == Some("22P02") => ApiError::bad_request(
-            "invalid_cursor",
+            ErrorCode::InvalidCursor,
             "this cursor was not made by this server; pull without one",
         ),
         _ => e.into(),

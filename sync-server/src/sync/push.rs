@@ -13,6 +13,7 @@
 //! outcomes.
 
 use axum::extract::State;
+use crm_domain::codes::ErrorCode;
 use crm_domain::protocol::{MutationOutcome, MutationResult, PushRequest, PushResponse};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
@@ -55,7 +56,7 @@ pub(crate) async fn push(
         && first.seq != last_seq + 1
     {
         return Err(ApiError::Conflict {
-            code: "sequence_gap",
+            code: ErrorCode::SequenceGap,
             message: format!(
                 "expected mutation {} next, got {}; send the missing ones first",
                 last_seq + 1,
@@ -71,7 +72,7 @@ pub(crate) async fn push(
     // A refusal because the row left the user's reach says what happened.
     for (m, outcome) in fresh.iter().zip(outcomes.iter_mut()) {
         if let MutationOutcome::Rejected { code, reason, .. } = outcome
-            && super::refusals::may_explain(code)
+            && super::refusals::may_explain(*code)
         {
             *reason = super::refusals::reason_for(&mut tx, m).await?;
         }
@@ -139,7 +140,7 @@ async fn claim_client(tx: &mut Tx, client: Uuid, user: Uuid) -> ApiResult<i64> {
     .await?;
     if row.user_id != user {
         return Err(ApiError::forbidden(
-            "client_of_another_user",
+            ErrorCode::ClientOfAnotherUser,
             "this client id belongs to another account; each account syncs with a client id of its own",
         ));
     }

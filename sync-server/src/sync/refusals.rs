@@ -9,13 +9,18 @@
 //! agent already knew (the row was theirs to change) plus who acted, whose
 //! name colleagues see anyway.
 
-use crm_domain::protocol::{Mutation, MutationOp, RefusalKind, RefusalReason, SyncTable};
+use crm_domain::protocol::{
+    Mutation, MutationOp, RefusalKind, RefusalReason, RejectionCode, SyncTable,
+};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 /// The codes that may mean "the row left your reach".
-pub(crate) fn may_explain(code: &str) -> bool {
-    matches!(code, "forbidden" | "not_found" | "missing_reference")
+pub(crate) fn may_explain(code: RejectionCode) -> bool {
+    matches!(
+        code,
+        RejectionCode::Forbidden | RejectionCode::NotFound | RejectionCode::MissingReference
+    )
 }
 
 /// What happened to the customer or ticket `m` was about, if the audit
