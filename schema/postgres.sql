@@ -114,6 +114,32 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION public.audit_updated_row() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    old_row jsonb := to_jsonb(OLD) - 'token_hash';
+    new_row jsonb := to_jsonb(NEW) - 'token_hash';
+    claims jsonb;
+BEGIN
+    -- A write that changes nothing but the stamp is not a change.
+    IF (old_row - 'updated_at') = (new_row - 'updated_at') THEN
+        RETURN NULL;
+    END IF;
+    claims := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
+    INSERT INTO public.audit_history
+        (table_name, record_id, action, old_values, new_values, changed_by, integration_token_id,
+         client_id, client_seq)
+    VALUES
+        (TG_TABLE_NAME, (new_row ->> 'id')::uuid, 'UPDATE', old_row, new_row,
+         nullif(claims ->> 'sub', '')::uuid, nullif(claims ->> 'integration_token_id', '')::uuid,
+         nullif(current_setting('crm.client_id', true), '')::uuid,
+         nullif(current_setting('crm.client_seq', true), '')::bigint);
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION public.can_access_customer(p_customer_id uuid) RETURNS boolean
     LANGUAGE sql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
@@ -189,37 +215,6 @@ CREATE FUNCTION public.colleague_name(p_user_id uuid) RETURNS text
     AS $$
     SELECT p.full_name FROM public.profiles p
     WHERE p.id = p_user_id AND auth.uid() IS NOT NULL
-$$;
-
-CREATE FUNCTION public.create_audit_history() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER
-    SET search_path TO 'pg_catalog', 'public'
-    AS $$
-DECLARE
-    old_row jsonb;
-    new_row jsonb;
-    claims jsonb := nullif(current_setting('request.jwt.claims', true), '')::jsonb;
-BEGIN
-    IF TG_OP <> 'INSERT' THEN
-        old_row := to_jsonb(OLD) - 'token_hash';
-    END IF;
-    IF TG_OP <> 'DELETE' THEN
-        new_row := to_jsonb(NEW) - 'token_hash';
-    END IF;
-    IF TG_OP = 'UPDATE' AND (old_row - 'updated_at') = (new_row - 'updated_at') THEN
-        RETURN NULL;
-    END IF;
-
-    INSERT INTO public.audit_history
-        (table_name, record_id, action, old_values, new_values, changed_by, integration_token_id,
-         client_id, client_seq)
-    VALUES
-        (TG_TABLE_NAME, (coalesce(new_row, old_row) ->> 'id')::uuid, TG_OP, old_row, new_row,
-         nullif(claims ->> 'sub', '')::uuid, nullif(claims ->> 'integration_token_id', '')::uuid,
-         nullif(current_setting('crm.client_id', true), '')::uuid,
-         nullif(current_setting('crm.client_seq', true), '')::bigint);
-    RETURN NULL;
-END
 $$;
 
 CREATE FUNCTION public.current_user_role() RETURNS public.user_role
@@ -925,12 +920,14 @@ CREATE FUNCTION sync.checked_table(p_table text) RETURNS regclass
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog'
     AS $$
+DECLARE
+    rel regclass := (SELECT relation FROM sync.synced_tables
+                     WHERE name = p_table AND updatable IS NOT NULL);
 BEGIN
-    IF p_table NOT IN ('profiles', 'products', 'acquisition_stages', 'customers', 'customer_interactions',
-                       'tickets', 'ticket_assignees', 'ticket_comments', 'ticket_attachments') THEN
+    IF rel IS NULL THEN
         RAISE EXCEPTION 'table % is not synced', p_table USING ERRCODE = 'undefined_table';
     END IF;
-    RETURN format('public.%I', p_table)::regclass;
+    RETURN rel;
 END
 $$;
 
@@ -1125,24 +1122,21 @@ CREATE FUNCTION sync.pulled_table(p_table text) RETURNS regclass
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog'
     AS $$
+DECLARE
+    rel regclass := (SELECT relation FROM sync.synced_tables WHERE name = p_table);
 BEGIN
-    IF NOT (p_table = ANY (sync.pulled_tables())) THEN
+    IF rel IS NULL THEN
         RAISE EXCEPTION 'table % is not synced', p_table USING ERRCODE = 'undefined_table';
     END IF;
-    IF p_table = 'conflicts' THEN
-        RETURN 'sync.conflicts'::regclass;
-    END IF;
-    RETURN format('public.%I', p_table)::regclass;
+    RETURN rel;
 END
 $$;
 
 CREATE FUNCTION sync.pulled_tables() RETURNS text[]
-    LANGUAGE sql IMMUTABLE
+    LANGUAGE sql STABLE
     SET search_path TO 'pg_catalog'
     AS $$
-    SELECT ARRAY['profiles', 'products', 'acquisition_stages', 'customers', 'customer_interactions',
-                 'tickets', 'ticket_workflow_history', 'ticket_assignees', 'ticket_comments',
-                 'ticket_attachments', 'conflicts']
+    SELECT array_agg(name ORDER BY load_order) FROM sync.synced_tables
 $$;
 
 CREATE FUNCTION sync.rows_by_id(p_table text, p_ids uuid[]) RETURNS TABLE(id uuid, row_data json)
@@ -1180,33 +1174,11 @@ END
 $$;
 
 CREATE FUNCTION sync.writable_columns(p_table text, p_op text) RETURNS text[]
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE sql STABLE PARALLEL SAFE
     SET search_path TO 'pg_catalog'
     AS $$
-    SELECT CASE p_op
-    WHEN 'insert' THEN CASE p_table
-        WHEN 'profiles' THEN '{}'::text[]
-        WHEN 'products' THEN ARRAY['name', 'description', 'is_active']
-        WHEN 'acquisition_stages' THEN ARRAY['name', 'order_index']
-        WHEN 'customers' THEN ARRAY['name', 'email', 'phone', 'product_id', 'status', 'acquisition_stage', 'owner', 'is_archived', 'created_at']
-        WHEN 'customer_interactions' THEN ARRAY['customer_id', 'type', 'channel', 'note', 'follow_up_date', 'created_at']
-        WHEN 'tickets' THEN ARRAY['title', 'description', 'priority', 'customer_id', 'assigned_to', 'created_at']
-        WHEN 'ticket_assignees' THEN ARRAY['ticket_id', 'user_id', 'assigned_at']
-        WHEN 'ticket_comments' THEN ARRAY['ticket_id', 'content', 'is_internal', 'created_at']
-        WHEN 'ticket_attachments' THEN ARRAY['ticket_id', 'file_name', 'file_path', 'file_size', 'mime_type', 'uploaded_at']
-        END
-    WHEN 'update' THEN CASE p_table
-        WHEN 'profiles' THEN ARRAY['full_name', 'avatar_url', 'role']
-        WHEN 'products' THEN ARRAY['name', 'description', 'is_active']
-        WHEN 'acquisition_stages' THEN ARRAY['order_index']
-        WHEN 'customers' THEN ARRAY['name', 'email', 'phone', 'product_id', 'status', 'acquisition_stage', 'owner', 'is_archived']
-        WHEN 'customer_interactions' THEN ARRAY['customer_id', 'type', 'channel', 'note', 'follow_up_date', 'follow_up_done_at']
-        WHEN 'tickets' THEN ARRAY['title', 'description', 'priority', 'status', 'customer_id', 'assigned_to']
-        WHEN 'ticket_assignees' THEN ARRAY['user_id']
-        WHEN 'ticket_comments' THEN ARRAY['content', 'is_internal']
-        WHEN 'ticket_attachments' THEN ARRAY['file_name', 'mime_type']
-        END
-    END
+    SELECT CASE p_op WHEN 'insert' THEN insertable WHEN 'update' THEN updatable END
+    FROM sync.synced_tables WHERE name = p_table
 $$;
 
 CREATE TABLE auth.login_attempts (
@@ -1643,6 +1615,17 @@ CREATE TABLE sync.log_horizon (
 
 ALTER TABLE ONLY sync.log_horizon FORCE ROW LEVEL SECURITY;
 
+CREATE TABLE sync.synced_tables (
+    name text NOT NULL,
+    load_order integer NOT NULL,
+    relation regclass NOT NULL,
+    insertable text[],
+    updatable text[],
+    CONSTRAINT synced_tables_check CHECK (((insertable IS NULL) = (updatable IS NULL)))
+);
+
+ALTER TABLE ONLY sync.synced_tables FORCE ROW LEVEL SECURITY;
+
 ALTER TABLE ONLY auth.login_attempts
     ADD CONSTRAINT login_attempts_pkey PRIMARY KEY (id);
 
@@ -1738,6 +1721,15 @@ ALTER TABLE ONLY sync.field_clock
 
 ALTER TABLE ONLY sync.log_horizon
     ADD CONSTRAINT log_horizon_pkey PRIMARY KEY (only_row);
+
+ALTER TABLE ONLY sync.synced_tables
+    ADD CONSTRAINT synced_tables_load_order_key UNIQUE (load_order);
+
+ALTER TABLE ONLY sync.synced_tables
+    ADD CONSTRAINT synced_tables_pkey PRIMARY KEY (name);
+
+ALTER TABLE ONLY sync.synced_tables
+    ADD CONSTRAINT synced_tables_relation_key UNIQUE (relation);
 
 CREATE INDEX login_attempts_address_idx ON auth.login_attempts USING btree (address, attempted_at);
 
@@ -1847,7 +1839,7 @@ CREATE TRIGGER acquisition_stages_audit_delete AFTER DELETE ON public.acquisitio
 
 CREATE TRIGGER acquisition_stages_audit_insert AFTER INSERT ON public.acquisition_stages REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER acquisition_stages_audit_update AFTER UPDATE ON public.acquisition_stages FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER acquisition_stages_audit_update AFTER UPDATE ON public.acquisition_stages FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER acquisition_stages_immutable BEFORE UPDATE ON public.acquisition_stages FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'created_at');
 
@@ -1861,7 +1853,7 @@ CREATE TRIGGER customer_interactions_audit_delete AFTER DELETE ON public.custome
 
 CREATE TRIGGER customer_interactions_audit_insert AFTER INSERT ON public.customer_interactions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER customer_interactions_audit_update AFTER UPDATE ON public.customer_interactions FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER customer_interactions_audit_update AFTER UPDATE ON public.customer_interactions FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER customer_interactions_creation_time BEFORE INSERT ON public.customer_interactions FOR EACH ROW EXECUTE FUNCTION public.clamp_creation_time('created_at');
 
@@ -1881,7 +1873,7 @@ CREATE TRIGGER customers_audit_delete AFTER DELETE ON public.customers REFERENCI
 
 CREATE TRIGGER customers_audit_insert AFTER INSERT ON public.customers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER customers_audit_update AFTER UPDATE ON public.customers FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER customers_audit_update AFTER UPDATE ON public.customers FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER customers_creation_time BEFORE INSERT ON public.customers FOR EACH ROW EXECUTE FUNCTION public.clamp_creation_time('created_at');
 
@@ -1899,7 +1891,7 @@ CREATE TRIGGER integration_tokens_audit_delete AFTER DELETE ON public.integratio
 
 CREATE TRIGGER integration_tokens_audit_insert AFTER INSERT ON public.integration_tokens REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER integration_tokens_audit_update AFTER UPDATE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER integration_tokens_audit_update AFTER UPDATE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER integration_tokens_immutable BEFORE UPDATE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'token_hash', 'created_by', 'created_at');
 
@@ -1909,7 +1901,7 @@ CREATE TRIGGER products_audit_delete AFTER DELETE ON public.products REFERENCING
 
 CREATE TRIGGER products_audit_insert AFTER INSERT ON public.products REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER products_audit_update AFTER UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER products_audit_update AFTER UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER products_immutable BEFORE UPDATE ON public.products FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'created_at');
 
@@ -1927,7 +1919,7 @@ CREATE TRIGGER profiles_audit_delete AFTER DELETE ON public.profiles REFERENCING
 
 CREATE TRIGGER profiles_audit_insert AFTER INSERT ON public.profiles REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER profiles_audit_update AFTER UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER profiles_audit_update AFTER UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER profiles_immutable BEFORE UPDATE ON public.profiles FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'created_at');
 
@@ -1947,7 +1939,7 @@ CREATE TRIGGER ticket_assignees_audit_delete AFTER DELETE ON public.ticket_assig
 
 CREATE TRIGGER ticket_assignees_audit_insert AFTER INSERT ON public.ticket_assignees REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER ticket_assignees_audit_update AFTER UPDATE ON public.ticket_assignees FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER ticket_assignees_audit_update AFTER UPDATE ON public.ticket_assignees FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER ticket_assignees_creation_time BEFORE INSERT ON public.ticket_assignees FOR EACH ROW EXECUTE FUNCTION public.clamp_creation_time('assigned_at');
 
@@ -1969,7 +1961,7 @@ CREATE TRIGGER ticket_attachments_audit_delete AFTER DELETE ON public.ticket_att
 
 CREATE TRIGGER ticket_attachments_audit_insert AFTER INSERT ON public.ticket_attachments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER ticket_attachments_audit_update AFTER UPDATE ON public.ticket_attachments FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER ticket_attachments_audit_update AFTER UPDATE ON public.ticket_attachments FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER ticket_attachments_creation_time BEFORE INSERT ON public.ticket_attachments FOR EACH ROW EXECUTE FUNCTION public.clamp_creation_time('uploaded_at');
 
@@ -1985,7 +1977,7 @@ CREATE TRIGGER ticket_comments_audit_delete AFTER DELETE ON public.ticket_commen
 
 CREATE TRIGGER ticket_comments_audit_insert AFTER INSERT ON public.ticket_comments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER ticket_comments_audit_update AFTER UPDATE ON public.ticket_comments FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER ticket_comments_audit_update AFTER UPDATE ON public.ticket_comments FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER ticket_comments_creation_time BEFORE INSERT ON public.ticket_comments FOR EACH ROW EXECUTE FUNCTION public.clamp_creation_time('created_at');
 
@@ -2009,7 +2001,7 @@ CREATE TRIGGER tickets_audit_delete AFTER DELETE ON public.tickets REFERENCING O
 
 CREATE TRIGGER tickets_audit_insert AFTER INSERT ON public.tickets REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER tickets_audit_update AFTER UPDATE ON public.tickets FOR EACH ROW EXECUTE FUNCTION public.create_audit_history();
+CREATE TRIGGER tickets_audit_update AFTER UPDATE ON public.tickets FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
 
 CREATE TRIGGER tickets_creation_time BEFORE INSERT ON public.tickets FOR EACH ROW EXECUTE FUNCTION public.clamp_creation_time('created_at');
 
@@ -2260,6 +2252,10 @@ ALTER TABLE sync.field_clock ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE sync.log_horizon ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE sync.synced_tables ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY synced_tables_read ON sync.synced_tables FOR SELECT TO authenticated, service_role USING (true);
+
 GRANT USAGE ON SCHEMA auth TO anon;
 GRANT USAGE ON SCHEMA auth TO authenticated;
 GRANT USAGE ON SCHEMA auth TO service_role;
@@ -2299,6 +2295,8 @@ REVOKE ALL ON FUNCTION public.audit_deleted_rows() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.audit_inserted_rows() FROM PUBLIC;
 
+REVOKE ALL ON FUNCTION public.audit_updated_row() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.can_access_customer(p_customer_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.can_access_customer(p_customer_id uuid) TO authenticated;
 GRANT ALL ON FUNCTION public.can_access_customer(p_customer_id uuid) TO service_role;
@@ -2316,8 +2314,6 @@ REVOKE ALL ON FUNCTION public.clamp_follow_up_done() FROM PUBLIC;
 REVOKE ALL ON FUNCTION public.colleague_name(p_user_id uuid) FROM PUBLIC;
 GRANT ALL ON FUNCTION public.colleague_name(p_user_id uuid) TO authenticated;
 GRANT ALL ON FUNCTION public.colleague_name(p_user_id uuid) TO service_role;
-
-REVOKE ALL ON FUNCTION public.create_audit_history() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.current_user_role() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.current_user_role() TO authenticated;
@@ -2588,6 +2584,9 @@ GRANT UPDATE(resolution) ON TABLE sync.conflicts TO authenticated;
 GRANT ALL ON TABLE sync.field_clock TO service_role;
 
 GRANT SELECT ON TABLE sync.log_horizon TO service_role;
+
+GRANT SELECT ON TABLE sync.synced_tables TO authenticated;
+GRANT SELECT ON TABLE sync.synced_tables TO service_role;
 
 ALTER DEFAULT PRIVILEGES FOR ROLE postgres REVOKE ALL ON FUNCTIONS  FROM PUBLIC;
 

@@ -35,6 +35,36 @@ async fn every_table_has_row_level_security_enabled_and_forced() {
 }
 
 #[tokio::test]
+async fn every_synced_table_is_logged_for_the_feed_and_audited() {
+    let db = database().await;
+    // The change log and the audit trail, for every operation: a table in
+    // `sync.synced_tables` without them would sync wrongly or silently.
+    // (The workflow history is written by the tickets' own audited
+    // trigger, as a record of status moves: it is not audited again.)
+    let missing = names(
+        db.pool(),
+        "SELECT s.name || ': ' || f.fn
+         FROM sync.synced_tables s
+         CROSS JOIN unnest(ARRAY['sync.log_change', 'sync.log_inserted_rows', 'sync.log_deleted_rows',
+                                 'public.audit_updated_row', 'public.audit_inserted_rows',
+                                 'public.audit_deleted_rows']) AS f(fn)
+         WHERE s.relation::text NOT LIKE 'sync.%'
+           AND NOT (s.name = 'ticket_workflow_history' AND f.fn LIKE 'public.audit%')
+           AND NOT EXISTS (SELECT FROM pg_trigger t
+                           WHERE t.tgrelid = s.relation AND NOT t.tgisinternal
+                             AND t.tgfoid = (f.fn || '()')::regprocedure)
+         ORDER BY 1",
+    )
+    .await;
+    assert!(missing.is_empty(), "missing triggers: {missing:?}");
+    let listed: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.synced_tables")
+        .fetch_one(db.pool())
+        .await
+        .unwrap();
+    assert_eq!(listed, 11, "the test saw the tables");
+}
+
+#[tokio::test]
 async fn every_update_policy_has_a_with_check() {
     let db = database().await;
     let missing = names(
