@@ -1,6 +1,7 @@
 //! The replica's modules (`src/store/`) import each other without cycles,
 //! so each can be read, changed and tested from the ones below it: the
-//! entity modules over the outbox and rows, the outbox over rows, settling
+//! entity modules over the outbox and rows, the outbox over the policy
+//! gate and rows, settling
 //! a push over the outbox and the inbox. A module that needs one above it
 //! is a design smell this test names.
 #![allow(clippy::unwrap_used)]
@@ -83,10 +84,17 @@ fn the_store_modules_import_each_other_without_cycles() {
     for node in graph.keys() {
         visit(node, &graph, &mut Vec::new(), &mut done);
     }
-    // The outbox sits below the entity modules and the inbox.
+    // The outbox sits below the entity modules and the inbox, and every
+    // change it records passes the policy gate, which sits below it.
+    let set = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
     assert_eq!(
         graph["outbox"],
-        BTreeSet::from(["rows".to_string()]),
-        "the outbox imports only rows"
+        set(&["policy", "rows"]),
+        "the outbox imports only the gate and rows"
+    );
+    assert_eq!(
+        graph["policy"],
+        set(&["access", "rows"]),
+        "the gate reads the replica, never the outbox or the inbox"
     );
 }

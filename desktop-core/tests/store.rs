@@ -366,6 +366,64 @@ fn unsent_edits_stay_on_top_of_the_servers_changes() {
 }
 
 #[test]
+fn a_refused_change_is_sent_again_only_if_the_rules_would_now_allow_it() {
+    let mut r = replica(UserRole::Agent);
+    let id = Uuid::now_v7();
+    r.store
+        .apply_pull(&page(
+            vec![upsert("tickets", server_ticket(id, "open", ME))],
+            "c1",
+        ))
+        .unwrap();
+    // I start work on it; before that reaches the server, a colleague
+    // closes it, and the server refuses my move.
+    let t = r.store.ticket(id).unwrap();
+    r.store
+        .update_ticket(
+            id,
+            TicketEdit {
+                title: t.title,
+                description: t.description,
+                priority: t.priority,
+                status: TicketStatus::InProgress,
+                customer_id: t.customer_id,
+                assigned_to: t.assigned_to,
+            },
+        )
+        .unwrap();
+    r.store
+        .apply_pull(&page(
+            vec![upsert("tickets", server_ticket(id, "closed", ME))],
+            "c2",
+        ))
+        .unwrap();
+    let seq = r.store.pending_batch(1).unwrap()[0].seq;
+    r.store
+        .settle(&PushResponse {
+            results: vec![MutationResult {
+                seq,
+                outcome: MutationOutcome::Rejected {
+                    code: RejectionCode::NotAllowed,
+                    message: "cannot move a ticket from closed to in_progress".into(),
+                    field: Some("status".into()),
+                    reason: None,
+                },
+            }],
+            last_seq: seq,
+        })
+        .unwrap();
+    assert_eq!(r.store.ticket(id).unwrap().status, TicketStatus::Closed);
+
+    // Sending it again would ask the server for the same impossible move:
+    // the app says so at once, and the change stays for the user to decide.
+    assert_invalid(r.store.retry_rejected(seq), "status");
+    assert_eq!(r.store.pending_count().unwrap(), 0);
+    let inbox = r.store.inbox().unwrap();
+    assert_eq!(inbox.rejected.len(), 1);
+    assert_eq!(inbox.rejected[0].field.as_deref(), Some("status"));
+}
+
+#[test]
 fn a_refused_insert_disappears_and_an_accepted_one_stays() {
     let mut r = replica(UserRole::Agent);
     let kept = r.store.create_customer(new_customer("Kept")).unwrap();

@@ -4,6 +4,7 @@
 //! The crate is pure: no database, network, file system or async, so both
 //! sides can run the same rules and get the same answers.
 
+pub mod access;
 pub mod assignment;
 pub mod auth;
 pub mod catalogue;

@@ -40,6 +40,16 @@ pub(crate) fn require_manages_customer(
 /// A ticket's creator, its `assigned_to`, its assignees and admins have
 /// access to it.
 pub(crate) fn require_ticket_access(conn: &Connection, me: &Me, ticket_id: Uuid) -> CoreResult<()> {
+    if has_ticket_access(conn, me, ticket_id)? {
+        Ok(())
+    } else {
+        Err(CoreError::forbidden("you have no access to this ticket"))
+    }
+}
+
+/// Whether the user has access to the ticket (see
+/// [`require_ticket_access`]); `NotFound` if the replica lacks it.
+pub(crate) fn has_ticket_access(conn: &Connection, me: &Me, ticket_id: Uuid) -> CoreResult<bool> {
     let me_id = me.user_id.to_string();
     let row: Option<(Option<String>, Option<String>)> = conn
         .prepare_cached("SELECT created_by, assigned_to FROM tickets WHERE id = ?1")?
@@ -48,15 +58,10 @@ pub(crate) fn require_ticket_access(conn: &Connection, me: &Me, ticket_id: Uuid)
         })
         .optional()?;
     let (created_by, assigned_to) = row.ok_or(CoreError::NotFound { what: "ticket" })?;
-    if me.is_admin()
+    Ok(me.is_admin()
         || created_by.as_deref() == Some(&me_id)
         || assigned_to.as_deref() == Some(&me_id)
-        || is_assignee(conn, ticket_id, &me_id)?
-    {
-        Ok(())
-    } else {
-        Err(CoreError::forbidden("you have no access to this ticket"))
-    }
+        || is_assignee(conn, ticket_id, &me_id)?)
 }
 
 fn is_assignee(conn: &Connection, ticket_id: Uuid, user_id: &str) -> CoreResult<bool> {

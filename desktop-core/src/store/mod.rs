@@ -13,6 +13,7 @@ pub mod customers;
 pub mod inbox;
 pub mod interactions;
 mod outbox;
+mod policy;
 mod products;
 pub mod reminders;
 pub mod replica;

@@ -65,6 +65,8 @@ impl Store {
                 op,
                 edited_at,
             };
+            // Every path to the outbox passes the one gate.
+            super::policy::check(&tx, me, table, row_id, &mutation.op)?;
             let def = rows::synced(table);
             snapshot_base(&tx, def, row_id)?;
             apply(&tx, me, &mutation)?;
