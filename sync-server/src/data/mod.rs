@@ -8,6 +8,7 @@
 
 pub mod acting;
 mod clocks;
+pub mod feed;
 pub(crate) mod refusal;
 pub mod write;
 

@@ -18,17 +18,15 @@ use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crm_domain::catalogue::TABLES;
-use crm_domain::protocol::{
-    Change, PULL_PAGE_SIZE, Progress, PullRequest, PullResponse, TableChecksum,
-};
+use crm_domain::protocol::{Change, PULL_PAGE_SIZE, Progress, PullRequest, PullResponse};
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::negotiate;
 use crate::accounts::AuthUser;
-use crate::data::acting::{act_as, act_as_service};
+use crate::data::acting::act_as_service;
+use crate::data::{Principal, feed};
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::state::AppState;
 
@@ -90,6 +88,7 @@ pub(crate) async fn pull(
     let refetch = refetch_tables(&req.refetch)?;
     let page_bytes = usize::try_from(state.config.pull_page_bytes).unwrap_or(usize::MAX);
 
+    let principal = user.principal();
     let mut tx = state.pool.begin().await?;
     act_as_service(&mut tx).await?;
     let last_seq = last_seq(&mut tx, req.client_id, user.id).await?;
@@ -97,19 +96,11 @@ pub(crate) async fn pull(
         Some(Cursor::Feed { since, .. }) if !refetch.is_empty() => {
             // The feed resumes from the client's own position, so nothing
             // that changed meanwhile in the other tables is skipped.
-            act_as(&mut tx, &user.claims()).await?;
-            let mut total = 0u64;
-            for &table in &refetch {
-                let n = sqlx::query_scalar!(
-                    r#"SELECT sync.visible_count($1) AS "n!""#,
-                    TABLES[table].name
-                )
-                .fetch_one(&mut *tx)
-                .await?;
-                total += u64::try_from(n).unwrap_or(0);
-            }
+            let names: Vec<&'static str> = refetch.iter().map(|&t| TABLES[t].name).collect();
+            let total = feed::visible_count(&mut tx, &principal, names).await?;
             load(
                 &mut tx,
+                &principal,
                 since,
                 LoadFrom {
                     table: refetch[0],
@@ -129,17 +120,11 @@ pub(crate) async fn pull(
             ));
         }
         None => {
-            let since = snapshot(&mut tx).await?;
-            act_as(&mut tx, &user.claims()).await?;
-            let mut total = 0u64;
-            for table in TABLES.map(|t| t.name) {
-                let n = sqlx::query_scalar!(r#"SELECT sync.visible_count($1) AS "n!""#, table)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                total += u64::try_from(n).unwrap_or(0);
-            }
+            let since = feed::snapshot(&mut tx).await?;
+            let total = feed::visible_count(&mut tx, &principal, TABLES.map(|t| t.name)).await?;
             load(
                 &mut tx,
+                &principal,
                 since,
                 LoadFrom {
                     table: 0,
@@ -160,9 +145,9 @@ pub(crate) async fn pull(
             total,
             only,
         }) => {
-            act_as(&mut tx, &user.claims()).await?;
             load(
                 &mut tx,
+                &principal,
                 since,
                 LoadFrom {
                     table,
@@ -179,12 +164,11 @@ pub(crate) async fn pull(
             since,
             until,
             after,
-        }) => feed(&mut tx, &user, since, until, after, page_bytes).await?,
+        }) => follow(&mut tx, &principal, since, until, after, page_bytes).await?,
     };
     response.last_seq = last_seq;
     if req.checksums && !response.has_more && !response.reset {
-        act_as(&mut tx, &user.claims()).await?;
-        response.checksums = Some(checksums(&mut tx).await?);
+        response.checksums = Some(feed::checksums(&mut tx, &principal).await?);
     }
     tx.commit().await?;
     Ok(ApiJson(response))
@@ -219,12 +203,6 @@ fn covered_from(table: usize, only: Option<&[usize]>) -> usize {
     }
 }
 
-async fn snapshot(tx: &mut Tx) -> Result<String, sqlx::Error> {
-    sqlx::query_scalar!(r#"SELECT pg_current_snapshot()::text AS "snapshot!""#)
-        .fetch_one(&mut **tx)
-        .await
-}
-
 async fn last_seq(tx: &mut Tx, client: Uuid, user: Uuid) -> ApiResult<i64> {
     let row = sqlx::query!(
         "SELECT user_id, last_seq FROM sync.clients WHERE client_id = $1",
@@ -255,6 +233,7 @@ struct LoadFrom {
 
 async fn load(
     tx: &mut Tx,
+    principal: &Principal,
     since: String,
     from: LoadFrom,
     page_bytes: usize,
@@ -271,16 +250,9 @@ async fn load(
     let mut bytes = 0usize;
     while table < TABLES.len() && changes.len() < PULL_PAGE_SIZE && bytes < page_bytes {
         let room = i32::try_from(PULL_PAGE_SIZE - changes.len()).unwrap_or(i32::MAX);
-        let rows = sqlx::query!(
-            r#"SELECT id AS "id!", row_data::text AS "row!" FROM sync.rows_page($1, $2, $3)"#,
-            TABLES[table].name,
-            after,
-            room
-        )
-        .fetch_all(&mut **tx)
-        .await?;
+        let rows = feed::rows_page(tx, principal, TABLES[table].name, after, room).await?;
         let mut full = rows.len() == usize::try_from(room).unwrap_or(0);
-        for r in rows {
+        for (id, row) in rows {
             // Past the byte bound (and with a row on the page already), the
             // rest waits for the next page, which starts after the last
             // row sent.
@@ -288,12 +260,12 @@ async fn load(
                 full = true;
                 break;
             }
-            bytes += r.row.len();
-            after = Some(r.id);
+            bytes += row.get().len();
+            after = Some(id);
             done += 1;
             changes.push(Change::Upsert {
                 table: TABLES[table].name.to_owned(),
-                row: raw(r.row)?,
+                row,
             });
         }
         if !full {
@@ -332,9 +304,11 @@ async fn load(
     })
 }
 
-async fn feed(
+/// A page of the feed: the rows changed since the cursor's snapshot, as
+/// the principal may see them now (or their removal).
+async fn follow(
     tx: &mut Tx,
-    user: &AuthUser,
+    principal: &Principal,
     since: String,
     until: Option<String>,
     after: i64,
@@ -342,35 +316,28 @@ async fn feed(
 ) -> ApiResult<PullResponse> {
     let until = match until {
         Some(u) => u,
-        None => snapshot(tx).await?,
+        None => feed::snapshot(tx).await?,
     };
-    if cursor_expired(tx, &since).await? {
+    if feed::cursor_expired(tx, &since)
+        .await
+        .map_err(snapshot_error)?
+    {
         // The log this cursor would read from has been pruned: only a fresh
         // load is safe. The client keeps its outbox.
         tracing::info!("cursor older than the pruned change log; client reloads");
         return reset_response(until);
     }
     let limit = i32::try_from(PULL_PAGE_SIZE).unwrap_or(i32::MAX);
-    let log = sqlx::query!(
-        r#"SELECT id, table_name, row_id, op FROM sync.changes
-           WHERE xid >= pg_snapshot_xmin($1::text::pg_snapshot)
-             AND pg_visible_in_snapshot(xid, $2::text::pg_snapshot)
-             AND NOT pg_visible_in_snapshot(xid, $1::text::pg_snapshot)
-             AND id > $3
-           ORDER BY id
-           LIMIT $4 + 1"#,
-        since,
-        until,
-        after,
-        limit
-    )
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(snapshot_error)?;
+    let log = feed::changes_between(tx, &since, &until, after, limit)
+        .await
+        .map_err(snapshot_error)?;
     let mut has_more = log.len() > PULL_PAGE_SIZE;
     let mut log = &log[..log.len().min(PULL_PAGE_SIZE)];
 
-    if log.iter().any(|c| c.op == "reset" && c.row_id == user.id) {
+    if log
+        .iter()
+        .any(|c| c.op == "reset" && c.row_id == principal.user_id())
+    {
         return reset_response(until);
     }
 
@@ -385,18 +352,10 @@ async fn feed(
     for (table, id) in last_position.keys() {
         by_table.entry(table).or_default().push(*id);
     }
-    act_as(&mut *tx, &user.claims()).await?;
-    let mut visible: HashMap<(String, Uuid), Box<RawValue>> = HashMap::new();
+    let mut visible: HashMap<(String, Uuid), feed::RawRow> = HashMap::new();
     for (table, ids) in by_table {
-        let rows = sqlx::query!(
-            r#"SELECT id AS "id!", row_data::text AS "row!" FROM sync.rows_by_id($1, $2)"#,
-            table,
-            &ids
-        )
-        .fetch_all(&mut **tx)
-        .await?;
-        for r in rows {
-            visible.insert((table.to_owned(), r.id), raw(r.row)?);
+        for (id, row) in feed::rows_by_id(tx, principal, table, &ids).await? {
+            visible.insert((table.to_owned(), id), row);
         }
     }
     let mut ordered: Vec<(&(&str, Uuid), &usize)> = last_position.iter().collect();
@@ -479,16 +438,6 @@ fn reset_response(now: String) -> ApiResult<PullResponse> {
     })
 }
 
-async fn cursor_expired(tx: &mut Tx, since: &str) -> ApiResult<bool> {
-    sqlx::query_scalar!(
-        r#"SELECT sync.cursor_expired($1::text::pg_snapshot) AS "expired!""#,
-        since
-    )
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(snapshot_error)
-}
-
 /// A snapshot in a cursor that PostgreSQL cannot read is the client's fault.
 fn snapshot_error(e: sqlx::Error) -> ApiError {
     match &e {
@@ -498,30 +447,4 @@ fn snapshot_error(e: sqlx::Error) -> ApiError {
         ),
         _ => e.into(),
     }
-}
-
-/// PostgreSQL's JSON text of a row, passed through unparsed: parsing it into
-/// a tree only to write it out again was most of a pull's cost.
-fn raw(json: String) -> ApiResult<Box<RawValue>> {
-    RawValue::from_string(json).map_err(ApiError::internal)
-}
-
-async fn checksums(tx: &mut Tx) -> ApiResult<BTreeMap<String, TableChecksum>> {
-    let mut sums = BTreeMap::new();
-    for table in TABLES.map(|t| t.name) {
-        let row = sqlx::query!(
-            r#"SELECT row_count AS "count!", fingerprint_sum::text AS "sum!" FROM sync.checksum($1)"#,
-            table
-        )
-        .fetch_one(&mut **tx)
-        .await?;
-        sums.insert(
-            table.to_owned(),
-            TableChecksum {
-                count: row.count,
-                sum: row.sum,
-            },
-        );
-    }
-    Ok(sums)
 }
