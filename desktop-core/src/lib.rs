@@ -7,6 +7,9 @@
 //! - [`sync`]: the background engine speaking the sync server's protocol
 //!   (crm-domain's `protocol`): first load with progress, live updates,
 //!   outbox pushes with backoff, rebase of unsent work on top of the server's.
+//! - [`api`]: the sync server's HTTP API with crm-domain's types, below
+//!   both the engine and the session (so neither imports the other's
+//!   insides).
 //! - [`session`]: sign-in, the cached session that works offline, one
 //!   replica per user.
 //! - [`reminders`]: follow-up dates turned into desktop notifications, each
@@ -14,6 +17,7 @@
 //!
 //! The Tauri shell (`src-tauri/`) is a thin layer of commands over this crate.
 
+pub mod api;
 pub mod error;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;

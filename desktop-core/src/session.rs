@@ -17,8 +17,8 @@ use crm_domain::auth::{Account, Session as ServerSession};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Mutex;
 
+use crate::api::{Api, ApiError};
 use crate::error::{CoreError, CoreResult};
-use crate::sync::api::{Api, ApiError};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SessionFile {

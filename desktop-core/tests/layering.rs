@@ -98,3 +98,59 @@ fn the_store_modules_import_each_other_without_cycles() {
         "the gate reads the replica, never the outbox or the inbox"
     );
 }
+
+/// Each top-level module of the crate and the others it names through
+/// `crate::`.
+fn crate_imports() -> BTreeMap<String, BTreeSet<String>> {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let modules = [
+        "api",
+        "error",
+        "fixtures",
+        "reminders",
+        "session",
+        "store",
+        "sync",
+    ];
+    let mut graph = BTreeMap::new();
+    for module in modules {
+        let mut texts = Vec::new();
+        let file = src.join(format!("{module}.rs"));
+        if file.exists() {
+            texts.push(std::fs::read_to_string(&file).unwrap());
+        }
+        let dir = src.join(module);
+        if dir.is_dir() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                texts.push(std::fs::read_to_string(entry.unwrap().path()).unwrap());
+            }
+        }
+        let mut uses = BTreeSet::new();
+        for text in &texts {
+            for other in modules {
+                if other != module && text.contains(&format!("crate::{other}")) {
+                    uses.insert(other.to_string());
+                }
+            }
+        }
+        graph.insert(module.to_string(), uses);
+    }
+    graph
+}
+
+#[test]
+fn the_crates_modules_import_each_other_in_one_direction() {
+    let graph = crate_imports();
+    for (module, uses) in &graph {
+        for other in uses {
+            assert!(
+                !graph[other].contains(module),
+                "{module} and {other} import each other"
+            );
+        }
+    }
+    // The engine drives the session, which speaks the API: never back.
+    assert!(graph["sync"].contains("session"), "{graph:?}");
+    assert!(graph["session"].contains("api"), "{graph:?}");
+    assert!(!graph["api"].contains("sync") && !graph["api"].contains("session"));
+}

@@ -531,7 +531,7 @@ async fn a_frozen_server_reads_as_not_responding_and_sign_out_does_not_wait_for_
     assert_eq!(said.pending, 1);
     let waited = started.elapsed();
     assert!(
-        waited <= crm_desktop_core::sync::api::SILENCE_LIMIT + std::time::Duration::from_secs(3),
+        waited <= crm_desktop_core::api::SILENCE_LIMIT + std::time::Duration::from_secs(3),
         "said within the silence limit, not after a long timeout: {waited:?}"
     );
     // Retrying does not read as online: the next attempt is under way

@@ -10,7 +10,6 @@
 //! to show) is decided by the pure state machine in [`machine`]; this
 //! module is its driver, and does the I/O.
 
-pub mod api;
 mod machine;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,8 +25,8 @@ use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 use tracing::Instrument;
 
-use self::api::ApiError;
 use self::machine::{Backoff, Machine, RoundEnd};
+use crate::api::ApiError;
 use crate::error::{CoreError, CoreResult};
 use crate::session::Session;
 use crate::store::Store;
