@@ -1557,6 +1557,7 @@ CREATE TABLE sync.client_mutations (
     row_id uuid NOT NULL,
     outcome jsonb NOT NULL,
     settled_at timestamp with time zone DEFAULT now() NOT NULL,
+    fingerprint text,
     CONSTRAINT client_mutations_seq_check CHECK ((seq > 0))
 );
 

@@ -866,3 +866,74 @@ async fn only_ones_own_lost_value_can_be_restored_and_a_conflict_leaves_with_its
     ben.stop_sync().await;
     ada.stop_sync().await;
 }
+
+/// Copies a data directory as a backup tool would (the app closed).
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_replica_restored_from_a_backup_sends_its_new_work_and_nothing_twice() {
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let laptop = tempfile::tempdir().unwrap();
+    let mut ben =
+        Client::sign_in_at(&backend, "ben@example.com", laptop.path().to_path_buf()).await;
+    ben.start_sync();
+    ben.with(|s| {
+        s.create_customer(new_customer("Before the backup"))
+            .unwrap()
+    });
+    ben.synced().await;
+    ben.stop_sync().await;
+    drop(ben);
+    let backup = tempfile::tempdir().unwrap();
+    copy_dir(laptop.path(), backup.path());
+
+    // The laptop works on after the backup was taken...
+    let mut ben = Client::resume(laptop.path().to_path_buf());
+    ben.start_sync();
+    ben.with(|s| s.create_customer(new_customer("After the backup")).unwrap());
+    ben.synced().await;
+    ben.stop_sync().await;
+    drop(ben);
+
+    // ...then dies; Ben restores the backup on a new one (signing in again:
+    // the backup's refresh token was used since) and goes on working. His
+    // next change takes the number the lost laptop's last one had.
+    let mut restored =
+        Client::sign_in_at(&backend, "ben@example.com", backup.path().to_path_buf()).await;
+    restored.with(|s| {
+        s.create_customer(new_customer("On the restored laptop"))
+            .unwrap()
+    });
+    restored.start_sync();
+    restored.synced().await;
+
+    let mut on_server: Vec<String> = sqlx::query_scalar("SELECT name FROM customers")
+        .fetch_all(backend.pool())
+        .await
+        .unwrap();
+    on_server.sort();
+    assert_eq!(
+        on_server,
+        [
+            "After the backup",
+            "Before the backup",
+            "On the restored laptop"
+        ],
+        "each change once, the restored laptop's included"
+    );
+    assert_eq!(names(&restored), on_server, "the replica shows them all");
+    assert_eq!(restored.with(|s| s.inbox_len().unwrap()), 0);
+    assert_eq!(restored.with(|s| s.pending_count().unwrap()), 0);
+}

@@ -346,6 +346,7 @@ fn unsent_edits_stay_on_top_of_the_servers_changes() {
                 },
             }],
             last_seq: seq,
+            forked: false,
         })
         .unwrap();
     let shown = r.store.customer(id).unwrap();
@@ -410,6 +411,7 @@ fn a_refused_change_is_sent_again_only_if_the_rules_would_now_allow_it() {
                 },
             }],
             last_seq: seq,
+            forked: false,
         })
         .unwrap();
     assert_eq!(r.store.ticket(id).unwrap().status, TicketStatus::Closed);
@@ -446,6 +448,7 @@ fn a_refused_insert_disappears_and_an_accepted_one_stays() {
                 },
             ],
             last_seq: 2,
+            forked: false,
         })
         .unwrap();
     assert_eq!(r.store.customer(kept.id).unwrap().name, "Kept");
@@ -1013,6 +1016,7 @@ fn a_refused_change_names_what_it_was_about_after_its_row_has_left() {
         .settle(&PushResponse {
             results: vec![refused(1), refused(2)],
             last_seq: 2,
+            forked: false,
         })
         .unwrap();
     // The customer was given to a colleague: it leaves this replica.

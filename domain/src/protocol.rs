@@ -158,6 +158,21 @@ pub struct Mutation {
     pub edited_at: DateTime<Utc>,
 }
 
+impl Mutation {
+    /// What the mutation says, as 32 hex digits (md5 of its JSON, whose
+    /// object keys are sorted): equal for a replay of it, different for
+    /// another mutation under the same number (a restored or copied
+    /// replica's).
+    pub fn fingerprint(&self) -> String {
+        use md5::{Digest, Md5};
+        let text = serde_json::to_string(self).unwrap_or_default();
+        Md5::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -176,6 +191,13 @@ pub struct PushResponse {
     /// Every mutation up to this one is settled (applied, merged or
     /// rejected): the client may drop them from its outbox.
     pub last_seq: i64,
+    /// The server holds a different mutation under a number this client
+    /// sent (the replica was restored from a backup, or copied to another
+    /// machine, and both went on numbering from the same point). Nothing
+    /// after `last_seq` was applied: the client takes a new client id and
+    /// sends the rest again under it. Absent from older servers.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forked: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -441,6 +463,31 @@ mod tests {
         }
         assert_eq!(SyncTable::from_name(crate::catalogue::CONFLICTS.name), None);
         assert_eq!(SyncTable::from_name("Customers"), None);
+    }
+
+    #[test]
+    fn a_mutations_fingerprint_tells_a_replay_from_another_change_with_its_number() {
+        let m = Mutation {
+            seq: 7,
+            table: SyncTable::Customers,
+            row_id: uuid::Uuid::nil(),
+            op: MutationOp::Insert {
+                values: BTreeMap::from([
+                    ("name".to_string(), Value::from("Acme")),
+                    ("email".to_string(), Value::Null),
+                ]),
+            },
+            edited_at: DateTime::<Utc>::MIN_UTC,
+        };
+        let again: Mutation = serde_json::from_str(&serde_json::to_string(&m).unwrap_or_default())
+            .unwrap_or_else(|_| m.clone());
+        assert_eq!(m.fingerprint(), again.fingerprint());
+        assert_eq!(m.fingerprint().len(), 32);
+        let other = Mutation {
+            row_id: uuid::Uuid::max(),
+            ..m.clone()
+        };
+        assert_ne!(m.fingerprint(), other.fingerprint());
     }
 
     #[test]

@@ -341,6 +341,60 @@ async fn a_refusal_names_the_field_it_concerns() {
     }
 }
 
+#[tokio::test]
+async fn a_restored_replicas_new_work_is_applied_not_taken_for_a_replay() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let insert = |seq: i64, name: &str| {
+        let mut m = ana.insert(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            json!({ "name": name }),
+        );
+        m.seq = seq;
+        m
+    };
+    // The original replica sends 1..=3.
+    let (one, two, three) = (insert(1, "One"), insert(2, "Two"), insert(3, "Three"));
+    ana.push(&[one.clone(), two, three]).await;
+    // A copy made after 1 went on with its own 2 and 3, and sends them
+    // with its backlog (1 again, a true replay).
+    let copy = [one, insert(2, "Copy two"), insert(3, "Copy three")];
+    let answer = ana.push(&copy).await;
+    assert!(answer.forked, "{answer:?}");
+    assert_eq!(
+        answer.last_seq, 1,
+        "the replay is answered, nothing after it"
+    );
+    assert_eq!(answer.results.len(), 1);
+    // The copy takes a new client id and sends the rest under it, from
+    // where its outbox is.
+    let mut renamed = ana.request(&copy[1..]);
+    renamed.client_id = Uuid::now_v7();
+    let answer: crm_domain::protocol::PushResponse = ana
+        .push_raw(&serde_json::to_value(&renamed).unwrap())
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!answer.forked);
+    assert_eq!(answer.last_seq, 3);
+    assert!(
+        answer
+            .results
+            .iter()
+            .all(|r| r.outcome == MutationOutcome::Applied),
+        "{answer:?}"
+    );
+    let mut names: Vec<String> = sqlx::query_scalar("SELECT name FROM customers")
+        .fetch_all(s.db.pool())
+        .await
+        .unwrap();
+    names.sort();
+    assert_eq!(names, ["Copy three", "Copy two", "One", "Three", "Two"]);
+}
+
 /// (client_seq, record_id) of the audit rows a client's mutations caused.
 async fn audited_rows(s: &TestServer, client: Uuid) -> Vec<(i64, Uuid)> {
     sqlx::query_as(

@@ -9,9 +9,10 @@ use chrono::Utc;
 use crm_domain::protocol::{Mutation, MutationOp};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
+use uuid::Uuid;
 
 use super::outbox::{kept_base, local_defaults, note_settled_seq, rebuild_row, set_base};
-use super::{Me, Store, timestamp};
+use super::{Me, Store, set_state, timestamp};
 use crate::error::CoreResult;
 
 /// What a push settled, for the engine's events.
@@ -20,6 +21,8 @@ pub struct Settled {
     pub applied: usize,
     pub merged: usize,
     pub rejected: usize,
+    /// The replica took a new client id (see `PushResponse::forked`).
+    pub forked: bool,
 }
 
 impl Store {
@@ -89,6 +92,32 @@ impl Store {
             touched.push((table, mutation.row_id));
         }
         note_settled_seq(&tx, response.last_seq)?;
+        if response.forked {
+            // Another copy of this replica used the numbers after
+            // `last_seq` (it was restored from a backup, or copied): this
+            // one goes on under a new client id, from its first unsent
+            // change, and nothing of its outbox counts as settled.
+            let first_unsent: Option<i64> =
+                tx.query_row("SELECT min(seq) FROM outbox", [], |r| r.get(0))?;
+            let client = Uuid::now_v7();
+            tracing::warn!(%client, "this replica's numbering forked from a copy of it; taking a new client id");
+            set_state(&tx, "client_id", &client.to_string())?;
+            set_state(
+                &tx,
+                "server_last_seq",
+                &first_unsent.map_or(0, |seq| seq - 1).to_string(),
+            )?;
+            settled.forked = true;
+            let mut pending = tx.prepare("SELECT DISTINCT table_name, row_id FROM outbox")?;
+            let rows =
+                pending.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+            for row in rows {
+                let (table, row_id) = row?;
+                if let Ok(row_id) = Uuid::parse_str(&row_id) {
+                    touched.push((table, row_id));
+                }
+            }
+        }
         touched.sort();
         touched.dedup();
         for (table, row_id) in touched {

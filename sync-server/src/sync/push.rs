@@ -14,7 +14,7 @@
 
 use axum::extract::State;
 use crm_domain::codes::ErrorCode;
-use crm_domain::protocol::{MutationOutcome, MutationResult, PushRequest, PushResponse};
+use crm_domain::protocol::{Mutation, MutationOutcome, MutationResult, PushRequest, PushResponse};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
@@ -43,13 +43,29 @@ pub(crate) async fn push(
 
     let mut tx = state.pool.begin().await?;
     act_as_service(&mut tx).await?;
-    let last_seq = claim_client(&mut tx, req.client_id, user.id).await?;
+    let first_seq = req.mutations.first().map_or(1, |m| m.seq);
+    let last_seq = claim_client(&mut tx, req.client_id, user.id, first_seq).await?;
 
     // Replays come first (numbers in a batch are consecutive): their stored
-    // outcomes, nothing applied.
+    // outcomes, nothing applied. A number whose stored mutation is another
+    // one means a restored or copied replica (M4): the replays before it
+    // are answered, the rest waits for the client's new id.
     let mut results = Vec::with_capacity(req.mutations.len());
     for m in req.mutations.iter().take_while(|m| m.seq <= last_seq) {
-        results.push(stored_result(&mut tx, req.client_id, m.seq).await?);
+        match stored_result(&mut tx, req.client_id, m).await? {
+            Some(result) => results.push(result),
+            None => {
+                tracing::info!(
+                    seq = m.seq,
+                    "a replica's numbering forked; the client takes a new id"
+                );
+                return Ok(ApiJson(PushResponse {
+                    results,
+                    last_seq: m.seq - 1,
+                    forked: true,
+                }));
+            }
+        }
     }
     let fresh = &req.mutations[results.len()..];
     if let Some(first) = fresh.first()
@@ -87,14 +103,16 @@ pub(crate) async fn push(
         let seqs: Vec<i64> = fresh.iter().map(|m| m.seq).collect();
         let tables: Vec<String> = fresh.iter().map(|m| m.table.name().to_owned()).collect();
         let rows: Vec<Uuid> = fresh.iter().map(|m| m.row_id).collect();
+        let fingerprints: Vec<String> = fresh.iter().map(Mutation::fingerprint).collect();
         sqlx::query!(
-            "INSERT INTO sync.client_mutations (client_id, seq, table_name, row_id, outcome)
-             SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::jsonb[])",
+            "INSERT INTO sync.client_mutations (client_id, seq, table_name, row_id, outcome, fingerprint)
+             SELECT $1, * FROM unnest($2::bigint[], $3::text[], $4::uuid[], $5::jsonb[], $6::text[])",
             req.client_id,
             &seqs,
             &tables,
             &rows,
-            &stored
+            &stored,
+            &fingerprints
         )
         .execute(&mut *tx)
         .await?;
@@ -119,16 +137,21 @@ pub(crate) async fn push(
     Ok(ApiJson(PushResponse {
         results,
         last_seq: last,
+        forked: false,
     }))
 }
 
 /// The client's last settled sequence number, registering the client on its
-/// first push. A client id belongs to one user for good.
-async fn claim_client(tx: &mut Tx, client: Uuid, user: Uuid) -> ApiResult<i64> {
+/// first push. A client id belongs to one user for good. A new client's
+/// numbering starts with its first push (a replica that took a new id
+/// after a fork goes on from where its outbox is).
+async fn claim_client(tx: &mut Tx, client: Uuid, user: Uuid, first_seq: i64) -> ApiResult<i64> {
     sqlx::query!(
-        "INSERT INTO sync.clients (client_id, user_id) VALUES ($1, $2) ON CONFLICT (client_id) DO NOTHING",
+        "INSERT INTO sync.clients (client_id, user_id, last_seq) VALUES ($1, $2, $3)
+         ON CONFLICT (client_id) DO NOTHING",
         client,
-        user
+        user,
+        (first_seq - 1).max(0)
     )
     .execute(&mut **tx)
     .await?;
@@ -147,14 +170,29 @@ async fn claim_client(tx: &mut Tx, client: Uuid, user: Uuid) -> ApiResult<i64> {
     Ok(row.last_seq)
 }
 
-async fn stored_result(tx: &mut Tx, client: Uuid, seq: i64) -> ApiResult<MutationResult> {
-    let stored = sqlx::query_scalar!(
-        "SELECT outcome FROM sync.client_mutations WHERE client_id = $1 AND seq = $2",
+/// The stored answer to a replayed mutation; `None` when the server holds
+/// another mutation under its number.
+async fn stored_result(
+    tx: &mut Tx,
+    client: Uuid,
+    m: &Mutation,
+) -> ApiResult<Option<MutationResult>> {
+    let stored = sqlx::query!(
+        "SELECT outcome, fingerprint FROM sync.client_mutations WHERE client_id = $1 AND seq = $2",
         client,
-        seq
+        m.seq
     )
     .fetch_one(&mut **tx)
     .await?;
-    let outcome = serde_json::from_value(stored).map_err(ApiError::internal)?;
-    Ok(MutationResult { seq, outcome })
+    if stored
+        .fingerprint
+        .is_some_and(|fingerprint| fingerprint != m.fingerprint())
+    {
+        return Ok(None);
+    }
+    let outcome = serde_json::from_value(stored.outcome).map_err(ApiError::internal)?;
+    Ok(Some(MutationResult {
+        seq: m.seq,
+        outcome,
+    }))
 }
