@@ -5,8 +5,11 @@
 //! The binaries are `initdb` and `postgres` on PATH or under Debian's
 //! /usr/lib/postgresql/*/bin. PostgreSQL refuses to run as root, so as root
 //! the cluster runs as the `postgres` user (or `nobody`). It listens on
-//! 127.0.0.1 only and trusts every local connection as `postgres`, so it is
-//! for a single machine's own use, never to be exposed.
+//! 127.0.0.1 only (no Unix socket). By default it trusts every connection
+//! as `postgres`, which suits a throwaway test cluster; given a superuser
+//! password ([`ClusterOptions::with_superuser_password`]) it asks every
+//! connection for a password (SCRAM), and a cluster made before that is
+//! switched over on its next start.
 //!
 //! A shell guardian owns postgres and stops it when its stdin closes, which
 //! happens whenever the owning process ends, however it ends: nothing
@@ -70,6 +73,9 @@ pub struct ClusterOptions {
     /// Extra server settings (`name`, `value`), passed as `-c name=value`
     /// after this crate's own, so they override them.
     pub settings: Vec<(String, String)>,
+    /// The superuser's password: every connection must then give one
+    /// (SCRAM). `None`: every local connection is trusted.
+    pub superuser_password: Option<String>,
 }
 
 impl ClusterOptions {
@@ -86,6 +92,7 @@ impl ClusterOptions {
             port: None,
             ephemeral: true,
             settings: Vec::new(),
+            superuser_password: None,
         }
     }
 
@@ -96,6 +103,7 @@ impl ClusterOptions {
             port: None,
             ephemeral: false,
             settings: Vec::new(),
+            superuser_password: None,
         }
     }
 
@@ -103,6 +111,15 @@ impl ClusterOptions {
     #[must_use]
     pub fn with_port(mut self, port: u16) -> Self {
         self.port = Some(port);
+        self
+    }
+
+    /// Requires a password of every connection (SCRAM), the superuser's
+    /// being `password`. A cluster that trusted connections until now is
+    /// given the password and switched over when it starts.
+    #[must_use]
+    pub fn with_superuser_password(mut self, password: impl Into<String>) -> Self {
+        self.superuser_password = Some(password.into());
         self
     }
 
@@ -138,6 +155,8 @@ pub struct Cluster {
     data_dir: PathBuf,
     log: PathBuf,
     port: u16,
+    /// The superuser's password, once connections need one.
+    password: Option<String>,
 }
 
 impl Cluster {
@@ -160,13 +179,18 @@ impl Cluster {
 
         let work_dir = if options.ephemeral {
             let work_dir = create_work_dir(&data_dir, user)?;
-            if let Err(e) = initdb(&bin_dir, &data_dir, user, true) {
+            if let Err(e) = initdb(&bin_dir, &data_dir, user, true, None) {
                 let _ = std::fs::remove_dir_all(&work_dir);
                 return Err(e);
             }
             Some(work_dir)
         } else {
-            prepare_persistent(&bin_dir, &data_dir, user)?;
+            prepare_persistent(
+                &bin_dir,
+                &data_dir,
+                user,
+                options.superuser_password.as_deref(),
+            )?;
             None
         };
 
@@ -205,8 +229,15 @@ impl Cluster {
             data_dir,
             log,
             port,
+            password: None,
         };
-        match cluster.wait_until_ready(guardian.postgres_pid, log_from) {
+        let ready = cluster
+            .wait_until_ready(guardian.postgres_pid, log_from)
+            .and_then(|()| match options.superuser_password {
+                Some(password) => cluster.require_passwords(password),
+                None => Ok(()),
+            });
+        match ready {
             Ok(()) => Ok(cluster),
             Err(e) => {
                 let _ = cluster.shutdown();
@@ -220,14 +251,63 @@ impl Cluster {
         self.port
     }
 
-    /// The URL of `database`, connecting as the superuser `postgres` (no
-    /// password: the cluster trusts local connections).
+    /// The URL of `database`, connecting as the superuser `postgres` (with
+    /// its password, when the cluster asks for one).
     pub fn url(&self, database: &str) -> String {
+        self.url_as("postgres", self.password.as_deref(), database)
+    }
+
+    /// The URL of `database`, connecting as `user` with `password`.
+    pub fn url_as(&self, user: &str, password: Option<&str>, database: &str) -> String {
+        let password = password.map_or(String::new(), |p| format!(":{}", percent_encode(p)));
         format!(
-            "postgres://postgres@127.0.0.1:{}/{}",
+            "postgres://{}{password}@127.0.0.1:{}/{}",
+            percent_encode(user),
             self.port,
             percent_encode(database)
         )
+    }
+
+    /// Makes every connection give a password: the superuser gets
+    /// `password`, and a cluster that trusted connections (made before this
+    /// was asked for) is switched to SCRAM and reloaded. A cluster made
+    /// with the password already asks for it.
+    fn require_passwords(&mut self, password: String) -> Result<(), ClusterError> {
+        let hba = self.data_dir.join("pg_hba.conf");
+        let text = std::fs::read_to_string(&hba)
+            .map_err(ClusterError::io(format!("reading {}", hba.display())))?;
+        let trusting = hba_lines(&text).any(|line| line.split_whitespace().any(|w| w == "trust"));
+        if trusting {
+            // Still trusted: set the password, then stop trusting.
+            self.psql_for(
+                "ALTER ROLE postgres PASSWORD :'name';\n",
+                &password,
+                "psql, setting the superuser's password",
+            )?;
+            let hardened: String = text
+                .lines()
+                .map(|line| {
+                    if line.trim_start().starts_with('#') {
+                        line.to_owned()
+                    } else {
+                        line.split(' ')
+                            .map(|w| if w == "trust" { "scram-sha-256" } else { w })
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    }
+                })
+                .map(|line| line + "\n")
+                .collect();
+            std::fs::write(&hba, hardened)
+                .map_err(ClusterError::io(format!("writing {}", hba.display())))?;
+            self.psql_for(
+                "SELECT pg_reload_conf();\n",
+                "",
+                "psql, reloading pg_hba.conf",
+            )?;
+        }
+        self.password = Some(password);
+        Ok(())
     }
 
     /// The cluster's data directory (absolute).
@@ -341,6 +421,12 @@ impl Cluster {
     /// Runs `script` through psql with the variable `name` set, returning
     /// its unaligned, tuples-only output.
     fn psql(&self, script: &str, name: &str) -> Result<String, ClusterError> {
+        self.psql_for(script, name, &format!("psql, for database {name:?}"))
+    }
+
+    /// As [`Cluster::psql`], naming the command `what` in errors (the
+    /// variable may be a secret).
+    fn psql_for(&self, script: &str, name: &str, what: &str) -> Result<String, ClusterError> {
         use std::io::Write;
         let mut child = self
             .client("psql")
@@ -377,7 +463,7 @@ impl Cluster {
             Ok(String::from_utf8_lossy(&output.stdout).into_owned())
         } else {
             Err(ClusterError::Command {
-                command: format!("psql, for database {name:?}"),
+                command: what.to_owned(),
                 status: output.status,
                 stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             })
@@ -396,6 +482,9 @@ impl Cluster {
         }
         cmd.args(["-h", "127.0.0.1", "-U", "postgres", "-p"])
             .arg(self.port.to_string());
+        if let Some(password) = &self.password {
+            cmd.env("PGPASSWORD", password);
+        }
         cmd
     }
 }
@@ -443,6 +532,7 @@ fn prepare_persistent(
     bin_dir: &Path,
     data_dir: &Path,
     user: Option<User>,
+    password: Option<&str>,
 ) -> Result<(), ClusterError> {
     if let Some(user) = user
         && let Some((blocked, mode)) = user::blocked_ancestor(data_dir, user)
@@ -490,7 +580,7 @@ fn prepare_persistent(
     if initialised {
         Ok(())
     } else {
-        initdb(bin_dir, data_dir, user, false)
+        initdb(bin_dir, data_dir, user, false, password)
     }
 }
 
@@ -499,22 +589,34 @@ fn initdb(
     data_dir: &Path,
     user: Option<User>,
     ephemeral: bool,
+    password: Option<&str>,
 ) -> Result<(), ClusterError> {
     let mut cmd = user::run_as(Command::new(bin_dir.join("initdb")), user);
-    cmd.arg("-D").arg(data_dir).args([
-        "-U",
-        "postgres",
-        "-A",
-        "trust",
-        "-E",
-        "UTF8",
-        "--no-locale",
-    ]);
+    cmd.arg("-D")
+        .arg(data_dir)
+        .args(["-U", "postgres", "-E", "UTF8", "--no-locale"]);
+    // The password goes in a file only the cluster's user can read, for
+    // the moment initdb needs it: never on a command line.
+    let pwfile = password
+        .map(|password| write_pwfile(data_dir, password, user))
+        .transpose()?;
+    match &pwfile {
+        Some(file) => {
+            cmd.args(["-A", "scram-sha-256"]).arg("--pwfile").arg(file);
+        }
+        None => {
+            cmd.args(["-A", "trust"]);
+        }
+    }
     if ephemeral {
         // Nothing to make durable in a cluster that will be deleted.
         cmd.arg("--no-sync");
     }
-    let output = cmd.output().map_err(ClusterError::io("running initdb"))?;
+    let output = cmd.output();
+    if let Some(file) = &pwfile {
+        let _ = std::fs::remove_file(file);
+    }
+    let output = output.map_err(ClusterError::io("running initdb"))?;
     if output.status.success() {
         Ok(())
     } else {
@@ -523,6 +625,37 @@ fn initdb(
             stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
         })
     }
+}
+
+/// Writes the superuser's password for initdb beside the data directory,
+/// readable by the cluster's user only.
+fn write_pwfile(
+    data_dir: &Path,
+    password: &str,
+    user: Option<User>,
+) -> Result<PathBuf, ClusterError> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = data_dir.with_extension("pwfile");
+    let _ = std::fs::remove_file(&file);
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&file)
+        .and_then(|mut f| f.write_all(password.as_bytes()))
+        .map_err(ClusterError::io(format!("writing {}", file.display())))?;
+    if let Some(user) = user {
+        user::chown_tree(&file, user)?;
+    }
+    Ok(file)
+}
+
+/// The lines of pg_hba.conf that say something (not comments or blank).
+fn hba_lines(text: &str) -> impl Iterator<Item = &str> {
+    text.lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
 }
 
 /// A port that was free a moment ago. Another process could take it before
@@ -562,7 +695,22 @@ mod tests {
             data_dir: PathBuf::from("/nowhere/data"),
             log: PathBuf::from("/nowhere/data/postgres.log"),
             port,
+            password: None,
         }
+    }
+
+    #[test]
+    fn a_url_carries_the_password_encoded_when_connections_need_one() {
+        let mut cluster = unstarted(54321);
+        cluster.password = Some("p@ss/word".into());
+        assert_eq!(
+            cluster.url("crm"),
+            "postgres://postgres:p%40ss%2Fword@127.0.0.1:54321/crm"
+        );
+        assert_eq!(
+            cluster.url_as("crm_app", Some("x"), "crm"),
+            "postgres://crm_app:x@127.0.0.1:54321/crm"
+        );
     }
 
     #[test]

@@ -180,3 +180,64 @@ fn a_port_held_by_another_server_fails_fast_with_the_log() {
     assert_eq!(psql(&other.url("postgres"), "show fsync"), "off");
     other.stop().unwrap();
 }
+
+/// Whether psql gets in at `url` without a password being offered.
+fn connects(url: &str) -> bool {
+    Command::new("psql")
+        .args(["-X", "-w", "-q", "-t", "-A", "-d", url, "-c", "select 1"])
+        .env_remove("PGPASSWORD")
+        .output()
+        .expect("running psql")
+        .status
+        .success()
+}
+
+#[test]
+fn a_cluster_with_a_superuser_password_lets_no_one_in_without_it() {
+    let scratch = Scratch::new("password");
+    let data_dir = scratch.0.join("pgdata");
+    let options = || ClusterOptions::persistent(&data_dir).with_superuser_password("s3cret pass");
+
+    // Made with the password: SCRAM from the first start.
+    let cluster = Cluster::start(options()).unwrap();
+    cluster.create_database_if_missing("crm").unwrap();
+    let port = cluster.port();
+    assert!(connects(&cluster.url("crm")), "with the password");
+    let bare = format!("postgres://postgres@127.0.0.1:{port}/crm");
+    assert!(!connects(&bare), "without it");
+    assert!(!connects(&format!(
+        "postgres://postgres:wrong@127.0.0.1:{port}/crm"
+    )));
+    assert!(
+        !scratch.0.join("pgdata.pwfile").exists(),
+        "the password file for initdb is gone"
+    );
+    cluster.stop().unwrap();
+
+    // A cluster made trusting (an older install) is switched over on its
+    // next start with a password.
+    let old_dir = scratch.0.join("old");
+    let old = Cluster::start(ClusterOptions::persistent(&old_dir)).unwrap();
+    old.create_database_if_missing("crm").unwrap();
+    let port = old.port();
+    assert!(connects(&format!(
+        "postgres://postgres@127.0.0.1:{port}/crm"
+    )));
+    old.stop().unwrap();
+    let hardened =
+        Cluster::start(ClusterOptions::persistent(&old_dir).with_superuser_password("now one"))
+            .unwrap();
+    let port = hardened.port();
+    assert!(connects(&hardened.url("crm")));
+    assert!(!connects(&format!(
+        "postgres://postgres@127.0.0.1:{port}/crm"
+    )));
+    hardened.stop().unwrap();
+    // And it stays so, password or not asked for on the next start.
+    let again = Cluster::start(ClusterOptions::persistent(&old_dir)).unwrap();
+    let port = again.port();
+    assert!(!connects(&format!(
+        "postgres://postgres@127.0.0.1:{port}/crm"
+    )));
+    drop(again);
+}

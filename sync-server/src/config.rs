@@ -37,12 +37,24 @@ pub struct ServerConfig {
     )]
     pub listen: SocketAddr,
 
-    /// PostgreSQL to use, e.g. postgres://user@host/db. Its user must be able
-    /// to apply the migrations (create roles, bypass RLS) and switch to the
-    /// roles `authenticated` and `service_role`. Unset: run a private cluster
-    /// in the data directory.
+    /// PostgreSQL to use, e.g. postgres://crm_app:secret@host/db. Requests
+    /// run on it: best as the role `crm_app` the migrations create (it can
+    /// only become `authenticated`, `anon` or `service_role`; give it a
+    /// password), not a superuser. Unset: run a private cluster in the data
+    /// directory, reached with generated passwords.
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
+
+    /// PostgreSQL to apply the migrations with: a superuser of the same
+    /// database (migrations create roles that bypass RLS). Unset: the
+    /// database URL's.
+    #[arg(
+        long,
+        env = "CRM_MIGRATE_DATABASE_URL",
+        global = true,
+        hide_env_values = true
+    )]
+    pub migrate_database_url: Option<String>,
 
     /// Where the server keeps its state: the private PostgreSQL cluster (when
     /// no database URL is given) and the generated JWT signing secret.

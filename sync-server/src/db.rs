@@ -30,3 +30,13 @@ pub async fn migrate(url: &str) -> Result<(), DbError> {
     conn.close().await?;
     Ok(())
 }
+
+/// Whether the pool's user is a superuser (it should not be: see
+/// `crate::embedded`).
+pub async fn is_superuser(pool: &PgPool) -> Result<bool, DbError> {
+    Ok(sqlx::query_scalar!(
+        r#"SELECT rolsuper AS "superuser!" FROM pg_catalog.pg_roles WHERE rolname = current_user"#
+    )
+    .fetch_one(pool)
+    .await?)
+}

@@ -2,14 +2,68 @@
 //! cluster made from the installed binaries in `<data dir>/postgres`, kept
 //! between runs, listening on loopback only, stopped with the server (and by
 //! its guardian if the server dies).
+//!
+//! Every connection to it needs a password (SCRAM; security review H2):
+//! the superuser's, which only migrations use, and `crm_app`'s, which the
+//! requests run on. Both are generated on first start and kept 0600 in the
+//! data directory (`postgres-superuser.secret`, `postgres-app.secret`), so
+//! an operator can still reach the database with psql.
 
 use std::path::Path;
 
 /// The database the server uses inside its private cluster.
 pub const DATABASE: &str = "crm";
 
-pub async fn start(data_dir: &Path, port: Option<u16>) -> anyhow::Result<pg_cluster::Cluster> {
-    let mut options = pg_cluster::ClusterOptions::persistent(data_dir.join("postgres"));
+/// The role requests run on (created by the migrations).
+pub const APP_ROLE: &str = "crm_app";
+
+/// The private cluster, and the URLs to migrate with (superuser) and to
+/// serve with (`crm_app`).
+pub struct Embedded {
+    pub cluster: pg_cluster::Cluster,
+    pub migrate_url: String,
+    pub app_url: String,
+    app_password: String,
+}
+
+impl Embedded {
+    /// Gives `crm_app` its password (after the migrations made the role),
+    /// as the superuser.
+    pub async fn set_app_password(&self) -> anyhow::Result<()> {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.migrate_url).await?;
+        let mut tx = conn.begin().await?;
+        // The password travels as a parameter; PostgreSQL quotes it.
+        sqlx::query!(
+            "SELECT set_config('crm.app_password', $1, true) AS set",
+            self.app_password
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "DO $$ BEGIN
+                 EXECUTE format('ALTER ROLE crm_app PASSWORD %L', current_setting('crm.app_password'));
+             END $$"
+        )
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        conn.close().await?;
+        Ok(())
+    }
+}
+
+pub async fn start(data_dir: &Path, port: Option<u16>) -> anyhow::Result<Embedded> {
+    let superuser = crate::secrets::load_or_create(
+        &data_dir.join("postgres-superuser.secret"),
+        "private PostgreSQL's superuser password",
+    )?;
+    let app_password = crate::secrets::load_or_create(
+        &data_dir.join("postgres-app.secret"),
+        "private PostgreSQL's password for crm_app",
+    )?;
+    let mut options = pg_cluster::ClusterOptions::persistent(data_dir.join("postgres"))
+        .with_superuser_password(superuser);
     if let Some(port) = port {
         options = options.with_port(port);
     }
@@ -19,6 +73,15 @@ pub async fn start(data_dir: &Path, port: Option<u16>) -> anyhow::Result<pg_clus
         Ok::<_, pg_cluster::ClusterError>(cluster)
     })
     .await??;
-    tracing::info!(url = %cluster.url(DATABASE), "running a private PostgreSQL");
-    Ok(cluster)
+    tracing::info!(
+        port = cluster.port(),
+        database = DATABASE,
+        "running a private PostgreSQL (passwords in the data directory)"
+    );
+    Ok(Embedded {
+        migrate_url: cluster.url(DATABASE),
+        app_url: cluster.url_as(APP_ROLE, Some(&app_password), DATABASE),
+        app_password,
+        cluster,
+    })
 }

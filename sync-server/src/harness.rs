@@ -40,9 +40,14 @@ impl Backend {
     /// `["--signup", "open"]`).
     pub async fn on(db: TestDatabase, flags: &[&str]) -> Backend {
         let data_dir = tempfile::tempdir().unwrap();
+        // Requests run as crm_app, as in production; migrations as the
+        // test cluster's superuser.
+        let app_url = as_app_role(db.url()).unwrap_or_else(|| db.url().to_owned());
         let mut args = vec![
             "sync-server",
             "--database-url",
+            &app_url,
+            "--migrate-database-url",
             db.url(),
             "--jwt-secret",
             JWT_SECRET,
@@ -70,8 +75,10 @@ impl Backend {
         format!("http://{}", self.addr)
     }
 
+    /// The database as its superuser, to look at and arrange what a test
+    /// needs (the server's own pool runs as `crm_app`).
     pub fn pool(&self) -> &PgPool {
-        &self.state.pool
+        self.db.pool()
     }
 
     /// The network goes away: the server stops (requests in flight finish).
@@ -133,4 +140,16 @@ impl Backend {
             .unwrap()
             .id
     }
+}
+
+/// `url` connecting as `crm_app` instead of its user, when it carries no
+/// password (the test cluster trusts local connections); `None` otherwise
+/// (an external test server: its user is kept).
+fn as_app_role(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let (userinfo, host) = rest.split_once('@')?;
+    if userinfo.contains(':') {
+        return None;
+    }
+    Some(format!("{scheme}://{}@{host}", crate::embedded::APP_ROLE))
 }

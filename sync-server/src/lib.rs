@@ -15,6 +15,7 @@ pub mod error;
 pub mod harness;
 pub mod health;
 pub mod openapi;
+pub mod secrets;
 pub mod state;
 pub mod sync;
 
@@ -33,14 +34,24 @@ pub struct Started {
 /// pending migrations, and loads the signing keys.
 pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
     let (url, embedded) = match &config.database_url {
-        Some(url) => (url.clone(), None),
+        Some(url) => {
+            db::migrate(config.migrate_database_url.as_deref().unwrap_or(url)).await?;
+            (url.clone(), None)
+        }
         None => {
-            let cluster = embedded::start(&config.data_dir, config.embedded_pg_port).await?;
-            (cluster.url(embedded::DATABASE), Some(cluster))
+            let embedded = embedded::start(&config.data_dir, config.embedded_pg_port).await?;
+            db::migrate(&embedded.migrate_url).await?;
+            embedded.set_app_password().await?;
+            (embedded.app_url.clone(), Some(embedded.cluster))
         }
     };
-    db::migrate(&url).await?;
     let pool = db::connect(&url).await?;
+    if db::is_superuser(&pool).await? {
+        tracing::warn!(
+            "the database URL's user is a superuser: requests could leave their role; \
+             serve as crm_app (see the README) and migrate with --migrate-database-url"
+        );
+    }
     let secret =
         accounts::tokens::load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
     let tokens = accounts::tokens::TokenKeys::new(&secret, config.access_token_ttl())?;

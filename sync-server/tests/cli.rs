@@ -94,6 +94,12 @@ async fn with_no_database_url_it_serves_from_a_private_postgres_kept_between_run
         .unwrap()
         .port();
     let listen = format!("127.0.0.1:{port}");
+    let pg_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+        .to_string();
     let serve = || {
         sync_server()
             .args([
@@ -101,6 +107,8 @@ async fn with_no_database_url_it_serves_from_a_private_postgres_kept_between_run
                 &listen,
                 "--data-dir",
                 data_dir.to_str().unwrap(),
+                "--embedded-pg-port",
+                &pg_port,
                 "--signup",
                 "open",
                 "serve",
@@ -134,6 +142,63 @@ async fn with_no_database_url_it_serves_from_a_private_postgres_kept_between_run
         .as_str()
         .unwrap()
         .to_owned();
+
+    // The private PostgreSQL lets no one in without a password (H2), and
+    // the role requests run on cannot become a superuser again.
+    let db = |user: &str, password: Option<&str>| {
+        let password = password.map_or(String::new(), |p| format!(":{p}"));
+        format!("postgres://{user}{password}@127.0.0.1:{pg_port}/crm")
+    };
+    let secret = |name: &str| {
+        let path = data_dir.join(name);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{name} is readable by its owner only");
+        std::fs::read_to_string(path).unwrap().trim().to_owned()
+    };
+    let superuser = secret("postgres-superuser.secret");
+    let app = secret("postgres-app.secret");
+    assert!(sqlx::PgPool::connect(&db("postgres", None)).await.is_err());
+    assert!(
+        sqlx::PgPool::connect(&db("postgres", Some("guess")))
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::PgPool::connect(&db("postgres", Some(&superuser)))
+            .await
+            .is_ok()
+    );
+    let as_app = sqlx::PgPool::connect(&db("crm_app", Some(&app)))
+        .await
+        .unwrap();
+    let superuser_now: bool =
+        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+            .fetch_one(&as_app)
+            .await
+            .unwrap();
+    assert!(!superuser_now);
+    for escape in [
+        "SELECT pg_read_file('PG_VERSION')",
+        "SET ROLE postgres",
+        "SELECT count(*) FROM auth.users",
+    ] {
+        let mut tx = as_app.begin().await.unwrap();
+        // As a request would be, then trying to climb out of it.
+        sqlx::query("SELECT set_config('role', 'authenticated', true)")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        sqlx::query("RESET ROLE").execute(&mut *tx).await.unwrap();
+        let refused = sqlx::query(escape).execute(&mut *tx).await.unwrap_err();
+        assert_eq!(
+            refused
+                .as_database_error()
+                .and_then(|e| e.code())
+                .as_deref(),
+            Some("42501"),
+            "{escape}: {refused}"
+        );
+    }
     stop(first);
 
     // Second run: same cluster, same account, same secret (the old token works).

@@ -3,8 +3,6 @@
 //! opaque random strings, stored only as SHA-256 hashes, rotated on every
 //! use (see `store` for the family rules).
 
-use std::io::Write;
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 use std::time::Duration;
 
@@ -123,42 +121,12 @@ pub fn load_or_create_secret(
     if let Some(secret) = configured {
         return Ok(secret.as_bytes().to_vec());
     }
-    let path = data_dir.join(SECRET_FILE);
-    let file_error = |source| TokenError::SecretFile {
-        path: path.display().to_string(),
-        source,
-    };
-    match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let mode = std::fs::metadata(&path)
-                .map_err(file_error)?
-                .permissions()
-                .mode();
-            if mode & 0o077 != 0 {
-                // Someone loosened it; a signing secret others can read lets
-                // them mint tokens for anyone.
-                tracing::warn!(path = %path.display(), "JWT secret was readable by others; restricting it to its owner");
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
-                    .map_err(file_error)?;
-            }
-            Ok(text.trim().as_bytes().to_vec())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(data_dir).map_err(file_error)?;
-            let secret = URL_SAFE_NO_PAD.encode(random_bytes::<48>());
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&path)
-                .map_err(file_error)?;
-            file.write_all(secret.as_bytes()).map_err(file_error)?;
-            file.sync_all().map_err(file_error)?;
-            tracing::info!(path = %path.display(), "generated a JWT signing secret");
-            Ok(secret.into_bytes())
-        }
-        Err(e) => Err(file_error(e)),
-    }
+    let secret = crate::secrets::load_or_create(&data_dir.join(SECRET_FILE), "JWT signing secret")
+        .map_err(|e| TokenError::SecretFile {
+            path: e.path.display().to_string(),
+            source: e.source,
+        })?;
+    Ok(secret.into_bytes())
 }
 
 fn random_bytes<const N: usize>() -> [u8; N] {
@@ -182,6 +150,7 @@ pub fn hash_refresh_token(token: &str) -> Vec<u8> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     fn keys(ttl: Duration) -> TokenKeys {
         TokenKeys::new(&[7u8; 32], ttl).unwrap()
