@@ -112,6 +112,8 @@ codes! {
         UnknownTable = "unknown_table",
         RefetchNeedsCursor = "refetch_needs_cursor",
         // The server.
+        /// Over a per-user budget of requests; see `Retry-After`.
+        RateLimited = "rate_limited",
         DatabaseUnavailable = "database_unavailable",
         Internal = "internal",
     }

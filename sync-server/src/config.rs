@@ -128,6 +128,32 @@ pub struct ServerConfig {
         global = true
     )]
     pub pull_page_bytes: u64,
+
+    /// Pushes one user may make per minute, across their devices (a burst
+    /// of a tenth of it at once); more are answered 429 with Retry-After.
+    #[arg(long, env = "CRM_PUSHES_PER_MINUTE", default_value_t = 600,
+        value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub pushes_per_minute: u32,
+
+    /// Pulls one user may make per minute (a first load of a million rows
+    /// is some 200 pages, and fits in the burst of a quarter of it).
+    #[arg(long, env = "CRM_PULLS_PER_MINUTE", default_value_t = 1200,
+        value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub pulls_per_minute: u32,
+
+    /// Whole-table reads one user may start per hour: a first load, a
+    /// refetch, a checksum comparison (each reads every row they may see).
+    /// The app starts one at sign-in and compares checksums every ten
+    /// minutes; a burst of a quarter is allowed.
+    #[arg(long, env = "CRM_SCANS_PER_HOUR", default_value_t = 40,
+        value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub scans_per_hour: u32,
+
+    /// Longest a statement of a pull may run, in milliseconds; past it the
+    /// pull is answered 503 and the app retries later.
+    #[arg(long, env = "CRM_READ_STATEMENT_TIMEOUT_MS", default_value_t = 30_000,
+        value_parser = clap::value_parser!(u32).range(100..), global = true)]
+    pub read_statement_timeout_ms: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

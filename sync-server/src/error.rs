@@ -34,6 +34,9 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("too many attempts; try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
+    /// Over a per-user budget (see `crate::limits`).
+    #[error("too many requests; try again in {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
     #[error("the database is not reachable")]
     Unavailable,
     /// The client must be updated; it keeps its unsent changes.
@@ -99,6 +102,7 @@ impl ApiError {
             Self::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts)
             }
+            Self::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited),
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::DatabaseUnavailable,
@@ -129,7 +133,8 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
-        if let Self::TooManyRequests { retry_after_secs } = self
+        if let Self::TooManyRequests { retry_after_secs } | Self::RateLimited { retry_after_secs } =
+            self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())
         {
             response.headers_mut().insert(header::RETRY_AFTER, value);
@@ -142,6 +147,12 @@ impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
         match &error {
             sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+                Self::Unavailable
+            }
+            // A statement past its timeout (or cancelled by an operator):
+            // the database is busy, try again later.
+            sqlx::Error::Database(e) if e.code().as_deref() == Some("57014") => {
+                tracing::warn!(error = %e, "a statement ran past its timeout");
                 Self::Unavailable
             }
             _ => Self::Internal(error.into()),

@@ -14,6 +14,7 @@ pub mod error;
 #[cfg(feature = "harness")]
 pub mod harness;
 pub mod health;
+pub mod limits;
 pub mod openapi;
 pub mod secrets;
 pub mod state;
@@ -57,9 +58,12 @@ pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
     let tokens = accounts::tokens::TokenKeys::new(&secret, config.access_token_ttl())?;
     let live = sync::live::start(pool.clone());
     sync::retention::start(pool.clone(), config.change_retention());
+    let budgets = Arc::new(limits::Budgets::new(&config));
+    sync::retention::forget_idle_budgets(budgets.clone());
     let state = AppState {
         pool,
         tokens: Arc::new(tokens),
+        budgets,
         config: Arc::new(config),
         live,
         stopping: tokio::sync::watch::Sender::new(false),

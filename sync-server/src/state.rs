@@ -1,5 +1,6 @@
 //! What every request handler shares: the database pool, the token keys,
-//! the configuration, and the process's live-stream signals. Kept apart
+//! the configuration, the request budgets, and the process's live-stream
+//! signals. Kept apart
 //! from the router (`app`), so handler modules depend on the state they
 //! use, never on the router that mounts them.
 
@@ -7,12 +8,15 @@ use std::sync::Arc;
 
 use crate::accounts::tokens::TokenKeys;
 use crate::config::ServerConfig;
+use crate::limits::Budgets;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: sqlx::PgPool,
     pub tokens: Arc<TokenKeys>,
     pub config: Arc<ServerConfig>,
+    /// Per-user request budgets (see `crate::limits`).
+    pub budgets: Arc<Budgets>,
     /// Wakes the live streams of this process (see `sync::live`).
     pub live: tokio::sync::broadcast::Sender<()>,
     /// Turns true when the server starts shutting down, which ends the live

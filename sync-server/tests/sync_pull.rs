@@ -760,3 +760,53 @@ async fn pull_pages_are_bounded_in_bytes_and_lose_no_row() {
     changed.sort();
     assert_eq!(changed, expected, "every change once, none skipped");
 }
+
+#[tokio::test]
+async fn whole_table_reads_have_a_budget_per_user_and_a_slow_read_is_cut_short() {
+    let s = TestServer::start(&[
+        "--scans-per-hour",
+        "4",
+        "--read-statement-timeout-ms",
+        "100",
+    ])
+    .await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let ben = SimClient::sign_in(&s, "ben@field.test").await;
+    // One first load an hour's quarter may start; the next waits.
+    assert_eq!(ana.pull_page(None, false).await.status(), StatusCode::OK);
+    let refused = ana.pull_page(None, false).await;
+    let retry_after: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((600..=900).contains(&retry_after), "{retry_after}");
+    assert_error(refused, StatusCode::TOO_MANY_REQUESTS, "rate_limited").await;
+    assert_eq!(
+        ben.pull_page(None, false).await.status(),
+        StatusCode::OK,
+        "another user's budget is their own"
+    );
+
+    // A read past the statement timeout is "try again later", not an
+    // internal error (a user whose visibility check is made slow here).
+    s.db.pool()
+        .execute(
+            "CREATE OR REPLACE FUNCTION public.slow_check() RETURNS boolean LANGUAGE sql AS
+             $$ SELECT pg_sleep(0.5) IS NOT NULL $$;
+             GRANT EXECUTE ON FUNCTION public.slow_check() TO authenticated;
+             CREATE POLICY slow ON public.products AS RESTRICTIVE FOR SELECT TO authenticated
+                 USING (public.slow_check());
+             INSERT INTO public.products (name) VALUES ('Slow')",
+        )
+        .await
+        .unwrap();
+    let slow = SimClient::sign_in(&s, "ada@field.test").await;
+    assert_error(
+        slow.pull_page(None, false).await,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "database_unavailable",
+    )
+    .await;
+}

@@ -21,6 +21,18 @@ use crate::error::{ApiError, ApiResult};
 /// into a tree only to write it out again was most of a pull's cost.
 pub type RawRow = Box<RawValue>;
 
+/// Bounds every statement of the transaction to `millis` (a read past it
+/// is cancelled, SQLSTATE 57014, answered as "try again later").
+pub async fn bound_statements(tx: &mut Tx, millis: u32) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "SELECT set_config('statement_timeout', $1, true) AS set",
+        millis.to_string()
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// The current snapshot, the point a load or a feed page reads up to.
 pub async fn snapshot(tx: &mut Tx) -> Result<String, sqlx::Error> {
     sqlx::query_scalar!(r#"SELECT pg_current_snapshot()::text AS "snapshot!""#)

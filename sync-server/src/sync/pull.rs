@@ -28,6 +28,7 @@ use crate::accounts::AuthUser;
 use crate::data::acting::act_as_service;
 use crate::data::{Principal, feed};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::limits::Budget;
 use crate::state::AppState;
 
 type Tx = Transaction<'static, Postgres>;
@@ -84,12 +85,19 @@ pub(crate) async fn pull(
     ApiJson(req): ApiJson<PullRequest>,
 ) -> ApiResult<ApiJson<PullResponse>> {
     negotiate(req.protocol_version)?;
+    state.budgets.spend(Budget::Pull, user.id)?;
     let cursor = req.cursor.as_deref().map(Cursor::decode).transpose()?;
     let refetch = refetch_tables(&req.refetch)?;
+    // A first load, a refetch and a checksum comparison each read every
+    // row the user may see: they have a budget of their own.
+    if cursor.is_none() || !refetch.is_empty() {
+        state.budgets.spend(Budget::Scan, user.id)?;
+    }
     let page_bytes = usize::try_from(state.config.pull_page_bytes).unwrap_or(usize::MAX);
 
     let principal = user.principal();
     let mut tx = state.pool.begin().await?;
+    feed::bound_statements(&mut tx, state.config.read_statement_timeout_ms).await?;
     act_as_service(&mut tx).await?;
     let last_seq = last_seq(&mut tx, req.client_id, user.id).await?;
     let mut response = match cursor {
@@ -167,7 +175,13 @@ pub(crate) async fn pull(
         }) => follow(&mut tx, &principal, since, until, after, page_bytes).await?,
     };
     response.last_seq = last_seq;
-    if req.checksums && !response.has_more && !response.reset {
+    if req.checksums
+        && !response.has_more
+        && !response.reset
+        && state.budgets.spend(Budget::Scan, user.id).is_ok()
+    {
+        // (Over budget, the page goes without them: the app compares next
+        // time.)
         response.checksums = Some(feed::checksums(&mut tx, &principal).await?);
     }
     tx.commit().await?;

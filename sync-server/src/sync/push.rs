@@ -23,6 +23,7 @@ use super::{check_batch, negotiate};
 use crate::accounts::AuthUser;
 use crate::data::{self, acting::act_as_service};
 use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::limits::Budget;
 use crate::state::AppState;
 
 type Tx = Transaction<'static, Postgres>;
@@ -39,6 +40,7 @@ pub(crate) async fn push(
     ApiJson(req): ApiJson<PushRequest>,
 ) -> ApiResult<ApiJson<PushResponse>> {
     negotiate(req.protocol_version)?;
+    state.budgets.spend(Budget::Push, user.id)?;
     check_batch(&req.mutations)?;
 
     let mut tx = state.pool.begin().await?;

@@ -56,3 +56,16 @@ pub async fn prune(pool: &sqlx::PgPool, keep: Duration) -> Result<i64, sqlx::Err
     tx.commit().await?;
     Ok(n)
 }
+
+/// Every ten minutes, drops the request budgets of users who have been
+/// quiet long enough for theirs to be full again.
+pub fn forget_idle_budgets(budgets: std::sync::Arc<crate::limits::Budgets>) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(std::time::Duration::from_secs(600));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            budgets.forget_idle();
+        }
+    });
+}
