@@ -1088,6 +1088,59 @@ BEGIN
 END
 $$;
 
+CREATE FUNCTION sync.prune_bookkeeping(keep interval) RETURNS TABLE(outcomes bigint, clocks bigint, conflicts bigint, clients bigint)
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $_$
+DECLARE
+    t record;
+    n bigint;
+BEGIN
+    IF keep < interval '0' THEN
+        RAISE EXCEPTION 'retention must not be negative' USING ERRCODE = '22023';
+    END IF;
+    WITH gone AS (
+        DELETE FROM sync.clients
+        WHERE coalesce(last_push_at, created_at) < now() - greatest(keep, interval '365 days')
+        RETURNING client_id
+    ), their AS (
+        DELETE FROM sync.client_mutations m USING gone g WHERE m.client_id = g.client_id
+    )
+    SELECT count(*) INTO clients FROM gone;
+
+    WITH gone AS (
+        DELETE FROM sync.client_mutations m
+        USING sync.clients c
+        WHERE m.client_id = c.client_id
+          AND m.seq <= c.last_seq - 1000
+          AND m.settled_at < now() - keep
+        RETURNING 1
+    )
+    SELECT count(*) INTO outcomes FROM gone;
+
+    clocks := 0;
+    conflicts := 0;
+    FOR t IN SELECT name, relation FROM sync.synced_tables WHERE updatable IS NOT NULL LOOP
+        EXECUTE format(
+            'WITH gone AS (DELETE FROM sync.field_clock c WHERE c.table_name = $1
+                 AND NOT EXISTS (SELECT FROM %s r WHERE r.id = c.row_id) RETURNING 1)
+             SELECT count(*) FROM gone', t.relation)
+            INTO n USING t.name;
+        clocks := clocks + n;
+        EXECUTE format(
+            'WITH gone AS (DELETE FROM sync.conflicts k WHERE k.table_name = $1
+                 AND k.created_at < now() - $2
+                 AND (k.resolved_at IS NOT NULL
+                      OR NOT EXISTS (SELECT FROM %s r WHERE r.id = k.row_id))
+                 RETURNING 1)
+             SELECT count(*) FROM gone', t.relation)
+            INTO n USING t.name, keep;
+        conflicts := conflicts + n;
+    END LOOP;
+    RETURN NEXT;
+END
+$_$;
+
 CREATE FUNCTION sync.prune_changes(keep interval) RETURNS bigint
     LANGUAGE plpgsql SECURITY DEFINER
     SET search_path TO 'pg_catalog'
@@ -2484,6 +2537,9 @@ GRANT ALL ON FUNCTION sync."normalize"(p_table text, p_values jsonb) TO authenti
 GRANT ALL ON FUNCTION sync."normalize"(p_table text, p_values jsonb) TO service_role;
 
 REVOKE ALL ON FUNCTION sync.notify_change() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION sync.prune_bookkeeping(keep interval) FROM PUBLIC;
+GRANT ALL ON FUNCTION sync.prune_bookkeeping(keep interval) TO service_role;
 
 REVOKE ALL ON FUNCTION sync.prune_changes(keep interval) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.prune_changes(keep interval) TO service_role;

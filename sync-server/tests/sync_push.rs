@@ -395,6 +395,114 @@ async fn a_restored_replicas_new_work_is_applied_not_taken_for_a_replay() {
     assert_eq!(names, ["Copy three", "Copy two", "One", "Three", "Two"]);
 }
 
+#[tokio::test]
+async fn the_sync_bookkeeping_is_pruned_of_what_nothing_needs_any_more() {
+    let s = TestServer::start(&[]).await;
+    team(&s).await;
+    let ana = SimClient::sign_in(&s, "ana@field.test").await;
+    let pool = s.db.pool();
+    let (kept, dropped) = (Uuid::now_v7(), Uuid::now_v7());
+    ana.push(&[
+        ana.insert(SyncTable::Customers, kept, json!({ "name": "Kept" })),
+        ana.insert(SyncTable::Customers, dropped, json!({ "name": "Dropped" })),
+    ])
+    .await;
+    ana.push(&[
+        ana.update(
+            SyncTable::Customers,
+            kept,
+            &[("name", json!("Kept"), json!("Kept!"))],
+        ),
+        ana.update(
+            SyncTable::Customers,
+            dropped,
+            &[("name", json!("Dropped"), json!("Gone"))],
+        ),
+    ])
+    .await;
+    // Deleted outside sync: its field clocks lose their row.
+    sqlx::query("DELETE FROM customers WHERE id = $1")
+        .bind(dropped)
+        .execute(pool)
+        .await
+        .unwrap();
+    // Conflicts: an old resolved one goes, an old open one on a live row
+    // stays (it is still the agent's to see).
+    for (id, resolved) in [(Uuid::now_v7(), true), (Uuid::now_v7(), false)] {
+        sqlx::query(
+            "INSERT INTO sync.conflicts (id, table_name, row_id, field, kept_value, lost_value, client_id,
+                                         client_seq, created_at, resolved_at, resolution)
+             VALUES ($1, 'customers', $2, 'name', '\"a\"', '\"b\"', $3, 3, now() - interval '200 days',
+                     CASE WHEN $4 THEN now() - interval '199 days' END, CASE WHEN $4 THEN 'dismissed' END)",
+        )
+        .bind(id)
+        .bind(kept)
+        .bind(ana.client_id)
+        .bind(resolved)
+        .execute(pool)
+        .await
+        .unwrap();
+    }
+    // This client's first outcomes are old and a thousand behind its last;
+    // another client has been silent for over a year.
+    sqlx::query(
+        "UPDATE sync.client_mutations SET settled_at = now() - interval '100 days' WHERE client_id = $1;",
+    )
+    .bind(ana.client_id)
+    .execute(pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE sync.clients SET last_seq = 1003 WHERE client_id = $1")
+        .bind(ana.client_id)
+        .execute(pool)
+        .await
+        .unwrap();
+    let silent = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO sync.clients (client_id, user_id, last_seq, created_at, last_push_at)
+         SELECT $1, user_id, 0, now() - interval '2 years', now() - interval '400 days'
+         FROM sync.clients WHERE client_id = $2",
+    )
+    .bind(silent)
+    .bind(ana.client_id)
+    .execute(pool)
+    .await
+    .unwrap();
+
+    let pruned = sync_server::sync::retention::prune_bookkeeping(
+        pool,
+        std::time::Duration::from_secs(90 * 24 * 3600),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        pruned,
+        sync_server::sync::retention::Pruned {
+            outcomes: 3,
+            // The deleted row's insert clock and its name's.
+            clocks: 2,
+            conflicts: 1,
+            clients: 1
+        }
+    );
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM sync.field_clock WHERE row_id = $1")
+        .bind(kept)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(left > 0, "the live row keeps its clocks");
+    // A replay of a pruned outcome is answered as a fork: the client sends
+    // it again under a new id, and nothing is lost.
+    let mut replay = ana.insert(
+        SyncTable::Customers,
+        Uuid::now_v7(),
+        json!({ "name": "Late" }),
+    );
+    replay.seq = 1;
+    let answer = ana.push(&[replay]).await;
+    assert!(answer.forked);
+}
+
 /// (client_seq, record_id) of the audit rows a client's mutations caused.
 async fn audited_rows(s: &TestServer, client: Uuid) -> Vec<(i64, Uuid)> {
     sqlx::query_as(

@@ -173,19 +173,23 @@ async fn claim_client(tx: &mut Tx, client: Uuid, user: Uuid, first_seq: i64) -> 
 }
 
 /// The stored answer to a replayed mutation; `None` when the server holds
-/// another mutation under its number.
+/// another mutation under its number, or no longer knows what it held (a
+/// replay older than what is kept: a very old copy of the replica).
 async fn stored_result(
     tx: &mut Tx,
     client: Uuid,
     m: &Mutation,
 ) -> ApiResult<Option<MutationResult>> {
-    let stored = sqlx::query!(
+    let Some(stored) = sqlx::query!(
         "SELECT outcome, fingerprint FROM sync.client_mutations WHERE client_id = $1 AND seq = $2",
         client,
         m.seq
     )
-    .fetch_one(&mut **tx)
-    .await?;
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(None);
+    };
     if stored
         .fingerprint
         .is_some_and(|fingerprint| fingerprint != m.fingerprint())
