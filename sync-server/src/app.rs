@@ -43,19 +43,71 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves until `shutdown` resolves, then stops taking new connections and
 /// lets requests in flight (a push being applied) finish.
+///
+/// Connections are served by hyper directly rather than `axum::serve`,
+/// which sets no timer, so hyper's header-read timeout never applied and a
+/// client could hold connections open by sending a request's headers a
+/// byte at a time (security review S1). Here a request's headers must
+/// arrive within `--header-read-timeout` of the connection's turn to read
+/// them; a slow one is dropped.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::server::conn::auto::Builder;
+    use hyper_util::service::TowerToHyperService;
+
     let stopping = state.stopping.clone();
-    let app = router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            stopping.send_replace(true);
-        })
-        .await
+    let header_timeout = std::time::Duration::from_secs(state.config.header_read_timeout_secs);
+    let app = router(state);
+    let mut builder = Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait, go on.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        // What `ConnectInfo` reads, as axum's own serving would insert it.
+        let service = tower::ServiceExt::map_request(
+            app.clone(),
+            move |mut request: Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let connection = builder.serve_connection_with_upgrades(
+            TokioIo::new(stream),
+            TowerToHyperService::new(service),
+        );
+        let connection = graceful.watch(connection.into_owned());
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "connection ended with an error");
+            }
+        });
+    }
+    // No new connections; live streams end; requests in flight finish.
+    drop(listener);
+    stopping.send_replace(true);
+    graceful.shutdown().await;
+    Ok(())
 }
 
 /// A server running in the background of this process: what tests (of this

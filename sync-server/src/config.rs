@@ -149,6 +149,12 @@ pub struct ServerConfig {
         value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub scans_per_hour: u32,
 
+    /// Seconds a connection may take to send a request's headers; a slower
+    /// one is dropped (it would otherwise hold a connection for nothing).
+    #[arg(long = "header-read-timeout", env = "CRM_HEADER_READ_TIMEOUT", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub header_read_timeout_secs: u64,
+
     /// Longest a statement of a pull may run, in milliseconds; past it the
     /// pull is answered 503 and the app retries later.
     #[arg(long, env = "CRM_READ_STATEMENT_TIMEOUT_MS", default_value_t = 30_000,

@@ -545,3 +545,32 @@ async fn old_sign_in_attempts_are_pruned_and_recent_ones_kept() {
         "the old one is gone, the recent one stays for throttling"
     );
 }
+
+#[tokio::test]
+async fn a_client_that_sends_its_headers_too_slowly_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let s = TestServer::start(&["--header-read-timeout", "1"]).await;
+    let mut slow = tokio::net::TcpStream::connect(s.addr).await.unwrap();
+    // Half a request, and then nothing (a slow-loris holds connections so).
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    // The server ends the connection (with a 408, or simply closing it);
+    // the bound only keeps a broken server from hanging the test.
+    tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        slow.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the server closed the connection")
+    .unwrap_or_default();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    // A prompt client is served as ever.
+    let health = s.http.get(s.url("/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+}
