@@ -54,6 +54,18 @@ impl Client {
         Self::open(session, data_dir)
     }
 
+    /// Signs in to the server at `url` (a proxy in front of one, say), in
+    /// a data directory of its own.
+    pub async fn sign_in_via(url: &str, email: &str) -> Client {
+        let dir = tempfile::tempdir().unwrap();
+        let session = Session::sign_in(dir.path(), url, email, PASSWORD)
+            .await
+            .unwrap();
+        let mut client = Self::open(session, dir.path().to_path_buf());
+        client._dir = Some(dir);
+        client
+    }
+
     /// Opens the cached session in `data_dir` (works offline).
     pub fn resume(data_dir: PathBuf) -> Client {
         let session = Session::resume(&data_dir)

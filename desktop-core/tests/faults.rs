@@ -1,0 +1,377 @@
+//! Nothing is lost under faults: three real desktop cores (an admin and two
+//! agents) make random changes of every kind, offline and online, through a
+//! fault-injecting TCP proxy of our own on loopback (connections refused,
+//! delayed, cut in the middle of a response, or dropped at a random moment,
+//! so pushes are applied and their answers lost, and sent again), while the server goes away and
+//! comes back. Then everything settles and the test checks: every change a
+//! client recorded is in PostgreSQL exactly once, with exactly one audit
+//! row; nothing was refused; every replica holds exactly what its user may
+//! see, with the server's values.
+//!
+//! `FAULT_STEPS` (default 150, about half a minute) sets the length; run it
+//! longer on demand: `FAULT_STEPS=5000 cargo test -p crm-desktop-core --test
+//! faults -- --nocapture`. The figures are printed.
+//!
+//! Not yet here (see the notes of issue 14): several server processes,
+//! SIGKILL of servers and clients, PostgreSQL restarts.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration;
+
+use crm_desktop_core::store::customers::{CustomerEdit, CustomerFilter};
+use crm_domain::drafts::{NewComment, NewInteraction, NewTicket};
+use crm_domain::{InteractionChannel, TicketPriority};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use support::{Backend, Client, Team, edit_of, new_customer};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use uuid::Uuid;
+
+/// What the proxy did, by kind.
+#[derive(Default)]
+struct Faults {
+    passed: AtomicU64,
+    delayed: AtomicU64,
+    cut: AtomicU64,
+    dropped: AtomicU64,
+    refused: AtomicU64,
+}
+
+/// A TCP proxy to `upstream` that, while `chaos` is on, delays some
+/// connections and cuts others after a few bytes of the server's answer;
+/// while `down` is on, it refuses every connection (the network is gone).
+async fn proxy(
+    upstream: SocketAddr,
+    faults: Arc<Faults>,
+    chaos: Arc<AtomicBool>,
+    down: Arc<AtomicBool>,
+) -> SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut rng = StdRng::seed_from_u64(7);
+        while let Ok((client, _)) = listener.accept().await {
+            if down.load(Ordering::SeqCst) {
+                faults.refused.fetch_add(1, Ordering::Relaxed);
+                drop(client);
+                continue;
+            }
+            let roll: u32 = if chaos.load(Ordering::SeqCst) {
+                rng.random_range(0..100)
+            } else {
+                99
+            };
+            let delay = Duration::from_millis(rng.random_range(0..300));
+            let cut_after: usize = rng.random_range(0..400);
+            let lifetime = Duration::from_millis(rng.random_range(50..2000));
+            let faults = faults.clone();
+            tokio::spawn(async move {
+                let Ok(server) = TcpStream::connect(upstream).await else {
+                    faults.refused.fetch_add(1, Ordering::Relaxed);
+                    return;
+                };
+                match roll {
+                    0..15 => {
+                        faults.delayed.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(delay).await;
+                        pass(client, server).await;
+                    }
+                    15..30 => {
+                        faults.cut.fetch_add(1, Ordering::Relaxed);
+                        cut(client, server, cut_after).await;
+                    }
+                    30..55 => {
+                        // A link that drops at some moment, whatever
+                        // is in flight (a push, a page, the live stream).
+                        faults.dropped.fetch_add(1, Ordering::Relaxed);
+                        let _ = tokio::time::timeout(lifetime, pass(client, server)).await;
+                    }
+                    _ => {
+                        faults.passed.fetch_add(1, Ordering::Relaxed);
+                        pass(client, server).await;
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+async fn pass(mut client: TcpStream, mut server: TcpStream) {
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+}
+
+/// Forwards the request whole, and `limit` bytes of what comes back; then
+/// both ends are closed, as a link dropping mid-answer would.
+async fn cut(client: TcpStream, server: TcpStream, limit: usize) {
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let upstream = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut client_read, &mut server_write).await;
+    });
+    let mut sent = 0;
+    let mut buf = [0u8; 512];
+    while sent < limit {
+        match server_read.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => {
+                let n = n.min(limit - sent);
+                if client_write.write_all(&buf[..n]).await.is_err() {
+                    break;
+                }
+                sent += n;
+            }
+        }
+    }
+    upstream.abort();
+    let _ = client_write.shutdown().await;
+}
+
+/// What the clients recorded: row id → (table, who made it).
+type Made = BTreeMap<Uuid, (&'static str, &'static str)>;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() {
+    let steps: usize = std::env::var("FAULT_STEPS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(150);
+    let mut backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let faults = Arc::new(Faults::default());
+    let (chaos, down) = (
+        Arc::new(AtomicBool::new(false)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let via = proxy(backend.addr, faults.clone(), chaos.clone(), down.clone()).await;
+    let url = format!("http://{via}");
+
+    let people = [
+        ("ada@example.com", team.ada),
+        ("ben@example.com", team.ben),
+        ("cy@example.com", team.cy),
+    ];
+    let mut clients = Vec::new();
+    for (email, _) in people {
+        let mut client = Client::sign_in_via(&url, email).await;
+        client.start_sync();
+        clients.push(client);
+    }
+    chaos.store(true, Ordering::SeqCst);
+
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut made = Made::new();
+    let (mut outages, mut offline_spells, mut actions) = (0, 0, 0);
+    for step in 0..steps {
+        let who = rng.random_range(0..clients.len());
+        let email = people[who].0;
+        let roll: u32 = rng.random_range(0..100);
+        let c = &mut clients[who];
+        match roll {
+            0..30 => {
+                let customer = c.with(|s| {
+                    s.create_customer(new_customer(&format!("{email} {step}")))
+                        .unwrap()
+                });
+                made.insert(customer.id, ("customers", email));
+            }
+            30..50 => {
+                // An edit of a customer this user manages (an admin: any).
+                let mine: Vec<_> = c.with(|s| {
+                    s.list_customers(&CustomerFilter {
+                        include_archived: true,
+                        limit: Some(1000),
+                        ..CustomerFilter::default()
+                    })
+                    .unwrap()
+                });
+                if let Some(item) = mine.get(rng.random_range(0..mine.len().max(1))) {
+                    let customer = item.customer.clone();
+                    let edit = CustomerEdit {
+                        name: format!(
+                            "{} / {step}",
+                            customer.name.split(" / ").next().unwrap_or("")
+                        ),
+                        ..edit_of(&customer)
+                    };
+                    c.with(|s| s.update_customer(customer.id, edit).unwrap());
+                }
+            }
+            50..65 => {
+                let mine: Vec<Uuid> = made
+                    .iter()
+                    .filter(|(_, (t, by))| *t == "customers" && *by == email)
+                    .map(|(id, _)| *id)
+                    .collect();
+                if let Some(customer) = mine.get(rng.random_range(0..mine.len().max(1))) {
+                    let interaction = c.with(|s| {
+                        s.log_interaction(NewInteraction {
+                            customer_id: *customer,
+                            interaction_type: "visit".into(),
+                            channel: InteractionChannel::Phone,
+                            note: Some(format!("step {step}")),
+                            follow_up_date: None,
+                            occurred_at: None,
+                        })
+                        .unwrap()
+                    });
+                    made.insert(interaction.id, ("customer_interactions", email));
+                }
+            }
+            65..78 => {
+                let ticket = c.with(|s| {
+                    s.open_ticket(NewTicket {
+                        title: format!("{email} {step}"),
+                        description: None,
+                        priority: TicketPriority::Medium,
+                        customer_id: None,
+                        assigned_to: None,
+                    })
+                    .unwrap()
+                });
+                made.insert(ticket.id, ("tickets", email));
+            }
+            78..88 => {
+                let mine: Vec<Uuid> = made
+                    .iter()
+                    .filter(|(_, (t, by))| *t == "tickets" && *by == email)
+                    .map(|(id, _)| *id)
+                    .collect();
+                if let Some(ticket) = mine.get(rng.random_range(0..mine.len().max(1))) {
+                    let comment = c.with(|s| {
+                        s.add_comment(NewComment {
+                            ticket_id: *ticket,
+                            content: format!("step {step}"),
+                            is_internal: false,
+                        })
+                        .unwrap()
+                    });
+                    made.insert(comment.id, ("ticket_comments", email));
+                }
+            }
+            88..95 => {
+                // The laptop goes offline, or comes back.
+                if c.engine.is_some() {
+                    c.stop_sync().await;
+                    offline_spells += 1;
+                } else {
+                    c.start_sync();
+                }
+            }
+            _ => {
+                // The server's network goes away for a moment.
+                down.store(true, Ordering::SeqCst);
+                backend.stop().await;
+                tokio::time::sleep(Duration::from_millis(rng.random_range(50..400))).await;
+                backend.restart().await;
+                down.store(false, Ordering::SeqCst);
+                outages += 1;
+            }
+        }
+        actions += 1;
+        tokio::time::sleep(Duration::from_millis(rng.random_range(0..40))).await;
+    }
+
+    // Settle: the network heals, every laptop comes online and catches up
+    // (twice round, so each hears what the others sent last).
+    chaos.store(false, Ordering::SeqCst);
+    for c in &mut clients {
+        if c.engine.is_none() {
+            c.start_sync();
+        }
+    }
+    for _ in 0..2 {
+        for c in &clients {
+            c.synced().await;
+        }
+    }
+
+    // Every recorded row once, with one INSERT audit row.
+    let pool = backend.pool();
+    let mut lost = 0;
+    let mut doubled = 0;
+    for (id, (table, by)) in &made {
+        let count = match *table {
+            "customers" => "SELECT count(*) FROM customers WHERE id = $1",
+            "customer_interactions" => "SELECT count(*) FROM customer_interactions WHERE id = $1",
+            "tickets" => "SELECT count(*) FROM tickets WHERE id = $1",
+            _ => "SELECT count(*) FROM ticket_comments WHERE id = $1",
+        };
+        let rows: i64 = sqlx::query_scalar(count)
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        let audits: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM audit_history WHERE record_id = $1 AND action = 'INSERT'",
+        )
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if rows == 0 {
+            lost += 1;
+            eprintln!("lost: {table} {id} by {by}");
+        }
+        if rows > 1 || audits != 1 {
+            doubled += 1;
+            eprintln!("{table} {id} by {by}: {rows} rows, {audits} insert audit rows");
+        }
+    }
+    // Nothing refused, nothing left to send.
+    for (c, (email, _)) in clients.iter().zip(people) {
+        let inbox = c.with(|s| s.inbox().unwrap());
+        assert!(inbox.rejected.is_empty(), "{email}: {:?}", inbox.rejected);
+        assert_eq!(c.with(|s| s.pending_count().unwrap()), 0, "{email}");
+    }
+    // Each replica holds what its user may see, with the server's values.
+    for (c, (email, user)) in clients.iter().zip(people) {
+        let mut tx =
+            sync_server::data::acting::begin_as(pool, &sync_server::data::Claims::user(user))
+                .await
+                .unwrap();
+        let mut server: Vec<(Uuid, String)> =
+            sqlx::query_as("SELECT id, name FROM customers ORDER BY id")
+                .fetch_all(&mut *tx)
+                .await
+                .unwrap();
+        tx.rollback().await.unwrap();
+        let mut replica: Vec<(Uuid, String)> = c.with(|s| {
+            s.list_customers(&CustomerFilter {
+                include_archived: true,
+                limit: Some(1000),
+                ..CustomerFilter::default()
+            })
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.customer.id, i.customer.name))
+            .collect()
+        });
+        server.sort();
+        replica.sort();
+        assert_eq!(replica, server, "{email}'s replica is what they may see");
+    }
+    println!(
+        "faults: {actions} actions ({} rows made), {outages} server outages, {offline_spells} offline spells; \
+         connections passed {}, delayed {}, cut mid-answer {}, dropped mid-flight {}, refused {}; \
+         lost {lost}, applied twice {doubled}",
+        made.len(),
+        faults.passed.load(Ordering::Relaxed),
+        faults.delayed.load(Ordering::Relaxed),
+        faults.cut.load(Ordering::Relaxed),
+        faults.dropped.load(Ordering::Relaxed),
+        faults.refused.load(Ordering::Relaxed),
+    );
+    assert_eq!((lost, doubled), (0, 0));
+    assert!(
+        faults.cut.load(Ordering::Relaxed) > 0,
+        "the run cut some answers"
+    );
+}
