@@ -68,8 +68,12 @@ pub async fn serve(
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Connections belong to this future: if it is dropped (a crash, as
+    // tests make one), they end with it.
+    let mut connections = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        while connections.try_join_next().is_some() {}
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
@@ -97,7 +101,7 @@ pub async fn serve(
             TowerToHyperService::new(service),
         );
         let connection = graceful.watch(connection.into_owned());
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
@@ -122,6 +126,14 @@ impl RunningServer {
     /// `http://127.0.0.1:PORT`
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// A crash: the server stops at once, requests in flight are dropped
+    /// where they are (their transactions roll back), as when its process
+    /// is killed.
+    pub fn crash(mut self) {
+        self.shutdown.take();
+        self.task.abort();
     }
 
     /// Graceful stop: requests in flight finish first.

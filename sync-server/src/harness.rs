@@ -71,6 +71,30 @@ impl Backend {
         }
     }
 
+    /// Another server process on the same database, as a deployment
+    /// behind a load balancer runs several: its own pool, its own `LISTEN`
+    /// connection, its own budgets; the same signing secret. It listens on
+    /// `addr` (port 0: any).
+    pub async fn another_process(&self, addr: SocketAddr) -> (RunningServer, tempfile::TempDir) {
+        let data_dir = tempfile::tempdir().unwrap();
+        let app_url = as_app_role(self.db.url()).unwrap_or_else(|| self.db.url().to_owned());
+        let config = Config::try_parse_from([
+            "sync-server",
+            "--database-url",
+            &app_url,
+            "--migrate-database-url",
+            self.db.url(),
+            "--jwt-secret",
+            JWT_SECRET,
+            "--data-dir",
+            data_dir.path().to_str().unwrap(),
+        ])
+        .unwrap();
+        let started = crate::start(config.server).await.unwrap();
+        let server = crate::app::spawn(started.state, addr).await.unwrap();
+        (server, data_dir)
+    }
+
     pub fn url(&self) -> String {
         format!("http://{}", self.addr)
     }
@@ -79,6 +103,14 @@ impl Backend {
     /// needs (the server's own pool runs as `crm_app`).
     pub fn pool(&self) -> &PgPool {
         self.db.pool()
+    }
+
+    /// The server crashes: it stops at once, requests in flight dropped
+    /// where they are. [`Backend::restart`] brings it back.
+    pub fn crash(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.crash();
+        }
     }
 
     /// The network goes away: the server stops (requests in flight finish).
