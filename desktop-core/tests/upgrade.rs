@@ -1,0 +1,127 @@
+//! Upgrades never cost work: a laptop that was offline while the server was
+//! upgraded (a column added to a replicated table, a new synced table) sends
+//! its outbox with nothing lost, and follows the new schema's changes
+//! without tripping over what it does not know yet.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use crm_desktop_core::store::customers::CustomerFilter;
+use crm_domain::InteractionChannel;
+use crm_domain::drafts::NewInteraction;
+use sqlx::Executor;
+use support::{Backend, Client, Team, edit_of, new_customer};
+
+/// Two server migrations of a later version, as they would be written:
+/// a column on a replicated table, and a new table that syncs.
+const LATER_MIGRATIONS: &str = "
+    ALTER TABLE public.customers ADD COLUMN region text;
+    UPDATE public.customers SET region = 'north';
+
+    CREATE TABLE public.regions (
+        id uuid PRIMARY KEY DEFAULT public.uuid_generate_v7(),
+        name text NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now()
+    );
+    ALTER TABLE public.regions ENABLE ROW LEVEL SECURITY;
+    ALTER TABLE public.regions FORCE ROW LEVEL SECURITY;
+    CREATE POLICY regions_select ON public.regions FOR SELECT TO authenticated
+        USING ((SELECT auth.uid()) IS NOT NULL);
+    GRANT SELECT ON public.regions TO authenticated;
+    GRANT ALL ON public.regions TO service_role;
+    CREATE TRIGGER regions_sync_insert AFTER INSERT ON public.regions
+        REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.log_inserted_rows();
+    CREATE TRIGGER regions_sync_update AFTER UPDATE ON public.regions
+        FOR EACH ROW EXECUTE FUNCTION sync.log_change();
+    CREATE TRIGGER regions_sync_delete AFTER DELETE ON public.regions
+        REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.log_deleted_rows();
+    INSERT INTO sync.synced_tables (name, load_order, relation) VALUES ('regions', 12, 'public.regions');
+    INSERT INTO public.regions (name) VALUES ('North'), ('South');
+";
+
+#[tokio::test]
+async fn work_done_offline_reaches_a_server_upgraded_meanwhile_and_the_replica_follows_it() {
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    ben.start_sync();
+    let kept = ben.with(|s| s.create_customer(new_customer("Before")).unwrap());
+    ben.synced().await;
+    ben.stop_sync().await;
+
+    // Offline: an edit, a new customer, an interaction wait in the outbox.
+    ben.with(|s| {
+        s.update_customer(
+            kept.id,
+            crm_desktop_core::store::customers::CustomerEdit {
+                name: "Edited offline".into(),
+                ..edit_of(&kept)
+            },
+        )
+        .unwrap()
+    });
+    let made = ben.with(|s| s.create_customer(new_customer("Made offline")).unwrap());
+    let call = ben.with(|s| {
+        s.log_interaction(NewInteraction {
+            customer_id: made.id,
+            interaction_type: "call".into(),
+            channel: InteractionChannel::Phone,
+            note: None,
+            follow_up_date: None,
+            occurred_at: None,
+        })
+        .unwrap()
+    });
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 3);
+
+    // Meanwhile the server is upgraded.
+    backend.pool().execute(LATER_MIGRATIONS).await.unwrap();
+
+    // Back online: everything goes through, and the new schema's changes
+    // (a column the app does not know, a table it does not hold) are taken
+    // in stride, checksums included.
+    ben.start_sync();
+    ben.synced().await;
+    ben.synced().await;
+    let names: Vec<(String, Option<String>)> =
+        sqlx::query_as("SELECT name, region FROM customers ORDER BY name")
+            .fetch_all(backend.pool())
+            .await
+            .unwrap();
+    assert_eq!(
+        names,
+        [
+            ("Edited offline".to_string(), Some("north".to_string())),
+            ("Made offline".to_string(), None),
+        ]
+    );
+    let calls: i64 = sqlx::query_scalar("SELECT count(*) FROM customer_interactions WHERE id = $1")
+        .bind(call.id)
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+    assert_eq!(calls, 1);
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 0);
+    assert!(ben.with(|s| s.inbox().unwrap()).rejected.is_empty());
+    let mut shown: Vec<String> = ben.with(|s| {
+        s.list_customers(&CustomerFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|i| i.customer.name)
+            .collect()
+    });
+    shown.sort();
+    assert_eq!(shown, ["Edited offline", "Made offline"]);
+
+    // A later change on the server reaches the replica as ever.
+    sqlx::query("UPDATE customers SET name = 'Renamed by the server' WHERE id = $1")
+        .bind(made.id)
+        .execute(backend.pool())
+        .await
+        .unwrap();
+    ben.synced().await;
+    assert_eq!(
+        ben.with(|s| s.customer(made.id).unwrap()).name,
+        "Renamed by the server"
+    );
+}
