@@ -198,6 +198,7 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
     let mut rng = StdRng::seed_from_u64(42);
     let mut made = Made::new();
     let (mut outages, mut crashes, mut offline_spells, mut actions) = (0, 0, 0, 0);
+    let mut database_drops = 0;
     for step in 0..steps {
         let who = rng.random_range(0..clients.len());
         let email = people[who].0;
@@ -285,7 +286,7 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
                     made.insert(comment.id, ("ticket_comments", email));
                 }
             }
-            88..95 => {
+            88..94 => {
                 // The laptop goes offline, or comes back.
                 if c.engine.is_some() {
                     c.stop_sync().await;
@@ -293,6 +294,18 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
                 } else {
                     c.start_sync();
                 }
+            }
+            94..95 => {
+                // PostgreSQL drops every connection of the servers (as a
+                // crash and restart of it would, mid-transaction).
+                sqlx::query(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+                     WHERE datname = current_database() AND pid <> pg_backend_pid()",
+                )
+                .execute(backend.pool())
+                .await
+                .unwrap();
+                database_drops += 1;
             }
             95..97 => {
                 // The servers' network goes away for a moment.
@@ -413,6 +426,7 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
     }
     println!(
         "faults: {actions} actions ({} rows made), {crashes} server crashes, {outages} network outages, \
+         {database_drops} times PostgreSQL dropped every connection, \
          {offline_spells} offline spells; \
          connections passed {}, delayed {}, cut mid-answer {}, dropped mid-flight {}, refused {}; \
          lost {lost}, applied twice {doubled}",
