@@ -125,3 +125,74 @@ async fn work_done_offline_reaches_a_server_upgraded_meanwhile_and_the_replica_f
         "Renamed by the server"
     );
 }
+
+#[tokio::test]
+async fn a_replica_left_by_an_older_version_is_migrated_and_its_unsent_work_delivered() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    // Ben's laptop, last used with the build of b71092f (replica schema V8):
+    // three changes recorded offline, never sent (tests/fixtures/README.md).
+    let laptop = tempfile::tempdir().unwrap();
+    let session = crm_desktop_core::session::Session::sign_in(
+        laptop.path(),
+        &backend.url(),
+        "ben@example.com",
+        support::PASSWORD,
+    )
+    .await
+    .unwrap();
+    let replica = session.replica_path();
+    drop(session);
+    std::fs::create_dir_all(replica.parent().unwrap()).unwrap();
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/replica-b71092f.sqlite3"
+        ),
+        &replica,
+    )
+    .unwrap();
+    // The fixture was made for a user id of its own; this test's Ben has
+    // another (ids are the server's).
+    rusqlite::Connection::open(&replica)
+        .unwrap()
+        .execute(
+            "UPDATE sync_state SET value = ?1 WHERE key = 'user_id'",
+            [team.ben.to_string()],
+        )
+        .unwrap();
+
+    // Today's app opens it (migrating it) and sends what it held.
+    let mut ben = Client::resume(laptop.path().to_path_buf());
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 3);
+    ben.start_sync();
+    ben.synced().await;
+    let titles: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT t.title, (SELECT count(*) FROM ticket_comments c WHERE c.ticket_id = t.id)
+         FROM tickets t ORDER BY t.title",
+    )
+    .fetch_all(backend.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        titles,
+        [
+            (
+                "Meter reading (recorded offline by the previous version)".to_string(),
+                0
+            ),
+            (
+                "Pump broken (recorded offline by the previous version)".to_string(),
+                1
+            ),
+        ]
+    );
+    let created_by: Vec<uuid::Uuid> = sqlx::query_scalar("SELECT DISTINCT created_by FROM tickets")
+        .fetch_all(backend.pool())
+        .await
+        .unwrap();
+    assert_eq!(created_by, [team.ben]);
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 0);
+    assert!(ben.with(|s| s.inbox().unwrap()).rejected.is_empty());
+    assert_eq!(ben.with(|s| s.my_tickets(true).unwrap()).len(), 2);
+}
