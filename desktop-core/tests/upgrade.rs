@@ -127,7 +127,7 @@ async fn work_done_offline_reaches_a_server_upgraded_meanwhile_and_the_replica_f
 }
 
 #[tokio::test]
-async fn a_replica_left_by_an_older_version_is_migrated_and_its_unsent_work_delivered() {
+async fn a_replica_left_by_an_older_version_reaches_an_upgraded_server_with_all_its_unsent_work() {
     let backend = Backend::start().await;
     let team = Team::create(&backend).await;
     // Ben's laptop, last used with the build of b71092f (replica schema V8):
@@ -161,6 +161,9 @@ async fn a_replica_left_by_an_older_version_is_migrated_and_its_unsent_work_deli
             [team.ben.to_string()],
         )
         .unwrap();
+
+    // While the laptop was away, the server was upgraded twice too.
+    backend.pool().execute(LATER_MIGRATIONS).await.unwrap();
 
     // Today's app opens it (migrating it) and sends what it held.
     let mut ben = Client::resume(laptop.path().to_path_buf());
