@@ -175,13 +175,13 @@ pub(crate) async fn pull(
         }) => follow(&mut tx, &principal, since, until, after, page_bytes).await?,
     };
     response.last_seq = last_seq;
+    // Checksums read every row the user may see: over the budget for that,
+    // the page goes without them and the app compares next time.
     if req.checksums
         && !response.has_more
         && !response.reset
         && state.budgets.spend(Budget::Scan, user.id).is_ok()
     {
-        // (Over budget, the page goes without them: the app compares next
-        // time.)
         response.checksums = Some(feed::checksums(&mut tx, &principal).await?);
     }
     tx.commit().await?;
