@@ -195,11 +195,6 @@ impl Table {
     }
 }
 
-/// The table of that name, if clients replicate it.
-pub fn table(name: &str) -> Option<&'static Table> {
-    TABLES.iter().copied().find(|t| t.name == name)
-}
-
 /// Every replicated table, in load order (parents first).
 pub static TABLES: [&Table; 11] = [
     &PROFILES,
