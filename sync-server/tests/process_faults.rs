@@ -43,13 +43,25 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// Starts (or restarts) the database, as a supervisor would: after a
+/// crash, the killed postmaster's backends take a moment to notice and
+/// exit, and until then PostgreSQL refuses to start on their shared memory.
 fn start_db(dir: &std::path::Path, port: u16) -> Cluster {
-    Cluster::start(
-        ClusterOptions::persistent(dir)
-            .with_port(port)
-            .with_superuser_password(SUPERUSER_PASSWORD),
-    )
-    .unwrap()
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        match Cluster::start(
+            ClusterOptions::persistent(dir)
+                .with_port(port)
+                .with_superuser_password(SUPERUSER_PASSWORD),
+        ) {
+            Ok(cluster) => return cluster,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("PostgreSQL not back yet: {e}");
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(e) => panic!("PostgreSQL did not come back: {e}"),
+        }
+    }
 }
 
 /// A server process on `port`.
