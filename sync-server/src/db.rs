@@ -40,3 +40,27 @@ pub async fn is_superuser(pool: &PgPool) -> Result<bool, DbError> {
     .fetch_one(pool)
     .await?)
 }
+
+/// Gives the role requests run on (`crm_app`, made by the migrations) its
+/// password, connecting as the superuser at `superuser_url`.
+pub async fn set_app_password(superuser_url: &str, password: &str) -> Result<(), DbError> {
+    let mut conn = PgConnection::connect(superuser_url).await?;
+    let mut tx = conn.begin().await?;
+    // The password travels as a parameter; PostgreSQL quotes it.
+    sqlx::query!(
+        "SELECT set_config('crm.app_password', $1, true) AS set",
+        password
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "DO $$ BEGIN
+             EXECUTE format('ALTER ROLE crm_app PASSWORD %L', current_setting('crm.app_password'));
+         END $$"
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    conn.close().await?;
+    Ok(())
+}

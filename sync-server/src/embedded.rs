@@ -30,26 +30,7 @@ impl Embedded {
     /// Gives `crm_app` its password (after the migrations made the role),
     /// as the superuser.
     pub async fn set_app_password(&self) -> anyhow::Result<()> {
-        use sqlx::Connection;
-        let mut conn = sqlx::PgConnection::connect(&self.migrate_url).await?;
-        let mut tx = conn.begin().await?;
-        // The password travels as a parameter; PostgreSQL quotes it.
-        sqlx::query!(
-            "SELECT set_config('crm.app_password', $1, true) AS set",
-            self.app_password
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "DO $$ BEGIN
-                 EXECUTE format('ALTER ROLE crm_app PASSWORD %L', current_setting('crm.app_password'));
-             END $$"
-        )
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        conn.close().await?;
-        Ok(())
+        Ok(crate::db::set_app_password(&self.migrate_url, &self.app_password).await?)
     }
 }
 

@@ -218,21 +218,9 @@ async fn killed_servers_and_a_crashed_database_lose_nothing_and_apply_nothing_tw
         .unwrap();
     assert!(migrate.success());
     let admin = sqlx::PgPool::connect(&migrate_url).await.unwrap();
-    let mut tx = admin.begin().await.unwrap();
-    sqlx::query("SELECT set_config('crm.app_password', $1, true)")
-        .bind(APP_PASSWORD)
-        .execute(&mut *tx)
+    sync_server::db::set_app_password(&migrate_url, APP_PASSWORD)
         .await
         .unwrap();
-    sqlx::query(
-        "DO $$ BEGIN
-             EXECUTE format('ALTER ROLE crm_app PASSWORD %L', current_setting('crm.app_password'));
-         END $$",
-    )
-    .execute(&mut *tx)
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
     let emails = ["ana@field.test", "ben@field.test"];
     for email in emails {
         sync_server::accounts::create_account(&admin, email, PASSWORD, None, UserRole::Agent)

@@ -10,14 +10,18 @@ use super::Me;
 use crate::error::{CoreError, CoreResult};
 
 /// The customer's owner, if the replica holds the customer.
-pub(crate) fn customer_owner(
-    conn: &Connection,
-    customer_id: Uuid,
-) -> CoreResult<Option<Option<String>>> {
+fn customer_owner(conn: &Connection, customer_id: Uuid) -> CoreResult<Option<Option<String>>> {
     Ok(conn
         .prepare_cached("SELECT owner FROM customers WHERE id = ?1")?
         .query_row(params![customer_id.to_string()], |r| r.get(0))
         .optional()?)
+}
+
+/// Whether the user owns the customer; `NotFound` if the replica lacks it.
+pub(crate) fn owns_customer(conn: &Connection, me: &Me, customer_id: Uuid) -> CoreResult<bool> {
+    let owner =
+        customer_owner(conn, customer_id)?.ok_or(CoreError::NotFound { what: "customer" })?;
+    Ok(owner.as_deref() == Some(me.user_id.to_string().as_str()))
 }
 
 /// Admins manage every customer; an agent the ones they own.
@@ -26,9 +30,8 @@ pub(crate) fn require_manages_customer(
     me: &Me,
     customer_id: Uuid,
 ) -> CoreResult<()> {
-    let owner =
-        customer_owner(conn, customer_id)?.ok_or(CoreError::NotFound { what: "customer" })?;
-    if me.is_admin() || owner.as_deref() == Some(me.user_id.to_string().as_str()) {
+    let owns = owns_customer(conn, me, customer_id)?;
+    if me.is_admin() || owns {
         Ok(())
     } else {
         Err(CoreError::forbidden(

@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::Me;
-use super::access::{customer_owner, has_ticket_access};
+use super::access::{has_ticket_access, owns_customer};
 use super::rows;
 use crate::error::{CoreError, CoreResult};
 
@@ -203,9 +203,7 @@ impl Row<'_> {
             return Ok(true);
         }
         let id = Uuid::parse_str(customer).map_err(|_| CoreError::NotFound { what: "customer" })?;
-        let owner =
-            customer_owner(self.conn, id)?.ok_or(CoreError::NotFound { what: "customer" })?;
-        Ok(owner.as_deref() == Some(self.me.user_id.to_string().as_str()))
+        owns_customer(self.conn, self.me, id)
     }
 
     fn has_ticket_access(&self, ticket: &str) -> CoreResult<bool> {

@@ -6,12 +6,7 @@ use crm_domain::protocol::{MutationOutcome, RejectionCode, SyncTable};
 
 /// Why a mutation was refused, in words for the agent.
 pub(crate) fn rejected(code: RejectionCode, message: impl Into<String>) -> MutationOutcome {
-    MutationOutcome::Rejected {
-        code,
-        message: message.into(),
-        field: None,
-        reason: None,
-    }
+    rejected_field(code, message, None)
 }
 
 /// A refusal that concerns one field.
