@@ -224,6 +224,42 @@ CREATE FUNCTION public.current_user_role() RETURNS public.user_role
     SELECT role FROM public.profiles WHERE id = auth.uid()
 $$;
 
+CREATE FUNCTION public.delete_attachment_objects() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+BEGIN
+    PERFORM set_config('crm.deleting_attachment', 'on', true);
+    DELETE FROM storage.objects o
+     USING deleted d
+     WHERE o.bucket_id = 'ticket-attachments' AND o.name = d.file_path;
+    PERFORM set_config('crm.deleting_attachment', '', true);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION public.enforce_attachment_has_file() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+    o record;
+BEGIN
+    SELECT size, mime_type INTO o FROM storage.objects
+     WHERE bucket_id = 'ticket-attachments' AND name = NEW.file_path;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'the file % has not been uploaded; upload it before its attachment', NEW.file_name
+            USING ERRCODE = 'foreign_key_violation', CONSTRAINT = 'ticket_attachments_file_path_uploaded';
+    END IF;
+    IF o.size <> NEW.file_size OR o.mime_type <> NEW.mime_type THEN
+        RAISE EXCEPTION 'the attachment says % bytes of %, but the uploaded file is % bytes of %',
+            NEW.file_size, NEW.mime_type, o.size, o.mime_type
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'ticket_attachments_file_path_uploaded';
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 CREATE FUNCTION public.enforce_immutable_columns() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog'
@@ -705,6 +741,21 @@ CREATE FUNCTION storage.foldername(p_name text) RETURNS text[]
     SET search_path TO 'pg_catalog'
     AS $$
     SELECT (string_to_array(p_name, '/'))[1:cardinality(string_to_array(p_name, '/')) - 1]
+$$;
+
+CREATE FUNCTION storage.protect_attached_objects() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+BEGIN
+    IF OLD.bucket_id = 'ticket-attachments'
+       AND coalesce(current_setting('crm.deleting_attachment', true), '') <> 'on'
+       AND EXISTS (SELECT 1 FROM public.ticket_attachments a WHERE a.file_path = OLD.name) THEN
+        RAISE EXCEPTION 'the file % belongs to an attachment; delete the attachment', OLD.name
+            USING ERRCODE = 'foreign_key_violation';
+    END IF;
+    RETURN OLD;
+END
 $$;
 
 CREATE FUNCTION storage.ticket_id_of(p_name text) RETURNS uuid
@@ -1576,6 +1627,8 @@ CREATE TABLE storage.objects (
     metadata jsonb DEFAULT '{}'::jsonb NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    content_sha256 text,
+    CONSTRAINT objects_content_sha256_check CHECK ((content_sha256 ~ '^[0-9a-f]{64}$'::text)),
     CONSTRAINT objects_name_check CHECK (((name <> ''::text) AND (octet_length(name) <= 1024))),
     CONSTRAINT objects_size_check CHECK ((size > 0))
 );
@@ -1867,6 +1920,8 @@ CREATE INDEX tickets_status_idx ON public.tickets USING btree (status);
 
 CREATE INDEX tickets_updated_at_idx ON public.tickets USING btree (updated_at);
 
+CREATE INDEX objects_content_sha256_idx ON storage.objects USING btree (content_sha256);
+
 CREATE INDEX objects_owner_idx ON storage.objects USING btree (owner);
 
 CREATE INDEX changes_changed_at_brin ON sync.changes USING brin (changed_at);
@@ -2019,7 +2074,11 @@ CREATE TRIGGER ticket_attachments_audit_update AFTER UPDATE ON public.ticket_att
 
 CREATE TRIGGER ticket_attachments_creation_time BEFORE INSERT ON public.ticket_attachments FOR EACH ROW EXECUTE FUNCTION public.clamp_creation_time('uploaded_at');
 
-CREATE TRIGGER ticket_attachments_immutable BEFORE UPDATE ON public.ticket_attachments FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'ticket_id', 'file_path', 'uploaded_by', 'uploaded_at');
+CREATE TRIGGER ticket_attachments_delete_objects AFTER DELETE ON public.ticket_attachments REFERENCING OLD TABLE AS deleted FOR EACH STATEMENT EXECUTE FUNCTION public.delete_attachment_objects();
+
+CREATE TRIGGER ticket_attachments_has_file BEFORE INSERT ON public.ticket_attachments FOR EACH ROW EXECUTE FUNCTION public.enforce_attachment_has_file();
+
+CREATE TRIGGER ticket_attachments_immutable BEFORE UPDATE ON public.ticket_attachments FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'ticket_id', 'file_name', 'file_path', 'file_size', 'mime_type', 'uploaded_by', 'uploaded_at');
 
 CREATE TRIGGER ticket_attachments_sync_delete AFTER DELETE ON public.ticket_attachments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.log_deleted_rows();
 
@@ -2083,7 +2142,9 @@ CREATE TRIGGER buckets_updated_at BEFORE UPDATE ON storage.buckets FOR EACH ROW 
 
 CREATE TRIGGER objects_bucket_rules BEFORE INSERT OR UPDATE ON storage.objects FOR EACH ROW EXECUTE FUNCTION storage.enforce_bucket_rules();
 
-CREATE TRIGGER objects_immutable BEFORE UPDATE ON storage.objects FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'bucket_id', 'owner', 'created_at');
+CREATE TRIGGER objects_immutable BEFORE UPDATE ON storage.objects FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'bucket_id', 'name', 'owner', 'size', 'mime_type', 'content_sha256', 'created_at');
+
+CREATE TRIGGER objects_protect_attached BEFORE DELETE ON storage.objects FOR EACH ROW EXECUTE FUNCTION storage.protect_attached_objects();
 
 CREATE TRIGGER objects_updated_at BEFORE UPDATE ON storage.objects FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
 
@@ -2373,6 +2434,10 @@ REVOKE ALL ON FUNCTION public.current_user_role() FROM PUBLIC;
 GRANT ALL ON FUNCTION public.current_user_role() TO authenticated;
 GRANT ALL ON FUNCTION public.current_user_role() TO service_role;
 
+REVOKE ALL ON FUNCTION public.delete_attachment_objects() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION public.enforce_attachment_has_file() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION public.enforce_immutable_columns() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION public.enforce_max_active_products() FROM PUBLIC;
@@ -2472,6 +2537,8 @@ GRANT ALL ON FUNCTION storage.filename(p_name text) TO service_role;
 REVOKE ALL ON FUNCTION storage.foldername(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION storage.foldername(p_name text) TO authenticated;
 GRANT ALL ON FUNCTION storage.foldername(p_name text) TO service_role;
+
+REVOKE ALL ON FUNCTION storage.protect_attached_objects() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION storage.ticket_id_of(p_name text) FROM PUBLIC;
 GRANT ALL ON FUNCTION storage.ticket_id_of(p_name text) TO authenticated;

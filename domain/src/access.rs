@@ -105,7 +105,8 @@ pub const fn rule(table: SyncTable, op: Op) -> Rule {
         (T::TicketComments, Update) => Rule::new(Author("created_by"), Author("created_by")),
         (T::TicketComments, Delete) => Rule::new(Author("created_by"), Anyone),
         (T::TicketAttachments, Insert) => Rule::new(TicketAccess, Anyone),
-        (T::TicketAttachments, Update) => Rule::new(Nobody, Anyone),
+        // Fixed once written: the row describes the uploaded file.
+        (T::TicketAttachments, Update) => Rule::new(Nobody, Nobody),
         (T::TicketAttachments, Delete) => Rule::new(Author("uploaded_by"), Anyone),
     }
 }

@@ -427,13 +427,14 @@ pub static TICKET_ATTACHMENTS: Table = Table {
     columns: &[
         id(),
         Column::new("ticket_id", Uuid).write(Insert),
+        // Fixed once written: the row describes the uploaded bytes.
         Column::new("file_name", Text)
-            .write(Always)
+            .write(Insert)
             .check(validation::validate_attachment_file_name, true),
         Column::new("file_path", Text).write(Insert),
         Column::new("file_size", Int).write(Insert),
         Column::new("mime_type", Text)
-            .write(Always)
+            .write(Insert)
             .check(validation::validate_attachment_mime_type, true),
         author("uploaded_by"),
         Column::new("uploaded_at", Timestamp).creation(),

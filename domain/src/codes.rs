@@ -111,10 +111,27 @@ codes! {
         InvalidCursor = "invalid_cursor",
         UnknownTable = "unknown_table",
         RefetchNeedsCursor = "refetch_needs_cursor",
+        // Attachment files.
+        /// The file is over the bucket's size limit (50 MiB).
+        FileTooLarge = "file_too_large",
+        /// The file's content is not an allowed type (images, PDF, Office).
+        FileTypeNotAllowed = "file_type_not_allowed",
+        /// The file carries scripts or macros.
+        ActiveContent = "active_content",
+        FileNameNotAllowed = "file_name_not_allowed",
+        /// The upload stopped sending for too long.
+        UploadStalled = "upload_stalled",
+        RangeNotSatisfiable = "range_not_satisfiable",
+        /// A signed URL past its expiry.
+        LinkExpired = "link_expired",
+        /// A signed URL for another file, method or user, or forged.
+        LinkInvalid = "link_invalid",
         // The server.
         /// Over a per-user budget of requests; see `Retry-After`.
         RateLimited = "rate_limited",
         DatabaseUnavailable = "database_unavailable",
+        /// The file store (disk or object store) failed; try again.
+        StorageUnavailable = "storage_unavailable",
         Internal = "internal",
     }
 }

@@ -12,6 +12,7 @@ pub mod codes;
 pub mod drafts;
 pub mod entities;
 pub mod enums;
+pub mod files;
 pub mod merge;
 pub mod protocol;
 pub mod validation;

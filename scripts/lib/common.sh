@@ -27,6 +27,8 @@ APT_PACKAGES=(
     libwebkit2gtk-4.1-dev librsvg2-dev libxdo-dev libssl-dev webkit2gtk-driver
     # Screenshots of the end-to-end test's windows (import).
     imagemagick
+    # moto, the S3-compatible server of the storage tests, in a virtualenv.
+    python3 python3-venv
 )
 
 install_system_packages() {
@@ -80,6 +82,21 @@ install_tauri_driver() {
         log "installing tauri-driver $TAURI_DRIVER_VERSION"
         cargo install tauri-driver --locked --version "$TAURI_DRIVER_VERSION"
     fi
+}
+
+# moto: a real S3-compatible server (from PyPI) for the attachment store's
+# S3 backend tests, in a virtualenv of its own. The tests find it through
+# CRM_MOTO_SERVER.
+MOTO_VERSION="5.2.1"
+install_moto() {
+    local venv="$HOME/.cache/crm-tools/moto-$MOTO_VERSION"
+    if [ ! -x "$venv/bin/moto_server" ]; then
+        log "installing moto $MOTO_VERSION (an S3-compatible server for the storage tests)"
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    fi
+    export CRM_MOTO_SERVER="$venv/bin/moto_server"
 }
 
 install_prerequisites() {

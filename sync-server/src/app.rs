@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{accounts, health, openapi, sync};
+use crate::{accounts, health, openapi, storage, sync};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -27,6 +27,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::routes())
         .merge(accounts::routes())
         .merge(sync::routes())
+        .merge(storage::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::bad_request(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")

@@ -160,6 +160,72 @@ pub struct ServerConfig {
     #[arg(long, env = "CRM_READ_STATEMENT_TIMEOUT_MS", default_value_t = 30_000,
         value_parser = clap::value_parser!(u32).range(100..), global = true)]
     pub read_statement_timeout_ms: u32,
+
+    /// Where attachment files are kept, when not in S3. Unset:
+    /// `{data dir}/storage`.
+    #[arg(long, env = "CRM_STORAGE_DIR", global = true)]
+    pub storage_dir: Option<PathBuf>,
+
+    /// Keep attachment files in this S3 bucket (any S3-compatible store)
+    /// instead of the local disk, so several server processes share them.
+    #[arg(long, env = "CRM_STORAGE_S3_BUCKET", global = true)]
+    pub storage_s3_bucket: Option<String>,
+
+    /// Key prefix inside the S3 bucket, for a bucket shared with other data.
+    #[arg(long, env = "CRM_STORAGE_S3_PREFIX", default_value = "", global = true)]
+    pub storage_s3_prefix: String,
+
+    /// The S3 service's URL (MinIO, Garage, Ceph, ...). Unset: AWS.
+    #[arg(long, env = "CRM_STORAGE_S3_ENDPOINT", global = true)]
+    pub storage_s3_endpoint: Option<String>,
+
+    /// The S3 region.
+    #[arg(
+        long,
+        env = "CRM_STORAGE_S3_REGION",
+        default_value = "us-east-1",
+        global = true
+    )]
+    pub storage_s3_region: String,
+
+    /// The S3 access key id. Unset: the environment's AWS credentials.
+    #[arg(long, env = "AWS_ACCESS_KEY_ID", global = true, hide_env_values = true)]
+    pub storage_s3_access_key_id: Option<String>,
+
+    /// The S3 secret access key.
+    #[arg(
+        long,
+        env = "AWS_SECRET_ACCESS_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub storage_s3_secret_access_key: Option<String>,
+
+    /// Allow an `http://` S3 endpoint (a store on loopback or a private
+    /// network); otherwise only HTTPS.
+    #[arg(long, env = "CRM_STORAGE_S3_ALLOW_HTTP", global = true)]
+    pub storage_s3_allow_http: bool,
+
+    /// Hours a leftover (an abandoned upload, a file no attachment row
+    /// came for, bytes no file holds) is kept before `storage clean`
+    /// removes it.
+    #[arg(
+        long,
+        env = "CRM_STORAGE_GRACE_HOURS",
+        default_value_t = 24,
+        global = true
+    )]
+    pub storage_grace_hours: u64,
+
+    /// Longest a signed URL works, in seconds (the default for one).
+    #[arg(long = "signed-url-max-ttl", env = "CRM_SIGNED_URL_MAX_TTL", default_value_t = 300,
+        value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub signed_url_max_ttl_secs: u64,
+
+    /// Seconds an upload may send nothing before it is dropped.
+    #[arg(long = "upload-idle-timeout", env = "CRM_UPLOAD_IDLE_TIMEOUT", default_value_t = 30,
+        value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub upload_idle_timeout_secs: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -183,6 +249,20 @@ pub enum Command {
     /// Manage accounts (for operators: create the first admin, change roles).
     #[command(subcommand)]
     User(UserCommand),
+    /// Attachment files: find (and remove) what crashes and refused syncs
+    /// left behind.
+    #[command(subcommand)]
+    Storage(StorageCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum StorageCommand {
+    /// Report leftovers: abandoned uploads, files without an attachment,
+    /// bytes no file holds, files whose bytes are missing. Exits 1 if any
+    /// are past the grace period.
+    Check,
+    /// Remove the leftovers past the grace period.
+    Clean,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -225,6 +305,27 @@ impl ServerConfig {
 
     pub fn refresh_token_ttl(&self) -> Duration {
         Duration::from_secs(self.refresh_token_ttl)
+    }
+
+    /// Where attachment files go on the local disk.
+    pub fn storage_dir(&self) -> PathBuf {
+        self.storage_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("storage"))
+    }
+
+    /// The S3 bucket to keep attachment files in, if one is configured.
+    pub fn storage_s3_settings(&self) -> Option<crate::storage::blobs::S3Settings> {
+        let bucket = self.storage_s3_bucket.clone()?;
+        Some(crate::storage::blobs::S3Settings {
+            bucket,
+            prefix: self.storage_s3_prefix.clone(),
+            endpoint: self.storage_s3_endpoint.clone(),
+            region: self.storage_s3_region.clone(),
+            access_key_id: self.storage_s3_access_key_id.clone(),
+            secret_access_key: self.storage_s3_secret_access_key.clone(),
+            allow_http: self.storage_s3_allow_http,
+        })
     }
 
     pub fn change_retention(&self) -> Duration {

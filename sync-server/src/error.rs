@@ -32,6 +32,17 @@ pub enum ApiError {
     Conflict { code: ErrorCode, message: String },
     #[error("the request body is larger than the server accepts")]
     PayloadTooLarge,
+    /// An upload over its limit (413).
+    #[error("{message}")]
+    TooLarge { code: ErrorCode, message: String },
+    /// Content of a kind the endpoint does not take (415).
+    #[error("{message}")]
+    UnsupportedType { code: ErrorCode, message: String },
+    /// The client stopped sending (408).
+    #[error("{message}")]
+    Timeout { code: ErrorCode, message: String },
+    #[error("the range is outside the file's {size} bytes")]
+    RangeNotSatisfiable { size: u64 },
     #[error("too many attempts; try again in {retry_after_secs} s")]
     TooManyRequests { retry_after_secs: u64 },
     /// Over a per-user budget (see `crate::limits`).
@@ -39,6 +50,8 @@ pub enum ApiError {
     RateLimited { retry_after_secs: u64 },
     #[error("the database is not reachable")]
     Unavailable,
+    #[error("the file store is not reachable; try again")]
+    StorageUnavailable,
     /// The client must be updated; it keeps its unsent changes.
     #[error("{message}")]
     UpgradeRequired { message: String },
@@ -99,6 +112,13 @@ impl ApiError {
             Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
+            Self::TooLarge { code, .. } => (StatusCode::PAYLOAD_TOO_LARGE, *code),
+            Self::UnsupportedType { code, .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, *code),
+            Self::Timeout { code, .. } => (StatusCode::REQUEST_TIMEOUT, *code),
+            Self::RangeNotSatisfiable { .. } => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                ErrorCode::RangeNotSatisfiable,
+            ),
             Self::TooManyRequests { .. } => {
                 (StatusCode::TOO_MANY_REQUESTS, ErrorCode::TooManyAttempts)
             }
@@ -106,6 +126,10 @@ impl ApiError {
             Self::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::DatabaseUnavailable,
+            ),
+            Self::StorageUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::StorageUnavailable,
             ),
             Self::UpgradeRequired { .. } => {
                 (StatusCode::UPGRADE_REQUIRED, ErrorCode::UpgradeRequired)
@@ -133,6 +157,12 @@ impl IntoResponse for ApiError {
             },
         };
         let mut response = (status, Json(body)).into_response();
+        if let Self::RangeNotSatisfiable { size } = self
+            && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))
+        {
+            response.headers_mut().insert(header::CONTENT_RANGE, value);
+            return response;
+        }
         if let Self::TooManyRequests { retry_after_secs } | Self::RateLimited { retry_after_secs } =
             self
             && let Ok(value) = HeaderValue::from_str(&retry_after_secs.to_string())

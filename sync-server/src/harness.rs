@@ -73,10 +73,12 @@ impl Backend {
 
     /// Another server process on the same database, as a deployment
     /// behind a load balancer runs several: its own pool, its own `LISTEN`
-    /// connection, its own budgets; the same signing secret. It listens on
-    /// `addr` (port 0: any).
+    /// connection, its own budgets; the same signing secret and the same
+    /// attachment files (this one's storage directory, as a shared disk
+    /// would be). It listens on `addr` (port 0: any).
     pub async fn another_process(&self, addr: SocketAddr) -> (RunningServer, tempfile::TempDir) {
         let data_dir = tempfile::tempdir().unwrap();
+        let storage = self.state.config.storage_dir();
         let app_url = as_app_role(self.db.url()).unwrap_or_else(|| self.db.url().to_owned());
         let config = Config::try_parse_from([
             "sync-server",
@@ -88,6 +90,8 @@ impl Backend {
             JWT_SECRET,
             "--data-dir",
             data_dir.path().to_str().unwrap(),
+            "--storage-dir",
+            storage.to_str().unwrap(),
         ])
         .unwrap();
         let started = crate::start(config.server).await.unwrap();

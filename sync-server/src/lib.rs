@@ -1,7 +1,8 @@
 //! The sync server: the one service between the desktop apps and the central
 //! PostgreSQL. Modules by concept: `accounts` (sign-up, sign-in, tokens),
 //! `db` (connecting, migrating), `data` (the data service: acting as the
-//! caller, applying changes), `sync` (the sync protocol over it), `embedded` (the private PostgreSQL when no URL is given), `app` (router, middleware,
+//! caller, applying changes), `sync` (the sync protocol over it), `embedded` (the private PostgreSQL when no URL is given), `storage`
+//! (attachment files), `app` (router, middleware,
 //! serving), `health`, `openapi`, `error` (the one error shape), `config`.
 
 pub mod accounts;
@@ -18,6 +19,7 @@ pub mod limits;
 pub mod openapi;
 pub mod secrets;
 pub mod state;
+pub mod storage;
 pub mod sync;
 
 use std::sync::Arc;
@@ -58,12 +60,14 @@ pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
     let tokens = accounts::tokens::TokenKeys::new(&secret, config.access_token_ttl())?;
     let live = sync::live::start(pool.clone());
     sync::retention::start(pool.clone(), config.change_retention());
+    let storage = storage::Storage::open(&config, pool.clone(), &secret)?;
     let budgets = Arc::new(limits::Budgets::new(&config));
     sync::retention::forget_idle_budgets(budgets.clone());
     let state = AppState {
         pool,
         tokens: Arc::new(tokens),
         budgets,
+        storage: Arc::new(storage),
         config: Arc::new(config),
         live,
         stopping: tokio::sync::watch::Sender::new(false),

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use crm_domain::UserRole;
-use sync_server::config::{Command, Config, LogFormat, ServerConfig, UserCommand};
+use sync_server::config::{Command, Config, LogFormat, ServerConfig, StorageCommand, UserCommand};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -102,6 +102,25 @@ async fn run(config: Config) -> anyhow::Result<()> {
             let role: UserRole = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             sync_server::accounts::set_role(&pool, &email, role).await?;
             println!("{email} is now {role}");
+        }
+        Command::Storage(command) => {
+            let clean = matches!(command, StorageCommand::Clean);
+            let report = sync_server::storage::housekeeping::run(&started.state.storage, clean)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{}", serde_json::to_string_pretty(&report)?);
+            let left = report.temporary_uploads.expired.len()
+                + report.unreferenced_blobs.expired.len()
+                + report.unattached_objects.expired.len()
+                + report.objects_without_bytes.expired.len()
+                + report.attachments_without_object.expired.len();
+            if !clean && left > 0 {
+                pool.close().await;
+                drop(started.embedded);
+                anyhow::bail!(
+                    "{left} leftovers are past the grace period; `sync-server storage clean` removes them"
+                );
+            }
         }
     }
     // Close our connections before stopping the private cluster under them.

@@ -7,15 +7,16 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::state::AppState;
-use crate::{accounts, error, health, sync};
+use crate::{accounts, error, health, storage, sync};
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "CRM sync server", description = "Accounts and the sync protocol of the offline-first CRM."),
+    info(title = "CRM sync server", description = "Accounts, the sync protocol and attachment files of the offline-first CRM."),
     paths(
         health::health,
         accounts::signup, accounts::login, accounts::refresh, accounts::logout, accounts::me, accounts::colleagues,
         sync::push::push, sync::pull::pull, sync::live::events,
+        storage::http::upload, storage::http::download, storage::http::remove, storage::http::sign,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),

@@ -15,6 +15,8 @@ pub struct AppState {
     pub pool: sqlx::PgPool,
     pub tokens: Arc<TokenKeys>,
     pub config: Arc<ServerConfig>,
+    /// Attachment files: where they are kept, the link signer.
+    pub storage: Arc<crate::storage::Storage>,
     /// Per-user request budgets (see `crate::limits`).
     pub budgets: Arc<Budgets>,
     /// Wakes the live streams of this process (see `sync::live`).

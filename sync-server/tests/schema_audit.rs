@@ -117,18 +117,6 @@ async fn every_change_to_an_audited_table_writes_one_audit_row_with_actor_and_va
             after: "second".into(),
         },
         Case {
-            table: "ticket_attachments",
-            actor: admin.clone(),
-            insert: format!(
-                "INSERT INTO ticket_attachments (id, ticket_id, file_name, file_path, file_size, mime_type)
-                 VALUES ($1, '{t_a}', 'audit.png', '{t_a}/audit.png', 5, 'image/png')"
-            ),
-            update: "UPDATE ticket_attachments SET mime_type = 'image/jpeg' WHERE id = $1".into(),
-            delete: "DELETE FROM ticket_attachments WHERE id = $1".into(),
-            field: "mime_type",
-            after: "image/jpeg".into(),
-        },
-        Case {
             table: "integration_tokens",
             actor: a.clone(),
             insert: "INSERT INTO integration_tokens (id, name, token_hash, permissions) VALUES ($1, 'audited', repeat('a', 64), '{tickets:read}')".into(),
@@ -285,6 +273,76 @@ async fn multi_row_inserts_and_deletes_write_one_audit_row_and_one_log_row_per_r
     .await;
     assert_eq!(audit_count(pool).await, audited);
     assert_eq!(changes().await, logged, "nothing deleted, nothing logged");
+}
+
+/// An attachment describes an uploaded file: it is written only for an
+/// object of its size and type, audited on insert and delete, fixed in
+/// between (even for admins), and its object goes with it.
+#[tokio::test]
+async fn an_attachment_needs_its_file_never_changes_and_takes_its_file_when_deleted() {
+    let db = database().await;
+    let pool = db.pool();
+    let w = World::build(pool).await;
+    let (a, t_a) = (w.a(), w.t_a);
+    let id = Uuid::now_v7();
+    let insert = format!(
+        "INSERT INTO ticket_attachments (id, ticket_id, file_name, file_path, file_size, mime_type)
+         VALUES ($1, '{t_a}', 'audit.png', '{t_a}/audit.png', 5, 'image/png')"
+    );
+    match attempt_and_commit(pool, &a, &insert, id).await {
+        Outcome::Refused(e) => assert!(e.contains("has not been uploaded"), "{e}"),
+        other => panic!("an attachment without its file: {other:?}"),
+    }
+    let object = format!(
+        "INSERT INTO storage.objects (id, bucket_id, name, size, mime_type)
+         VALUES ($1, 'ticket-attachments', '{t_a}/audit.png', 5, 'image/png')"
+    );
+    assert_eq!(
+        attempt_and_commit(pool, &a, &object, Uuid::now_v7()).await,
+        Outcome::Rows(1)
+    );
+    let lying = insert.replace(", 5, 'image/png')", ", 5, 'image/gif')");
+    match attempt_and_commit(pool, &a, &lying, id).await {
+        Outcome::Refused(e) => assert!(
+            e.contains("the uploaded file is 5 bytes of image/png"),
+            "{e}"
+        ),
+        other => panic!("an attachment of another type than its file: {other:?}"),
+    }
+    assert_eq!(
+        attempt_and_commit(pool, &a, &insert, id).await,
+        Outcome::Rows(1)
+    );
+    for update in [
+        "UPDATE ticket_attachments SET mime_type = 'image/jpeg' WHERE id = $1",
+        "UPDATE ticket_attachments SET file_size = 6 WHERE id = $1",
+    ] {
+        match attempt_and_commit(pool, &w.admin(), update, id).await {
+            Outcome::Refused(e) => assert!(e.contains("cannot be changed"), "{e}"),
+            other => panic!("{update}: {other:?}"),
+        }
+    }
+    // The object alone cannot go while the attachment stands.
+    let drop_object =
+        format!("DELETE FROM storage.objects WHERE name = '{t_a}/audit.png' AND $1 IS NOT NULL");
+    match attempt_and_commit(pool, &a, &drop_object, id).await {
+        Outcome::Refused(e) => assert!(e.contains("belongs to an attachment"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(
+        attempt_and_commit(pool, &a, "DELETE FROM ticket_attachments WHERE id = $1", id).await,
+        Outcome::Rows(1)
+    );
+    let rows = audit_rows(pool, "ticket_attachments", id).await;
+    let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(actions, ["INSERT", "DELETE"]);
+    assert!(rows.iter().all(|r| r.changed_by == Some(a.sub)));
+    let left: i64 = sqlx::query_scalar("SELECT count(*) FROM storage.objects WHERE name = $1")
+        .bind(format!("{t_a}/audit.png"))
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "the attachment's object went with it");
 }
 
 async fn attempt_and_commit(pool: &PgPool, claims: &Claims, sql: &str, id: Uuid) -> Outcome {

@@ -41,7 +41,9 @@ pub(crate) fn database_refusal(
     // by triggers) are written for people and kept.
     let sentence = match (code, field) {
         (RejectionCode::MissingValue, Some(field)) => format!("{field}: is required"),
-        (RejectionCode::MissingReference, Some(field)) => {
+        (RejectionCode::MissingReference, Some(field))
+            if message.contains("violates foreign key constraint") =>
+        {
             format!("{field}: refers to something that does not exist (any more)")
         }
         (_, Some(field)) if message.contains("violates check constraint") => {
@@ -85,7 +87,9 @@ pub(crate) fn explain(code: RejectionCode, db_message: &str) -> String {
             "you are not allowed to make this change".into()
         }
         RejectionCode::AlreadyExists => "this already exists".into(),
-        RejectionCode::MissingReference => {
+        RejectionCode::MissingReference
+            if db_message.contains("violates foreign key constraint") =>
+        {
             "it refers to something that does not exist (any more)".into()
         }
         _ => db_message.to_owned(),

@@ -346,6 +346,16 @@ impl World {
         .await;
 
         let (att_a, att_admin) = (id(), id());
+        // An attachment describes an uploaded file: its object comes first.
+        let object = "INSERT INTO storage.objects (bucket_id, name, size, mime_type)
+                      VALUES ('ticket-attachments', $1::text || '/' || $2, 1024, 'application/pdf')";
+        commit_as(pool, &a, sqlx::query(object).bind(t_a).bind("report.pdf")).await;
+        commit_as(
+            pool,
+            &ad,
+            sqlx::query(object).bind(t_admin).bind("contract.pdf"),
+        )
+        .await;
         let attachment = "INSERT INTO ticket_attachments (id, ticket_id, file_name, file_path, file_size, mime_type)
                           VALUES ($1, $2, $3, $2::text || '/' || $3, 1024, 'application/pdf')";
         commit_as(

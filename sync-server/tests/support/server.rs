@@ -27,6 +27,12 @@ impl Deref for TestServer {
     }
 }
 
+impl std::ops::DerefMut for TestServer {
+    fn deref_mut(&mut self) -> &mut Backend {
+        &mut self.backend
+    }
+}
+
 impl TestServer {
     /// A server with the given extra flags (e.g. `["--signup", "open"]`).
     pub async fn start(flags: &[&str]) -> TestServer {
