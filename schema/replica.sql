@@ -5,6 +5,25 @@ CREATE TABLE acquisition_stages (
     created_at  TEXT
 );
 
+CREATE TABLE attachment_files (
+    attachment_id TEXT PRIMARY KEY,
+    sha256        TEXT NOT NULL,
+    size          INTEGER NOT NULL,
+    -- 'waiting': attached here, the bytes not yet on the server (the
+    --   attachment's row is not pushed before them);
+    -- 'uploaded': the server has them;
+    -- 'refused': the server would not take them (why: refusal_code,
+    --   last_error); the attachment's row goes to the inbox;
+    -- 'downloaded': someone's file, fetched to open it.
+    state         TEXT NOT NULL CHECK (state IN ('waiting', 'uploaded', 'refused', 'downloaded')),
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    refusal_code  TEXT,
+    last_error    TEXT,
+    added_at      TEXT NOT NULL,
+    -- Least recently opened goes first when the cache is over its size.
+    opened_at     TEXT
+);
+
 CREATE TABLE colleagues (
     id          TEXT PRIMARY KEY,
     full_name   TEXT,
@@ -205,6 +224,8 @@ CREATE TABLE 'tickets_fts_data'(id INTEGER PRIMARY KEY, block BLOB);
 CREATE TABLE 'tickets_fts_docsize'(id INTEGER PRIMARY KEY, sz BLOB);
 
 CREATE TABLE 'tickets_fts_idx'(segid, term, pgno, PRIMARY KEY(segid, term)) WITHOUT ROWID;
+
+CREATE INDEX attachment_files_sha256_idx ON attachment_files (sha256);
 
 CREATE INDEX customer_interactions_customer_idx ON customer_interactions (customer_id, created_at);
 

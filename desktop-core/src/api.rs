@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crm_domain::Colleague;
 use crm_domain::auth::{LoginRequest, LogoutRequest, RefreshRequest, Session};
+use crm_domain::files::StoredFile;
 use crm_domain::protocol::{PullRequest, PullResponse, PushRequest, PushResponse};
 use futures_util::StreamExt;
 use reqwest::StatusCode;
@@ -67,12 +68,18 @@ pub const SILENCE_LIMIT: Duration = Duration::from_secs(12);
 /// comment every 15 s (`sync::live`): three missed beats.
 const STREAM_SILENCE_LIMIT: Duration = Duration::from_secs(45);
 
+/// How long a file transfer may go without a byte either way: the server
+/// answers an upload only once it has stored all of it.
+const TRANSFER_SILENCE_LIMIT: Duration = Duration::from_secs(120);
+
 /// A client for one server.
 #[derive(Debug, Clone)]
 pub struct Api {
     http: reqwest::Client,
     /// For the live stream, with its own silence limit.
     stream: reqwest::Client,
+    /// For attachment files, with theirs.
+    transfer: reqwest::Client,
     base: String,
 }
 
@@ -94,6 +101,7 @@ impl Api {
         Ok(Self {
             http: client(silence)?,
             stream: client(STREAM_SILENCE_LIMIT.max(silence))?,
+            transfer: client(TRANSFER_SILENCE_LIMIT.max(silence))?,
             base: base_url.trim_end_matches('/').to_string(),
         })
     }
@@ -148,6 +156,96 @@ impl Api {
             .await
             .map_err(unreachable)?;
         decode(check(response).await?).await
+    }
+
+    fn file_url(&self, ticket_id: uuid::Uuid, file_name: &str) -> String {
+        format!(
+            "{}/storage/ticket-attachments/{ticket_id}/{}",
+            self.base,
+            crm_domain::files::url_segment(file_name)
+        )
+    }
+
+    /// Uploads a file from disk, streaming it; `sent` hears how many bytes
+    /// have gone so far.
+    pub async fn upload_file(
+        &self,
+        token: &str,
+        ticket_id: uuid::Uuid,
+        file_name: &str,
+        path: &std::path::Path,
+        sent: impl Fn(u64) + Send + Sync + 'static,
+    ) -> Result<StoredFile, ApiError> {
+        let file = tokio::fs::File::open(path)
+            .await
+            .map_err(|e| ApiError::Malformed(format!("reading {}: {e}", path.display())))?;
+        let size = file
+            .metadata()
+            .await
+            .map_err(|e| ApiError::Malformed(e.to_string()))?
+            .len();
+        let sent = std::sync::Arc::new(sent);
+        let chunks = futures_util::stream::try_unfold(
+            (file, 0u64, sent),
+            |(mut file, total, sent)| async move {
+                use tokio::io::AsyncReadExt;
+                let mut buf = vec![0u8; 256 * 1024];
+                let n = file.read(&mut buf).await?;
+                if n == 0 {
+                    return Ok::<_, std::io::Error>(None);
+                }
+                buf.truncate(n);
+                let total = total + n as u64;
+                sent(total);
+                Ok(Some((buf, (file, total, sent))))
+            },
+        );
+        let response = self
+            .transfer
+            .put(self.file_url(ticket_id, file_name))
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_LENGTH, size)
+            .body(reqwest::Body::wrap_stream(chunks))
+            .send()
+            .await
+            .map_err(unreachable)?;
+        decode(check(response).await?).await
+    }
+
+    /// Downloads a file into `dest`, streaming it; returns the SHA-256 the
+    /// server says it has (its `ETag`), to check the bytes against.
+    pub async fn download_file(
+        &self,
+        token: &str,
+        ticket_id: uuid::Uuid,
+        file_name: &str,
+        dest: &std::path::Path,
+    ) -> Result<Option<String>, ApiError> {
+        use tokio::io::AsyncWriteExt;
+        let response = self
+            .transfer
+            .get(self.file_url(ticket_id, file_name))
+            .bearer_auth(token)
+            .send()
+            .await
+            .map_err(unreachable)?;
+        let response = check(response).await?;
+        let etag = response
+            .headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim_matches('"').to_owned());
+        let local =
+            |e: std::io::Error| ApiError::Malformed(format!("writing {}: {e}", dest.display()));
+        let mut out = tokio::fs::File::create(dest).await.map_err(local)?;
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            out.write_all(&chunk.map_err(unreachable)?)
+                .await
+                .map_err(local)?;
+        }
+        out.sync_all().await.map_err(local)?;
+        Ok(etag)
     }
 
     /// Opens the live stream; `on_event` is called for each event name

@@ -14,11 +14,14 @@
 //!   replica per user.
 //! - [`reminders`]: follow-up dates turned into desktop notifications, each
 //!   fired once.
+//! - [`files`]: attachment files opened from the cache or downloaded into
+//!   it (their upload is the engine's, in outbox order).
 //!
 //! The Tauri shell (`src-tauri/`) is a thin layer of commands over this crate.
 
 pub mod api;
 pub mod error;
+pub mod files;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod reminders;

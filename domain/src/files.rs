@@ -26,6 +26,23 @@ use crate::validation::{
 /// hold while the rest streams.
 pub const SNIFF_BYTES: usize = 64 * 1024;
 
+/// A file the server stored, as its storage API answers an upload.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct StoredFile {
+    /// `{ticket_id}/{file_name}`: the attachment's `file_path`.
+    pub path: String,
+    pub ticket_id: uuid::Uuid,
+    /// The name it is stored under: numbered if another file of the
+    /// ticket had the name.
+    pub file_name: String,
+    pub size: i64,
+    /// Read from the content.
+    pub mime_type: String,
+    pub sha256: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
 /// Why a file is refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FileRefusal {
@@ -134,15 +151,27 @@ impl ActiveContentScan {
             return;
         }
         let longest = self.markers.iter().map(|(m, _)| m.len()).max().unwrap_or(0);
-        let mut window = std::mem::take(&mut self.carry);
-        window.extend_from_slice(chunk);
+        // The tail of the previous chunk with the head of this one catches
+        // a marker split between them; the chunk itself is searched where
+        // it lies (memchr's SIMD search: the scan keeps pace with a disk).
+        let mut seam = std::mem::take(&mut self.carry);
+        seam.extend_from_slice(&chunk[..chunk.len().min(longest.saturating_sub(1))]);
         self.found = self
             .markers
             .iter()
-            .find(|(marker, _)| window.windows(marker.len()).any(|w| w == *marker))
+            .find(|(marker, _)| {
+                memchr::memmem::find(&seam, marker).is_some()
+                    || memchr::memmem::find(chunk, marker).is_some()
+            })
             .map(|(_, what)| *what);
-        let keep = window.len().min(longest.saturating_sub(1));
-        self.carry = window.split_off(window.len() - keep);
+        let keep = longest.saturating_sub(1);
+        self.carry = if chunk.len() >= keep {
+            chunk[chunk.len() - keep..].to_vec()
+        } else {
+            let mut tail = seam;
+            let from = tail.len().saturating_sub(keep);
+            tail.split_off(from)
+        };
     }
 
     /// What active content was seen, if any.
@@ -221,6 +250,21 @@ pub fn numbered_file_name(name: &str, n: u32) -> String {
         cut -= 1;
     }
     format!("{}{suffix}", &stem[..cut])
+}
+
+/// A file name as one segment of a URL path: RFC 3986 percent-encoding
+/// of everything but the unreserved characters, so no name can add a
+/// segment, a query or a fragment.
+pub fn url_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use specta_typescript::Typescript;
 use tauri_specta::{Builder, collect_commands, collect_events};
 
-use crate::commands::{customers, follow_ups, inbox, overview, session, tickets, window};
+use crate::commands::{
+    attachments, customers, follow_ups, inbox, overview, session, tickets, window,
+};
 use crate::events::{OpenCustomer, OpenFollowUps, SyncStatusChanged};
 
 pub fn builder() -> Builder<tauri::Wry> {
@@ -40,6 +42,11 @@ pub fn builder() -> Builder<tauri::Wry> {
             tickets::remove_assignee,
             tickets::check_ticket,
             tickets::check_comment,
+            attachments::attach_files,
+            attachments::pick_files,
+            attachments::open_attachment,
+            attachments::attachment_preview,
+            attachments::delete_attachment,
             follow_ups::follow_ups,
             follow_ups::complete_follow_up,
             follow_ups::reschedule_follow_up,

@@ -20,6 +20,15 @@ pub struct Config {
     #[arg(long, env = "CRM_SERVER_URL", default_value = "http://127.0.0.1:8740")]
     pub server: String,
 
+    /// The program that opens an attachment (given its path). Unset: the
+    /// desktop's own opener (xdg-open, open, start).
+    #[arg(long, env = "CRM_OPEN_WITH")]
+    pub open_with: Option<String>,
+
+    /// How much disk the cache of opened attachment files may take, in MiB.
+    #[arg(long, env = "CRM_FILE_CACHE_MIB", default_value_t = 1024)]
+    pub file_cache_mib: u64,
+
     /// Log filter (tracing's env-filter syntax), written to stderr.
     #[arg(long, env = "CRM_LOG", default_value = "info")]
     pub log: String,

@@ -48,6 +48,7 @@ pub fn run(config: Config) -> anyhow::Result<()> {
     }
     let app = tauri::Builder::default()
         .plugin(window_state.build())
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(bindings.invoke_handler())
         .manage(AppState::new(config))
         .setup(move |app| {

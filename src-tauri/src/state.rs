@@ -96,7 +96,11 @@ impl AppState {
             .await
             .map_err(|e| CoreError::Malformed(e.to_string()))??;
         let store = Arc::new(Mutex::new(store));
-        let engine = sync::start(store.clone(), session.clone(), engine_options());
+        let engine = sync::start(
+            store.clone(),
+            session.clone(),
+            engine_options(self.config.file_cache_mib),
+        );
         let on_action: OnAction = {
             let notifier = notifier.clone();
             Arc::new(move |action| notifier.reminder_action(action))
@@ -168,6 +172,20 @@ impl AppState {
         }))
     }
 
+    /// The path of an attachment's file on this device, downloaded first
+    /// if needed (see `crm_desktop_core::files`).
+    pub async fn fetch_file(&self, id: uuid::Uuid) -> Result<std::path::PathBuf, ErrorReport> {
+        let (store, session) = {
+            let running = self.running.lock().await;
+            let running = running.as_ref().ok_or_else(signed_out)?;
+            (running.store.clone(), running.session.clone())
+        };
+        let limit = self.config.file_cache_mib.saturating_mul(1024 * 1024);
+        crm_desktop_core::files::fetch(&store, &session, id, limit)
+            .await
+            .map_err(|e| ErrorReport::from(&e))
+    }
+
     async fn store(&self) -> Result<Arc<Mutex<Store>>, ErrorReport> {
         let running = self.running.lock().await;
         running
@@ -215,9 +233,10 @@ impl AppState {
 /// The engine as the window wants it: an agent watching the pending count
 /// after the network returns should not wait a minute, so retries are at
 /// most 15 s apart (one client's cheap request; the server copes).
-fn engine_options() -> EngineOptions {
+fn engine_options(file_cache_mib: u64) -> EngineOptions {
     EngineOptions {
         max_backoff: std::time::Duration::from_secs(15),
+        file_cache_limit_bytes: file_cache_mib.saturating_mul(1024 * 1024),
         ..EngineOptions::default()
     }
 }

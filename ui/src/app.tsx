@@ -383,6 +383,14 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
     return () => window.removeEventListener("keydown", onKeyDown);
   }, [navigate, goBack]);
 
+  // The upload in progress, a new value only when it moved: other status
+  // changes do not redraw every screen.
+  const uploading = status?.upload ?? null;
+  const upload = useMemo(
+    () => uploading,
+    [uploading?.attachment_id, uploading?.file_name, uploading?.sent, uploading?.total],
+  );
+
   const app: AppContextValue = useMemo(
     () => ({
       session,
@@ -390,6 +398,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
       products,
       colleagues,
       version,
+      upload,
       refresh,
       navigate,
       goBack,
@@ -397,7 +406,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
       closeDialog,
       setNewAction,
     }),
-    [session, vocabulary, products, colleagues, version, refresh, navigate, goBack, closeDialog, setNewAction],
+    [session, vocabulary, products, colleagues, version, upload, refresh, navigate, goBack, closeDialog, setNewAction],
   );
 
   const current = screen ? section(screen) : null;

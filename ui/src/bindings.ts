@@ -49,6 +49,28 @@ export const commands = {
 	removeAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("remove_assignee", { ticketId, userId })),
 	checkTicket: (draft: NewTicket_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_ticket", { draft }),
 	checkComment: (draft: NewComment) => __TAURI_INVOKE<FieldMessage[]>("check_comment", { draft }),
+	/**
+	 *  Attaches files from disk to a ticket, in order; each is copied into the
+	 *  replica first, so it is kept even if the original moves. Stops at the
+	 *  first file refused (its name says which), keeping those before it.
+	 */
+	attachFiles: (ticketId: string, paths: string[]) => typedError<TicketAttachment[], ErrorReport>(__TAURI_INVOKE("attach_files", { ticketId, paths })),
+	/**
+	 *  The system's file picker, for files to attach (images, PDFs, Office
+	 *  documents); no files if the user cancels.
+	 */
+	pickFiles: () => typedError<string[], ErrorReport>(__TAURI_INVOKE("pick_files")),
+	/**
+	 *  Opens an attachment with the system's application for its type,
+	 *  downloading it first if it is not on this device.
+	 */
+	openAttachment: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("open_attachment", { id })),
+	/**
+	 *  An image attachment as a `data:` URL for its thumbnail (downloaded if
+	 *  needed); none for other files.
+	 */
+	attachmentPreview: (id: string) => typedError<string | null, ErrorReport>(__TAURI_INVOKE("attachment_preview", { id })),
+	deleteAttachment: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("delete_attachment", { id })),
 	/**  The user's open follow-ups, oldest first. */
 	followUps: () => typedError<FollowUpItem_Serialize[], ErrorReport>(__TAURI_INVOKE("follow_ups")),
 	/**  Marks a follow-up done (synced and audited like any change). */
@@ -128,6 +150,35 @@ export type AssigneeItem_Deserialize = {
 export type AssigneeItem_Serialize = {
 	name: string | null,
 } & TicketAssignee;
+
+/**  An attachment as the ticket page lists it. */
+export type AttachmentItem = AttachmentItem_Serialize | AttachmentItem_Deserialize;
+
+/**  An attachment as the ticket page lists it. */
+export type AttachmentItem_Deserialize = {
+	attachment: TicketAttachment,
+	uploaded_by_name?: string | null,
+	/**
+	 *  Where its bytes are: waiting to upload, on this device, only on
+	 *  the server, or refused.
+	 */
+	file: FileState,
+	/**  Its uploader or an admin may delete it. */
+	can_delete: boolean,
+};
+
+/**  An attachment as the ticket page lists it. */
+export type AttachmentItem_Serialize = {
+	attachment: TicketAttachment,
+	uploaded_by_name: string | null,
+	/**
+	 *  Where its bytes are: waiting to upload, on this device, only on
+	 *  the server, or refused.
+	 */
+	file: FileState,
+	/**  Its uploader or an admin may delete it. */
+	can_delete: boolean,
+};
 
 /**
  *  What other users may see of a [`Profile`]: everything but the email, which
@@ -539,6 +590,17 @@ export type FieldMessage = {
 	field: string,
 	message: string,
 };
+
+/**  An attachment's file as the ticket page shows it. */
+export type FileState = 
+/**  Attached here; sent when the network allows. */
+"waiting" | 
+/**  On the server, and on this device (opens offline). */
+"available_offline" | 
+/**  On the server only: opening it downloads it. */
+"on_server" | 
+/**  The server would not take it; the inbox says why. */
+"refused";
 
 /**  A follow-up to remind the user of. */
 export type FollowUp = FollowUp_Serialize | FollowUp_Deserialize;
@@ -1077,6 +1139,8 @@ export type SyncStatus_Deserialize = {
 	 *  "Sync now" waits for this to answer the user either way.
 	 */
 	attempted_nudge: number,
+	/**  The attachment file being uploaded, and how far it is. */
+	upload?: UploadProgress | null,
 };
 
 export type SyncStatus_Serialize = {
@@ -1100,6 +1164,8 @@ export type SyncStatus_Serialize = {
 	 *  "Sync now" waits for this to answer the user either way.
 	 */
 	attempted_nudge: number,
+	/**  The attachment file being uploaded, and how far it is. */
+	upload: UploadProgress | null,
 };
 
 /**
@@ -1199,7 +1265,7 @@ export type TicketPage_Deserialize = {
 	assignees: AssigneeItem_Deserialize[],
 	comments: CommentItem_Deserialize[],
 	history: TicketWorkflowHistory_Deserialize[],
-	attachments: TicketAttachment[],
+	attachments: AttachmentItem_Deserialize[],
 };
 
 /**  A ticket's page. */
@@ -1212,7 +1278,7 @@ export type TicketPage_Serialize = {
 	assignees: AssigneeItem_Serialize[],
 	comments: CommentItem_Serialize[],
 	history: TicketWorkflowHistory_Serialize[],
-	attachments: TicketAttachment[],
+	attachments: AttachmentItem_Serialize[],
 };
 
 /**  How urgently a ticket needs attention. */
@@ -1318,6 +1384,18 @@ export type Ticket_Serialize = {
 	updated_at: string,
 	resolved_at: string | null,
 	closed_at: string | null,
+};
+
+/**  An attachment file on its way to the server. */
+export type UploadProgress = {
+	attachment_id: string,
+	file_name: string,
+	/**
+	 *  Bytes sent so far (JavaScript numbers hold them exactly: files are
+	 *  at most 50 MiB).
+	 */
+	sent: number,
+	total: number,
 };
 
 /**  What a signed-in person may do; admins manage users, products and tokens. */

@@ -1,11 +1,19 @@
 // What every screen of the signed-in app may use, handed down by the shell
 // (app.tsx) through one Preact context: who is signed in, the vocabulary,
 // products and colleagues for the forms and for names, navigation,
-// dialogs, and the data version that makes screens reload.
+// dialogs, the data version that makes screens reload, and the upload in
+// progress.
 
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
-import type { Colleague_Serialize, Customer_Serialize, Product_Serialize, SessionInfo_Serialize, Vocabulary } from "./bindings";
+import type {
+  Colleague_Serialize,
+  Customer_Serialize,
+  Product_Serialize,
+  SessionInfo_Serialize,
+  UploadProgress,
+  Vocabulary,
+} from "./bindings";
 import type { Screen } from "./route";
 
 /** The forms and overlays that open above the current screen. */
@@ -32,6 +40,11 @@ export interface AppContextValue {
    * or the user saved something); screens reload when it changes.
    */
   version: number;
+  /**
+   * The attachment file being uploaded right now and how far it is (from
+   * the sync status), for the ticket page's "Uploading 42%"; null when none.
+   */
+  upload: UploadProgress | null;
   /** Call after a successful save: every screen reloads quietly. */
   refresh(): void;
   navigate(screen: Screen): void;

@@ -1,8 +1,9 @@
 // Hooks the screens share: loading a command's data (and reloading it
 // quietly when the data version changes), a record's page whose record may
-// be gone, checking a form as the user types, debouncing a value, and a
-// clock for relative times.
+// be gone, checking a form as the user types, debouncing a value, a clock
+// for relative times, and files dropped on the window.
 
+import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
 import { call, onNotFound, toReport, type Result } from "./api";
 import type { ErrorReport, FieldMessage } from "./bindings";
@@ -138,4 +139,60 @@ export function useNewAction(action: (() => void) | null, inputs: unknown[]): vo
     return () => setNewAction(null);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, inputs);
+}
+
+/** Whether the window runs inside the Tauri shell (not in tests or a plain browser). */
+function inTauri(): boolean {
+  return typeof window !== "undefined" && "__TAURI_INTERNALS__" in window;
+}
+
+/**
+ * Files dragged from the desktop onto the window while the calling
+ * component is shown. The shell handles such drags natively (the page gets
+ * no DOM drop event with paths), so this listens to the webview's
+ * drag-and-drop events: the answer is true while files hover over the
+ * window, and `onDrop` gets the paths of the dropped files. Does nothing
+ * outside Tauri.
+ */
+export function useFileDrop(onDrop: (paths: string[]) => void): boolean {
+  const [dragging, setDragging] = useState(false);
+  const onDropRef = useRef(onDrop);
+  onDropRef.current = onDrop;
+
+  useEffect(() => {
+    if (!inTauri()) return;
+    let unlisten: (() => void) | undefined;
+    let gone = false;
+    try {
+      getCurrentWebview()
+        .onDragDropEvent((event) => {
+          const drag = event.payload;
+          switch (drag.type) {
+            case "enter":
+            case "over":
+              setDragging(true);
+              break;
+            case "leave":
+              setDragging(false);
+              break;
+            case "drop":
+              setDragging(false);
+              if (drag.paths.length > 0) onDropRef.current(drag.paths);
+              break;
+          }
+        })
+        .then(
+          (stop) => (gone ? stop() : (unlisten = stop)),
+          (failure) => console.warn("cannot follow dropped files", failure),
+        );
+    } catch (failure) {
+      console.warn("cannot follow dropped files", failure);
+    }
+    return () => {
+      gone = true;
+      unlisten?.();
+    };
+  }, []);
+
+  return dragging;
 }

@@ -21,6 +21,7 @@ const status = (over: Partial<SyncStatus_Serialize> = {}): SyncStatus_Serialize 
   rounds: 0,
   served_nudge: 0,
   attempted_nudge: 0,
+  upload: null,
   ...over,
 });
 

@@ -8,6 +8,7 @@
 //! returns, a crash or power loss can neither lose it nor half-apply it.
 
 mod access;
+pub mod attachments;
 pub(crate) mod codec;
 pub mod customers;
 pub mod inbox;
@@ -53,6 +54,8 @@ impl Me {
 
 pub struct Store {
     conn: Connection,
+    /// Attachment files (see `attachments`): beside the replica's file.
+    files_dir: std::path::PathBuf,
 }
 
 impl Store {
@@ -86,7 +89,10 @@ impl Store {
             replica::restore_indexes(&conn)?;
         }
         runner.run(&mut conn)?;
-        let store = Self { conn };
+        let files_dir = path
+            .parent()
+            .map_or_else(|| Path::new("files").to_owned(), |dir| dir.join("files"));
+        let store = Self { conn, files_dir };
         store.client_id()?;
         Ok(store)
     }

@@ -46,6 +46,17 @@ impl Store {
         me: &Me,
         changes: Vec<(SyncTable, Uuid, MutationOp)>,
     ) -> CoreResult<i64> {
+        self.record_all_with(me, changes, |_| Ok(()))
+    }
+
+    /// As [`Store::record_all`], with `also` run in the same transaction
+    /// (an attachment's upload is queued with its row).
+    pub(crate) fn record_all_with(
+        &mut self,
+        me: &Me,
+        changes: Vec<(SyncTable, Uuid, MutationOp)>,
+        also: impl FnOnce(&rusqlite::Transaction<'_>) -> CoreResult<()>,
+    ) -> CoreResult<i64> {
         let tx = self.conn.transaction()?;
         let mut seq = next_seq(&tx)?;
         let edited_at = Utc::now();
@@ -84,6 +95,7 @@ impl Store {
             seq += 1;
         }
         set_state(&tx, "next_seq", &seq.to_string())?;
+        also(&tx)?;
         tx.commit()?;
         Ok(seq - 1)
     }

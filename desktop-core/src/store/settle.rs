@@ -69,6 +69,21 @@ impl Store {
                     settled.rejected += 1;
                     // Named now, while the replica still holds the rows.
                     let subject = super::inbox::subject_of(&tx, &mutation)?;
+                    // An attachment refused for want of its file says why
+                    // the server would not take the file.
+                    let file_refusal = if table == "ticket_attachments" {
+                        Store::file_refusal(&tx, &row_id)?
+                    } else {
+                        None
+                    };
+                    let (code, message, field) = match &file_refusal {
+                        Some(why) => (
+                            &crm_domain::protocol::RejectionCode::ValidationFailed,
+                            why,
+                            &Some("file".to_owned()),
+                        ),
+                        None => (code, message, field),
+                    };
                     tx.execute(
                         "INSERT OR REPLACE INTO rejected
                              (seq, table_name, row_id, mutation, code, message, rejected_at, subject,

@@ -73,7 +73,20 @@ pub struct TicketPage {
     pub assignees: Vec<AssigneeItem>,
     pub comments: Vec<CommentItem>,
     pub history: Vec<TicketWorkflowHistory>,
-    pub attachments: Vec<TicketAttachment>,
+    pub attachments: Vec<AttachmentItem>,
+}
+
+/// An attachment as the ticket page lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AttachmentItem {
+    pub attachment: TicketAttachment,
+    pub uploaded_by_name: Option<String>,
+    /// Where its bytes are: waiting to upload, on this device, only on
+    /// the server, or refused.
+    pub file: super::attachments::FileState,
+    /// Its uploader or an admin may delete it.
+    pub can_delete: bool,
 }
 
 /// The edit form of a ticket.
@@ -218,12 +231,13 @@ impl Store {
             "WHERE ticket_id = ?1 ORDER BY created_at, id",
             params![id.to_string()],
         )?;
-        let attachments = rows::read_where(
+        let attachments: Vec<TicketAttachment> = rows::read_where(
             conn,
             rows::synced(SyncTable::TicketAttachments),
             "WHERE ticket_id = ?1 ORDER BY uploaded_at",
             params![id.to_string()],
         )?;
+        let file_states = self.file_states(id)?;
         let customer_name = match ticket.customer_id {
             Some(c) => conn
                 .query_row(
@@ -249,6 +263,18 @@ impl Store {
                 comment: c,
             });
         }
+        let mut attachment_items = Vec::new();
+        for a in attachments {
+            attachment_items.push(AttachmentItem {
+                uploaded_by_name: self.person_name(Some(a.uploaded_by))?,
+                file: file_states
+                    .get(&a.id)
+                    .cloned()
+                    .unwrap_or(super::attachments::FileState::OnServer),
+                can_delete: a.uploaded_by == me.user_id || me.is_admin(),
+                attachment: a,
+            });
+        }
         Ok(TicketPage {
             customer_name,
             assigned_to_name: self.person_name(ticket.assigned_to)?,
@@ -256,7 +282,7 @@ impl Store {
             assignees: assignee_items,
             comments: comment_items,
             history,
-            attachments,
+            attachments: attachment_items,
             ticket,
         })
     }

@@ -30,6 +30,7 @@ use crate::api::ApiError;
 use crate::error::{CoreError, CoreResult};
 use crate::session::Session;
 use crate::store::Store;
+use crate::store::attachments::{PendingUpload, PushStep};
 
 /// What the engine is doing, for the status bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -77,6 +78,20 @@ pub struct SyncStatus {
     /// The last nudge a round started after that has ended, well or not:
     /// "Sync now" waits for this to answer the user either way.
     pub attempted_nudge: u64,
+    /// The attachment file being uploaded, and how far it is.
+    pub upload: Option<UploadProgress>,
+}
+
+/// An attachment file on its way to the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct UploadProgress {
+    pub attachment_id: uuid::Uuid,
+    pub file_name: String,
+    /// Bytes sent so far (JavaScript numbers hold them exactly: files are
+    /// at most 50 MiB).
+    pub sent: u32,
+    pub total: u32,
 }
 
 /// Tuning, mostly for tests.
@@ -93,6 +108,8 @@ pub struct EngineOptions {
     /// the user holds, on both sides, so it must not ride on every live
     /// update.
     pub verify_interval: Duration,
+    /// How much disk the cache of opened attachment files may take.
+    pub file_cache_limit_bytes: u64,
 }
 
 impl Default for EngineOptions {
@@ -103,6 +120,7 @@ impl Default for EngineOptions {
             max_backoff: Duration::from_secs(60),
             live: true,
             verify_interval: Duration::from_secs(600),
+            file_cache_limit_bytes: crate::store::attachments::DEFAULT_CACHE_LIMIT_BYTES,
         }
     }
 }
@@ -164,6 +182,7 @@ pub fn start(store: SharedStore, session: Arc<Session>, options: EngineOptions) 
         rounds: 0,
         served_nudge: 0,
         attempted_nudge: 0,
+        upload: None,
     };
     let (status_tx, status) = watch::channel(initial);
     let (stop, stop_rx) = watch::channel(false);
@@ -293,6 +312,10 @@ impl Engine {
     async fn round(&mut self) -> Result<(), RoundError> {
         self.push_all().await?;
         self.pull_all().await?;
+        // Files of attachments that left (deleted, or out of scope) go;
+        // the cache stays within its size.
+        let limit = self.options.file_cache_limit_bytes;
+        self.with_store(move |s| s.sweep_files(limit)).await?;
         let token = self.session.access_token().await?;
         let colleagues = self.session.api().colleagues(&token).await?;
         self.with_store(move |s| s.replace_colleagues(&colleagues))
@@ -302,14 +325,21 @@ impl Engine {
         Ok(())
     }
 
+    /// Pushes the outbox in order; an attachment's file goes up just
+    /// before its row (see `store::attachments`).
     async fn push_all(&mut self) -> Result<(), RoundError> {
         loop {
-            let (batch, client_id) = self
-                .with_store(|s| Ok((s.pending_batch(MAX_MUTATIONS_PER_PUSH)?, s.client_id()?)))
+            let (step, client_id) = self
+                .with_store(|s| Ok((s.push_step(MAX_MUTATIONS_PER_PUSH)?, s.client_id()?)))
                 .await?;
-            if batch.is_empty() {
-                return Ok(());
-            }
+            let batch = match step {
+                PushStep::Idle => return Ok(()),
+                PushStep::Upload(file) => {
+                    self.upload(file).await?;
+                    continue;
+                }
+                PushStep::Batch(batch) => batch,
+            };
             self.publish(SyncState::Syncing, None, None).await;
             let token = self.session.access_token().await?;
             let request = PushRequest {
@@ -320,6 +350,66 @@ impl Engine {
             let response = self.session.api().push(&token, &request).await?;
             let settled = self.with_store(move |s| s.settle(&response)).await?;
             tracing::info!(?settled, "pushed");
+        }
+    }
+
+    /// Uploads one attachment's file, showing its progress. A refusal
+    /// (type, size, access) is the file's, recorded for the inbox; any
+    /// other failure ends the round, to be tried again after a backoff.
+    #[tracing::instrument(name = "upload", skip_all, fields(attachment = %file.attachment_id, size = file.size))]
+    async fn upload(&mut self, file: PendingUpload) -> Result<(), RoundError> {
+        self.publish(SyncState::Syncing, None, None).await;
+        let token = self.session.access_token().await?;
+        let total = u32::try_from(file.size).unwrap_or(u32::MAX);
+        let progress = |sent: u32| UploadProgress {
+            attachment_id: file.attachment_id,
+            file_name: file.file_name.clone(),
+            sent,
+            total,
+        };
+        self.status.send_modify(|s| s.upload = Some(progress(0)));
+        let status = self.status.clone();
+        let shown = progress(0);
+        let result = self
+            .session
+            .api()
+            .upload_file(
+                &token,
+                file.ticket_id,
+                &file.file_name,
+                &file.path,
+                move |sent| {
+                    let mut now = shown.clone();
+                    now.sent = u32::try_from(sent).unwrap_or(u32::MAX);
+                    status.send_modify(|s| s.upload = Some(now));
+                },
+            )
+            .await;
+        self.status.send_modify(|s| s.upload = None);
+        let id = file.attachment_id;
+        match result {
+            Ok(stored) => {
+                tracing::info!(path = %stored.path, "uploaded");
+                self.with_store(move |s| s.upload_done(id, &stored)).await?;
+                Ok(())
+            }
+            Err(ApiError::Refused {
+                status,
+                code,
+                message,
+            }) if status != 408 => {
+                tracing::warn!(%code, %message, "the server refused a file");
+                self.with_store(move |s| s.upload_refused(id, code.as_str(), &message))
+                    .await?;
+                Ok(())
+            }
+            Err(ApiError::Malformed(message)) if !file.path.exists() => {
+                let message = format!("the file is gone from this device: {message}");
+                self.with_store(move |s| s.upload_refused(id, "file_missing", &message))
+                    .await?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -139,8 +139,14 @@ impl FsBlobs {
 struct FsTemp {
     key: String,
     path: PathBuf,
-    file: tokio::fs::File,
+    /// Buffered: each write to a `tokio::fs::File` is a trip to the
+    /// blocking pool, and an upload arrives in chunks of a few KiB.
+    file: tokio::io::BufWriter<tokio::fs::File>,
 }
+
+/// Bytes written or read at a time: few trips to the blocking pool, and a
+/// bounded amount of memory per transfer.
+const FS_BUFFER_BYTES: usize = 1024 * 1024;
 
 #[async_trait]
 impl TempBlob for FsTemp {
@@ -154,7 +160,7 @@ impl TempBlob for FsTemp {
         use tokio::io::AsyncWriteExt;
         let FsTemp { key, mut file, .. } = *self;
         file.flush().await?;
-        file.sync_all().await?;
+        file.get_ref().sync_all().await?;
         Ok(key)
     }
 
@@ -171,6 +177,7 @@ impl BlobStore for FsBlobs {
         let key = format!("uploads/{}", Uuid::new_v4());
         let path = self.path_of(&key);
         let file = tokio::fs::File::create(&path).await?;
+        let file = tokio::io::BufWriter::with_capacity(FS_BUFFER_BYTES, file);
         Ok(Box::new(FsTemp { key, path, file }))
     }
 
@@ -202,9 +209,10 @@ impl BlobStore for FsBlobs {
         };
         file.seek(std::io::SeekFrom::Start(start)).await?;
         let reader = file.take(end.saturating_sub(start));
-        // 64 KiB reads: the memory of a download does not grow with the file.
+        // Reads of a bounded size: the memory of a download does not grow
+        // with the file.
         let stream = futures_util::stream::try_unfold(reader, |mut reader| async move {
-            let mut buf = vec![0u8; 64 * 1024];
+            let mut buf = vec![0u8; FS_BUFFER_BYTES];
             let n = reader.read(&mut buf).await?;
             if n == 0 {
                 return Ok(None);

@@ -23,11 +23,10 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
+pub use crm_domain::files::StoredFile;
 use crm_domain::files::{self as rules, ActiveContentScan, FileRefusal, SNIFF_BYTES};
 use crm_domain::validation::MAX_ATTACHMENT_BYTES;
 use futures_util::{Stream, StreamExt};
-use serde::Serialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -38,22 +37,6 @@ use crate::db::DbError;
 
 /// The one bucket; its name is the first segment of an object's path.
 pub const BUCKET: &str = "ticket-attachments";
-
-/// A stored file, as the API answers it.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
-pub struct StoredFile {
-    /// `{ticket_id}/{file_name}`: the attachment's `file_path`.
-    pub path: String,
-    pub ticket_id: Uuid,
-    /// The name it is stored under: normalised, and numbered if another
-    /// file of the ticket had the name.
-    pub file_name: String,
-    pub size: i64,
-    /// Read from the content.
-    pub mime_type: String,
-    pub sha256: String,
-    pub created_at: DateTime<Utc>,
-}
 
 /// Why a storage request failed.
 #[derive(Debug, thiserror::Error)]

@@ -282,21 +282,8 @@ fn content_disposition(file_name: &str, inline: bool) -> String {
     let kind = if inline { "inline" } else { "attachment" };
     format!(
         "{kind}; filename=\"{fallback}\"; filename*=UTF-8''{}",
-        percent_encode(file_name)
+        crm_domain::files::url_segment(file_name)
     )
-}
-
-/// RFC 3986 percent-encoding of everything but the unreserved characters.
-pub(super) fn percent_encode(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
-            out.push(byte as char);
-        } else {
-            out.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    out
 }
 
 /// One byte range of a file of `size` bytes (`bytes=a-b`, `bytes=a-`,
@@ -455,7 +442,7 @@ pub(crate) async fn sign(
     Ok(ApiJson(SignedUrl {
         url: format!(
             "/storage/{BUCKET}/{ticket_id}/{}?{query}",
-            percent_encode(&file_name)
+            crm_domain::files::url_segment(&file_name)
         ),
         method,
         expires_at,

@@ -1,11 +1,22 @@
 // A ticket's page: what it is about, its status (only the moves the
 // workflow allows are offered) and priority, who works on it, its history,
-// its comments with a form to add one, and its attachments.
+// its comments with a form to add one, and its attachments (attached with
+// the file picker or by dropping files on the window, opened with the
+// system's apps, thumbnails for images, where each file's bytes are).
 
-import { useState } from "preact/hooks";
-import { attempt } from "../api";
+import { useEffect, useRef, useState } from "preact/hooks";
+import { attempt, call } from "../api";
+import {
+  attachedMessage,
+  fileMark,
+  fileStateLabel,
+  fileTypeLabel,
+  uploaderLabel,
+  wantsThumbnail,
+} from "../attachments";
 import {
   commands,
+  type AttachmentItem_Serialize,
   type CommentItem_Serialize,
   type TicketPage_Serialize,
   type TicketPriority,
@@ -19,7 +30,7 @@ import { Pill } from "../components/Pill";
 import { useApp } from "../context";
 import { formatDateTime, formatFull } from "../datetime";
 import { commentDraft, statusChoices, ticketEdit } from "../forms";
-import { useNow, useRecordPage } from "../hooks";
+import { useFileDrop, useNow, useRecordPage } from "../hooks";
 import { fileSize, humanize, personName } from "../labels";
 import { byName, colleagueName, historyActor, personLabel } from "../people";
 import { backLabel, backTarget, type Screen } from "../route";
@@ -155,26 +166,263 @@ export function TicketPage({ id, back, onMissing }: TicketPageProps) {
             )}
           </section>
 
-          <section class="panel" aria-labelledby="attachments-heading">
-            <h2 id="attachments-heading">
-              Attachments <span class="count">{data.attachments.length}</span>
-            </h2>
-            {data.attachments.length === 0 ? (
-              <p class="empty-inline">No attachments.</p>
-            ) : (
-              <ul class="attachments">
-                {data.attachments.map((file) => (
-                  <li key={file.id} class="attachment" data-id={file.id} title={file.mime_type}>
-                    <span class="ellipsis">{file.file_name}</span>
-                    <span class="muted small">{fileSize(file.file_size)}</span>
-                  </li>
-                ))}
-              </ul>
-            )}
-          </section>
+          <AttachmentsPanel page={data} now={now} />
         </div>
       </div>
     </section>
+  );
+}
+
+/** How long "Attached …" stays under the attachments. */
+const ATTACHED_MS = 4000;
+
+/**
+ * The ticket's files, with "Attach files…" (the system's picker) and, while
+ * the page is shown, files dropped anywhere on the window. Attaching copies
+ * them into the replica at once, so it works offline; sync sends them.
+ */
+function AttachmentsPanel({ page, now }: { page: TicketPage_Serialize; now: Date }) {
+  const { refresh } = useApp();
+  const ticketId = page.ticket.id;
+  const [work, setWork] = useState<"idle" | "picking" | "attaching">("idle");
+  const [feedback, setFeedback] = useState("");
+  const panel = useRef<HTMLElement>(null);
+  const attachButton = useRef<HTMLButtonElement>(null);
+
+  useEffect(() => {
+    if (!feedback) return;
+    const timer = setTimeout(() => setFeedback(""), ATTACHED_MS);
+    return () => clearTimeout(timer);
+  }, [feedback]);
+
+  async function attach(paths: string[]) {
+    if (paths.length === 0) return;
+    setWork("attaching");
+    setFeedback("");
+    const attached = await attempt(commands.attachFiles(ticketId, paths));
+    setWork("idle");
+    if (attached) setFeedback(attachedMessage(attached.map((a) => a.file_name)));
+    // Even on an error: the files before the refused one are attached.
+    refresh();
+  }
+
+  async function pick() {
+    setWork("picking");
+    const paths = await attempt(commands.pickFiles());
+    setWork("idle");
+    if (paths && paths.length > 0) await attach(paths);
+  }
+
+  const dragging = useFileDrop((paths) => void attach(paths));
+  // The hint is where the files go: keep the panel in sight while they hover.
+  useEffect(() => {
+    if (dragging) panel.current?.scrollIntoView?.({ block: "nearest" });
+  }, [dragging]);
+
+  const items = page.attachments;
+  return (
+    <section
+      ref={panel}
+      class={dragging ? "panel drop-target" : "panel"}
+      aria-labelledby="attachments-heading"
+      aria-busy={work === "attaching" ? "true" : undefined}
+    >
+      <h2 id="attachments-heading">
+        Attachments <span class="count">{items.length}</span>
+      </h2>
+      {dragging && <p class="drop-hint">Drop files to attach them to this ticket</p>}
+      {items.length === 0 ? (
+        <p class="empty-inline">No attachments. Drop files here to attach them.</p>
+      ) : (
+        <ul class="attachments">
+          {items.map((item) => (
+            <AttachmentRow key={item.attachment.id} item={item} now={now} onDeleted={() => attachButton.current?.focus()} />
+          ))}
+        </ul>
+      )}
+      <div class="attachments-actions">
+        <button
+          id="attach-files"
+          ref={attachButton}
+          type="button"
+          class="button small"
+          disabled={work !== "idle"}
+          onClick={() => void pick()}
+          title="Attach files from this computer (or drop them on this page); they are kept here and sent when online"
+        >
+          {work === "attaching" ? "Attaching…" : "Attach files…"}
+        </button>
+        <span id="attach-feedback" class="small muted" role="status">
+          {feedback}
+        </span>
+      </div>
+    </section>
+  );
+}
+
+interface AttachmentRowProps {
+  item: AttachmentItem_Serialize;
+  now: Date;
+  /** After it was deleted: the row is about to go, so the focus moves on. */
+  onDeleted: () => void;
+}
+
+/**
+ * One attachment: its thumbnail or mark, its name (opens it with the
+ * system's app), what and whose it is, where its bytes are, and "Delete"
+ * after a confirm for its uploader or an admin.
+ */
+function AttachmentRow({ item, now, onDeleted }: AttachmentRowProps) {
+  const { refresh, upload, session } = useApp();
+  const { attachment, file } = item;
+  const name = attachment.file_name;
+  const [opening, setOpening] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const deleteButton = useRef<HTMLButtonElement>(null);
+  const keepButton = useRef<HTMLButtonElement>(null);
+  const wasConfirming = useRef(false);
+
+  // The question takes the focus on the safe answer; "Keep" gives it back.
+  useEffect(() => {
+    if (confirming) keepButton.current?.focus();
+    else if (wasConfirming.current) deleteButton.current?.focus();
+    wasConfirming.current = confirming;
+  }, [confirming]);
+
+  async function open() {
+    if (opening) return;
+    setOpening(true);
+    const opened = await attempt(commands.openAttachment(attachment.id));
+    setOpening(false);
+    // A file that was only on the server is on this device now.
+    if (opened !== undefined && file === "on_server") refresh();
+  }
+
+  async function remove() {
+    setConfirming(false);
+    const done = await attempt(commands.deleteAttachment(attachment.id));
+    if (done !== undefined) {
+      onDeleted();
+      refresh();
+    }
+  }
+
+  const state = opening && file === "on_server" ? "Downloading…" : fileStateLabel(attachment.id, file, upload);
+  return (
+    <li class="attachment" data-id={attachment.id} data-state={file}>
+      <AttachmentThumb id={attachment.id} name={name} mime={attachment.mime_type} file={file} />
+      <div class="attachment-body">
+        <button
+          type="button"
+          class="link-button attachment-open"
+          aria-label={`Open ${name}`}
+          aria-busy={opening ? "true" : undefined}
+          title={file === "on_server" ? `Download and open ${name}` : `Open ${name}`}
+          onClick={() => void open()}
+        >
+          {name}
+        </button>
+        <span class="attachment-meta muted small">
+          {fileSize(attachment.file_size)} · {fileTypeLabel(attachment.mime_type)} · by{" "}
+          <span class="attachment-by" data-user-id={attachment.uploaded_by}>
+            {uploaderLabel(attachment.uploaded_by, item.uploaded_by_name, session.account.id)}
+          </span>{" "}
+          <span title={formatFull(attachment.uploaded_at)}>{formatDateTime(attachment.uploaded_at, now)}</span>
+        </span>
+        <span class="attachment-foot">
+          <span class="pill attachment-state">{state}</span>
+          {item.can_delete && !confirming && (
+            <button
+              type="button"
+              ref={deleteButton}
+              class="link-button small attachment-delete"
+              aria-label={`Delete ${name}`}
+              title={`Delete ${name}`}
+              onClick={() => setConfirming(true)}
+            >
+              Delete
+            </button>
+          )}
+          {confirming && (
+            <span
+              class="attachment-confirm"
+              onKeyDown={(event) => {
+                if (event.key === "Escape") {
+                  event.preventDefault();
+                  event.stopPropagation();
+                  setConfirming(false);
+                }
+              }}
+            >
+              <span class="small">Delete this file for everyone?</span>
+              <button type="button" class="link-button small danger attachment-delete-confirm" onClick={() => void remove()}>
+                Delete
+              </button>
+              <button type="button" ref={keepButton} class="link-button small attachment-delete-cancel" onClick={() => setConfirming(false)}>
+                Keep
+              </button>
+            </span>
+          )}
+        </span>
+      </div>
+    </li>
+  );
+}
+
+/**
+ * An image's thumbnail, asked for once the row is in sight (the core may
+ * download the image for it); the file's mark otherwise, and whenever no
+ * thumbnail comes (offline, too large): that is not an error.
+ */
+function AttachmentThumb({ id, name, mime, file }: { id: string; name: string; mime: string; file: AttachmentItem_Serialize["file"] }) {
+  const wanted = wantsThumbnail(mime, file);
+  const [src, setSrc] = useState<string | null>(null);
+  const [seen, setSeen] = useState(false);
+  const box = useRef<HTMLSpanElement>(null);
+
+  useEffect(() => {
+    if (!wanted || seen) return;
+    const element = box.current;
+    if (!element || typeof IntersectionObserver === "undefined") {
+      setSeen(true);
+      return;
+    }
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) {
+        observer.disconnect();
+        setSeen(true);
+      }
+    });
+    observer.observe(element);
+    return () => observer.disconnect();
+  }, [wanted, seen]);
+
+  useEffect(() => {
+    if (!wanted || !seen || src) return;
+    let gone = false;
+    call(commands.attachmentPreview(id)).then(
+      (url) => {
+        if (!gone && url) setSrc(url);
+      },
+      () => {
+        // No thumbnail (offline, unreadable): the mark stays.
+      },
+    );
+    return () => {
+      gone = true;
+    };
+  }, [id, wanted, seen]);
+
+  return (
+    <span class="attachment-visual" ref={box}>
+      {src ? (
+        <img class="attachment-thumb" src={src} alt="" width={48} height={48} onError={() => setSrc(null)} />
+      ) : (
+        <span class="attachment-mark" aria-hidden="true">
+          {fileMark(name)}
+        </span>
+      )}
+    </span>
   );
 }
 

@@ -1,0 +1,294 @@
+//! Attachment files through the real server process, on demand:
+//!
+//!     cargo bench -p sync-server --bench storage
+//!
+//! 1. A 50 MiB file up and down through the API, next to a plain copy of
+//!    the same file on the same disk (synced, as the server syncs what it
+//!    stores), in one run: the API's rate as a share of the copy's.
+//! 2. Ten 50 MiB uploads at once: how much the server process's resident
+//!    memory grows (sampled from /proc every 10 ms).
+//!
+//! The server is the `sync-server` binary in a process of its own (so its
+//! memory is its own), on the test harness's PostgreSQL, storing files on
+//! the local disk. BENCH_FILE_MIB changes the file size (default 50).
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crm_domain::UserRole;
+use crm_domain::protocol::{Mutation, MutationOp, PROTOCOL_VERSION, PushRequest, SyncTable};
+use crm_testkit::TestDatabase;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "benchmark passphrase";
+const JWT: &str = "benchmark-secret-that-is-long-enough-for-hs256";
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The resident memory of a process, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// A PDF-shaped file of `bytes` bytes, different for each `seed`.
+fn write_file(path: &Path, bytes: usize, seed: u64) {
+    use std::io::Write;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    out.write_all(b"%PDF-1.7\n").unwrap();
+    let mut state = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+    let mut written = 9;
+    let mut block = vec![0u8; 1 << 16];
+    while written < bytes {
+        for b in block.iter_mut() {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            // Printable bytes: nothing a scan could take for a marker.
+            *b = b'a' + ((state >> 33) % 26) as u8;
+        }
+        let n = block.len().min(bytes - written);
+        out.write_all(&block[..n]).unwrap();
+        written += n;
+    }
+    out.into_inner().unwrap().sync_all().unwrap();
+}
+
+fn mib_per_s(bytes: u64, took: Duration) -> f64 {
+    bytes as f64 / (1024.0 * 1024.0) / took.as_secs_f64()
+}
+
+async fn upload(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    ticket: Uuid,
+    name: &str,
+    path: &Path,
+) -> Value {
+    let file = tokio::fs::File::open(path).await.unwrap();
+    let size = file.metadata().await.unwrap().len();
+    let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
+        use tokio::io::AsyncReadExt;
+        let mut buf = vec![0u8; 256 * 1024];
+        let n = file.read(&mut buf).await?;
+        if n == 0 {
+            return Ok::<_, std::io::Error>(None);
+        }
+        buf.truncate(n);
+        Ok(Some((buf, file)))
+    });
+    let response = http
+        .put(format!("{base}/storage/ticket-attachments/{ticket}/{name}"))
+        .bearer_auth(token)
+        .header("Content-Length", size)
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success(), "{}", response.status());
+    response.json().await.unwrap()
+}
+
+#[tokio::main]
+async fn main() {
+    let mib: usize = std::env::var("BENCH_FILE_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let size = mib * 1024 * 1024;
+    let db = TestDatabase::create(&sync_server::db::MIGRATOR).await;
+    sync_server::accounts::create_account(
+        db.pool(),
+        "bench@example.com",
+        PASSWORD,
+        Some("Bench"),
+        UserRole::Agent,
+    )
+    .await
+    .unwrap();
+    // Requests as crm_app (the test cluster trusts loopback connections).
+    let (scheme, rest) = db.url().split_once("://").unwrap();
+    let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+    let app_url = format!("{scheme}://crm_app@{host}");
+    let work = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"));
+    child
+        .env_remove("DATABASE_URL")
+        .env("CRM_LOG", "error")
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args([
+            "--database-url",
+            &app_url,
+            "--migrate-database-url",
+            db.url(),
+        ])
+        .args(["--jwt-secret", JWT])
+        .arg("--data-dir")
+        .arg(work.path().join("server"))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit());
+    let server = Server(child.spawn().unwrap());
+    let pid = server.0.id();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    for _ in 0..300 {
+        if http.get(format!("{base}/health")).send().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let session: Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&json!({ "email": "bench@example.com", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let ticket = Uuid::now_v7();
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("title".to_owned(), json!("Benchmark"));
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        client_id: Uuid::now_v7(),
+        mutations: vec![Mutation {
+            seq: 1,
+            table: SyncTable::Tickets,
+            row_id: ticket,
+            op: MutationOp::Insert { values },
+            edited_at: chrono::Utc::now(),
+        }],
+    };
+    let pushed = http
+        .post(format!("{base}/sync/push"))
+        .bearer_auth(&token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert!(pushed.status().is_success());
+
+    // 1. One file: copy, upload, download, on the same disk.
+    let source = work.path().join("source.pdf");
+    write_file(&source, size, 1);
+    let copy = work.path().join("copy.pdf");
+    let started = Instant::now();
+    std::fs::copy(&source, &copy).unwrap();
+    std::fs::File::open(&copy).unwrap().sync_all().unwrap();
+    let copied = started.elapsed();
+    let started = Instant::now();
+    let stored = upload(&http, &base, &token, ticket, "one.pdf", &source).await;
+    let uploaded = started.elapsed();
+    assert_eq!(stored["size"].as_u64(), Some(size as u64));
+    let started = Instant::now();
+    {
+        use futures_util::StreamExt;
+        use tokio::io::AsyncWriteExt;
+        let response = http
+            .get(format!(
+                "{base}/storage/ticket-attachments/{ticket}/one.pdf"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        let mut out = tokio::fs::File::create(work.path().join("down.pdf"))
+            .await
+            .unwrap();
+        let mut body = response.bytes_stream();
+        while let Some(chunk) = body.next().await {
+            out.write_all(&chunk.unwrap()).await.unwrap();
+        }
+        out.sync_all().await.unwrap();
+    }
+    let downloaded = started.elapsed();
+    let copy_rate = mib_per_s(size as u64, copied);
+    println!("storage: one {mib} MiB file on the same disk");
+    println!(
+        "  plain copy (synced)   {:>8.1} MiB/s  ({copied:.2?})",
+        copy_rate
+    );
+    for (what, took) in [("upload (API)", uploaded), ("download (API)", downloaded)] {
+        let rate = mib_per_s(size as u64, took);
+        println!(
+            "  {what:<21} {rate:>8.1} MiB/s  ({took:.2?})  {:.2} of the copy's rate",
+            rate / copy_rate
+        );
+    }
+
+    // 2. Ten at once: the server's memory.
+    let sources: Vec<_> = (0..10)
+        .map(|i| {
+            let path = work.path().join(format!("many-{i}.pdf"));
+            write_file(&path, size, 100 + i);
+            path
+        })
+        .collect();
+    let before = rss(pid);
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
+    let sampling = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss(pid), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let uploads = sources.iter().enumerate().map(|(i, path)| {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        let path = path.clone();
+        async move {
+            upload(
+                &http,
+                &base,
+                &token,
+                ticket,
+                &format!("many-{i}.pdf"),
+                &path,
+            )
+            .await
+        }
+    });
+    futures_util::future::join_all(uploads).await;
+    let took = started.elapsed();
+    sampling.abort();
+    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    println!("storage: ten {mib} MiB uploads at once in {took:.2?}");
+    println!(
+        "  server resident memory: {:.1} MiB before, {:.1} MiB at the peak: grew {:.1} MiB",
+        before as f64 / 1048576.0,
+        peak as f64 / 1048576.0,
+        peak.saturating_sub(before) as f64 / 1048576.0
+    );
+    drop(server);
+}
