@@ -69,6 +69,33 @@ async fn seed(backend: &Backend, ben: Uuid) -> Seed {
     Seed { customer, ticket }
 }
 
+/// Files dropped from the desktop onto the window: the event the shell
+/// sends when the OS drops files (the OS's own drag cannot be driven from
+/// here; everything after it is the app's).
+async fn drop_files(app: &App, paths: &[&std::path::Path]) {
+    let paths: Vec<String> = paths
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    app.client
+        .execute(
+            "return window.__TAURI_INTERNALS__.invoke('plugin:event|emit', {
+                 event: 'tauri://drag-drop',
+                 payload: { paths: arguments[0], position: { x: 10, y: 10 } } });",
+            vec![serde_json::json!(paths)],
+        )
+        .await
+        .unwrap();
+}
+
+fn sha256_of(path: &std::path::Path) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 async fn sign_in(app: &App, email: &str) {
     app.fill("#login-email", email).await;
     app.fill("#login-password", PASSWORD).await;
@@ -207,6 +234,36 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     app.attribute_is("#status-connection", "data-state", "offline")
         .await;
 
+    // On site, still offline: the signed report and a photo of the damage
+    // go onto the ticket, dropped from the desktop.
+    let files = tempfile::tempdir().unwrap();
+    let report = files.path().join("Service report.pdf");
+    let mut pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
+    pdf.extend((0..300_000).map(|i| b'a' + (i % 26) as u8));
+    std::fs::write(&report, &pdf).unwrap();
+    let photo = files.path().join("damage.png");
+    // A real picture, so its thumbnail can show.
+    let png = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/damage.png"
+    ))
+    .unwrap();
+    std::fs::write(&photo, &png).unwrap();
+    app.click("#nav-tickets").await;
+    app.count("#ticket-list .ticket-row", 1).await;
+    app.click(&format!(
+        "#ticket-list .ticket-row[data-id='{}'] td.strong",
+        seeded.ticket
+    ))
+    .await;
+    app.attribute_is("#ticket-page", "data-id", &seeded.ticket.to_string())
+        .await;
+    app.find("#attachments-panel[data-drop-ready='true']").await;
+    drop_files(&app, &[&report, &photo]).await;
+    app.count(".attachment[data-state='waiting']", 2).await;
+    app.attribute_is("#status-pending", "data-count", "4").await;
+    app.screenshot("6b-attached-offline").await;
+
     // Meanwhile, at the office, the admin gives Northwind to herself; Ben,
     // offline, does not know and logs a call with them.
     sqlx::query("UPDATE customers SET owner = $1 WHERE id = $2")
@@ -228,7 +285,7 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     app.fill("#interaction-note", "Quote sent").await;
     app.click("#interaction-save").await;
     app.count(".interaction-row", 2).await;
-    app.attribute_is("#status-pending", "data-count", "3").await;
+    app.attribute_is("#status-pending", "data-count", "5").await;
     app.screenshot("6-offline-with-pending-work").await;
 
     // The network comes back: the work goes out without a click. The call
@@ -243,6 +300,23 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     app.find("#customers-screen").await;
 
     let pool = backend.pool();
+    let attached: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT a.file_name, o.size FROM ticket_attachments a
+           JOIN storage.objects o ON o.name = a.file_path
+          WHERE a.ticket_id = $1 ORDER BY a.file_name",
+    )
+    .bind(seeded.ticket)
+    .fetch_all(pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        attached,
+        [
+            ("Service report.pdf".to_owned(), pdf.len() as i64),
+            ("damage.png".to_owned(), png.len() as i64)
+        ],
+        "both files and their rows reached the server"
+    );
     let ids: Vec<Uuid> =
         sqlx::query_scalar("SELECT id FROM customers WHERE name = 'Harbour Hardware'")
             .fetch_all(pool)
@@ -299,12 +373,26 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     // A second app, the admin's, sees the agent's new customer.
     let adas_desk = Desktop::start().await;
     let adas_data = tempfile::tempdir().unwrap();
+    // Ada's "system application" is a script that keeps what it is given.
+    let opened = tempfile::tempdir().unwrap();
+    let opener = opened.path().join("open.sh");
+    std::fs::write(
+        &opener,
+        format!("#!/bin/sh\ncp \"$1\" '{}/'\n", opened.path().display()),
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&opener, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
     let admin = adas_desk
         .open_app(&[
             "--data-dir",
             adas_data.path().to_str().unwrap(),
             "--server",
             &server,
+            "--open-with",
+            opener.to_str().unwrap(),
         ])
         .await;
     sign_in(&admin, "ada@example.com").await;
@@ -317,6 +405,84 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
         )
         .await;
     admin.screenshot("9-admin-sees-it").await;
+
+    // The back office opens Ben's report: the same bytes.
+    admin.fill("#customer-search", "northwind").await;
+    admin
+        .text_contains("#customer-list .customer-row .customer-name", "Northwind")
+        .await;
+    admin
+        .click("#customer-list .customer-row .customer-name")
+        .await;
+    admin
+        .attribute_is("#customer-page", "data-id", &seeded.customer.to_string())
+        .await;
+    admin
+        .click(&format!(".ticket-row[data-id='{}']", seeded.ticket))
+        .await;
+    admin.count(".attachment[data-state='on_server']", 2).await;
+    admin
+        .click(".attachment-open[aria-label='Open Service report.pdf']")
+        .await;
+    let copy = opened.path().join("");
+    let mut seen = None;
+    for _ in 0..100 {
+        let found: Vec<_> = std::fs::read_dir(&copy)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_none_or(|e| e != "sh"))
+            .collect();
+        if let Some(path) = found.first()
+            && std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) == pdf.len() as u64
+        {
+            seen = Some(path.clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let seen = seen.expect("the opener was handed the report");
+    assert_eq!(sha256_of(&seen), sha256_of(&report), "the same bytes");
+    admin
+        .find(".attachment[data-state='available_offline'] .attachment-open[aria-label='Open Service report.pdf']")
+        .await;
+    // Thumbnails load as the list scrolls into view.
+    admin
+        .client
+        .execute(
+            "document.querySelector('#attachments-heading').scrollIntoView(); return null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    admin.find(".attachment .attachment-thumb").await;
+    admin.screenshot("9a-attachments").await;
+    // And deletes the photo, for everyone.
+    admin
+        .click(".attachment-delete[aria-label='Delete damage.png']")
+        .await;
+    admin.click(".attachment-delete-confirm").await;
+    admin.count(".attachment", 1).await;
+    let mut left = (0i64, 0i64);
+    for _ in 0..100 {
+        left = sqlx::query_as(
+            "SELECT (SELECT count(*) FROM ticket_attachments WHERE ticket_id = $1),
+                    (SELECT count(*) FROM storage.objects WHERE name LIKE $1::text || '/%')",
+        )
+        .bind(seeded.ticket)
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+        if left == (1, 1) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        left,
+        (1, 1),
+        "the photo and its file are gone from the server"
+    );
 
     // The server freezes (takes connections, answers nothing). Ada's next
     // change waits to be sent, and the bar says why within the silence

@@ -154,8 +154,10 @@ function inTauri(): boolean {
  * window, and `onDrop` gets the paths of the dropped files. Does nothing
  * outside Tauri.
  */
-export function useFileDrop(onDrop: (paths: string[]) => void): boolean {
+export function useFileDrop(onDrop: (paths: string[]) => void): { dragging: boolean; ready: boolean } {
   const [dragging, setDragging] = useState(false);
+  /** Listening: a drop from now on is not lost (the page marks it, for tests and assistive tools). */
+  const [ready, setReady] = useState(false);
   const onDropRef = useRef(onDrop);
   onDropRef.current = onDrop;
 
@@ -182,7 +184,14 @@ export function useFileDrop(onDrop: (paths: string[]) => void): boolean {
           }
         })
         .then(
-          (stop) => (gone ? stop() : (unlisten = stop)),
+          (stop) => {
+            if (gone) {
+              stop();
+            } else {
+              unlisten = stop;
+              setReady(true);
+            }
+          },
           (failure) => console.warn("cannot follow dropped files", failure),
         );
     } catch (failure) {
@@ -194,5 +203,5 @@ export function useFileDrop(onDrop: (paths: string[]) => void): boolean {
     };
   }, []);
 
-  return dragging;
+  return { dragging, ready };
 }

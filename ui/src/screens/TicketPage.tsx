@@ -213,7 +213,7 @@ function AttachmentsPanel({ page, now }: { page: TicketPage_Serialize; now: Date
     if (paths && paths.length > 0) await attach(paths);
   }
 
-  const dragging = useFileDrop((paths) => void attach(paths));
+  const { dragging, ready: dropReady } = useFileDrop((paths) => void attach(paths));
   // The hint is where the files go: keep the panel in sight while they hover.
   useEffect(() => {
     if (dragging) panel.current?.scrollIntoView?.({ block: "nearest" });
@@ -224,8 +224,10 @@ function AttachmentsPanel({ page, now }: { page: TicketPage_Serialize; now: Date
     <section
       ref={panel}
       class={dragging ? "panel drop-target" : "panel"}
+      id="attachments-panel"
       aria-labelledby="attachments-heading"
       aria-busy={work === "attaching" ? "true" : undefined}
+      data-drop-ready={dropReady ? "true" : undefined}
     >
       <h2 id="attachments-heading">
         Attachments <span class="count">{items.length}</span>
