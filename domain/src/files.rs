@@ -156,14 +156,7 @@ impl ActiveContentScan {
         // it lies (memchr's SIMD search: the scan keeps pace with a disk).
         let mut seam = std::mem::take(&mut self.carry);
         seam.extend_from_slice(&chunk[..chunk.len().min(longest.saturating_sub(1))]);
-        self.found = self
-            .markers
-            .iter()
-            .find(|(marker, _)| {
-                memchr::memmem::find(&seam, marker).is_some()
-                    || memchr::memmem::find(chunk, marker).is_some()
-            })
-            .map(|(_, what)| *what);
+        self.found = self.search(&seam).or_else(|| self.search(chunk));
         let keep = longest.saturating_sub(1);
         self.carry = if chunk.len() >= keep {
             chunk[chunk.len() - keep..].to_vec()
@@ -172,6 +165,28 @@ impl ActiveContentScan {
             let from = tail.len().saturating_sub(keep);
             tail.split_off(from)
         };
+    }
+
+    /// The first marker in `hay`: one pass per distinct first byte of the
+    /// markers (memchr's SIMD search), each candidate checked in place.
+    /// PDF names all start with `/`, so a PDF is read once however many
+    /// markers there are.
+    fn search(&self, hay: &[u8]) -> Option<&'static str> {
+        let mut firsts: Vec<u8> = self
+            .markers
+            .iter()
+            .filter_map(|(m, _)| m.first().copied())
+            .collect();
+        firsts.sort_unstable();
+        firsts.dedup();
+        firsts.into_iter().find_map(|first| {
+            memchr::memchr_iter(first, hay).find_map(|at| {
+                self.markers
+                    .iter()
+                    .find(|(marker, _)| hay[at..].starts_with(marker))
+                    .map(|(_, what)| *what)
+            })
+        })
     }
 
     /// What active content was seen, if any.

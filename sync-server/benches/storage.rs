@@ -93,7 +93,7 @@ async fn upload(
     let size = file.metadata().await.unwrap().len();
     let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
         use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 256 * 1024];
+        let mut buf = vec![0u8; 1024 * 1024];
         let n = file.read(&mut buf).await?;
         if n == 0 {
             return Ok::<_, std::io::Error>(None);
