@@ -4,35 +4,19 @@
 //! store's (`store::attachments`).
 
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use uuid::Uuid;
 
 use crate::error::{CoreError, CoreResult};
 use crate::session::Session;
-use crate::store::Store;
 use crate::store::attachments::{self, FileLookup};
-
-async fn with_store<T: Send + 'static>(
-    store: &Arc<Mutex<Store>>,
-    work: impl FnOnce(&mut Store) -> CoreResult<T> + Send + 'static,
-) -> CoreResult<T> {
-    let store = store.clone();
-    tokio::task::spawn_blocking(move || {
-        let mut guard = store
-            .lock()
-            .map_err(|_| CoreError::Malformed("the replica's lock was poisoned".into()))?;
-        work(&mut guard)
-    })
-    .await
-    .map_err(|e| CoreError::Malformed(e.to_string()))?
-}
+use crate::store::{SharedStore, on_store as with_store};
 
 /// The path of an attachment's file on this device, downloading it first
 /// if it is only on the server (checked against the server's hash, then
 /// kept in the cache, which stays within `cache_limit` bytes).
 pub async fn fetch(
-    store: &Arc<Mutex<Store>>,
+    store: &SharedStore,
     session: &Session,
     attachment_id: Uuid,
     cache_limit: u64,

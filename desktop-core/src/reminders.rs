@@ -19,7 +19,7 @@
 //! (the app brings that customer forward) and "Snooze 1 hour"; the summary
 //! opens the app's follow-ups screen.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -51,7 +51,7 @@ pub enum ReminderAction {
 /// Called when the user picks "Open" (the shell focuses the window there).
 pub type OnAction = Arc<dyn Fn(ReminderAction) + Send + Sync>;
 
-type SharedStore = Arc<Mutex<Store>>;
+use crate::store::SharedStore;
 
 /// The running scheduler.
 pub struct RemindersHandle {

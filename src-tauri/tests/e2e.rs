@@ -407,18 +407,16 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     admin.screenshot("9-admin-sees-it").await;
 
     // The back office opens Ben's report: the same bytes.
-    admin.fill("#customer-search", "northwind").await;
+    admin.click("#nav-tickets").await;
+    admin.click("#ticket-view-all").await;
+    let row = format!(
+        "#ticket-list .ticket-row[data-id='{}'] td.strong",
+        seeded.ticket
+    );
+    admin.find(&row).await;
+    admin.click(&row).await;
     admin
-        .text_contains("#customer-list .customer-row .customer-name", "Northwind")
-        .await;
-    admin
-        .click("#customer-list .customer-row .customer-name")
-        .await;
-    admin
-        .attribute_is("#customer-page", "data-id", &seeded.customer.to_string())
-        .await;
-    admin
-        .click(&format!(".ticket-row[data-id='{}']", seeded.ticket))
+        .attribute_is("#ticket-page", "data-id", &seeded.ticket.to_string())
         .await;
     admin.count(".attachment[data-state='on_server']", 2).await;
     admin

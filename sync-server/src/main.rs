@@ -105,7 +105,8 @@ async fn run(config: Config) -> anyhow::Result<()> {
         }
         Command::Storage(command) => {
             let clean = matches!(command, StorageCommand::Clean);
-            let report = sync_server::storage::housekeeping::run(&started.state.storage, clean)
+            let storage = &started.state.storage;
+            let report = sync_server::storage::housekeeping::run(storage, clean, storage.grace)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);

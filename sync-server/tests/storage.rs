@@ -786,17 +786,7 @@ async fn a_signed_url_opens_one_file_for_one_method_until_it_expires(s: TestServ
 // refused sync left is found and removed, and then nothing is left.
 on_both_stores!(housekeeping_finds_and_removes_what_a_crash_left);
 async fn housekeeping_finds_and_removes_what_a_crash_left(s: TestServer) {
-    // The grace period is the server's; this one's is zero.
-    let storage = sync_server::storage::Storage {
-        pool: s.state.storage.pool.clone(),
-        blobs: s.state.storage.blobs.clone(),
-        signer: sync_server::storage::signed::UrlSigner::from_secret(
-            b"unused in housekeeping here",
-        ),
-        grace: Duration::ZERO,
-        max_link_ttl: Duration::from_secs(60),
-        upload_idle_timeout: Duration::from_secs(30),
-    };
+    // With a grace period of zero, everything left over counts.
     let t = team(&s).await;
     // A file whose attachment row never came.
     t.put(&t.ana, "orphan.pdf", pdf(10, 9)).await;
@@ -835,7 +825,9 @@ async fn housekeeping_finds_and_removes_what_a_crash_left(s: TestServer) {
     drop(temp);
     tokio::time::sleep(Duration::from_millis(20)).await;
 
-    let report = housekeeping::run(&storage, false).await.unwrap();
+    let report = housekeeping::run(&s.state.storage, false, Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(
         report.unattached_objects.expired,
         [format!("{}/orphan.pdf", t.ticket)]
@@ -845,10 +837,16 @@ async fn housekeeping_finds_and_removes_what_a_crash_left(s: TestServer) {
     assert!(report.objects_without_bytes.expired.is_empty());
     assert_eq!(report.removed, 0, "check removes nothing");
 
-    housekeeping::run(&storage, true).await.unwrap();
+    housekeeping::run(&s.state.storage, true, Duration::ZERO)
+        .await
+        .unwrap();
     // The orphan's bytes are unreferenced now: the next round takes them.
-    housekeeping::run(&storage, true).await.unwrap();
-    let after = housekeeping::run(&storage, false).await.unwrap();
+    housekeeping::run(&s.state.storage, true, Duration::ZERO)
+        .await
+        .unwrap();
+    let after = housekeeping::run(&s.state.storage, false, Duration::ZERO)
+        .await
+        .unwrap();
     assert!(after.is_clean(), "{after:?}");
     assert_eq!(t.kept().await, (1, 0, 1), "only the attached file is left");
     let still = t.get(&t.ada, "kept.pdf").await;
@@ -921,17 +919,9 @@ async fn a_server_killed_mid_upload_keeps_the_file_once_after_the_retry() {
     assert_eq!(objects, 1, "kept once");
     let left = s.state.storage.blobs.list(Area::Uploads).await.unwrap();
     assert_eq!(left.len(), 1, "the cut-off upload's temporary file");
-    let storage = sync_server::storage::Storage {
-        pool: s.state.storage.pool.clone(),
-        blobs: s.state.storage.blobs.clone(),
-        signer: sync_server::storage::signed::UrlSigner::from_secret(
-            b"unused in housekeeping here",
-        ),
-        grace: Duration::ZERO,
-        max_link_ttl: Duration::from_secs(60),
-        upload_idle_timeout: Duration::from_secs(30),
-    };
-    let cleaned = housekeeping::run(&storage, true).await.unwrap();
+    let cleaned = housekeeping::run(&s.state.storage, true, Duration::ZERO)
+        .await
+        .unwrap();
     assert_eq!(cleaned.temporary_uploads.expired.len(), 1);
     assert!(
         s.state

@@ -164,6 +164,27 @@ impl Store {
     }
 }
 
+/// The replica as the engine, the reminders and the window share it: one
+/// writer behind one lock.
+pub type SharedStore = std::sync::Arc<std::sync::Mutex<Store>>;
+
+/// Runs store work on the blocking pool (SQLite blocks; a page being
+/// applied holds the lock a while), never on the async threads.
+pub async fn on_store<T: Send + 'static>(
+    store: &SharedStore,
+    work: impl FnOnce(&mut Store) -> CoreResult<T> + Send + 'static,
+) -> CoreResult<T> {
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut guard = store
+            .lock()
+            .map_err(|_| CoreError::Malformed("the replica's lock was poisoned".into()))?;
+        work(&mut guard)
+    })
+    .await
+    .map_err(|e| CoreError::Malformed(e.to_string()))?
+}
+
 pub(crate) fn set_state(conn: &Connection, key: &str, value: &str) -> CoreResult<()> {
     conn.execute(
         "INSERT INTO sync_state (key, value) VALUES (?1, ?2)

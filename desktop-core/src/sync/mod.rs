@@ -12,8 +12,8 @@
 
 mod machine;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crm_domain::protocol::{
@@ -168,7 +168,7 @@ impl SyncHandle {
     }
 }
 
-type SharedStore = Arc<Mutex<Store>>;
+use crate::store::SharedStore;
 
 /// Starts the engine for a signed-in user and their replica.
 pub fn start(store: SharedStore, session: Arc<Session>, options: EngineOptions) -> SyncHandle {
@@ -532,15 +532,7 @@ impl Engine {
         &self,
         work: impl FnOnce(&mut Store) -> CoreResult<T> + Send + 'static,
     ) -> Result<T, CoreError> {
-        let store = self.store.clone();
-        tokio::task::spawn_blocking(move || {
-            let mut guard = store
-                .lock()
-                .map_err(|_| CoreError::Malformed("the replica's lock was poisoned".into()))?;
-            work(&mut guard)
-        })
-        .await
-        .map_err(|e| CoreError::Malformed(e.to_string()))?
+        crate::store::on_store(&self.store, work).await
     }
 
     /// Publishes a state with fresh counts, read off the async threads (a

@@ -74,10 +74,14 @@ impl Report {
     }
 }
 
-/// Finds what is left over; with `clean`, removes what is past the grace
-/// period.
-pub async fn run(storage: &Storage, clean: bool) -> Result<Report, StorageError> {
-    let cutoff = Utc::now() - chrono::Duration::from_std(storage.grace).unwrap_or_default();
+/// Finds what is left over; with `clean`, removes what is older than
+/// `grace` (the server's `--storage-grace-hours`, as `storage.grace`).
+pub async fn run(
+    storage: &Storage,
+    clean: bool,
+    grace: std::time::Duration,
+) -> Result<Report, StorageError> {
+    let cutoff = Utc::now() - chrono::Duration::from_std(grace).unwrap_or_default();
     let mut report = Report::default();
 
     for temp in storage.blobs.list(Area::Uploads).await? {
