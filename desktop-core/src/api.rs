@@ -237,14 +237,18 @@ impl Api {
             .map(|v| v.trim_matches('"').to_owned());
         let local =
             |e: std::io::Error| ApiError::Malformed(format!("writing {}: {e}", dest.display()));
-        let mut out = tokio::fs::File::create(dest).await.map_err(local)?;
+        // Buffered: hyper hands over chunks of a few KiB, and each write
+        // to a tokio file is a trip to the blocking pool.
+        let file = tokio::fs::File::create(dest).await.map_err(local)?;
+        let mut out = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
             out.write_all(&chunk.map_err(unreachable)?)
                 .await
                 .map_err(local)?;
         }
-        out.sync_all().await.map_err(local)?;
+        out.flush().await.map_err(local)?;
+        out.get_ref().sync_all().await.map_err(local)?;
         Ok(etag)
     }
 

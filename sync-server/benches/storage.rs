@@ -196,42 +196,63 @@ async fn main() {
         .unwrap();
     assert!(pushed.status().is_success());
 
-    // 1. One file: copy, upload, download, on the same disk.
+    // 1. One file: copy, upload, download, on the same disk, each five
+    //    times in turn (one run of 50 MiB takes tens of milliseconds, so
+    //    single runs vary by half); the medians are compared.
     let source = work.path().join("source.pdf");
     write_file(&source, size, 1);
-    let copy = work.path().join("copy.pdf");
-    let started = Instant::now();
-    std::fs::copy(&source, &copy).unwrap();
-    std::fs::File::open(&copy).unwrap().sync_all().unwrap();
-    let copied = started.elapsed();
-    let started = Instant::now();
-    let stored = upload(&http, &base, &token, ticket, "one.pdf", &source).await;
-    let uploaded = started.elapsed();
-    assert_eq!(stored["size"].as_u64(), Some(size as u64));
-    let started = Instant::now();
-    {
-        use futures_util::StreamExt;
-        use tokio::io::AsyncWriteExt;
-        let response = http
-            .get(format!(
-                "{base}/storage/ticket-attachments/{ticket}/one.pdf"
-            ))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap();
-        let mut out = tokio::fs::File::create(work.path().join("down.pdf"))
-            .await
-            .unwrap();
-        let mut body = response.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            out.write_all(&chunk.unwrap()).await.unwrap();
+    let (mut copies, mut uploads, mut downloads) = (Vec::new(), Vec::new(), Vec::new());
+    for round in 0..5 {
+        let copy = work.path().join("copy.pdf");
+        let _ = std::fs::remove_file(&copy);
+        let started = Instant::now();
+        std::fs::copy(&source, &copy).unwrap();
+        std::fs::File::open(&copy).unwrap().sync_all().unwrap();
+        copies.push(started.elapsed());
+
+        let name = format!("one-{round}.pdf");
+        let started = Instant::now();
+        let stored = upload(&http, &base, &token, ticket, &name, &source).await;
+        uploads.push(started.elapsed());
+        assert_eq!(stored["size"].as_u64(), Some(size as u64));
+
+        let started = Instant::now();
+        {
+            use futures_util::StreamExt;
+            use tokio::io::AsyncWriteExt;
+            let response = http
+                .get(format!("{base}/storage/ticket-attachments/{ticket}/{name}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            // Buffered as the app's client is: hyper hands over chunks of a
+            // few KiB, and each unbuffered write is a trip to the blocking
+            // pool.
+            let file = tokio::fs::File::create(work.path().join("down.pdf"))
+                .await
+                .unwrap();
+            let mut out = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
+            let mut body = response.bytes_stream();
+            while let Some(chunk) = body.next().await {
+                out.write_all(&chunk.unwrap()).await.unwrap();
+            }
+            out.flush().await.unwrap();
+            out.get_ref().sync_all().await.unwrap();
         }
-        out.sync_all().await.unwrap();
+        downloads.push(started.elapsed());
     }
-    let downloaded = started.elapsed();
+    let median = |runs: &mut Vec<Duration>| {
+        runs.sort();
+        runs[runs.len() / 2]
+    };
+    let (copied, uploaded, downloaded) = (
+        median(&mut copies),
+        median(&mut uploads),
+        median(&mut downloads),
+    );
     let copy_rate = mib_per_s(size as u64, copied);
-    println!("storage: one {mib} MiB file on the same disk");
+    println!("storage: one {mib} MiB file on the same disk (medians of 5)");
     println!(
         "  plain copy (synced)   {:>8.1} MiB/s  ({copied:.2?})",
         copy_rate

@@ -27,7 +27,7 @@ pub use crm_domain::files::StoredFile;
 use crm_domain::files::{self as rules, ActiveContentScan, FileRefusal, SNIFF_BYTES};
 use crm_domain::validation::MAX_ATTACHMENT_BYTES;
 use futures_util::{Stream, StreamExt};
-use sha2::{Digest, Sha256};
+use sha2::{Digest as _, Sha256};
 use uuid::Uuid;
 
 use super::Storage;
@@ -175,40 +175,90 @@ where
         }
     }
     let mime_type = rules::sniff(&head).map_err(StorageError::Refused)?;
-    let mut scan = ActiveContentScan::new(mime_type);
-    let mut hasher = Sha256::new();
+    let mut digest = Digest::start(mime_type);
     let mut size: u64 = 0;
     let mut temp = storage.blobs.create_temp().await?;
     let outcome: Result<(), StorageError> = async {
         for chunk in pending.drain(..) {
-            take(&mut *temp, &mut scan, &mut hasher, &mut size, limit, chunk).await?;
+            take(&mut *temp, &mut digest, &mut size, limit, chunk).await?;
         }
         if !ended {
             while let Some(chunk) = next_chunk(storage, &mut body).await? {
-                take(&mut *temp, &mut scan, &mut hasher, &mut size, limit, chunk).await?;
+                take(&mut *temp, &mut digest, &mut size, limit, chunk).await?;
             }
         }
-        scan.verdict().map_err(StorageError::Refused)
+        Ok(())
     }
     .await;
-    if let Err(e) = outcome {
-        temp.abort().await;
-        return Err(e);
-    }
+    let digested = match outcome {
+        Ok(()) => digest.finish().await,
+        Err(e) => Err(e),
+    };
+    let sha256 = match digested {
+        Ok(sha256) => sha256,
+        Err(e) => {
+            temp.abort().await;
+            return Err(e);
+        }
+    };
     let temp_key = temp.finish().await?;
     Ok(Received {
         temp_key,
         size: size as i64,
         mime_type,
-        sha256: hex::encode(hasher.finalize()),
+        sha256,
     })
+}
+
+/// The hash and the active-content scan of an upload, on a thread of their
+/// own fed through a short queue: they overlap with receiving the next
+/// chunk and writing the last, instead of taking turns with them.
+struct Digest {
+    chunks: Option<tokio::sync::mpsc::Sender<Bytes>>,
+    done: tokio::task::JoinHandle<(String, Result<(), FileRefusal>)>,
+}
+
+impl Digest {
+    fn start(mime_type: &'static str) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(8);
+        let done = tokio::task::spawn_blocking(move || {
+            let mut scan = ActiveContentScan::new(mime_type);
+            let mut hasher = Sha256::new();
+            while let Some(chunk) = rx.blocking_recv() {
+                scan.feed(&chunk);
+                hasher.update(&chunk);
+            }
+            (hex::encode(hasher.finalize()), scan.verdict())
+        });
+        Self {
+            chunks: Some(tx),
+            done,
+        }
+    }
+
+    async fn feed(&mut self, chunk: Bytes) {
+        if let Some(chunks) = &self.chunks {
+            // Only fails if the thread is gone, which `finish` reports.
+            let _ = chunks.send(chunk).await;
+        }
+    }
+
+    /// The content's SHA-256 (hex), or why the content is refused.
+    async fn finish(mut self) -> Result<String, StorageError> {
+        self.chunks = None;
+        let (sha256, verdict) = self
+            .done
+            .await
+            .map_err(|e| StorageError::BodyFailed(format!("hashing the upload failed: {e}")))?;
+        verdict.map_err(StorageError::Refused)?;
+        Ok(sha256)
+    }
 }
 
 /// One chunk into the temporary blob, refusing past the limit.
 async fn take(
     temp: &mut dyn TempBlob,
-    scan: &mut ActiveContentScan,
-    hasher: &mut Sha256,
+    digest: &mut Digest,
     size: &mut u64,
     limit: u64,
     chunk: Bytes,
@@ -217,8 +267,7 @@ async fn take(
     if *size > limit {
         return Err(StorageError::Refused(FileRefusal::TooLarge));
     }
-    scan.feed(&chunk);
-    hasher.update(&chunk);
+    digest.feed(chunk.clone()).await;
     temp.write(chunk).await?;
     Ok(())
 }
