@@ -961,3 +961,30 @@ async fn an_upload_that_stops_sending_is_dropped_and_leaves_nothing() {
     drop(tx);
     assert_eq!(t.kept().await, (0, 0, 0));
 }
+
+/// A serving process cleans up by itself (at start-up and hourly), past
+/// its grace period (zero here).
+#[tokio::test]
+async fn a_serving_process_cleans_up_leftovers_by_itself() {
+    let s = server(None, &["--storage-grace-hours", "0"]).await;
+    let t = team(&s).await;
+    assert_eq!(
+        t.put(&t.ana, "orphan.pdf", pdf(10, 14)).await.status(),
+        StatusCode::CREATED
+    );
+    assert_eq!(t.kept().await, (1, 0, 1));
+    housekeeping::start(s.state.storage.clone());
+    for _ in 0..100 {
+        // The object goes first; its bytes, unheld then, on the next pass
+        // or this one's blob sweep.
+        if t.kept().await.2 == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        t.kept().await.2,
+        0,
+        "the file no attachment came for is gone"
+    );
+}

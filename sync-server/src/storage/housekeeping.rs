@@ -11,7 +11,8 @@
 //!   missing (a restored database ahead of its files): nobody can open
 //!   them; `clean` removes them, the attachment with its audit row.
 //!
-//! The grace period (a day by default) covers an app that uploaded and
+//! A serving process runs `clean` hourly ([`start`]). The grace period (a
+//! day by default) covers an app that uploaded and
 //! has not synced its attachment row yet; it should be longer than an
 //! agent stays offline between the two, which is minutes. A blob is only
 //! deleted under its content's advisory lock, exclusively, after checking
@@ -27,6 +28,34 @@ use super::Storage;
 use super::blobs::{Area, sha256_of_key};
 use super::files::StorageError;
 use crate::data::acting;
+
+/// How often a serving process cleans up. Several processes may all do it:
+/// rows are deleted once, and a blob only under its content's lock.
+const EVERY: std::time::Duration = std::time::Duration::from_secs(60 * 60);
+
+/// Cleans up hourly (and at start-up) while the server serves, so what a
+/// crash or a refused sync left never lasts longer than the grace period
+/// and an hour; ends when the pool is closed. `storage check` does not
+/// start it (it reports, and must not remove what it reports).
+pub fn start(storage: std::sync::Arc<Storage>) {
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(EVERY);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            match run(&storage, true, storage.grace).await {
+                Ok(report) if report.removed > 0 => {
+                    tracing::info!(removed = report.removed, "cleaned up attachment storage");
+                }
+                Ok(_) => {}
+                Err(StorageError::Db(crate::db::DbError::Sqlx(sqlx::Error::PoolClosed))) => return,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cleaning up attachment storage failed; next hour again")
+                }
+            }
+        }
+    });
+}
 
 /// What a check found, by kind, each with what `clean` would remove (older
 /// than the grace period) and what is too recent yet.
