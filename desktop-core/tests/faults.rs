@@ -197,6 +197,8 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
 
     let mut rng = StdRng::seed_from_u64(42);
     let mut made = Made::new();
+    // Attachments made, with the SHA-256 of their bytes.
+    let mut files: std::collections::HashMap<Uuid, String> = std::collections::HashMap::new();
     let (mut outages, mut crashes, mut offline_spells, mut actions) = (0, 0, 0, 0);
     let mut database_drops = 0;
     for step in 0..steps {
@@ -268,7 +270,33 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
                 });
                 made.insert(ticket.id, ("tickets", email));
             }
-            78..88 => {
+            84..88 => {
+                // A file onto one of this user's tickets: its bytes go up
+                // before its row, through the same cut connections.
+                let mine: Vec<Uuid> = made
+                    .iter()
+                    .filter(|(_, (t, by))| *t == "tickets" && *by == email)
+                    .map(|(id, _)| *id)
+                    .collect();
+                if let Some(ticket) = mine.get(rng.random_range(0..mine.len().max(1))) {
+                    let mut bytes = b"%PDF-1.7\n".to_vec();
+                    let len = rng.random_range(1_000..300_000);
+                    bytes.extend((0..len).map(|i| b'a' + ((i + step) % 26) as u8));
+                    let files_dir = c.with(|s| s.files_dir().to_owned());
+                    let staged = crm_desktop_core::store::attachments::stage(
+                        &files_dir,
+                        &mut std::io::Cursor::new(&bytes),
+                    )
+                    .unwrap();
+                    let attachment = c.with(|s| {
+                        s.attach(*ticket, &format!("step-{step}.pdf"), &staged)
+                            .unwrap()
+                    });
+                    made.insert(attachment.id, ("ticket_attachments", email));
+                    files.insert(attachment.id, staged.sha256);
+                }
+            }
+            78..84 => {
                 let mine: Vec<Uuid> = made
                     .iter()
                     .filter(|(_, (t, by))| *t == "tickets" && *by == email)
@@ -368,6 +396,7 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
             "customers" => "SELECT count(*) FROM customers WHERE id = $1",
             "customer_interactions" => "SELECT count(*) FROM customer_interactions WHERE id = $1",
             "tickets" => "SELECT count(*) FROM tickets WHERE id = $1",
+            "ticket_attachments" => "SELECT count(*) FROM ticket_attachments WHERE id = $1",
             _ => "SELECT count(*) FROM ticket_comments WHERE id = $1",
         };
         let rows: i64 = sqlx::query_scalar(count)
@@ -391,6 +420,27 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
             eprintln!("{table} {id} by {by}: {rows} rows, {audits} insert audit rows");
         }
     }
+    // Each attachment's file arrived, once, with its bytes.
+    let mut files_lost = 0;
+    for (id, sha256) in &files {
+        let stored: Vec<Option<String>> = sqlx::query_scalar(
+            "SELECT o.content_sha256 FROM ticket_attachments a
+               JOIN storage.objects o ON o.bucket_id = 'ticket-attachments' AND o.name = a.file_path
+              WHERE a.id = $1",
+        )
+        .bind(id)
+        .fetch_all(pool)
+        .await
+        .unwrap();
+        if stored != [Some(sha256.clone())] {
+            files_lost += 1;
+            eprintln!("attachment {id}: stored {stored:?}, expected {sha256}");
+        }
+    }
+    assert_eq!(
+        files_lost, 0,
+        "every attachment's bytes are on the server once"
+    );
     // Nothing refused, nothing left to send.
     for (c, (email, _)) in clients.iter().zip(people) {
         let inbox = c.with(|s| s.inbox().unwrap());
@@ -425,12 +475,13 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
         assert_eq!(replica, server, "{email}'s replica is what they may see");
     }
     println!(
-        "faults: {actions} actions ({} rows made), {crashes} server crashes, {outages} network outages, \
+        "faults: {actions} actions ({} rows made, {} of them attachments with their files), {crashes} server crashes, {outages} network outages, \
          {database_drops} times PostgreSQL dropped every connection, \
          {offline_spells} offline spells; \
          connections passed {}, delayed {}, cut mid-answer {}, dropped mid-flight {}, refused {}; \
          lost {lost}, applied twice {doubled}",
         made.len(),
+        files.len(),
         faults.passed.load(Ordering::Relaxed),
         faults.delayed.load(Ordering::Relaxed),
         faults.cut.load(Ordering::Relaxed),
