@@ -289,15 +289,27 @@ async fn a_file_the_server_refuses_goes_to_the_inbox_with_its_reason() {
         refused.message
     );
     assert_eq!(refused.subject.as_deref(), Some("Ben's for now"));
+    let objects = "SELECT count(*) FROM storage.objects WHERE name LIKE $1::text || '/%'";
+    assert_eq!(server_count(&backend, objects, t.id).await, 0);
+    // Put back on the ticket, Ben sends it again from the inbox: the file
+    // goes up again, then its row.
+    let seq = refused.seq;
+    ada.with(|s| s.add_assignee(t.id, team.ben)).unwrap();
+    ada.synced().await;
+    ben.synced().await;
+    ben.with(|s| s.retry_rejected(seq)).unwrap();
+    ben.synced().await;
+    assert_eq!(ben.with(|s| s.inbox()).unwrap().len(), 0);
     assert_eq!(
         server_count(
             &backend,
-            "SELECT count(*) FROM storage.objects WHERE name LIKE $1::text || '/%'",
+            "SELECT count(*) FROM ticket_attachments WHERE ticket_id = $1",
             t.id
         )
         .await,
-        0
+        1
     );
+    assert_eq!(server_count(&backend, objects, t.id).await, 1);
 }
 
 #[tokio::test]

@@ -380,7 +380,22 @@ impl Store {
             (MutationOp::Delete, Some(_)) => MutationOp::Delete,
             (_, None) => return Err(CoreError::NotFound { what: "row" }),
         };
-        let tx_seq = self.record(&me, old.table, old.row_id, op)?;
+        // A refused attachment goes again with its file: it is uploaded
+        // again before the row (it may have been refused for want of
+        // access, which the user has since regained).
+        let refile =
+            old.table == SyncTable::TicketAttachments && matches!(op, MutationOp::Insert { .. });
+        let row_id = old.row_id.to_string();
+        let tx_seq = self.record_all_with(&me, vec![(old.table, old.row_id, op)], |tx| {
+            if refile {
+                tx.execute(
+                    "UPDATE attachment_files SET state = 'waiting', refusal_code = NULL, last_error = NULL
+                      WHERE attachment_id = ?1 AND state = 'refused'",
+                    params![row_id],
+                )?;
+            }
+            Ok(())
+        })?;
         tracing::debug!(old = old.seq, new = tx_seq, "resent a refused change");
         self.conn()
             .execute("DELETE FROM rejected WHERE seq = ?1", params![old.seq])?;
