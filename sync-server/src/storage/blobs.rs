@@ -92,10 +92,7 @@ pub trait BlobStore: Send + Sync + 'static {
     /// Every blob in `area`, with its size and time.
     async fn list(&self, area: Area) -> Result<Vec<BlobInfo>, BlobError>;
 
-    /// Whether a content blob exists, and its size.
-    async fn size_of(&self, sha256: &str) -> Result<Option<u64>, BlobError>;
-
-    /// For logs and `--help`: where the bytes go.
+    /// Where the bytes go, for the logs.
     fn describe(&self) -> String;
 }
 
@@ -262,14 +259,6 @@ impl BlobStore for FsBlobs {
         .await
         .map_err(std::io::Error::other)??;
         Ok(found)
-    }
-
-    async fn size_of(&self, sha256: &str) -> Result<Option<u64>, BlobError> {
-        match tokio::fs::metadata(self.path_of(&content_key(sha256))).await {
-            Ok(meta) => Ok(Some(meta.len())),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e.into()),
-        }
     }
 
     fn describe(&self) -> String {
@@ -448,14 +437,6 @@ impl BlobStore for S3Blobs {
             });
         }
         Ok(found)
-    }
-
-    async fn size_of(&self, sha256: &str) -> Result<Option<u64>, BlobError> {
-        match self.store.head(&self.location(&content_key(sha256))).await {
-            Ok(meta) => Ok(Some(meta.size)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
     }
 
     fn describe(&self) -> String {
