@@ -67,6 +67,26 @@ async fn server_count(backend: &Backend, sql: &'static str, id: Uuid) -> i64 {
         .unwrap()
 }
 
+/// Attachment rows of a ticket on the server.
+async fn attachments_on(backend: &Backend, ticket: Uuid) -> i64 {
+    server_count(
+        backend,
+        "SELECT count(*) FROM ticket_attachments WHERE ticket_id = $1",
+        ticket,
+    )
+    .await
+}
+
+/// Stored files of a ticket on the server.
+async fn files_on(backend: &Backend, ticket: Uuid) -> i64 {
+    server_count(
+        backend,
+        "SELECT count(*) FROM storage.objects WHERE name LIKE $1::text || '/%'",
+        ticket,
+    )
+    .await
+}
+
 fn states(client: &Client, ticket_id: Uuid) -> Vec<(String, FileState)> {
     let page = client.with(|s| s.ticket_page(ticket_id)).unwrap();
     page.attachments
@@ -110,24 +130,8 @@ async fn files_attached_offline_reach_the_server_before_their_rows_and_open_for_
     // Back in range.
     ben.start_sync();
     ben.synced().await;
-    assert_eq!(
-        server_count(
-            &backend,
-            "SELECT count(*) FROM ticket_attachments WHERE ticket_id = $1",
-            t.id
-        )
-        .await,
-        2
-    );
-    assert_eq!(
-        server_count(
-            &backend,
-            "SELECT count(*) FROM storage.objects WHERE name LIKE $1::text || '/%'",
-            t.id
-        )
-        .await,
-        2
-    );
+    assert_eq!(attachments_on(&backend, t.id).await, 2);
+    assert_eq!(files_on(&backend, t.id).await, 2);
     assert!(
         states(&ben, t.id)
             .iter()
@@ -178,15 +182,7 @@ async fn files_attached_offline_reach_the_server_before_their_rows_and_open_for_
     );
     let ada_files = ada.with(|s| s.files_dir().to_owned());
     assert!(!attachments::cached_path(&ada_files, &sha256(&photo)).exists());
-    assert_eq!(
-        server_count(
-            &backend,
-            "SELECT count(*) FROM storage.objects WHERE name LIKE $1::text || '/%'",
-            t.id
-        )
-        .await,
-        1
-    );
+    assert_eq!(files_on(&backend, t.id).await, 1);
 }
 
 #[tokio::test]
@@ -289,8 +285,7 @@ async fn a_file_the_server_refuses_goes_to_the_inbox_with_its_reason() {
         refused.message
     );
     assert_eq!(refused.subject.as_deref(), Some("Ben's for now"));
-    let objects = "SELECT count(*) FROM storage.objects WHERE name LIKE $1::text || '/%'";
-    assert_eq!(server_count(&backend, objects, t.id).await, 0);
+    assert_eq!(files_on(&backend, t.id).await, 0);
     // Put back on the ticket, Ben sends it again from the inbox: the file
     // goes up again, then its row.
     let seq = refused.seq;
@@ -300,16 +295,8 @@ async fn a_file_the_server_refuses_goes_to_the_inbox_with_its_reason() {
     ben.with(|s| s.retry_rejected(seq)).unwrap();
     ben.synced().await;
     assert_eq!(ben.with(|s| s.inbox()).unwrap().len(), 0);
-    assert_eq!(
-        server_count(
-            &backend,
-            "SELECT count(*) FROM ticket_attachments WHERE ticket_id = $1",
-            t.id
-        )
-        .await,
-        1
-    );
-    assert_eq!(server_count(&backend, objects, t.id).await, 1);
+    assert_eq!(attachments_on(&backend, t.id).await, 1);
+    assert_eq!(files_on(&backend, t.id).await, 1);
 }
 
 #[tokio::test]
@@ -334,24 +321,8 @@ async fn an_app_stopped_mid_upload_sends_the_file_once_when_it_starts_again() {
     ben.start_sync();
     ben.synced().await;
     assert_eq!(ben.with(|s| s.inbox()).unwrap().len(), 0);
-    assert_eq!(
-        server_count(
-            &backend,
-            "SELECT count(*) FROM ticket_attachments WHERE ticket_id = $1",
-            t.id
-        )
-        .await,
-        1
-    );
-    assert_eq!(
-        server_count(
-            &backend,
-            "SELECT count(*) FROM storage.objects WHERE name LIKE $1::text || '/%'",
-            t.id
-        )
-        .await,
-        1
-    );
+    assert_eq!(attachments_on(&backend, t.id).await, 1);
+    assert_eq!(files_on(&backend, t.id).await, 1);
     let stored: String =
         sqlx::query_scalar("SELECT content_sha256 FROM storage.objects WHERE name = $1")
             .bind(format!("{}/scan.pdf", t.id))

@@ -224,6 +224,16 @@ impl Team<'_> {
             .unwrap()
     }
 
+    async fn delete(&self, who: &SimClient<'_>, name: &str) -> reqwest::Response {
+        self.s
+            .http
+            .delete(self.s.url(&self.path(name)))
+            .bearer_auth(&who.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The attachment row for a stored file, pushed as the app does after
     /// its upload.
     async fn attach(&self, who: &SimClient<'_>, id: Uuid, stored: &Value) -> MutationOutcome {
@@ -586,23 +596,12 @@ async fn an_attachment_row_syncs_only_for_a_stored_file_and_takes_it_when_delete
 
     // Ben may not delete Ana's file; Ada may read it; Ana deletes it.
     assert_error(
-        s.http
-            .delete(s.url(&t.path("report.pdf")))
-            .bearer_auth(&t.ben.token)
-            .send()
-            .await
-            .unwrap(),
+        t.delete(&t.ben, "report.pdf").await,
         StatusCode::NOT_FOUND,
         "not_found",
     )
     .await;
-    let deleted = s
-        .http
-        .delete(s.url(&t.path("report.pdf")))
-        .bearer_auth(&t.ana.token)
-        .send()
-        .await
-        .unwrap();
+    let deleted = t.delete(&t.ana, "report.pdf").await;
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);
     assert_error(
         t.get(&t.ada, "report.pdf").await,
@@ -811,12 +810,7 @@ async fn housekeeping_finds_and_removes_what_a_crash_left(s: TestServer) {
         t.attach(&t.ana, Uuid::now_v7(), &gone).await,
         MutationOutcome::Applied
     );
-    s.http
-        .delete(s.url(&t.path("gone.pdf")))
-        .bearer_auth(&t.ana.token)
-        .send()
-        .await
-        .unwrap();
+    t.delete(&t.ana, "gone.pdf").await;
     // An upload a crash cut short.
     let mut temp = s.state.storage.blobs.create_temp().await.unwrap();
     temp.write(bytes::Bytes::from_static(b"%PDF-1.7 half of it"))
