@@ -1,0 +1,335 @@
+//! Attachment files with the real `sync-server` binary, in processes of
+//! its own: its memory does not grow with an upload (one of 50 MiB + 1
+//! byte is stopped while it streams), a server killed with SIGKILL in the
+//! middle of an upload loses nothing (the retry stores the file once), and
+//! `sync-server storage check | clean` finds and removes what the kill
+//! left.
+#![allow(clippy::unwrap_used)]
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crm_domain::UserRole;
+use crm_domain::protocol::{Mutation, MutationOp, PROTOCOL_VERSION, PushRequest, SyncTable};
+use crm_testkit::TestDatabase;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+const PASSWORD: &str = "a long enough passphrase";
+const JWT: &str = "test-secret-that-is-long-enough-for-hs256-signing";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The resident memory of a process, in bytes.
+fn rss(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// The server's settings, shared by `serve` and the storage commands.
+struct Setup {
+    db: TestDatabase,
+    app_url: String,
+    data_dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn new() -> Setup {
+        let db = TestDatabase::create(&sync_server::db::MIGRATOR).await;
+        // Requests as crm_app (the test cluster trusts loopback).
+        let (scheme, rest) = db.url().split_once("://").unwrap();
+        let host = rest.split_once('@').map_or(rest, |(_, h)| h);
+        let app_url = format!("{scheme}://crm_app@{host}");
+        Setup {
+            db,
+            app_url,
+            data_dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sync-server"));
+        command
+            .env_remove("DATABASE_URL")
+            .env("CRM_LOG", "error")
+            .args(["--database-url", &self.app_url])
+            .args(["--migrate-database-url", self.db.url()])
+            .args(["--jwt-secret", JWT])
+            .arg("--data-dir")
+            .arg(self.data_dir.path())
+            .args(args);
+        command
+    }
+
+    async fn serve(&self, port: u16) -> Killed {
+        // Owned at once, so no path leaves the process running.
+        let child = Killed(
+            self.command(&["--listen", &format!("127.0.0.1:{port}"), "serve"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let http = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            if http
+                .get(format!("http://127.0.0.1:{port}/health"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return child;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not come up");
+    }
+
+    /// `sync-server storage check|clean` with a grace period of zero: its
+    /// exit status and its report.
+    fn storage(&self, what: &str) -> (bool, Value) {
+        let out = self
+            .command(&["--storage-grace-hours", "0", "storage", what])
+            .output()
+            .unwrap();
+        let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (out.status.success(), report)
+    }
+}
+
+struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Signs in and opens a ticket; answers the token and the ticket.
+async fn agent_with_ticket(setup: &Setup, base: &str) -> (String, Uuid) {
+    sync_server::accounts::create_account(
+        setup.db.pool(),
+        "ana@field.test",
+        PASSWORD,
+        Some("Ana"),
+        UserRole::Agent,
+    )
+    .await
+    .unwrap();
+    let http = reqwest::Client::new();
+    let session: Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&json!({ "email": "ana@field.test", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let ticket = Uuid::now_v7();
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("title".to_owned(), json!("Meter broken"));
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        client_id: Uuid::now_v7(),
+        mutations: vec![Mutation {
+            seq: 1,
+            table: SyncTable::Tickets,
+            row_id: ticket,
+            op: MutationOp::Insert { values },
+            edited_at: chrono::Utc::now(),
+        }],
+    };
+    let pushed = http
+        .post(format!("{base}/sync/push"))
+        .bearer_auth(&token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert!(pushed.status().is_success());
+    (token, ticket)
+}
+
+/// `bytes` bytes of a PDF, sent in 1 MiB pieces without saying the size.
+fn pdf_stream(bytes: usize) -> reqwest::Body {
+    let mut pieces = vec![bytes::Bytes::from_static(b"%PDF-1.7\n")];
+    let mut sent = pieces[0].len();
+    let block = bytes::Bytes::from(vec![b'x'; 1024 * 1024]);
+    while sent < bytes {
+        let piece = block.slice(..block.len().min(bytes - sent));
+        sent += piece.len();
+        pieces.push(piece);
+    }
+    reqwest::Body::wrap_stream(futures_util::stream::iter(
+        pieces.into_iter().map(Ok::<_, std::io::Error>),
+    ))
+}
+
+#[tokio::test]
+async fn an_upload_over_the_limit_is_stopped_while_it_streams_without_the_server_growing() {
+    let setup = Setup::new().await;
+    let port = free_port();
+    let server = setup.serve(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let (token, ticket) = agent_with_ticket(&setup, &base).await;
+    let pid = server.0.id();
+    let before = rss(pid);
+    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
+    let sampling = {
+        let peak = peak.clone();
+        tokio::spawn(async move {
+            loop {
+                peak.fetch_max(rss(pid), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let limit = crm_domain::validation::MAX_ATTACHMENT_BYTES as usize;
+    let response = reqwest::Client::new()
+        .put(format!(
+            "{base}/storage/ticket-attachments/{ticket}/huge.pdf"
+        ))
+        .bearer_auth(&token)
+        .body(pdf_stream(limit + 1))
+        .send()
+        .await
+        .unwrap();
+    sampling.abort();
+    assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "file_too_large");
+    let grew = peak
+        .load(std::sync::atomic::Ordering::Relaxed)
+        .saturating_sub(before);
+    // A buffered upload would have grown by the file's 50 MiB; the stream
+    // holds a few buffers of a MiB.
+    assert!(
+        grew < 24 * 1024 * 1024,
+        "the server grew by {} MiB",
+        grew / (1024 * 1024)
+    );
+    let (clean, report) = setup.storage("check");
+    assert!(clean, "nothing left over: {report}");
+    let objects: i64 = sqlx::query_scalar("SELECT count(*) FROM storage.objects")
+        .fetch_one(setup.db.pool())
+        .await
+        .unwrap();
+    assert_eq!(objects, 0);
+}
+
+#[tokio::test]
+async fn a_server_killed_mid_upload_loses_nothing_and_housekeeping_clears_what_it_left() {
+    let setup = Setup::new().await;
+    let port = free_port();
+    let mut server = setup.serve(port).await;
+    let base = format!("http://127.0.0.1:{port}");
+    let (token, ticket) = agent_with_ticket(&setup, &base).await;
+    let url = format!("{base}/storage/ticket-attachments/{ticket}/scan.pdf");
+
+    // Half of a 30 MiB file goes up; then the server is killed.
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes, std::io::Error>>(64);
+    let mut file = b"%PDF-1.7\n".to_vec();
+    file.extend(std::iter::repeat_n(b'q', 30 * 1024 * 1024));
+    for piece in file[..file.len() / 2].chunks(1024 * 1024) {
+        tx.send(Ok(bytes::Bytes::copy_from_slice(piece)))
+            .await
+            .unwrap();
+    }
+    let sending = {
+        let (url, token) = (url.clone(), token.clone());
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .put(url)
+                .bearer_auth(token)
+                .body(reqwest::Body::wrap_stream({
+                    let mut rx = rx;
+                    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+                }))
+                .send()
+                .await
+        })
+    };
+    let uploads = setup.data_dir.path().join("storage/uploads");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let written: u64 = std::fs::read_dir(&uploads)
+            .map(|d| {
+                d.flatten()
+                    .filter_map(|e| e.metadata().ok())
+                    .map(|m| m.len())
+                    .sum()
+            })
+            .unwrap_or(0);
+        if written > 0 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Command::new("kill")
+        .args(["-9", &server.0.id().to_string()])
+        .status()
+        .unwrap();
+    let _ = server.0.wait();
+    assert!(
+        sending.await.unwrap().is_err(),
+        "the upload died with the server"
+    );
+    drop(tx);
+
+    // What the kill left: a temporary upload, found by `storage check`.
+    let (clean, report) = setup.storage("check");
+    assert!(!clean, "check exits 1 with leftovers past the grace period");
+    assert_eq!(
+        report["temporary_uploads"]["expired"]
+            .as_array()
+            .map(Vec::len),
+        Some(1),
+        "{report}"
+    );
+
+    // Started again, the app sends the file again: stored once.
+    server = setup.serve(port).await;
+    let retry = reqwest::Client::new()
+        .put(&url)
+        .bearer_auth(&token)
+        .body(file.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.status(), reqwest::StatusCode::CREATED);
+    let stored: Vec<Option<String>> =
+        sqlx::query_scalar("SELECT content_sha256 FROM storage.objects")
+            .fetch_all(setup.db.pool())
+            .await
+            .unwrap();
+    use sha2::Digest;
+    let sha: String = sha2::Sha256::digest(&file)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    assert_eq!(stored, [Some(sha)]);
+
+    // `storage clean` removes the leftover (and the file no attachment row
+    // came for, with a grace period of zero); then nothing is left.
+    let (_, cleaned) = setup.storage("clean");
+    assert!(cleaned["removed"].as_u64().unwrap_or(0) >= 1, "{cleaned}");
+    setup.storage("clean");
+    let (clean, report) = setup.storage("check");
+    assert!(clean, "{report}");
+    drop(server);
+}
