@@ -27,7 +27,11 @@ macro_rules! wire_enum {
         pub enum $name:ident {
             $(
                 $(#[$variant_meta:meta])*
-                $variant:ident => $wire:literal,
+                // `tt`, not `literal`: a `literal` fragment reaches derive
+                // macros wrapped in an invisible group, which utoipa's
+                // derive does not read, so `/openapi.json` spelled the
+                // variants' Rust names (`Agent`) instead of the wire's.
+                $variant:ident => $wire:tt,
             )+
         }
     ) => {

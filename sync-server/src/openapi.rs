@@ -43,3 +43,46 @@ impl Modify for BearerAuth {
 pub fn routes() -> Router<AppState> {
     Router::new().route("/openapi.json", get(|| async { Json(ApiDoc::openapi()) }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The document spells each enum as the server sends it (`agent`, not
+    /// `Agent`), so a client generated from it can read the answers.
+    #[test]
+    fn enums_are_documented_with_their_wire_names() {
+        let api = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        let schemas = &api["components"]["schemas"];
+        let documented = |name: &str| -> Vec<String> {
+            schemas[name]["enum"]
+                .as_array()
+                .map(|values| {
+                    values
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        use crm_domain::*;
+        let enums: [(&str, &[&str]); 7] = [
+            ("UserRole", &UserRole::WIRE_NAMES),
+            ("CustomerStatus", &CustomerStatus::WIRE_NAMES),
+            ("AcquisitionStage", &AcquisitionStage::WIRE_NAMES),
+            ("InteractionChannel", &InteractionChannel::WIRE_NAMES),
+            ("TicketPriority", &TicketPriority::WIRE_NAMES),
+            ("TicketStatus", &TicketStatus::WIRE_NAMES),
+            ("IntegrationPermission", &IntegrationPermission::WIRE_NAMES),
+        ];
+        let mut checked = 0;
+        for (name, wire) in enums {
+            if schemas.get(name).is_none() {
+                continue;
+            }
+            assert_eq!(documented(name), wire.to_vec(), "{name}: {}", schemas[name]);
+            checked += 1;
+        }
+        assert!(checked >= 1, "the accounts' role at least is documented");
+    }
+}
