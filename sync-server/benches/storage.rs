@@ -18,9 +18,9 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crm_domain::UserRole;
-use crm_domain::protocol::{Mutation, MutationOp, PROTOCOL_VERSION, PushRequest, SyncTable};
 use crm_testkit::TestDatabase;
-use serde_json::{Value, json};
+use serde_json::Value;
+use sync_server::harness;
 use uuid::Uuid;
 
 const PASSWORD: &str = "benchmark passphrase";
@@ -33,25 +33,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The resident memory of a process, in bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
 }
 
 /// A PDF-shaped file of `bytes` bytes, different for each `seed`.
@@ -130,12 +111,10 @@ async fn main() {
     )
     .await
     .unwrap();
-    // Requests as crm_app (the test cluster trusts loopback connections).
-    let (scheme, rest) = db.url().split_once("://").unwrap();
-    let host = rest.split_once('@').map_or(rest, |(_, h)| h);
-    let app_url = format!("{scheme}://crm_app@{host}");
+    // Requests as crm_app, as in production.
+    let app_url = harness::as_app_role(db.url()).unwrap_or_else(|| db.url().to_owned());
     let work = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let port = harness::free_port();
     let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"));
     child
         .env_remove("DATABASE_URL")
@@ -163,38 +142,7 @@ async fn main() {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let session: Value = http
-        .post(format!("{base}/auth/login"))
-        .json(&json!({ "email": "bench@example.com", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["access_token"].as_str().unwrap().to_owned();
-    let ticket = Uuid::now_v7();
-    let mut values = std::collections::BTreeMap::new();
-    values.insert("title".to_owned(), json!("Benchmark"));
-    let push = PushRequest {
-        protocol_version: PROTOCOL_VERSION,
-        client_id: Uuid::now_v7(),
-        mutations: vec![Mutation {
-            seq: 1,
-            table: SyncTable::Tickets,
-            row_id: ticket,
-            op: MutationOp::Insert { values },
-            edited_at: chrono::Utc::now(),
-        }],
-    };
-    let pushed = http
-        .post(format!("{base}/sync/push"))
-        .bearer_auth(&token)
-        .json(&push)
-        .send()
-        .await
-        .unwrap();
-    assert!(pushed.status().is_success());
+    let (token, ticket) = harness::ticket_over_http(&base, "bench@example.com", PASSWORD).await;
 
     // 1. One file: copy, upload, download, on the same disk, each five
     //    times in turn (one run of 50 MiB takes tens of milliseconds, so
@@ -273,13 +221,16 @@ async fn main() {
             path
         })
         .collect();
-    let before = rss(pid);
+    let before = harness::resident_bytes(pid);
     let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
     let sampling = {
         let peak = peak.clone();
         tokio::spawn(async move {
             loop {
-                peak.fetch_max(rss(pid), std::sync::atomic::Ordering::Relaxed);
+                peak.fetch_max(
+                    harness::resident_bytes(pid),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         })

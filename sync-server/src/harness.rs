@@ -178,10 +178,71 @@ impl Backend {
     }
 }
 
+/// A port free on loopback now, for a server process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The resident memory of a process, in bytes (Linux's `/proc`; 0 when it
+/// cannot be read).
+pub fn resident_bytes(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap_or(0)
+        * 1024
+}
+
+/// Signs `email` in at the server at `base` and opens a ticket as them,
+/// over HTTP as an app would; answers the access token and the ticket.
+pub async fn ticket_over_http(base: &str, email: &str, password: &str) -> (String, Uuid) {
+    use crm_domain::protocol::{Mutation, MutationOp, PROTOCOL_VERSION, PushRequest, SyncTable};
+    let http = reqwest::Client::new();
+    let session: serde_json::Value = http
+        .post(format!("{base}/auth/login"))
+        .json(&serde_json::json!({ "email": email, "password": password }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let ticket = Uuid::now_v7();
+    let mut values = std::collections::BTreeMap::new();
+    values.insert("title".to_owned(), serde_json::json!("Meter broken"));
+    let push = PushRequest {
+        protocol_version: PROTOCOL_VERSION,
+        client_id: Uuid::now_v7(),
+        mutations: vec![Mutation {
+            seq: 1,
+            table: SyncTable::Tickets,
+            row_id: ticket,
+            op: MutationOp::Insert { values },
+            edited_at: chrono::Utc::now(),
+        }],
+    };
+    let pushed = http
+        .post(format!("{base}/sync/push"))
+        .bearer_auth(&token)
+        .json(&push)
+        .send()
+        .await
+        .unwrap();
+    assert!(pushed.status().is_success(), "{}", pushed.status());
+    (token, ticket)
+}
+
 /// `url` connecting as `crm_app` instead of its user, when it carries no
 /// password (the test cluster trusts local connections); `None` otherwise
 /// (an external test server: its user is kept).
-fn as_app_role(url: &str) -> Option<String> {
+pub fn as_app_role(url: &str) -> Option<String> {
     let (scheme, rest) = url.split_once("://")?;
     let (userinfo, host) = rest.split_once('@')?;
     if userinfo.contains(':') {

@@ -35,14 +35,6 @@ const APP_PASSWORD: &str = "app-secret-for-the-test";
 const JWT: &str = "test-secret-that-is-long-enough-for-hs256-signing";
 const PASSWORD: &str = "a long enough passphrase";
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Starts (or restarts) the database, as a supervisor would: after a
 /// crash, the killed postmaster's backends take a moment to notice and
 /// exit, and until then PostgreSQL refuses to start on their shared memory.
@@ -194,7 +186,7 @@ async fn killed_servers_and_a_crashed_database_lose_nothing_and_apply_nothing_tw
         .and_then(|s| s.parse().ok())
         .unwrap_or(60);
     let work = tempfile::tempdir().unwrap();
-    let pg_port = free_port();
+    let pg_port = sync_server::harness::free_port();
     let mut db = Some(start_db(&work.path().join("pg"), pg_port));
     db.as_ref()
         .unwrap()
@@ -230,7 +222,10 @@ async fn killed_servers_and_a_crashed_database_lose_nothing_and_apply_nothing_tw
     admin.close().await;
 
     let http = reqwest::Client::new();
-    let ports = [free_port(), free_port()];
+    let ports = [
+        sync_server::harness::free_port(),
+        sync_server::harness::free_port(),
+    ];
     let dirs = [work.path().join("s0"), work.path().join("s1")];
     let mut fleet = Fleet {
         http: http.clone(),

@@ -10,32 +10,13 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crm_domain::UserRole;
-use crm_domain::protocol::{Mutation, MutationOp, PROTOCOL_VERSION, PushRequest, SyncTable};
 use crm_testkit::TestDatabase;
-use serde_json::{Value, json};
+use serde_json::Value;
+use sync_server::harness;
 use uuid::Uuid;
 
 const PASSWORD: &str = "a long enough passphrase";
 const JWT: &str = "test-secret-that-is-long-enough-for-hs256-signing";
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// The resident memory of a process, in bytes.
-fn rss(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .unwrap_or(0)
-        * 1024
-}
 
 /// The server's settings, shared by `serve` and the storage commands.
 struct Setup {
@@ -47,10 +28,8 @@ struct Setup {
 impl Setup {
     async fn new() -> Setup {
         let db = TestDatabase::create(&sync_server::db::MIGRATOR).await;
-        // Requests as crm_app (the test cluster trusts loopback).
-        let (scheme, rest) = db.url().split_once("://").unwrap();
-        let host = rest.split_once('@').map_or(rest, |(_, h)| h);
-        let app_url = format!("{scheme}://crm_app@{host}");
+        // Requests as crm_app, as in production.
+        let app_url = harness::as_app_role(db.url()).unwrap_or_else(|| db.url().to_owned());
         Setup {
             db,
             app_url,
@@ -118,7 +97,7 @@ impl Drop for Killed {
     }
 }
 
-/// Signs in and opens a ticket; answers the token and the ticket.
+/// Ana, an agent, with a ticket; answers her token and the ticket.
 async fn agent_with_ticket(setup: &Setup, base: &str) -> (String, Uuid) {
     sync_server::accounts::create_account(
         setup.db.pool(),
@@ -129,40 +108,7 @@ async fn agent_with_ticket(setup: &Setup, base: &str) -> (String, Uuid) {
     )
     .await
     .unwrap();
-    let http = reqwest::Client::new();
-    let session: Value = http
-        .post(format!("{base}/auth/login"))
-        .json(&json!({ "email": "ana@field.test", "password": PASSWORD }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = session["access_token"].as_str().unwrap().to_owned();
-    let ticket = Uuid::now_v7();
-    let mut values = std::collections::BTreeMap::new();
-    values.insert("title".to_owned(), json!("Meter broken"));
-    let push = PushRequest {
-        protocol_version: PROTOCOL_VERSION,
-        client_id: Uuid::now_v7(),
-        mutations: vec![Mutation {
-            seq: 1,
-            table: SyncTable::Tickets,
-            row_id: ticket,
-            op: MutationOp::Insert { values },
-            edited_at: chrono::Utc::now(),
-        }],
-    };
-    let pushed = http
-        .post(format!("{base}/sync/push"))
-        .bearer_auth(&token)
-        .json(&push)
-        .send()
-        .await
-        .unwrap();
-    assert!(pushed.status().is_success());
-    (token, ticket)
+    harness::ticket_over_http(base, "ana@field.test", PASSWORD).await
 }
 
 /// `bytes` bytes of a PDF, sent in 1 MiB pieces without saying the size.
@@ -183,18 +129,21 @@ fn pdf_stream(bytes: usize) -> reqwest::Body {
 #[tokio::test]
 async fn an_upload_over_the_limit_is_stopped_while_it_streams_without_the_server_growing() {
     let setup = Setup::new().await;
-    let port = free_port();
+    let port = harness::free_port();
     let server = setup.serve(port).await;
     let base = format!("http://127.0.0.1:{port}");
     let (token, ticket) = agent_with_ticket(&setup, &base).await;
     let pid = server.0.id();
-    let before = rss(pid);
+    let before = harness::resident_bytes(pid);
     let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
     let sampling = {
         let peak = peak.clone();
         tokio::spawn(async move {
             loop {
-                peak.fetch_max(rss(pid), std::sync::atomic::Ordering::Relaxed);
+                peak.fetch_max(
+                    harness::resident_bytes(pid),
+                    std::sync::atomic::Ordering::Relaxed,
+                );
                 tokio::time::sleep(Duration::from_millis(5)).await;
             }
         })
@@ -235,7 +184,7 @@ async fn an_upload_over_the_limit_is_stopped_while_it_streams_without_the_server
 #[tokio::test]
 async fn a_server_killed_mid_upload_loses_nothing_and_housekeeping_clears_what_it_left() {
     let setup = Setup::new().await;
-    let port = free_port();
+    let port = harness::free_port();
     let mut server = setup.serve(port).await;
     let base = format!("http://127.0.0.1:{port}");
     let (token, ticket) = agent_with_ticket(&setup, &base).await;
