@@ -65,47 +65,13 @@ fn refused(refusal: FileRefusal) -> CoreError {
 /// synced before it is named, so a named file is always whole.
 pub fn stage(files_dir: &Path, source: &mut impl Read) -> CoreResult<Staged> {
     std::fs::create_dir_all(files_dir)?;
-    let mut head = Vec::with_capacity(SNIFF_BYTES);
-    source.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
-    let mime_type = rules::sniff(&head).map_err(refused)?;
     let temp = files_dir.join(format!("incoming-{}", Uuid::new_v4()));
     let result = (|| -> CoreResult<Staged> {
         let mut out = std::fs::File::create(&temp)?;
-        let mut scan = ActiveContentScan::new(mime_type);
-        let mut hasher = Sha256::new();
-        let mut size = 0u64;
-        let mut take = |bytes: &[u8]| -> CoreResult<()> {
-            size += bytes.len() as u64;
-            if size > MAX_ATTACHMENT_BYTES as u64 {
-                return Err(refused(FileRefusal::TooLarge));
-            }
-            scan.feed(bytes);
-            hasher.update(bytes);
-            out.write_all(bytes)?;
-            Ok(())
-        };
-        take(&head)?;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = source.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            take(&buf[..n])?;
-        }
-        scan.verdict().map_err(refused)?;
+        let staged = read_checked(source, Some(&mut out))?;
         out.sync_all()?;
-        let sha256 = hex(&hasher.finalize());
-        let target = cached_path(files_dir, &sha256);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::rename(&temp, &target)?;
-        Ok(Staged {
-            sha256,
-            size: size as i64,
-            mime_type,
-        })
+        name_by_content(files_dir, &temp, &staged)?;
+        Ok(staged)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
@@ -118,45 +84,72 @@ pub fn stage(files_dir: &Path, source: &mut impl Read) -> CoreResult<Staged> {
 /// SHA-256, when the server names it) and of an allowed type.
 pub fn adopt(files_dir: &Path, temp: &Path, expected_sha256: Option<&str>) -> CoreResult<Staged> {
     let result = (|| -> CoreResult<Staged> {
-        let mut file = std::fs::File::open(temp)?;
-        let mut head = Vec::with_capacity(SNIFF_BYTES);
-        (&mut file)
-            .take(SNIFF_BYTES as u64)
-            .read_to_end(&mut head)?;
-        let mime_type = rules::sniff(&head).map_err(refused)?;
-        let mut hasher = Sha256::new();
-        hasher.update(&head);
-        let mut size = head.len() as u64;
-        let mut buf = vec![0u8; 64 * 1024];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            size += n as u64;
-            hasher.update(&buf[..n]);
-        }
-        let sha256 = hex(&hasher.finalize());
-        if expected_sha256.is_some_and(|expected| expected != sha256) {
+        let staged = read_checked(&mut std::fs::File::open(temp)?, None)?;
+        if expected_sha256.is_some_and(|expected| expected != staged.sha256) {
             return Err(CoreError::Remote(
                 "the downloaded file is not the one the server holds; try again".into(),
             ));
         }
-        let target = cached_path(files_dir, &sha256);
-        if let Some(dir) = target.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::rename(temp, &target)?;
-        Ok(Staged {
-            sha256,
-            size: size as i64,
-            mime_type,
-        })
+        name_by_content(files_dir, temp, &staged)?;
+        Ok(staged)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(temp);
     }
     result
+}
+
+/// Reads `source` to its end: its type from its first bytes (an allowed
+/// one), its SHA-256 and size. A file being attached (`copy` given, where
+/// its bytes are written) is also held to the bucket's size and must carry
+/// no active content; a downloaded one was, by the server.
+fn read_checked(
+    source: &mut impl Read,
+    mut copy: Option<&mut std::fs::File>,
+) -> CoreResult<Staged> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    source.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
+    let mime_type = rules::sniff(&head).map_err(refused)?;
+    let attaching = copy.is_some();
+    let mut scan = ActiveContentScan::new(mime_type);
+    let mut hasher = Sha256::new();
+    let mut size = 0u64;
+    let mut take = |bytes: &[u8]| -> CoreResult<()> {
+        size += bytes.len() as u64;
+        if attaching && size > MAX_ATTACHMENT_BYTES as u64 {
+            return Err(refused(FileRefusal::TooLarge));
+        }
+        if let Some(out) = copy.as_deref_mut() {
+            scan.feed(bytes);
+            out.write_all(bytes)?;
+        }
+        hasher.update(bytes);
+        Ok(())
+    };
+    take(&head)?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = source.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        take(&buf[..n])?;
+    }
+    scan.verdict().map_err(refused)?;
+    Ok(Staged {
+        sha256: hex(&hasher.finalize()),
+        size: size as i64,
+        mime_type,
+    })
+}
+
+/// Gives a checked file (at `temp`) its name in the cache: its SHA-256.
+fn name_by_content(files_dir: &Path, temp: &Path, staged: &Staged) -> std::io::Result<()> {
+    let target = cached_path(files_dir, &staged.sha256);
+    if let Some(dir) = target.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::rename(temp, &target)
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
