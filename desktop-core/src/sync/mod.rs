@@ -360,16 +360,14 @@ impl Engine {
     async fn upload(&mut self, file: PendingUpload) -> Result<(), RoundError> {
         self.publish(SyncState::Syncing, None, None).await;
         let token = self.session.access_token().await?;
-        let total = u32::try_from(file.size).unwrap_or(u32::MAX);
-        let progress = |sent: u32| UploadProgress {
+        let shown = UploadProgress {
             attachment_id: file.attachment_id,
             file_name: file.file_name.clone(),
-            sent,
-            total,
+            sent: 0,
+            total: u32::try_from(file.size).unwrap_or(u32::MAX),
         };
-        self.status.send_modify(|s| s.upload = Some(progress(0)));
+        self.status.send_modify(|s| s.upload = Some(shown.clone()));
         let status = self.status.clone();
-        let shown = progress(0);
         let result = self
             .session
             .api()

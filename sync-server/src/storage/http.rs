@@ -12,7 +12,10 @@
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequestParts, OptionalFromRequestParts, Path, Query, State,
+};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -55,68 +58,94 @@ fn object(ticket_id: Uuid, file_name: &str) -> String {
     format!("{BUCKET}/{ticket_id}/{file_name}")
 }
 
-/// Who the request acts for: the bearer's user, else the user a valid
-/// signed URL names.
-fn caller(
-    state: &AppState,
-    auth: Option<AuthUser>,
-    link: &LinkQuery,
-    method: &Method,
+/// A request on one file: the file its path names, and who it acts for
+/// (the bearer's user, else the user a valid signed URL for this method
+/// and file names).
+pub(crate) struct FileRequest {
+    claims: Claims,
     ticket_id: Uuid,
-    file_name: &str,
-) -> ApiResult<Claims> {
-    if let Some(user) = auth {
-        return Ok(user.claims());
-    }
-    let (Some(expires), Some(user), Some(signature)) =
-        (link.expires, link.user, link.signature.clone())
-    else {
-        return Err(ApiError::unauthorized(
-            ErrorCode::MissingToken,
-            "sign in first, or use a signed URL",
-        ));
-    };
-    // HEAD reads what GET would.
-    let method = if method == Method::HEAD {
-        "GET"
-    } else {
-        method.as_str()
-    };
-    let params = LinkParams {
-        expires,
-        user,
-        signature,
-    };
-    let user = state
-        .storage
-        .signer
-        .verify(
-            method,
-            &object(ticket_id, file_name),
-            &params,
-            Utc::now().timestamp(),
-        )
-        .map_err(|refusal| match refusal {
-            LinkRefusal::Expired => {
-                ApiError::forbidden(ErrorCode::LinkExpired, refusal.to_string())
-            }
-            LinkRefusal::BadSignature => {
-                ApiError::forbidden(ErrorCode::LinkInvalid, refusal.to_string())
-            }
-        })?;
-    Ok(Claims::user(user))
+    file_name: String,
 }
 
-/// The ticket of a path; a path that is not a ticket's names no file.
-fn ticket_of(ticket_id: &str) -> ApiResult<Uuid> {
-    ticket_id
-        .parse()
-        .map_err(|_| ApiError::NotFound("no such file".into()))
+impl FromRequestParts<AppState> for FileRequest {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
+        let Path((ticket, file_name)) =
+            <Path<(String, String)> as FromRequestParts<AppState>>::from_request_parts(
+                parts, state,
+            )
+            .await
+            .map_err(|_| no_such_file())?;
+        // A path that is not a ticket's names no file.
+        let ticket_id: Uuid = ticket.parse().map_err(|_| no_such_file())?;
+        let auth =
+            <AuthUser as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await?;
+        if let Some(user) = auth {
+            return Ok(Self {
+                claims: user.claims(),
+                ticket_id,
+                file_name,
+            });
+        }
+        let Query(link) =
+            <Query<LinkQuery> as FromRequestParts<AppState>>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| link_refused(LinkRefusal::BadSignature))?;
+        let (Some(expires), Some(user), Some(signature)) =
+            (link.expires, link.user, link.signature)
+        else {
+            return Err(ApiError::unauthorized(
+                ErrorCode::MissingToken,
+                "sign in first, or use a signed URL",
+            ));
+        };
+        // A link is signed for what it does: HEAD reads what GET would, and
+        // an upload is signed as PUT, whichever of PUT or POST it uses.
+        let method = match parts.method {
+            Method::HEAD => Method::GET,
+            Method::POST => Method::PUT,
+            ref other => other.clone(),
+        };
+        let params = LinkParams {
+            expires,
+            user,
+            signature,
+        };
+        let user = state
+            .storage
+            .signer
+            .verify(
+                method.as_str(),
+                &object(ticket_id, &file_name),
+                &params,
+                Utc::now().timestamp(),
+            )
+            .map_err(link_refused)?;
+        Ok(Self {
+            claims: Claims::user(user),
+            ticket_id,
+            file_name,
+        })
+    }
+}
+
+fn no_such_file() -> ApiError {
+    ApiError::NotFound("no such file".into())
+}
+
+fn link_refused(refusal: LinkRefusal) -> ApiError {
+    let code = match refusal {
+        LinkRefusal::Expired => ErrorCode::LinkExpired,
+        LinkRefusal::BadSignature => ErrorCode::LinkInvalid,
+    };
+    ApiError::forbidden(code, refusal.to_string())
 }
 
 #[utoipa::path(put, path = "/storage/ticket-attachments/{ticket_id}/{file_name}", tag = "storage",
     security(("bearer" = [])),
-    params(("ticket_id" = Uuid, Path), ("file_name" = String, Path, description = "Normalised before it is stored: the answer says the name it got")),
+    params(("ticket_id" = Uuid, Path), ("file_name" = String, Path, description = "A plain file name (no folders, no control characters, at most 255 bytes); if the ticket has another file of that name, the new one is numbered: the answer says the name it got")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "The file's bytes. Its type is read from them (images, PDF, Office documents); at most 50 MiB."),
     responses(
@@ -127,33 +156,22 @@ fn ticket_of(ticket_id: &str) -> ApiResult<Uuid> {
         (status = 408, description = "upload_stalled", body = crate::error::ErrorBody),
         (status = 413, description = "file_too_large", body = crate::error::ErrorBody),
         (status = 415, description = "file_type_not_allowed, active_content", body = crate::error::ErrorBody)))]
-#[tracing::instrument(name = "upload", skip_all, fields(ticket = %ticket_id))]
+#[tracing::instrument(name = "upload", skip_all, fields(ticket = %file.ticket_id))]
 pub(crate) async fn upload(
     State(state): State<AppState>,
-    method: Method,
-    auth: Option<AuthUser>,
-    Query(link): Query<LinkQuery>,
-    Path((ticket_id, file_name)): Path<(String, String)>,
+    file: FileRequest,
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let ticket_id = ticket_of(&ticket_id)?;
-    // A signed upload is signed for PUT, whichever of the two it uses.
-    let signed_method = if method == Method::POST {
-        Method::PUT
-    } else {
-        method
-    };
-    let claims = caller(&state, auth, &link, &signed_method, ticket_id, &file_name)?;
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     let (stored, created) = files::upload(
         &state.storage,
-        &claims,
-        ticket_id,
-        &file_name,
+        &file.claims,
+        file.ticket_id,
+        &file.file_name,
         declared,
         body.into_data_stream(),
     )
@@ -181,17 +199,17 @@ pub(crate) async fn upload(
         (status = 403, description = "link_expired, link_invalid", body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody),
         (status = 416, description = "range_not_satisfiable", body = crate::error::ErrorBody)))]
-#[tracing::instrument(name = "download", skip_all, fields(ticket = %ticket_id))]
+#[tracing::instrument(name = "download", skip_all, fields(ticket = %file.ticket_id))]
 pub(crate) async fn download(
     State(state): State<AppState>,
-    method: Method,
-    auth: Option<AuthUser>,
-    Query(link): Query<LinkQuery>,
-    Path((ticket_id, file_name)): Path<(String, String)>,
+    file: FileRequest,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let ticket_id = ticket_of(&ticket_id)?;
-    let claims = caller(&state, auth, &link, &method, ticket_id, &file_name)?;
+    let FileRequest {
+        claims,
+        ticket_id,
+        file_name,
+    } = file;
     let found = files::find(&state.storage, &claims, ticket_id, &file_name).await?;
     let etag = format!("\"{}\"", found.sha256);
     let mut response_headers = HeaderMap::new();
@@ -328,17 +346,18 @@ fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, (
         (status = 204, description = "The file and the attachment it backs are deleted"),
         (status = 403, description = "forbidden: only the uploader or an admin", body = crate::error::ErrorBody),
         (status = 404, body = crate::error::ErrorBody)))]
-#[tracing::instrument(name = "delete_file", skip_all, fields(ticket = %ticket_id))]
+#[tracing::instrument(name = "delete_file", skip_all, fields(ticket = %file.ticket_id))]
 pub(crate) async fn remove(
     State(state): State<AppState>,
-    method: Method,
-    auth: Option<AuthUser>,
-    Query(link): Query<LinkQuery>,
-    Path((ticket_id, file_name)): Path<(String, String)>,
+    file: FileRequest,
 ) -> ApiResult<StatusCode> {
-    let ticket_id = ticket_of(&ticket_id)?;
-    let claims = caller(&state, auth, &link, &method, ticket_id, &file_name)?;
-    files::delete(&state.storage, &claims, ticket_id, &file_name).await?;
+    files::delete(
+        &state.storage,
+        &file.claims,
+        file.ticket_id,
+        &file.file_name,
+    )
+    .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
