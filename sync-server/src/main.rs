@@ -111,11 +111,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("{}", serde_json::to_string_pretty(&report)?);
-            let left = report.temporary_uploads.expired.len()
-                + report.unreferenced_blobs.expired.len()
-                + report.unattached_objects.expired.len()
-                + report.objects_without_bytes.expired.len()
-                + report.attachments_without_object.expired.len();
+            let left = report.expired();
             if !clean && left > 0 {
                 pool.close().await;
                 drop(started.embedded);

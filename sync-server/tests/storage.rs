@@ -982,3 +982,36 @@ async fn a_serving_process_cleans_up_leftovers_by_itself() {
         "the file no attachment came for is gone"
     );
 }
+
+/// A file found without its attachment row keeps it if the row arrives
+/// between the check and the clean-up.
+#[tokio::test]
+async fn a_file_whose_row_arrives_after_the_check_is_kept_by_the_clean_up() {
+    let s = server(None, &[]).await;
+    let t = team(&s).await;
+    let stored: Value = t
+        .put(&t.ana, "late.pdf", pdf(10, 15))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let report = housekeeping::run(&s.state.storage, false, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.unattached_objects.expired,
+        [format!("{}/late.pdf", t.ticket)]
+    );
+    assert_eq!(
+        t.attach(&t.ana, Uuid::now_v7(), &stored).await,
+        MutationOutcome::Applied
+    );
+    assert_eq!(
+        housekeeping::remove(&s.state.storage, &report)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(t.kept().await, (1, 0, 1));
+    assert_eq!(t.get(&t.ada, "late.pdf").await.status(), StatusCode::OK);
+}

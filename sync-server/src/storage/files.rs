@@ -76,9 +76,11 @@ pub(crate) fn lock_key(sha256: &str) -> i64 {
     i64::from_be_bytes(bytes)
 }
 
-/// The path of a file in the bucket (without the bucket).
-pub fn object_name(ticket_id: Uuid, file_name: &str) -> String {
-    format!("{ticket_id}/{file_name}")
+/// The path of a file in the bucket (without the bucket): the domain's
+/// `{ticket_id}/{file_name}`, for a name that can be one; any other names
+/// no file.
+fn object_name(ticket_id: Uuid, file_name: &str) -> Result<String, StorageError> {
+    crm_domain::attachment_path(ticket_id, file_name).map_err(|_| StorageError::NotFound)
 }
 
 /// Whether the caller may attach files to the ticket (and may see it).
@@ -317,7 +319,7 @@ async fn record(
         } else {
             rules::numbered_file_name(file_name, attempt)
         };
-        let name = object_name(ticket_id, &candidate);
+        let name = object_name(ticket_id, &candidate)?;
         let existing = sqlx::query!(
             r#"SELECT content_sha256, size, mime_type, created_at
                  FROM storage.objects WHERE bucket_id = 'ticket-attachments' AND name = $1"#,
@@ -405,7 +407,7 @@ pub async fn find(
     ticket_id: Uuid,
     file_name: &str,
 ) -> Result<FoundFile, StorageError> {
-    let name = object_name(ticket_id, file_name);
+    let name = object_name(ticket_id, file_name)?;
     let mut tx = acting::begin_as(&storage.pool, claims).await?;
     let row = sqlx::query!(
         r#"SELECT size, mime_type, content_sha256
@@ -450,7 +452,7 @@ pub async fn delete(
     ticket_id: Uuid,
     file_name: &str,
 ) -> Result<(), StorageError> {
-    let name = object_name(ticket_id, file_name);
+    let name = object_name(ticket_id, file_name)?;
     let mut tx = acting::begin_as(&storage.pool, claims).await?;
     let visible = sqlx::query_scalar!(
         r#"SELECT count(*) AS "n!" FROM storage.objects WHERE bucket_id = 'ticket-attachments' AND name = $1"#,

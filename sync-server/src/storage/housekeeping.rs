@@ -89,8 +89,7 @@ impl Found {
 }
 
 impl Report {
-    /// Nothing left over anywhere, recent or not.
-    pub fn is_clean(&self) -> bool {
+    fn kinds(&self) -> [&Found; 5] {
         [
             &self.temporary_uploads,
             &self.unreferenced_blobs,
@@ -98,8 +97,18 @@ impl Report {
             &self.objects_without_bytes,
             &self.attachments_without_object,
         ]
-        .iter()
-        .all(|f| f.expired.is_empty() && f.recent == 0)
+    }
+
+    /// Nothing left over anywhere, recent or not.
+    pub fn is_clean(&self) -> bool {
+        self.kinds()
+            .iter()
+            .all(|f| f.expired.is_empty() && f.recent == 0)
+    }
+
+    /// How many leftovers are past the grace period (what `clean` removes).
+    pub fn expired(&self) -> usize {
+        self.kinds().iter().map(|f| f.expired.len()).sum()
     }
 }
 
@@ -176,7 +185,10 @@ pub async fn run(
     Ok(report)
 }
 
-async fn remove(storage: &Storage, report: &Report) -> Result<usize, StorageError> {
+/// Removes what `report` found past the grace period, checking each again
+/// as it goes (a row that came since keeps its file); returns how many
+/// went.
+pub async fn remove(storage: &Storage, report: &Report) -> Result<usize, StorageError> {
     let mut removed = 0;
     for key in &report.temporary_uploads.expired {
         storage.blobs.delete(key).await?;
@@ -194,27 +206,37 @@ async fn remove(storage: &Storage, report: &Report) -> Result<usize, StorageErro
         .await?
         .rows_affected() as usize;
     }
-    for name in report
-        .unattached_objects
-        .expired
-        .iter()
-        .chain(&report.objects_without_bytes.expired)
-    {
-        // An object without bytes may still be attached: its attachment
-        // goes too (nobody can open it), with its audit row.
-        sqlx::query!(
+    for name in &report.unattached_objects.expired {
+        // Only if its attachment row has still not come: one that arrived
+        // since the report keeps its file.
+        removed += sqlx::query!(
+            "DELETE FROM storage.objects o
+              WHERE o.bucket_id = 'ticket-attachments' AND o.name = $1
+                AND NOT EXISTS (SELECT 1 FROM public.ticket_attachments a WHERE a.file_path = o.name)",
+            name
+        )
+        .execute(&mut *tx)
+        .await?
+        .rows_affected() as usize;
+    }
+    for name in &report.objects_without_bytes.expired {
+        // Nobody can open it: its attachment goes too, with its audit row,
+        // and takes the object with it (the attachment's trigger).
+        let attachments = sqlx::query!(
             "DELETE FROM public.ticket_attachments WHERE file_path = $1",
             name
         )
         .execute(&mut *tx)
-        .await?;
-        removed += sqlx::query!(
+        .await?
+        .rows_affected() as usize;
+        let objects = sqlx::query!(
             "DELETE FROM storage.objects WHERE bucket_id = 'ticket-attachments' AND name = $1",
             name
         )
         .execute(&mut *tx)
         .await?
         .rows_affected() as usize;
+        removed += attachments.max(objects);
     }
     tx.commit().await?;
     for key in &report.unreferenced_blobs.expired {
