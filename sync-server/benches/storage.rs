@@ -6,7 +6,7 @@
 //!    the same file on the same disk (synced, as the server syncs what it
 //!    stores), in one run: the API's rate as a share of the copy's.
 //! 2. Ten 50 MiB uploads at once: how much the server process's resident
-//!    memory grows (sampled from /proc every 10 ms).
+//!    memory grows (sampled from /proc every 5 ms).
 //!
 //! The server is the `sync-server` binary in a process of its own (so its
 //! memory is its own), on the test harness's PostgreSQL, storing files on
@@ -221,20 +221,7 @@ async fn main() {
             path
         })
         .collect();
-    let before = harness::resident_bytes(pid);
-    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
-    let sampling = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                peak.fetch_max(
-                    harness::resident_bytes(pid),
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                tokio::time::sleep(Duration::from_millis(10)).await;
-            }
-        })
-    };
+    let memory = harness::PeakMemory::watch(pid);
     let started = Instant::now();
     let uploads = sources.iter().enumerate().map(|(i, path)| {
         let (http, base, token) = (http.clone(), base.clone(), token.clone());
@@ -253,8 +240,8 @@ async fn main() {
     });
     futures_util::future::join_all(uploads).await;
     let took = started.elapsed();
-    sampling.abort();
-    let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    let before = memory.before;
+    let peak = memory.stop();
     println!("storage: ten {mib} MiB uploads at once in {took:.2?}");
     println!(
         "  server resident memory: {:.1} MiB before, {:.1} MiB at the peak: grew {:.1} MiB",

@@ -199,6 +199,39 @@ pub fn resident_bytes(pid: u32) -> u64 {
         * 1024
 }
 
+/// The peak resident memory of a process while it is watched (sampled
+/// every 5 ms).
+pub struct PeakMemory {
+    pub before: u64,
+    peak: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    sampling: tokio::task::JoinHandle<()>,
+}
+
+impl PeakMemory {
+    pub fn watch(pid: u32) -> PeakMemory {
+        let before = resident_bytes(pid);
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
+        let sampled = peak.clone();
+        let sampling = tokio::spawn(async move {
+            loop {
+                sampled.fetch_max(resident_bytes(pid), std::sync::atomic::Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        });
+        PeakMemory {
+            before,
+            peak,
+            sampling,
+        }
+    }
+
+    /// Stops watching; answers the peak seen.
+    pub fn stop(self) -> u64 {
+        self.sampling.abort();
+        self.peak.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
+
 /// Signs `email` in at the server at `base` and opens a ticket as them,
 /// over HTTP as an app would; answers the access token and the ticket.
 pub async fn ticket_over_http(base: &str, email: &str, password: &str) -> (String, Uuid) {

@@ -134,20 +134,7 @@ async fn an_upload_over_the_limit_is_stopped_while_it_streams_without_the_server
     let base = format!("http://127.0.0.1:{port}");
     let (token, ticket) = agent_with_ticket(&setup, &base).await;
     let pid = server.0.id();
-    let before = harness::resident_bytes(pid);
-    let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
-    let sampling = {
-        let peak = peak.clone();
-        tokio::spawn(async move {
-            loop {
-                peak.fetch_max(
-                    harness::resident_bytes(pid),
-                    std::sync::atomic::Ordering::Relaxed,
-                );
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-    };
+    let memory = harness::PeakMemory::watch(pid);
     let limit = crm_domain::validation::MAX_ATTACHMENT_BYTES as usize;
     let response = reqwest::Client::new()
         .put(format!(
@@ -158,13 +145,11 @@ async fn an_upload_over_the_limit_is_stopped_while_it_streams_without_the_server
         .send()
         .await
         .unwrap();
-    sampling.abort();
+    let before = memory.before;
+    let grew = memory.stop().saturating_sub(before);
     assert_eq!(response.status(), reqwest::StatusCode::PAYLOAD_TOO_LARGE);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"]["code"], "file_too_large");
-    let grew = peak
-        .load(std::sync::atomic::Ordering::Relaxed)
-        .saturating_sub(before);
     // A buffered upload would have grown by the file's 50 MiB; the stream
     // holds a few buffers of a MiB.
     assert!(
