@@ -1,3 +1,5 @@
+CREATE SCHEMA api;
+
 CREATE SCHEMA auth;
 
 CREATE SCHEMA crm_private;
@@ -44,6 +46,116 @@ CREATE TYPE public.user_role AS ENUM (
     'admin'
 );
 
+CREATE FUNCTION api.count_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[]) RETURNS bigint
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog'
+    AS $_$
+DECLARE
+    tbl regclass := sync.checked_table(p_table);
+    n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %1$s t, jsonb_populate_record(NULL::%1$s, $1) eq,'
+                   ' jsonb_populate_record(NULL::%1$s, $2) lo, jsonb_populate_record(NULL::%1$s, $3) hi WHERE true', tbl)
+            || api.where_clause(tbl, p_eq, p_min, p_max, p_null)
+        INTO n USING p_eq, p_min, p_max;
+    RETURN n;
+END
+$_$;
+
+CREATE FUNCTION api.get_row(p_table text, p_id uuid, p_lock boolean) RETURNS text
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $_$
+DECLARE
+    result text;
+BEGIN
+    EXECUTE format('SELECT to_jsonb(t)::text FROM %s t WHERE t.id = $1', sync.checked_table(p_table))
+            || CASE WHEN p_lock THEN ' FOR UPDATE' ELSE '' END
+        INTO result USING p_id;
+    RETURN result;
+END
+$_$;
+
+CREATE FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) RETURNS SETOF text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog'
+    AS $_$
+DECLARE
+    tbl regclass := sync.checked_table(p_table);
+    dir text := CASE WHEN p_desc THEN 'DESC' ELSE 'ASC' END;
+    q text;
+BEGIN
+    PERFORM sync.checked_columns(tbl, jsonb_build_object(p_sort, NULL));
+    q := format('SELECT to_jsonb(t)::text FROM %1$s t, jsonb_populate_record(NULL::%1$s, $1) eq,'
+                ' jsonb_populate_record(NULL::%1$s, $2) lo, jsonb_populate_record(NULL::%1$s, $3) hi,'
+                ' jsonb_populate_record(NULL::%1$s, $4) aft WHERE true', tbl)
+         || api.where_clause(tbl, p_eq, p_min, p_max, p_null);
+    IF p_after IS NOT NULL THEN
+        q := q || format(' AND (t.%1$I, t.id) %2$s (aft.%1$I, aft.id)', p_sort,
+                         CASE WHEN p_desc THEN '<' ELSE '>' END);
+    END IF;
+    q := q || format(' ORDER BY t.%1$I %2$s, t.id %2$s LIMIT $5', p_sort, dir);
+    RETURN QUERY EXECUTE q USING p_eq, p_min, p_max, p_after, p_limit;
+END
+$_$;
+
+CREATE FUNCTION api.take_from_bucket(p_key text, p_interval_ms double precision, p_burst integer, p_want integer) RETURNS TABLE(granted integer, remaining integer, retry_after_ms bigint)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $$
+DECLARE
+    now_ts timestamptz := clock_timestamp();
+    step interval := make_interval(secs => p_interval_ms / 1000.0);
+    tolerance interval := make_interval(secs => p_interval_ms * p_burst / 1000.0);
+    next_tat timestamptz;
+    n integer;
+BEGIN
+    INSERT INTO api.rate_buckets (key, tat) VALUES (p_key, now_ts) ON CONFLICT (key) DO NOTHING;
+    SELECT b.tat INTO next_tat FROM api.rate_buckets b WHERE b.key = p_key FOR UPDATE;
+    next_tat := greatest(next_tat, now_ts);
+    -- How many fit: each moves tat one step; tat may run at most the
+    -- tolerance ahead of now.
+    n := least(p_want, floor(extract(epoch FROM (tolerance - (next_tat - now_ts))) * 1000.0 / p_interval_ms)::integer);
+    IF n > 0 THEN
+        next_tat := next_tat + step * n;
+        UPDATE api.rate_buckets b SET tat = next_tat WHERE b.key = p_key;
+        granted := n;
+        retry_after_ms := 0;
+    ELSE
+        granted := 0;
+        retry_after_ms := ceil(extract(epoch FROM ((next_tat + step) - tolerance - now_ts)) * 1000.0)::bigint;
+    END IF;
+    remaining := greatest(0, floor(extract(epoch FROM (tolerance - (next_tat - now_ts))) * 1000.0 / p_interval_ms)::integer);
+    RETURN NEXT;
+END
+$$;
+
+CREATE FUNCTION api.where_clause(p_table regclass, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[]) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog'
+    AS $_$
+DECLARE
+    k text;
+    clause text := '';
+BEGIN
+    PERFORM sync.checked_columns(p_table, p_eq || p_min || p_max
+                                 || coalesce((SELECT jsonb_object_agg(c, NULL) FROM unnest(p_null) c), '{}'));
+    FOR k IN SELECT jsonb_object_keys(p_eq) LOOP
+        clause := clause || format(' AND t.%1$I = eq.%1$I', k);
+    END LOOP;
+    FOR k IN SELECT jsonb_object_keys(p_min) LOOP
+        clause := clause || format(' AND t.%1$I >= lo.%1$I', k);
+    END LOOP;
+    FOR k IN SELECT jsonb_object_keys(p_max) LOOP
+        clause := clause || format(' AND t.%1$I <= hi.%1$I', k);
+    END LOOP;
+    FOR k IN SELECT unnest(p_null) LOOP
+        clause := clause || format(' AND t.%1$I IS NULL', k);
+    END LOOP;
+    RETURN clause;
+END
+$_$;
+
 CREATE FUNCTION auth.integration_token_id() RETURNS uuid
     LANGUAGE sql STABLE
     AS $$
@@ -84,7 +196,7 @@ BEGIN
     INSERT INTO public.audit_history
         (table_name, record_id, action, old_values, new_values, changed_by, integration_token_id,
          client_id, client_seq)
-    SELECT TG_TABLE_NAME, r.id, 'DELETE', to_jsonb(r) - 'token_hash', NULL,
+    SELECT TG_TABLE_NAME, r.id, 'DELETE', to_jsonb(r) - 'token_hash' - 'previous_hash', NULL,
            nullif(claims ->> 'sub', '')::uuid, nullif(claims ->> 'integration_token_id', '')::uuid,
            nullif(current_setting('crm.client_id', true), '')::uuid,
            coalesce((seqs ->> r.id::text)::bigint, seq)
@@ -105,7 +217,7 @@ BEGIN
     INSERT INTO public.audit_history
         (table_name, record_id, action, old_values, new_values, changed_by, integration_token_id,
          client_id, client_seq)
-    SELECT TG_TABLE_NAME, r.id, 'INSERT', NULL, to_jsonb(r) - 'token_hash',
+    SELECT TG_TABLE_NAME, r.id, 'INSERT', NULL, to_jsonb(r) - 'token_hash' - 'previous_hash',
            nullif(claims ->> 'sub', '')::uuid, nullif(claims ->> 'integration_token_id', '')::uuid,
            nullif(current_setting('crm.client_id', true), '')::uuid,
            coalesce((seqs ->> r.id::text)::bigint, seq)
@@ -119,8 +231,8 @@ CREATE FUNCTION public.audit_updated_row() RETURNS trigger
     SET search_path TO 'pg_catalog', 'public'
     AS $$
 DECLARE
-    old_row jsonb := to_jsonb(OLD) - 'token_hash';
-    new_row jsonb := to_jsonb(NEW) - 'token_hash';
+    old_row jsonb := to_jsonb(OLD) - 'token_hash' - 'previous_hash';
+    new_row jsonb := to_jsonb(NEW) - 'token_hash' - 'previous_hash';
     claims jsonb;
 BEGIN
     -- A write that changes nothing but the stamp is not a change.
@@ -423,7 +535,7 @@ CREATE FUNCTION public.integration_token_allows(p_token_id uuid, p_permission te
         SELECT 1 FROM public.integration_tokens t
         WHERE t.id = p_token_id
           AND t.is_active
-          AND (t.expires_at IS NULL OR t.expires_at > now())
+          AND t.expires_at > now()
           AND t.created_by = auth.uid()
           AND p_permission = ANY (t.permissions))
 $$;
@@ -691,15 +803,66 @@ CREATE FUNCTION public.validate_integration_token_permissions() RETURNS trigger
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog', 'public'
     AS $$
+DECLARE
+    me uuid := auth.uid();
 BEGIN
     NEW.permissions := ARRAY(SELECT DISTINCT p FROM unnest(NEW.permissions) p WHERE p IS NOT NULL ORDER BY p);
     IF cardinality(NEW.permissions) = 0 THEN
         RAISE EXCEPTION 'an integration token needs at least one permission'
-            USING ERRCODE = 'check_violation';
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'integration_tokens_permissions_check';
     END IF;
-    IF TG_OP = 'INSERT' AND NEW.expires_at IS NOT NULL AND NEW.expires_at <= now() THEN
-        RAISE EXCEPTION 'an integration token cannot expire in the past'
-            USING ERRCODE = 'check_violation';
+    IF TG_OP = 'INSERT' THEN
+        IF NOT NEW.is_active OR NEW.revoked_at IS NOT NULL OR NEW.use_count <> 0
+           OR NEW.last_used_at IS NOT NULL OR NEW.previous_hash IS NOT NULL THEN
+            RAISE EXCEPTION 'a new integration token starts active and unused'
+                USING ERRCODE = 'check_violation';
+        END IF;
+    ELSE
+        -- Usage counts are the server's bookkeeping, whatever the token's state.
+        IF (to_jsonb(NEW) - 'last_used_at' - 'use_count') = (to_jsonb(OLD) - 'last_used_at' - 'use_count') THEN
+            RETURN NEW;
+        END IF;
+        -- Dead stays dead: a revoked token takes no change at all, an
+        -- expired one only its revocation.
+        IF NOT OLD.is_active THEN
+            RAISE EXCEPTION 'this integration token has been revoked'
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        IF OLD.expires_at <= now()
+           AND (NEW.token_hash <> OLD.token_hash OR NEW.expires_at <> OLD.expires_at
+                OR NEW.name <> OLD.name OR NEW.previous_hash IS DISTINCT FROM OLD.previous_hash) THEN
+            RAISE EXCEPTION 'this integration token has expired; make a new one'
+                USING ERRCODE = 'object_not_in_prerequisite_state';
+        END IF;
+        -- Someone else's token (an admin's reach): revoking only.
+        IF me IS NOT NULL AND me <> OLD.created_by
+           AND (NEW.is_active OR NEW.name <> OLD.name OR NEW.token_hash <> OLD.token_hash
+                OR NEW.expires_at <> OLD.expires_at
+                OR NEW.previous_hash IS DISTINCT FROM OLD.previous_hash) THEN
+            RAISE EXCEPTION 'only its owner may change an integration token; you may revoke it'
+                USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        IF NOT NEW.is_active THEN
+            NEW.revoked_at := coalesce(NEW.revoked_at, now());
+            NEW.revoked_by := coalesce(NEW.revoked_by, me);
+            -- The old secret dies with the token.
+            NEW.previous_hash := NULL;
+            NEW.previous_valid_until := NULL;
+        END IF;
+    END IF;
+    IF TG_OP = 'INSERT' OR NEW.expires_at <> OLD.expires_at THEN
+        IF NEW.expires_at <= now() THEN
+            RAISE EXCEPTION 'an integration token cannot expire in the past'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'integration_tokens_expires_at_check';
+        END IF;
+        IF NEW.expires_at > now() + interval '1 year' + interval '1 minute' THEN
+            RAISE EXCEPTION 'an integration token lives at most a year'
+                USING ERRCODE = 'check_violation', CONSTRAINT = 'integration_tokens_expires_at_check';
+        END IF;
+    END IF;
+    IF NEW.previous_valid_until > now() + interval '7 days' + interval '1 minute' THEN
+        RAISE EXCEPTION 'a rotated secret stays valid at most a week'
+            USING ERRCODE = 'check_violation', CONSTRAINT = 'integration_tokens_previous_valid_until_check';
     END IF;
     RETURN NEW;
 END
@@ -1285,6 +1448,36 @@ CREATE FUNCTION sync.writable_columns(p_table text, p_op text) RETURNS text[]
     FROM sync.synced_tables WHERE name = p_table
 $$;
 
+CREATE TABLE api.idempotency_keys (
+    token_id uuid NOT NULL,
+    key text NOT NULL,
+    fingerprint text NOT NULL,
+    status smallint NOT NULL,
+    headers jsonb DEFAULT '{}'::jsonb NOT NULL,
+    body text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT idempotency_keys_fingerprint_check CHECK ((fingerprint ~ '^[0-9a-f]{64}$'::text)),
+    CONSTRAINT idempotency_keys_key_check CHECK (((length(key) >= 1) AND (length(key) <= 255))),
+    CONSTRAINT idempotency_keys_status_check CHECK (((status >= 200) AND (status <= 499)))
+);
+
+ALTER TABLE ONLY api.idempotency_keys FORCE ROW LEVEL SECURITY;
+
+CREATE TABLE api.rate_buckets (
+    key text NOT NULL,
+    tat timestamp with time zone NOT NULL,
+    CONSTRAINT rate_buckets_key_check CHECK ((length(key) <= 200))
+);
+
+ALTER TABLE ONLY api.rate_buckets FORCE ROW LEVEL SECURITY;
+
+CREATE SEQUENCE api.write_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1;
+
 CREATE TABLE auth.login_attempts (
     id uuid DEFAULT public.uuid_generate_v7() NOT NULL,
     email text NOT NULL,
@@ -1468,10 +1661,22 @@ CREATE TABLE public.integration_tokens (
     last_used_at timestamp with time zone,
     created_by uuid DEFAULT auth.uid() NOT NULL,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
-    expires_at timestamp with time zone,
+    expires_at timestamp with time zone DEFAULT (now() + '90 days'::interval) NOT NULL,
+    token_hint text,
+    previous_hash text,
+    previous_valid_until timestamp with time zone,
+    rotated_at timestamp with time zone,
+    revoked_at timestamp with time zone,
+    revoked_by uuid,
+    use_count bigint DEFAULT 0 NOT NULL,
     CONSTRAINT integration_tokens_name_check CHECK (((NOT public.is_blank(name)) AND (length(name) <= 100))),
     CONSTRAINT integration_tokens_permissions_check CHECK (((cardinality(permissions) > 0) AND (permissions <@ ARRAY['customers:read'::text, 'customers:write'::text, 'interactions:read'::text, 'interactions:write'::text, 'tickets:read'::text, 'tickets:write'::text, 'comments:read'::text, 'comments:write'::text, 'comments:internal'::text, 'attachments:read'::text, 'attachments:write'::text]))),
-    CONSTRAINT integration_tokens_token_hash_check CHECK ((length(token_hash) >= 32))
+    CONSTRAINT integration_tokens_previous CHECK (((previous_hash IS NULL) = (previous_valid_until IS NULL))),
+    CONSTRAINT integration_tokens_previous_hash_check CHECK ((length(previous_hash) >= 32)),
+    CONSTRAINT integration_tokens_revoked CHECK (((revoked_at IS NULL) = is_active)),
+    CONSTRAINT integration_tokens_token_hash_check CHECK ((length(token_hash) >= 32)),
+    CONSTRAINT integration_tokens_token_hint_check CHECK ((length(token_hint) <= 32)),
+    CONSTRAINT integration_tokens_use_count_check CHECK ((use_count >= 0))
 );
 
 ALTER TABLE ONLY public.integration_tokens FORCE ROW LEVEL SECURITY;
@@ -1733,6 +1938,12 @@ CREATE TABLE sync.synced_tables (
 
 ALTER TABLE ONLY sync.synced_tables FORCE ROW LEVEL SECURITY;
 
+ALTER TABLE ONLY api.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_pkey PRIMARY KEY (token_id, key);
+
+ALTER TABLE ONLY api.rate_buckets
+    ADD CONSTRAINT rate_buckets_pkey PRIMARY KEY (key);
+
 ALTER TABLE ONLY auth.login_attempts
     ADD CONSTRAINT login_attempts_pkey PRIMARY KEY (id);
 
@@ -1768,6 +1979,9 @@ ALTER TABLE ONLY public.customers
 
 ALTER TABLE ONLY public.integration_tokens
     ADD CONSTRAINT integration_tokens_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY public.integration_tokens
+    ADD CONSTRAINT integration_tokens_previous_hash_key UNIQUE (previous_hash);
 
 ALTER TABLE ONLY public.integration_tokens
     ADD CONSTRAINT integration_tokens_token_hash_key UNIQUE (token_hash);
@@ -1838,6 +2052,8 @@ ALTER TABLE ONLY sync.synced_tables
 ALTER TABLE ONLY sync.synced_tables
     ADD CONSTRAINT synced_tables_relation_key UNIQUE (relation);
 
+CREATE INDEX idempotency_keys_created_at_idx ON api.idempotency_keys USING btree (created_at);
+
 CREATE INDEX login_attempts_address_idx ON auth.login_attempts USING btree (address, attempted_at);
 
 CREATE INDEX login_attempts_email_idx ON auth.login_attempts USING btree (lower(email), attempted_at);
@@ -1885,6 +2101,8 @@ CREATE INDEX customers_status_idx ON public.customers USING btree (status);
 CREATE INDEX customers_updated_at_idx ON public.customers USING btree (updated_at);
 
 CREATE INDEX integration_tokens_created_by_idx ON public.integration_tokens USING btree (created_by);
+
+CREATE INDEX integration_tokens_revoked_by_idx ON public.integration_tokens USING btree (revoked_by) WHERE (revoked_by IS NOT NULL);
 
 CREATE INDEX ticket_assignees_assigned_by_idx ON public.ticket_assignees USING btree (assigned_by);
 
@@ -2000,9 +2218,9 @@ CREATE TRIGGER integration_tokens_audit_delete AFTER DELETE ON public.integratio
 
 CREATE TRIGGER integration_tokens_audit_insert AFTER INSERT ON public.integration_tokens REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
 
-CREATE TRIGGER integration_tokens_audit_update AFTER UPDATE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
+CREATE TRIGGER integration_tokens_audit_update AFTER UPDATE ON public.integration_tokens FOR EACH ROW WHEN ((((to_jsonb(old.*) - 'last_used_at'::text) - 'use_count'::text) IS DISTINCT FROM ((to_jsonb(new.*) - 'last_used_at'::text) - 'use_count'::text))) EXECUTE FUNCTION public.audit_updated_row();
 
-CREATE TRIGGER integration_tokens_immutable BEFORE UPDATE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'token_hash', 'created_by', 'created_at');
+CREATE TRIGGER integration_tokens_immutable BEFORE UPDATE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'permissions', 'created_by', 'created_at');
 
 CREATE TRIGGER integration_tokens_validate BEFORE INSERT OR UPDATE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION public.validate_integration_token_permissions();
 
@@ -2152,6 +2370,9 @@ CREATE TRIGGER changes_notify AFTER INSERT ON sync.changes FOR EACH STATEMENT EX
 
 CREATE TRIGGER conflicts_sync AFTER INSERT OR DELETE OR UPDATE ON sync.conflicts FOR EACH ROW EXECUTE FUNCTION sync.log_change();
 
+ALTER TABLE ONLY api.idempotency_keys
+    ADD CONSTRAINT idempotency_keys_token_id_fkey FOREIGN KEY (token_id) REFERENCES public.integration_tokens(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY auth.refresh_tokens
     ADD CONSTRAINT refresh_tokens_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES auth.refresh_tokens(id) ON DELETE SET NULL;
 
@@ -2172,6 +2393,9 @@ ALTER TABLE ONLY public.customers
 
 ALTER TABLE ONLY public.integration_tokens
     ADD CONSTRAINT integration_tokens_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.profiles(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY public.integration_tokens
+    ADD CONSTRAINT integration_tokens_revoked_by_fkey FOREIGN KEY (revoked_by) REFERENCES public.profiles(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.profiles
     ADD CONSTRAINT profiles_id_fkey FOREIGN KEY (id) REFERENCES auth.users(id) ON DELETE CASCADE;
@@ -2221,6 +2445,10 @@ ALTER TABLE ONLY sync.client_mutations
 ALTER TABLE ONLY sync.clients
     ADD CONSTRAINT clients_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
 
+ALTER TABLE api.idempotency_keys ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE api.rate_buckets ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE auth.login_attempts ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE auth.refresh_tokens ENABLE ROW LEVEL SECURITY;
@@ -2242,6 +2470,8 @@ CREATE POLICY acquisition_stages_update ON public.acquisition_stages FOR UPDATE 
 ALTER TABLE public.audit_history ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY audit_history_select ON public.audit_history FOR SELECT TO authenticated USING ((((changed_by = ( SELECT auth.uid() AS uid)) OR ( SELECT public.is_admin() AS is_admin)) AND ( SELECT public.is_personal_session() AS is_personal_session)));
+
+CREATE POLICY audit_history_select_token ON public.audit_history FOR SELECT TO authenticated USING (((integration_token_id IS NOT NULL) AND (integration_token_id = ( SELECT auth.integration_token_id() AS integration_token_id)) AND (changed_by = ( SELECT auth.uid() AS uid))));
 
 ALTER TABLE public.customer_interactions ENABLE ROW LEVEL SECURITY;
 
@@ -2265,7 +2495,9 @@ CREATE POLICY customers_update ON public.customers FOR UPDATE TO authenticated U
 
 ALTER TABLE public.integration_tokens ENABLE ROW LEVEL SECURITY;
 
-CREATE POLICY integration_tokens_delete ON public.integration_tokens FOR DELETE TO authenticated USING (((created_by = ( SELECT auth.uid() AS uid)) AND ( SELECT public.is_personal_session() AS is_personal_session)));
+CREATE POLICY integration_tokens_admin_select ON public.integration_tokens FOR SELECT TO authenticated USING ((( SELECT public.is_admin() AS is_admin) AND ( SELECT public.is_personal_session() AS is_personal_session)));
+
+CREATE POLICY integration_tokens_admin_update ON public.integration_tokens FOR UPDATE TO authenticated USING ((( SELECT public.is_admin() AS is_admin) AND ( SELECT public.is_personal_session() AS is_personal_session))) WITH CHECK ((( SELECT public.is_admin() AS is_admin) AND ( SELECT public.is_personal_session() AS is_personal_session)));
 
 CREATE POLICY integration_tokens_insert ON public.integration_tokens FOR INSERT TO authenticated WITH CHECK (((created_by = ( SELECT auth.uid() AS uid)) AND ( SELECT public.is_personal_session() AS is_personal_session)));
 
@@ -2371,6 +2603,9 @@ ALTER TABLE sync.synced_tables ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY synced_tables_read ON sync.synced_tables FOR SELECT TO authenticated, service_role USING (true);
 
+GRANT USAGE ON SCHEMA api TO authenticated;
+GRANT USAGE ON SCHEMA api TO service_role;
+
 GRANT USAGE ON SCHEMA auth TO anon;
 GRANT USAGE ON SCHEMA auth TO authenticated;
 GRANT USAGE ON SCHEMA auth TO service_role;
@@ -2385,6 +2620,21 @@ GRANT USAGE ON SCHEMA storage TO service_role;
 
 GRANT USAGE ON SCHEMA sync TO authenticated;
 GRANT USAGE ON SCHEMA sync TO service_role;
+
+REVOKE ALL ON FUNCTION api.count_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.count_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[]) TO authenticated;
+
+REVOKE ALL ON FUNCTION api.get_row(p_table text, p_id uuid, p_lock boolean) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.get_row(p_table text, p_id uuid, p_lock boolean) TO authenticated;
+
+REVOKE ALL ON FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) TO authenticated;
+
+REVOKE ALL ON FUNCTION api.take_from_bucket(p_key text, p_interval_ms double precision, p_burst integer, p_want integer) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.take_from_bucket(p_key text, p_interval_ms double precision, p_burst integer, p_want integer) TO service_role;
+
+REVOKE ALL ON FUNCTION api.where_clause(p_table regclass, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.where_clause(p_table regclass, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[]) TO authenticated;
 
 REVOKE ALL ON FUNCTION auth.integration_token_id() FROM PUBLIC;
 GRANT ALL ON FUNCTION auth.integration_token_id() TO anon;
@@ -2634,6 +2884,12 @@ GRANT ALL ON FUNCTION sync.visible_count(p_table text) TO service_role;
 REVOKE ALL ON FUNCTION sync.writable_columns(p_table text, p_op text) FROM PUBLIC;
 GRANT ALL ON FUNCTION sync.writable_columns(p_table text, p_op text) TO authenticated;
 GRANT ALL ON FUNCTION sync.writable_columns(p_table text, p_op text) TO service_role;
+
+GRANT SELECT,INSERT,DELETE ON TABLE api.idempotency_keys TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE api.rate_buckets TO service_role;
+
+GRANT USAGE ON SEQUENCE api.write_seq TO service_role;
 
 GRANT ALL ON TABLE auth.login_attempts TO service_role;
 

@@ -126,6 +126,27 @@ codes! {
         LinkExpired = "link_expired",
         /// A signed URL for another file, method or user, or forged.
         LinkInvalid = "link_invalid",
+        // The integration API.
+        /// The integration token lacks the permission this needs.
+        PermissionMissing = "permission_missing",
+        /// The integration token was revoked by its owner or an admin.
+        TokenRevoked = "token_revoked",
+        /// A filter, sort, page size or cursor the list does not take.
+        InvalidQuery = "invalid_query",
+        /// `If-Match` names a version the row no longer has (412).
+        PreconditionFailed = "precondition_failed",
+        /// An `Idempotency-Key` already used for another request (422).
+        IdempotencyKeyReused = "idempotency_key_reused",
+        /// The first request with this `Idempotency-Key` is still running (409).
+        IdempotencyKeyInUse = "idempotency_key_in_use",
+        /// A rule of the data refused the change (a workflow move, a guard).
+        NotAllowed = "not_allowed",
+        AlreadyExists = "already_exists",
+        /// It refers to a row that does not exist, or is out of sight.
+        MissingReference = "missing_reference",
+        MissingValue = "missing_value",
+        /// A value the database cannot hold (a wrong type, an unknown enum value).
+        InvalidValue = "invalid_value",
         // The server.
         /// Over a per-user budget of requests; see `Retry-After`.
         RateLimited = "rate_limited",

@@ -9,6 +9,9 @@ use uuid::Uuid;
 use crate::enums::{
     AcquisitionStage, CustomerStatus, IntegrationPermission, InteractionChannel, TicketPriority,
 };
+use crate::resources::{
+    ROTATION_DEFAULT_GRACE_MINUTES, ROTATION_MAX_GRACE_MINUTES, TOKEN_DEFAULT_DAYS, TOKEN_MAX_DAYS,
+};
 use crate::validation::{
     ValidationError, ValidationErrors, attachment_path, validate_attachment_file_name,
     validate_attachment_mime_type, validate_attachment_size, validate_comment_content,
@@ -172,12 +175,17 @@ impl NewProduct {
     }
 }
 
+/// A token to make: what it may do and how long it lives (in days, from
+/// now: [`TOKEN_DEFAULT_DAYS`] unless given, at most [`TOKEN_MAX_DAYS`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
 pub struct NewIntegrationToken {
     pub name: String,
     pub permissions: Vec<IntegrationPermission>,
-    pub expires_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
 }
 
 impl NewIntegrationToken {
@@ -185,7 +193,72 @@ impl NewIntegrationToken {
         ValidationErrors::collect([
             validate_integration_token_name(&self.name),
             validate_integration_permissions(&self.permissions),
+            validate_token_days(self.expires_in_days),
         ])
+    }
+
+    /// Days until it expires.
+    pub fn days(&self) -> u32 {
+        self.expires_in_days.unwrap_or(TOKEN_DEFAULT_DAYS)
+    }
+}
+
+fn validate_token_days(days: Option<u32>) -> Result<(), ValidationError> {
+    match days {
+        Some(d) if d == 0 || d > TOKEN_MAX_DAYS => Err(ValidationError::new(
+            "expires_in_days",
+            "must be between 1 and 365 days",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// A new secret for a token; the old one keeps working for
+/// `grace_minutes` ([`ROTATION_DEFAULT_GRACE_MINUTES`] unless given, at
+/// most [`ROTATION_MAX_GRACE_MINUTES`]; 0 ends it at once), and the token
+/// lives `expires_in_days` from now (unchanged unless given).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TokenRotation {
+    #[serde(default)]
+    pub grace_minutes: Option<u32>,
+    #[serde(default)]
+    pub expires_in_days: Option<u32>,
+}
+
+impl TokenRotation {
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        ValidationErrors::collect([
+            match self.grace_minutes {
+                Some(m) if m > ROTATION_MAX_GRACE_MINUTES => Err(ValidationError::new(
+                    "grace_minutes",
+                    "must be at most a week (10080 minutes)",
+                )),
+                _ => Ok(()),
+            },
+            validate_token_days(self.expires_in_days),
+        ])
+    }
+
+    pub fn grace_minutes(&self) -> u32 {
+        self.grace_minutes.unwrap_or(ROTATION_DEFAULT_GRACE_MINUTES)
+    }
+}
+
+/// A token's new name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct TokenRename {
+    pub name: String,
+}
+
+impl TokenRename {
+    pub fn validate(&self) -> Result<(), ValidationErrors> {
+        ValidationErrors::collect([validate_integration_token_name(&self.name)])
     }
 }
 
@@ -397,16 +470,34 @@ mod tests {
         let draft = NewIntegrationToken {
             name: "Helpdesk bridge".into(),
             permissions: vec![IntegrationPermission::TicketsWrite],
-            expires_at: None,
+            expires_in_days: None,
         };
         assert_eq!(draft.validate(), Ok(()));
+        assert_eq!(draft.days(), 90);
 
         let bad = NewIntegrationToken {
             name: " ".into(),
             permissions: vec![],
-            ..draft
+            expires_in_days: Some(366),
         };
-        assert_eq!(fields(bad.validate().unwrap_err()), ["name", "permissions"]);
+        assert_eq!(
+            fields(bad.validate().unwrap_err()),
+            ["name", "permissions", "expires_in_days"]
+        );
+    }
+
+    #[test]
+    fn a_rotation_keeps_the_old_secret_at_most_a_week() {
+        assert_eq!(TokenRotation::default().validate(), Ok(()));
+        assert_eq!(TokenRotation::default().grace_minutes(), 60);
+        let bad = TokenRotation {
+            grace_minutes: Some(7 * 24 * 60 + 1),
+            expires_in_days: Some(0),
+        };
+        assert_eq!(
+            fields(bad.validate().unwrap_err()),
+            ["grace_minutes", "expires_in_days"]
+        );
     }
 
     #[test]

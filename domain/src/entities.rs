@@ -183,15 +183,37 @@ pub struct TicketAttachment {
 /// deliberately absent: it never leaves the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct IntegrationToken {
     pub id: Uuid,
     pub name: String,
     pub permissions: Vec<IntegrationPermission>,
+    /// The secret's first characters, to tell tokens apart
+    /// (`crm_pat_AbCd`).
+    pub hint: String,
+    /// False once revoked (for good).
     pub is_active: bool,
-    pub last_used_at: Option<DateTime<Utc>>,
     pub created_by: Uuid,
     pub created_at: DateTime<Utc>,
-    pub expires_at: Option<DateTime<Utc>>,
+    pub expires_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Requests made with it (counted in batches: a few seconds behind).
+    pub use_count: i64,
+    pub rotated_at: Option<DateTime<Utc>>,
+    /// Until when the secret it had before its last rotation still works.
+    pub previous_valid_until: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A token just made or rotated, with its secret: shown this once, never
+/// again (only its hash is kept).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenSecret {
+    pub token: IntegrationToken,
+    /// `crm_pat_…`: send it as `Authorization: Bearer <secret>`.
+    pub secret: String,
 }
 
 #[cfg(test)]
@@ -322,11 +344,16 @@ mod tests {
                 IntegrationPermission::TicketsRead,
                 IntegrationPermission::CommentsInternal,
             ],
+            hint: "crm_pat_AbCd".into(),
             is_active: true,
-            last_used_at: None,
             created_by: Uuid::from_u128(1),
             created_at: at(0),
-            expires_at: Some(at(3_600)),
+            expires_at: at(3_600),
+            last_used_at: None,
+            use_count: 0,
+            rotated_at: None,
+            previous_valid_until: None,
+            revoked_at: None,
         };
         let json = serde_json::to_value(&token).unwrap();
         assert_eq!(

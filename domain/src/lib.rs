@@ -15,16 +15,18 @@ pub mod enums;
 pub mod files;
 pub mod merge;
 pub mod protocol;
+pub mod resources;
 pub mod validation;
 pub mod workflow;
 
 pub use drafts::{
     NewAttachment, NewComment, NewCustomer, NewIntegrationToken, NewInteraction, NewProduct,
-    NewTicket,
+    NewTicket, TokenRename, TokenRotation,
 };
 pub use entities::{
     AcquisitionStageRow, Colleague, Customer, CustomerInteraction, IntegrationToken, Product,
     Profile, Ticket, TicketAssignee, TicketAttachment, TicketComment, TicketWorkflowHistory,
+    TokenSecret,
 };
 pub use enums::{
     AcquisitionStage, CustomerStatus, IntegrationPermission, InteractionChannel, ParseEnumError,

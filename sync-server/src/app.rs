@@ -16,7 +16,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{accounts, health, openapi, storage, sync};
+use crate::{accounts, api, health, openapi, storage, sync};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(accounts::routes())
         .merge(sync::routes())
         .merge(storage::routes())
+        .merge(api::routes(state.clone()))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::bad_request(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")

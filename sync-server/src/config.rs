@@ -222,6 +222,32 @@ pub struct ServerConfig {
         value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
     pub signed_url_max_ttl_secs: u64,
 
+    /// Requests one integration token may make per minute through
+    /// /api/v1, across every server process; more are answered 429 with
+    /// Retry-After.
+    #[arg(long, env = "CRM_API_REQUESTS_PER_MINUTE", default_value_t = 600,
+        value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub api_requests_per_minute: u32,
+
+    /// Requests one integration token may make at once, before the steady
+    /// rate applies.
+    #[arg(long, env = "CRM_API_BURST", default_value_t = 100,
+        value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub api_burst: u32,
+
+    /// Requests without a valid token one client address may make per
+    /// minute through /api/v1 (a third of it at once).
+    #[arg(long, env = "CRM_API_ANONYMOUS_PER_MINUTE", default_value_t = 60,
+        value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub api_anonymous_per_minute: u32,
+
+    /// Requests of /api/v1 one server process runs at once (the rest
+    /// wait): a part of its 32 database connections, so integrations never
+    /// starve the apps' sync.
+    #[arg(long, env = "CRM_API_MAX_CONCURRENT", default_value_t = 16,
+        value_parser = clap::value_parser!(u32).range(1..=32), global = true)]
+    pub api_max_concurrent: u32,
+
     /// Seconds an upload may send nothing before it is dropped.
     #[arg(long = "upload-idle-timeout", env = "CRM_UPLOAD_IDLE_TIMEOUT", default_value_t = 30,
         value_parser = clap::value_parser!(u64).range(1..), global = true)]

@@ -30,6 +30,12 @@ pub enum ApiError {
     NotFound(String),
     #[error("{message}")]
     Conflict { code: ErrorCode, message: String },
+    /// A request that cannot be done as sent, though well formed (422).
+    #[error("{message}")]
+    Unprocessable { code: ErrorCode, message: String },
+    /// `If-Match` no longer matches (412).
+    #[error("the row has changed since the version you sent in If-Match; read it again")]
+    PreconditionFailed,
     #[error("the request body is larger than the server accepts")]
     PayloadTooLarge,
     /// An upload over its limit (413).
@@ -111,6 +117,11 @@ impl ApiError {
             Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, *code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
+            Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
+            Self::PreconditionFailed => (
+                StatusCode::PRECONDITION_FAILED,
+                ErrorCode::PreconditionFailed,
+            ),
             Self::PayloadTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, ErrorCode::PayloadTooLarge),
             Self::TooLarge { code, .. } => (StatusCode::PAYLOAD_TOO_LARGE, *code),
             Self::UnsupportedType { code, .. } => (StatusCode::UNSUPPORTED_MEDIA_TYPE, *code),
@@ -139,24 +150,34 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let (status, code) = self.status_and_code();
-        if let Self::Internal(source) = &self {
-            tracing::error!(error = ?source, "request failed");
-        }
+impl ApiError {
+    /// The status this error answers with.
+    pub fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
+    /// The body this error answers with.
+    pub fn body(&self) -> ErrorBody {
         let details = match &self {
             Self::BadRequest { details, .. } => details.clone(),
             _ => None,
         };
-        let body = ErrorBody {
+        ErrorBody {
             error: ErrorDetail {
-                code,
+                code: self.status_and_code().1,
                 message: self.to_string(),
                 details,
             },
-        };
-        let mut response = (status, Json(body)).into_response();
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(source) = &self {
+            tracing::error!(error = ?source, "request failed");
+        }
+        let mut response = (self.status(), Json(self.body())).into_response();
         if let Self::RangeNotSatisfiable { size } = self
             && let Ok(value) = HeaderValue::from_str(&format!("bytes */{size}"))
         {

@@ -77,10 +77,20 @@ impl Backend {
     /// attachment files (this one's storage directory, as a shared disk
     /// would be). It listens on `addr` (port 0: any).
     pub async fn another_process(&self, addr: SocketAddr) -> (RunningServer, tempfile::TempDir) {
+        self.another_process_with(addr, &[]).await
+    }
+
+    /// [`Backend::another_process`] with extra flags (a deployment gives
+    /// every process the same).
+    pub async fn another_process_with(
+        &self,
+        addr: SocketAddr,
+        flags: &[&str],
+    ) -> (RunningServer, tempfile::TempDir) {
         let data_dir = tempfile::tempdir().unwrap();
         let storage = self.state.config.storage_dir();
         let app_url = as_app_role(self.db.url()).unwrap_or_else(|| self.db.url().to_owned());
-        let config = Config::try_parse_from([
+        let mut args = vec![
             "sync-server",
             "--database-url",
             &app_url,
@@ -92,8 +102,9 @@ impl Backend {
             data_dir.path().to_str().unwrap(),
             "--storage-dir",
             storage.to_str().unwrap(),
-        ])
-        .unwrap();
+        ];
+        args.extend_from_slice(flags);
+        let config = Config::try_parse_from(args).unwrap();
         let started = crate::start(config.server).await.unwrap();
         let server = crate::app::spawn(started.state, addr).await.unwrap();
         (server, data_dir)

@@ -1,11 +1,13 @@
 //! The sync server: the one service between the desktop apps and the central
 //! PostgreSQL. Modules by concept: `accounts` (sign-up, sign-in, tokens),
+//! `api` (the integration API: tokens, `/api/v1`),
 //! `db` (connecting, migrating), `data` (the data service: acting as the
 //! caller, applying changes), `sync` (the sync protocol over it), `embedded` (the private PostgreSQL when no URL is given), `storage`
 //! (attachment files), `app` (router, middleware,
 //! serving), `health`, `openapi`, `error` (the one error shape), `config`.
 
 pub mod accounts;
+pub mod api;
 pub mod app;
 pub mod config;
 pub mod data;
@@ -67,10 +69,12 @@ pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
         pool,
         tokens: Arc::new(tokens),
         budgets,
+        api: Arc::new(api::ApiState::new(&config)),
         storage: Arc::new(storage),
         config: Arc::new(config),
         live,
         stopping: tokio::sync::watch::Sender::new(false),
     };
+    api::start(&state);
     Ok(Started { state, embedded })
 }

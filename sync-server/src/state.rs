@@ -19,6 +19,8 @@ pub struct AppState {
     pub storage: Arc<crate::storage::Storage>,
     /// Per-user request budgets (see `crate::limits`).
     pub budgets: Arc<Budgets>,
+    /// The integration API's rate limits, usage counts and concurrency.
+    pub api: Arc<crate::api::ApiState>,
     /// Wakes the live streams of this process (see `sync::live`).
     pub live: tokio::sync::broadcast::Sender<()>,
     /// Turns true when the server starts shutting down, which ends the live

@@ -87,7 +87,8 @@ async fn each_user_sees_exactly_the_rows_the_security_model_grants() {
         ("ticket_attachments", &admin, vec![w.att_a, w.att_admin]),
         ("integration_tokens", &a, vec![w.token_a]),
         ("integration_tokens", &b, vec![w.token_b]),
-        ("integration_tokens", &admin, vec![]),
+        // An admin sees everyone's tokens, to revoke them (never to use them).
+        ("integration_tokens", &admin, vec![w.token_a, w.token_b]),
     ];
     for (table, who, expected) in cases {
         assert_eq!(
@@ -447,7 +448,10 @@ async fn writes_follow_the_access_matrix() {
         ("agent revokes own token", &a, q("UPDATE integration_tokens SET is_active = false WHERE id = $1").bind(w.token_a), Rows(1)),
         ("agent revokes colleague's token", &a, q("UPDATE integration_tokens SET is_active = false WHERE id = $1").bind(w.token_b), Denied),
         ("admin deletes someone's token", &admin, q("DELETE FROM integration_tokens WHERE id = $1").bind(w.token_a), Denied),
-        ("agent deletes own token", &a, q("DELETE FROM integration_tokens WHERE id = $1").bind(w.token_a), Rows(1)),
+        // Revoked, never deleted: audit rows name them.
+        ("agent deletes own token", &a, q("DELETE FROM integration_tokens WHERE id = $1").bind(w.token_a), Denied),
+        ("admin renames someone's token", &admin, q("UPDATE integration_tokens SET name = 'mine' WHERE id = $1").bind(w.token_b), Denied),
+        ("admin revokes someone's token", &admin, q("UPDATE integration_tokens SET is_active = false WHERE id = $1").bind(w.token_b), Rows(1)),
         // audit history: append-only, trigger-written
         (
             "agent writes an audit row",

@@ -501,15 +501,34 @@ async fn integration_tokens_reach_only_what_their_permissions_name() {
         Outcome::Rows(0)
     );
 
+    // Permissions are fixed when a token is made: another token, with
+    // comments:internal, sees the internal comments too.
+    let internal = Uuid::now_v7();
     commit_as(
         pool,
         &w.a(),
-        sqlx::query("UPDATE integration_tokens SET permissions = permissions || '{comments:internal}' WHERE id = $1")
-            .bind(w.token_a),
+        sqlx::query("INSERT INTO integration_tokens (id, name, token_hash, permissions) VALUES ($1, 'internal', repeat('e', 64), '{comments:read,comments:internal,tickets:read}')")
+            .bind(internal),
     )
     .await;
+    assert!(
+        attempt(
+            pool,
+            &w.a(),
+            sqlx::query("UPDATE integration_tokens SET permissions = permissions || '{comments:internal}' WHERE id = $1")
+                .bind(w.token_a)
+        )
+        .await
+        .is_refused(),
+        "a token's permissions never grow"
+    );
     assert_eq!(
-        support::visible_ids(pool, &via_token, "ticket_comments").await,
+        support::visible_ids(
+            pool,
+            &Claims::integration(w.agent_a, internal),
+            "ticket_comments"
+        )
+        .await,
         sorted(vec![
             w.comment_a_public,
             w.comment_a_internal,
@@ -523,18 +542,32 @@ async fn integration_tokens_reach_only_what_their_permissions_name() {
         support::visible_ids(pool, &borrowed, "customers").await,
         Vec::<Uuid>::new()
     );
+    // (Time passing: the expiry is moved into the past with the triggers
+    // off, as no one may move it there.)
+    let mut tx = pool.begin().await.unwrap();
+    tx.execute("SET LOCAL session_replication_role = replica")
+        .await
+        .unwrap();
     sqlx::query(
         "UPDATE integration_tokens SET expires_at = now() - interval '1 minute' WHERE id = $1",
     )
     .bind(w.token_a)
-    .execute(pool)
+    .execute(&mut *tx)
     .await
     .unwrap();
+    tx.commit().await.unwrap();
     assert_eq!(
         support::visible_ids(pool, &via_token, "customers").await,
         Vec::<Uuid>::new()
     );
-    sqlx::query("UPDATE integration_tokens SET expires_at = NULL, is_active = false WHERE id = $1")
+    sqlx::query(
+        "UPDATE integration_tokens SET expires_at = now() + interval '1 day', is_active = false WHERE id = $1",
+    )
+    .bind(w.token_a)
+    .execute(pool)
+    .await
+    .unwrap_err();
+    sqlx::query("UPDATE integration_tokens SET is_active = false WHERE id = $1")
         .bind(w.token_a)
         .execute(pool)
         .await

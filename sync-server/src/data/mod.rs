@@ -4,7 +4,7 @@
 //! field merge, clocks, conflicts) and maps the database's refusals to
 //! typed codes (`refusal`). The sync protocol (`crate::sync`: sequence
 //! numbers, replays, cursors) is a thin layer over it, as the integration
-//! API will be.
+//! API (`crate::api`) is.
 
 pub mod acting;
 mod clocks;
@@ -27,6 +27,10 @@ pub enum Principal {
         /// The sign-in (refresh-token family) the request belongs to.
         session: Uuid,
     },
+    /// Another system, calling with one of `owner`'s integration tokens: it
+    /// acts as the owner, narrowed by the token's permissions, and every
+    /// audit row names the token.
+    Integration { owner: Uuid, token: Uuid },
 }
 
 impl Principal {
@@ -34,6 +38,7 @@ impl Principal {
     pub fn user_id(&self) -> Uuid {
         match self {
             Principal::Person { id, .. } => *id,
+            Principal::Integration { owner, .. } => *owner,
         }
     }
 
@@ -41,6 +46,7 @@ impl Principal {
     pub fn claims(&self) -> Claims {
         match self {
             Principal::Person { id, .. } => Claims::user(*id),
+            Principal::Integration { owner, token } => Claims::integration(*owner, *token),
         }
     }
 }

@@ -1,0 +1,291 @@
+//! Who is calling `/api/v1`: the token in `Authorization: Bearer crm_pat_…`
+//! becomes an [`Integration`], or the request is refused with a stable code
+//! (`invalid_token`, `token_revoked`, `token_expired`; 401).
+//!
+//! [`admit`] is the API's one middleware: it authenticates, spends the
+//! token's rate limit (or, for a request without a valid token, its
+//! address's), counts the token's use, holds one of the API's concurrency
+//! permits while the handler runs, and adds the `RateLimit` headers.
+//!
+//! A token is looked up on every request (one indexed read), never cached:
+//! a revoked token stops at once, in every process.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
+use crm_domain::IntegrationPermission;
+use crm_domain::codes::ErrorCode;
+use uuid::Uuid;
+
+use super::limits::{Key, Quota};
+use super::{ApiState, tokens};
+use crate::data::{Principal, acting};
+use crate::error::{ApiError, ApiResult};
+use crate::state::AppState;
+
+/// A request made with an integration token, once admitted.
+#[derive(Debug, Clone)]
+pub struct Integration {
+    pub token: Uuid,
+    /// Whose rights the token narrows.
+    pub owner: Uuid,
+    pub permissions: Vec<IntegrationPermission>,
+}
+
+impl Integration {
+    pub fn principal(&self) -> Principal {
+        Principal::Integration {
+            owner: self.owner,
+            token: self.token,
+        }
+    }
+
+    /// Refuses (403 `permission_missing`) unless the token grants `needed`
+    /// (`None`: nothing is needed). Row-level security checks it again.
+    pub fn require(&self, needed: Option<IntegrationPermission>) -> ApiResult<()> {
+        match needed {
+            Some(p) if !self.permissions.contains(&p) => Err(ApiError::forbidden(
+                ErrorCode::PermissionMissing,
+                format!("this token does not have the `{p}` permission"),
+            )),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn bearer(request: &Request) -> Result<&str, ApiError> {
+    let value = request.headers().get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthorized(
+            ErrorCode::MissingToken,
+            "send an integration token as `Authorization: Bearer crm_pat_…`",
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                ErrorCode::InvalidToken,
+                "send the token as `Authorization: Bearer crm_pat_…`",
+            )
+        })
+}
+
+/// The token a secret belongs to, if it may be used now.
+async fn authenticate(state: &AppState, secret: &str) -> ApiResult<Integration> {
+    if !tokens::well_formed(secret) {
+        return Err(ApiError::unauthorized(
+            ErrorCode::InvalidToken,
+            "this is not an integration token (they start with crm_pat_); the app's sign-in does not open /api/v1",
+        ));
+    }
+    let hash = tokens::hash(secret);
+    let mut tx = acting::begin_service(&state.pool).await?;
+    let found = sqlx::query!(
+        r#"SELECT id, created_by, permissions, is_active, expires_at,
+                  token_hash = $1 AS "current!", previous_valid_until
+           FROM public.integration_tokens
+           WHERE token_hash = $1 OR previous_hash = $1"#,
+        hash
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let Some(t) = found else {
+        return Err(ApiError::unauthorized(
+            ErrorCode::InvalidToken,
+            "this integration token is not known",
+        ));
+    };
+    let now = Utc::now();
+    if !t.is_active {
+        return Err(ApiError::unauthorized(
+            ErrorCode::TokenRevoked,
+            "this integration token has been revoked",
+        ));
+    }
+    if t.expires_at <= now {
+        return Err(ApiError::unauthorized(
+            ErrorCode::TokenExpired,
+            "this integration token has expired; its owner can make a new one",
+        ));
+    }
+    if !t.current && t.previous_valid_until.is_none_or(|until| until <= now) {
+        return Err(ApiError::unauthorized(
+            ErrorCode::TokenExpired,
+            "this secret was replaced when the token was rotated; use the new one",
+        ));
+    }
+    Ok(Integration {
+        token: t.id,
+        owner: t.created_by,
+        permissions: t
+            .permissions
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+    })
+}
+
+/// The API's middleware (see the module's documentation).
+pub async fn admit(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let authenticated = match bearer(&request) {
+        Ok(secret) => authenticate(&state, secret).await,
+        Err(e) => Err(e),
+    };
+    let integration = match authenticated {
+        Ok(integration) => integration,
+        Err(refusal) => {
+            // Without a valid token, the address's budget decides whether
+            // it even gets its answer.
+            let quota = state
+                .api
+                .limits
+                .spend(&state.pool, Key::Address(peer.ip()))
+                .await;
+            return match quota {
+                Ok(quota) => with_quota(refusal.into_response(), &quota),
+                Err(limited) => limited.into_response(),
+            };
+        }
+    };
+    let quota = match state
+        .api
+        .limits
+        .spend(&state.pool, Key::Token(integration.token))
+        .await
+    {
+        Ok(quota) => quota,
+        Err(limited) => return limited.into_response(),
+    };
+    state.api.usage.record(integration.token);
+    let Ok(_permit) = state.api.running.clone().acquire_owned().await else {
+        return ApiError::Unavailable.into_response();
+    };
+    let span = tracing::info_span!("integration", token = %integration.token);
+    request.extensions_mut().insert(integration);
+    let response = tracing::Instrument::instrument(next.run(request), span).await;
+    with_quota(response, &quota)
+}
+
+fn with_quota(mut response: Response, quota: &Quota) -> Response {
+    quota.write_headers(response.headers_mut());
+    response
+}
+
+/// Requests per token since the last write, kept in memory and written
+/// every few seconds (and when the server stops), so counting use is not a
+/// write per request.
+#[derive(Default)]
+pub struct Usage {
+    pending: Mutex<HashMap<Uuid, (i64, DateTime<Utc>)>>,
+}
+
+impl Usage {
+    pub fn record(&self, token: Uuid) {
+        if let Ok(mut pending) = self.pending.lock() {
+            let entry = pending.entry(token).or_insert((0, Utc::now()));
+            entry.0 += 1;
+            entry.1 = Utc::now();
+        }
+    }
+
+    /// Writes what was counted since the last write.
+    pub async fn write(&self, pool: &sqlx::PgPool) -> Result<(), sqlx::Error> {
+        let taken: Vec<(Uuid, (i64, DateTime<Utc>))> = match self.pending.lock() {
+            Ok(mut pending) => pending.drain().collect(),
+            Err(_) => return Ok(()),
+        };
+        if taken.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = taken.iter().map(|(id, _)| *id).collect();
+        let counts: Vec<i64> = taken.iter().map(|(_, (n, _))| *n).collect();
+        let times: Vec<DateTime<Utc>> = taken.iter().map(|(_, (_, t))| *t).collect();
+        let written = async {
+            let mut tx = acting::begin_service(pool).await.map_err(|e| match e {
+                crate::db::DbError::Sqlx(e) => e,
+                other => sqlx::Error::Protocol(other.to_string()),
+            })?;
+            sqlx::query!(
+                "UPDATE public.integration_tokens t
+                 SET use_count = t.use_count + u.n,
+                     last_used_at = greatest(t.last_used_at, u.at)
+                 FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) AS u(id, n, at)
+                 WHERE t.id = u.id",
+                &ids,
+                &counts,
+                &times
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await
+        }
+        .await;
+        if written.is_err() {
+            // Counted again next time rather than lost.
+            if let Ok(mut pending) = self.pending.lock() {
+                for (id, (n, at)) in taken {
+                    let entry = pending.entry(id).or_insert((0, at));
+                    entry.0 += n;
+                    entry.1 = entry.1.max(at);
+                }
+            }
+        }
+        written
+    }
+}
+
+/// Writes usage every five seconds, and once more when the server stops;
+/// forgets idle rate-limit leases; hourly, prunes the API's records.
+pub fn start_usage_writer(
+    pool: sqlx::PgPool,
+    api: Arc<ApiState>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(5));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u64 = 0;
+        loop {
+            let stop = tokio::select! {
+                _ = tick.tick() => false,
+                _ = stopping.wait_for(|s| *s) => true,
+            };
+            api.limits.forget_idle();
+            // Hourly: keys past their day, buckets long full.
+            if ticks.is_multiple_of(720) {
+                if let Err(e) = super::idempotency::prune(&pool).await {
+                    tracing::warn!(error = %e, "pruning idempotency keys failed");
+                }
+                if let Err(e) = super::limits::prune(&pool).await {
+                    tracing::warn!(error = %e, "pruning rate-limit buckets failed");
+                }
+            }
+            ticks += 1;
+            if let Err(e) = api.usage.write(&pool).await {
+                tracing::warn!(error = %e, "writing integration token usage failed; kept for the next try");
+            }
+            if stop {
+                break;
+            }
+        }
+    });
+}
