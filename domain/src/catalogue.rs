@@ -16,6 +16,9 @@
 //! (parents first). Tables no client holds (audit history, tokens, the
 //! server's bookkeeping) are not in the catalogue at all.
 
+use crate::enums::{
+    AcquisitionStage, CustomerStatus, InteractionChannel, TicketPriority, TicketStatus, UserRole,
+};
 use crate::validation::{self, ValidationError};
 
 /// How a column's value travels (JSON) and is stored (SQLite, PostgreSQL).
@@ -93,6 +96,8 @@ pub struct Column {
     pub write: Write,
     pub rule: Rule,
     pub fill: Option<Fill>,
+    /// For an enum column, the values it takes (as they travel).
+    pub values: Option<&'static [&'static str]>,
 }
 
 impl Column {
@@ -104,7 +109,14 @@ impl Column {
             write: Write::Server,
             rule: Rule::None,
             fill: None,
+            values: None,
         }
+    }
+
+    /// An enum column: one of `values`.
+    const fn one_of(mut self, values: &'static [&'static str]) -> Column {
+        self.values = Some(values);
+        self
     }
 
     const fn write(mut self, write: Write) -> Column {
@@ -243,6 +255,7 @@ pub static PROFILES: Table = Table {
             .write(Update)
             .check(validation::validate_avatar_url, false),
         Column::new("role", Text)
+            .one_of(&UserRole::WIRE_NAMES)
             .write(Update)
             .fill(Fill::Text("agent")),
         created_at(),
@@ -275,7 +288,9 @@ pub static ACQUISITION_STAGES: Table = Table {
     name: "acquisition_stages",
     columns: &[
         id(),
-        Column::new("name", Text).write(Insert),
+        Column::new("name", Text)
+            .one_of(&AcquisitionStage::WIRE_NAMES)
+            .write(Insert),
         Column::new("order_index", Int).write(Always),
         created_at(),
     ],
@@ -297,9 +312,11 @@ pub static CUSTOMERS: Table = Table {
             .check(validation::validate_phone, false),
         Column::new("product_id", Uuid).write(Always),
         Column::new("status", Text)
+            .one_of(&CustomerStatus::WIRE_NAMES)
             .write(Always)
             .fill(Fill::Text("active")),
         Column::new("acquisition_stage", Text)
+            .one_of(&AcquisitionStage::WIRE_NAMES)
             .write(Always)
             .fill(Fill::Text("lead")),
         Column::new("owner", Uuid).write(Always).fill(Fill::Me),
@@ -320,7 +337,9 @@ pub static CUSTOMER_INTERACTIONS: Table = Table {
         Column::new("type", Text)
             .write(Always)
             .check(validation::validate_interaction_type, true),
-        Column::new("channel", Text).write(Always),
+        Column::new("channel", Text)
+            .one_of(&InteractionChannel::WIRE_NAMES)
+            .write(Always),
         Column::new("note", Text)
             .write(Always)
             .check(validation::validate_interaction_note, false),
@@ -350,9 +369,11 @@ pub static TICKETS: Table = Table {
             .write(Always)
             .check(validation::validate_ticket_description, false),
         Column::new("priority", Text)
+            .one_of(&TicketPriority::WIRE_NAMES)
             .write(Always)
             .fill(Fill::Text("medium")),
         Column::new("status", Text)
+            .one_of(&TicketStatus::WIRE_NAMES)
             .write(Update)
             .fill(Fill::Text("open")),
         Column::new("customer_id", Uuid).write(Always),
@@ -372,8 +393,8 @@ pub static TICKET_WORKFLOW_HISTORY: Table = Table {
     columns: &[
         id(),
         Column::new("ticket_id", Uuid),
-        Column::new("from_status", Text),
-        Column::new("to_status", Text),
+        Column::new("from_status", Text).one_of(&TicketStatus::WIRE_NAMES),
+        Column::new("to_status", Text).one_of(&TicketStatus::WIRE_NAMES),
         Column::new("changed_by", Uuid),
         Column::new("note", Text),
         created_at(),

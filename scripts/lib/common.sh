@@ -99,6 +99,23 @@ install_moto() {
     export CRM_MOTO_SERVER="$venv/bin/moto_server"
 }
 
+# schemathesis checks the live server against /openapi.json; the
+# standardwebhooks package verifies webhook signatures independently.
+SCHEMATHESIS_VERSION=4.32.5
+STANDARDWEBHOOKS_VERSION=1.1.0
+install_schemathesis() {
+    local venv="$HOME/.cache/crm-tools/schemathesis-$SCHEMATHESIS_VERSION"
+    if [ ! -x "$venv/bin/schemathesis" ]; then
+        log "installing schemathesis $SCHEMATHESIS_VERSION (the API contract test)"
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install --quiet --disable-pip-version-check \
+            "schemathesis==$SCHEMATHESIS_VERSION" "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
+    fi
+    export CRM_SCHEMATHESIS="$venv/bin/schemathesis"
+    export CRM_PYTHON_TOOLS="$venv/bin/python"
+}
+
 install_prerequisites() {
     install_system_packages
     install_rust

@@ -3,7 +3,6 @@
 //! routes), and serving with graceful shutdown. The state its handlers
 //! share is `state::AppState`, so handler modules never import the router.
 
-use crm_domain::codes::ErrorCode;
 use std::future::Future;
 use std::net::SocketAddr;
 
@@ -31,7 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api::routes(state.clone()))
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async {
-            ApiError::bad_request(ErrorCode::MethodNotAllowed, "this endpoint does not take that method")
+            ApiError::MethodNotAllowed("this endpoint does not take that method".into())
         })
         .layer(DefaultBodyLimit::max(max_body))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))

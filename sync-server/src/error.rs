@@ -4,8 +4,8 @@
 //! stack, file paths) ever leaks into either.
 
 use axum::Json;
-use axum::extract::FromRequest;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
@@ -28,6 +28,9 @@ pub enum ApiError {
     Forbidden { code: ErrorCode, message: String },
     #[error("{0}")]
     NotFound(String),
+    /// The endpoint does not take this method (405).
+    #[error("{0}")]
+    MethodNotAllowed(String),
     #[error("{message}")]
     Conflict { code: ErrorCode, message: String },
     /// A request that cannot be done as sent, though well formed (422).
@@ -116,6 +119,9 @@ impl ApiError {
             Self::Unauthorized { code, .. } => (StatusCode::UNAUTHORIZED, *code),
             Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, *code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::NotFound),
+            Self::MethodNotAllowed(_) => {
+                (StatusCode::METHOD_NOT_ALLOWED, ErrorCode::MethodNotAllowed)
+            }
             Self::Conflict { code, .. } => (StatusCode::CONFLICT, *code),
             Self::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, *code),
             Self::PreconditionFailed => (
@@ -253,6 +259,31 @@ impl From<JsonRejection> for ApiError {
         }
     }
 }
+
+impl From<PathRejection> for ApiError {
+    fn from(rejection: PathRejection) -> Self {
+        // A path naming no row this server could hold (an id that is not
+        // a UUID): there is no such thing here.
+        Self::NotFound(format!("no such path: {}", rejection.body_text()))
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::bad_request(ErrorCode::InvalidQuery, rejection.body_text())
+    }
+}
+
+/// `Path` whose rejections answer in the API's error shape (404).
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// `Query` whose rejections answer in the API's error shape (400
+/// `invalid_query`).
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
 
 /// `Json` whose rejections answer in the API's error shape.
 #[derive(Debug, Clone, Copy, Default, FromRequest)]

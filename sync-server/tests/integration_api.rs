@@ -274,7 +274,7 @@ async fn each_permission_opens_its_own_resource_and_verb_and_nothing_else() {
             assert_eq!(read.status(), StatusCode::OK, "{path}");
         }
         let stage = create(&s, &everything, "/products", json!({ "name": "P" })).await;
-        assert_error(stage, StatusCode::BAD_REQUEST, "method_not_allowed").await;
+        assert_error(stage, StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed").await;
         // Deleting a customer is an admin's right: the agent's token with
         // every permission still cannot.
         let delete = call(

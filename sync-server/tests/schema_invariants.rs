@@ -23,7 +23,7 @@ async fn every_table_has_row_level_security_enabled_and_forced() {
     let unprotected = names(
         db.pool(),
         "SELECT n.nspname || '.' || c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-         WHERE c.relkind = 'r' AND n.nspname IN ('public', 'auth', 'storage', 'crm_private', 'sync')
+         WHERE c.relkind = 'r' AND n.nspname IN ('public', 'auth', 'storage', 'crm_private', 'sync', 'api')
            AND c.relname <> '_sqlx_migrations'
            AND NOT (c.relrowsecurity AND c.relforcerowsecurity)",
     )
@@ -345,4 +345,73 @@ async fn migrations_apply_with_plain_psql_in_order_and_give_the_same_schema() {
         only_a.is_empty() && only_b.is_empty(),
         "sqlx: {only_a:#?}\npsql: {only_b:#?}"
     );
+}
+
+/// The catalogue lists each enum column's values (the API documents and
+/// checks filters with them); they are PostgreSQL's labels, in order, and
+/// every enum column of a synced table has them.
+#[tokio::test]
+async fn the_catalogue_s_enum_values_are_postgresql_s() {
+    let db = database().await;
+    for table in crm_domain::catalogue::TABLES {
+        let enums: Vec<(String, Vec<String>)> = sqlx::query_as(
+            "SELECT a.attname::text, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)
+             FROM sync.synced_tables s
+             JOIN pg_attribute a ON a.attrelid = s.relation AND a.attnum > 0 AND NOT a.attisdropped
+             JOIN pg_enum e ON e.enumtypid = a.atttypid
+             WHERE s.name = $1
+             GROUP BY a.attname ORDER BY a.attname",
+        )
+        .bind(table.name)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
+        let mut listed: Vec<(String, Vec<String>)> = table
+            .columns
+            .iter()
+            .filter_map(|c| {
+                c.values.map(|v| {
+                    (
+                        c.name.to_owned(),
+                        v.iter().map(|s| (*s).to_owned()).collect(),
+                    )
+                })
+            })
+            .collect();
+        listed.sort();
+        for (column, labels) in &enums {
+            let ours = listed.iter().find(|(c, _)| c == column);
+            assert_eq!(
+                ours.map(|(_, v)| v),
+                Some(labels),
+                "{}.{column}",
+                table.name
+            );
+        }
+        // A text column the catalogue lists values for has a CHECK that
+        // names them all.
+        for (column, values) in listed
+            .iter()
+            .filter(|(c, _)| !enums.iter().any(|(e, _)| e == c))
+        {
+            let checks: Vec<String> = sqlx::query_scalar(
+                "SELECT pg_get_constraintdef(k.oid) FROM sync.synced_tables s
+                 JOIN pg_constraint k ON k.conrelid = s.relation AND k.contype = 'c'
+                 JOIN pg_attribute a ON a.attrelid = s.relation AND a.attnum = ANY (k.conkey)
+                 WHERE s.name = $1 AND a.attname = $2",
+            )
+            .bind(table.name)
+            .bind(column)
+            .fetch_all(db.pool())
+            .await
+            .unwrap();
+            assert!(
+                checks
+                    .iter()
+                    .any(|c| values.iter().all(|v| c.contains(&format!("'{v}'")))),
+                "{}.{column}: {checks:?}",
+                table.name
+            );
+        }
+    }
 }

@@ -4,7 +4,7 @@
 //! everyone's, from the app).
 
 use axum::Extension;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::Integration;
 use super::page::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::data::acting;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -68,7 +68,7 @@ fn invalid(message: &str) -> ApiError {
 pub async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Integration>,
-    Query(q): Query<AuditQuery>,
+    ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<ApiJson<AuditPage>> {
     let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {

@@ -263,7 +263,9 @@ pub fn start_usage_writer(
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(5));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut ticks: u64 = 0;
+        // Pruning waits an hour: a short-lived process (a CLI command)
+        // never starts it.
+        let mut ticks: u64 = 1;
         loop {
             let stop = tokio::select! {
                 _ = tick.tick() => false,

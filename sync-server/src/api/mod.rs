@@ -13,12 +13,14 @@
 //!   `crm_domain::resources`, over the data service (`crate::data`).
 //! - `page`: lists' filters, sorting and cursors.
 //! - `audit`: what a token changed.
+//! - `docs`: the resources' part of `/openapi.json`, from the same table.
 //!
 //! PostgreSQL's row-level security decides what a token may see and do, as
 //! for the app: nothing here widens it.
 
 pub mod audit;
 pub mod caller;
+pub mod docs;
 pub mod idempotency;
 pub mod limits;
 pub mod page;

@@ -44,9 +44,15 @@ fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(ErrorCode::InvalidQuery, message)
 }
 
-/// A filter's text as the JSON value of its column's kind.
-fn value_of(kind: Kind, param: &str, text: &str) -> ApiResult<Value> {
+/// A filter's text as the JSON value of its column's kind (one of its
+/// values, for an enum column).
+fn value_of(kind: Kind, values: Option<&[&str]>, param: &str, text: &str) -> ApiResult<Value> {
     let bad = |what: &str| invalid(format!("{param}: expected {what}, got {text:?}"));
+    if let Some(values) = values
+        && !values.contains(&text)
+    {
+        return Err(bad(&format!("one of {}", values.join(", "))));
+    }
     Ok(match kind {
         Kind::Uuid => Value::String(text.parse::<Uuid>().map_err(|_| bad("a UUID"))?.to_string()),
         Kind::Bool => Value::Bool(match text {
@@ -116,7 +122,8 @@ impl ListQuery {
                         })?;
                     q.descending = desc;
                 }
-                "cursor" => cursor = Some(text.as_str()),
+                // An empty cursor is the first page.
+                "cursor" => cursor = Some(text.as_str()).filter(|c| !c.is_empty()),
                 "total" => {
                     q.total = match text.as_str() {
                         "true" => true,
@@ -137,7 +144,13 @@ impl ListQuery {
                             }
                         ))
                     })?;
-                    let value = value_of(filter_kind(resource, filter), param, text)?;
+                    let values = resource
+                        .table
+                        .def()
+                        .column(filter.column)
+                        .and_then(|c| c.values)
+                        .filter(|_| filter.test == Test::Equals);
+                    let value = value_of(filter_kind(resource, filter), values, param, text)?;
                     let column = filter.column.to_owned();
                     match filter.test {
                         Test::Equals => {
@@ -234,6 +247,7 @@ mod tests {
             vec![("stauts", "open")],
             vec![("status", "open"), ("status", "closed")],
             vec![("customer_id", "42")],
+            vec![("status", "done")],
             vec![("limit", "0")],
             vec![("limit", "501")],
             vec![("sort", "description")],

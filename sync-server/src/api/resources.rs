@@ -16,7 +16,7 @@
 
 use axum::Extension;
 use axum::body::Bytes;
-use axum::extract::{OriginalUri, Path, Query, State};
+use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -32,7 +32,7 @@ use super::idempotency::{self, Answer};
 use super::page::ListQuery;
 use crate::data::acting::{act_as, act_as_service};
 use crate::data::{Tx, acting, write};
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 fn resource_at(path: &str) -> ApiResult<&'static Resource> {
@@ -46,10 +46,7 @@ fn resource_at(path: &str) -> ApiResult<&'static Resource> {
 }
 
 fn not_taken(r: &Resource, verb: &str) -> ApiError {
-    ApiError::bad_request(
-        ErrorCode::MethodNotAllowed,
-        format!("{} cannot be {verb} through the API", r.path),
-    )
+    ApiError::MethodNotAllowed(format!("{} cannot be {verb} through the API", r.path))
 }
 
 /// A row's version, as its `ETag`: a hash of the row as the caller reads it.
@@ -89,8 +86,8 @@ fn query_refused(e: sqlx::Error) -> ApiError {
 pub async fn list(
     State(state): State<AppState>,
     Extension(who): Extension<Integration>,
-    Path(path): Path<String>,
-    Query(pairs): Query<Vec<(String, String)>>,
+    ApiPath(path): ApiPath<String>,
+    ApiQuery(pairs): ApiQuery<Vec<(String, String)>>,
 ) -> ApiResult<Response> {
     let r = resource_at(&path)?;
     who.require(r.read)?;
@@ -159,7 +156,7 @@ pub async fn list(
 pub async fn read(
     State(state): State<AppState>,
     Extension(who): Extension<Integration>,
-    Path((path, id)): Path<(String, Uuid)>,
+    ApiPath((path, id)): ApiPath<(String, Uuid)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let r = resource_at(&path)?;
@@ -395,7 +392,7 @@ fn check_if_match(headers: &HeaderMap, row: &str) -> ApiResult<()> {
 pub async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Integration>,
-    Path(path): Path<String>,
+    ApiPath(path): ApiPath<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
@@ -447,7 +444,7 @@ pub async fn create(
 pub async fn update(
     State(state): State<AppState>,
     Extension(who): Extension<Integration>,
-    Path((path, id)): Path<(String, Uuid)>,
+    ApiPath((path, id)): ApiPath<(String, Uuid)>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
     body: Bytes,
@@ -504,7 +501,7 @@ pub async fn update(
 pub async fn remove(
     State(state): State<AppState>,
     Extension(who): Extension<Integration>,
-    Path((path, id)): Path<(String, Uuid)>,
+    ApiPath((path, id)): ApiPath<(String, Uuid)>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
 ) -> ApiResult<Response> {

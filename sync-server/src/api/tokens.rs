@@ -11,7 +11,7 @@
 //! tokens; an admin sees and may revoke everyone's), so the rules of
 //! `..._integration_api.sql` decide; the handlers only shape the answers.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, TimeDelta, Utc};
 use crm_domain::codes::ErrorCode;
@@ -27,7 +27,7 @@ use uuid::Uuid;
 
 use crate::accounts::AuthUser;
 use crate::data::acting;
-use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::state::AppState;
 
 /// What every secret starts with.
@@ -169,7 +169,7 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
-    Query(q): Query<ListQuery>,
+    ApiQuery(q): ApiQuery<ListQuery>,
 ) -> ApiResult<ApiJson<Vec<IntegrationToken>>> {
     let mut tx = acting::begin_as(&state.pool, &user.claims()).await?;
     let rows = sqlx::query_as!(
@@ -244,7 +244,7 @@ pub async fn create(
 pub async fn rename(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(change): ApiJson<TokenRename>,
 ) -> ApiResult<ApiJson<IntegrationToken>> {
     change.validate()?;
@@ -275,7 +275,7 @@ pub async fn rename(
 pub async fn rotate(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(rotation): ApiJson<TokenRotation>,
 ) -> ApiResult<ApiJson<TokenSecret>> {
     rotation.validate()?;
@@ -331,7 +331,7 @@ pub async fn rotate(
 pub async fn revoke(
     State(state): State<AppState>,
     user: AuthUser,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<ApiJson<IntegrationToken>> {
     let mut tx = acting::begin_as(&state.pool, &user.claims()).await?;
     // Revoking twice is not an error: the token is revoked, as asked.

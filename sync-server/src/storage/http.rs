@@ -153,6 +153,7 @@ fn link_refused(refusal: LinkRefusal) -> ApiError {
         (status = 200, description = "The same bytes were already stored at this path: nothing new was kept", body = StoredFile),
         (status = 400, description = "file_name_not_allowed", body = crate::error::ErrorBody),
         (status = 403, description = "forbidden: the caller may not attach files to the ticket", body = crate::error::ErrorBody),
+        (status = 404, description = "No such ticket, or not one the caller may see", body = crate::error::ErrorBody),
         (status = 408, description = "upload_stalled", body = crate::error::ErrorBody),
         (status = 413, description = "file_too_large", body = crate::error::ErrorBody),
         (status = 415, description = "file_type_not_allowed, active_content", body = crate::error::ErrorBody)))]
