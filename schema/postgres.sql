@@ -99,6 +99,80 @@ BEGIN
 END
 $_$;
 
+CREATE FUNCTION api.record_webhook_events() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog', 'public'
+    AS $$
+DECLARE
+    types text[] := '{}';
+    record uuid := NEW.id;
+    changes jsonb;
+    internal boolean := false;
+BEGIN
+    -- Nobody listening: nothing to do (the usual case costs one probe).
+    IF NOT EXISTS (SELECT 1 FROM public.webhook_subscriptions WHERE is_active) THEN
+        RETURN NULL;
+    END IF;
+    IF TG_TABLE_NAME = 'customers' THEN
+        IF TG_OP = 'INSERT' THEN
+            types := ARRAY['customer.created'];
+        ELSE
+            IF NEW.is_archived AND NOT OLD.is_archived THEN
+                types := types || 'customer.archived'::text;
+            END IF;
+            IF (to_jsonb(NEW) - 'updated_at') <> (to_jsonb(OLD) - 'updated_at') THEN
+                types := types || 'customer.updated'::text;
+            END IF;
+        END IF;
+    ELSIF TG_TABLE_NAME = 'customer_interactions' THEN
+        record := NEW.customer_id;
+        IF TG_OP = 'INSERT' THEN
+            types := ARRAY['interaction.logged'];
+        END IF;
+    ELSIF TG_TABLE_NAME = 'tickets' THEN
+        IF TG_OP = 'INSERT' THEN
+            types := ARRAY['ticket.created'];
+        ELSE
+            IF NEW.status IS DISTINCT FROM OLD.status THEN
+                types := types || 'ticket.status_changed'::text;
+                changes := jsonb_build_object('status', jsonb_build_object('from', OLD.status, 'to', NEW.status));
+            END IF;
+            IF NEW.assigned_to IS DISTINCT FROM OLD.assigned_to THEN
+                types := types || 'ticket.assigned'::text;
+                changes := coalesce(changes, '{}') || jsonb_build_object(
+                    'assigned_to', jsonb_build_object('from', OLD.assigned_to, 'to', NEW.assigned_to));
+            END IF;
+            IF (to_jsonb(NEW) - 'updated_at') <> (to_jsonb(OLD) - 'updated_at') THEN
+                types := types || 'ticket.updated'::text;
+            END IF;
+        END IF;
+    ELSIF TG_TABLE_NAME = 'ticket_assignees' THEN
+        record := NEW.ticket_id;
+        IF TG_OP = 'INSERT' THEN
+            types := ARRAY['ticket.assigned'];
+        END IF;
+    ELSIF TG_TABLE_NAME = 'ticket_comments' THEN
+        record := NEW.ticket_id;
+        internal := NEW.is_internal;
+        IF TG_OP = 'INSERT' THEN
+            types := ARRAY['comment.added'];
+        END IF;
+    END IF;
+    IF cardinality(types) = 0 THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO api.webhook_deliveries
+        (subscription_id, event_type, table_name, row_id, record_id, data, changes, internal)
+    SELECT s.id, t, TG_TABLE_NAME, NEW.id, record, to_jsonb(NEW), changes, internal
+    FROM public.webhook_subscriptions s, unnest(types) t
+    WHERE s.is_active AND t = ANY (s.event_types) AND (NOT internal OR s.include_internal);
+    IF FOUND THEN
+        PERFORM pg_notify('crm_webhooks', '');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 CREATE FUNCTION api.take_from_bucket(p_key text, p_interval_ms double precision, p_burst integer, p_want integer) RETURNS TABLE(granted integer, remaining integer, retry_after_ms bigint)
     LANGUAGE plpgsql
     SET search_path TO 'pg_catalog'
@@ -1471,6 +1545,47 @@ CREATE TABLE api.rate_buckets (
 
 ALTER TABLE ONLY api.rate_buckets FORCE ROW LEVEL SECURITY;
 
+CREATE TABLE api.webhook_deliveries (
+    id bigint NOT NULL,
+    subscription_id uuid NOT NULL,
+    event_type text NOT NULL,
+    table_name text,
+    row_id uuid,
+    record_id uuid NOT NULL,
+    data jsonb NOT NULL,
+    changes jsonb,
+    internal boolean DEFAULT false NOT NULL,
+    occurred_at timestamp with time zone DEFAULT now() NOT NULL,
+    state text DEFAULT 'pending'::text NOT NULL,
+    attempts integer DEFAULT 0 NOT NULL,
+    queued_at timestamp with time zone DEFAULT now() NOT NULL,
+    next_attempt_at timestamp with time zone DEFAULT now() NOT NULL,
+    locked_until timestamp with time zone,
+    last_status integer,
+    last_error text,
+    delivered_at timestamp with time zone,
+    CONSTRAINT webhook_deliveries_state_check CHECK ((state = ANY (ARRAY['pending'::text, 'delivered'::text, 'failed'::text, 'skipped'::text])))
+);
+
+ALTER TABLE ONLY api.webhook_deliveries FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE api.webhook_deliveries ALTER COLUMN id ADD GENERATED ALWAYS AS IDENTITY (
+    SEQUENCE NAME api.webhook_deliveries_id_seq
+    START WITH 1
+    INCREMENT BY 1
+    NO MINVALUE
+    NO MAXVALUE
+    CACHE 1
+);
+
+CREATE TABLE api.webhook_secrets (
+    subscription_id uuid NOT NULL,
+    secret text NOT NULL,
+    CONSTRAINT webhook_secrets_secret_check CHECK ((secret ~ '^whsec_[A-Za-z0-9+/=]{32,}$'::text))
+);
+
+ALTER TABLE ONLY api.webhook_secrets FORCE ROW LEVEL SECURITY;
+
 CREATE SEQUENCE api.write_seq
     START WITH 1
     INCREMENT BY 1
@@ -1809,6 +1924,25 @@ CREATE VIEW public.user_workload WITH (security_invoker='true') AS
           WHERE ((c.owner = p.id) AND (i.follow_up_date >= now()) AND (i.follow_up_date < (now() + '7 days'::interval)) AND (i.follow_up_done_at IS NULL))) AS follow_ups_next_7_days
    FROM public.profiles p;
 
+CREATE TABLE public.webhook_subscriptions (
+    id uuid DEFAULT public.uuid_generate_v7() NOT NULL,
+    url text NOT NULL,
+    event_types text[] NOT NULL,
+    description text,
+    include_internal boolean DEFAULT false NOT NULL,
+    is_active boolean DEFAULT true NOT NULL,
+    disabled_reason text,
+    disabled_at timestamp with time zone,
+    created_by uuid DEFAULT auth.uid() NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT webhook_subscriptions_description_check CHECK ((length(description) <= 500)),
+    CONSTRAINT webhook_subscriptions_event_types_check CHECK (((cardinality(event_types) > 0) AND (event_types <@ ARRAY['customer.created'::text, 'customer.updated'::text, 'customer.archived'::text, 'interaction.logged'::text, 'ticket.created'::text, 'ticket.updated'::text, 'ticket.status_changed'::text, 'ticket.assigned'::text, 'comment.added'::text]))),
+    CONSTRAINT webhook_subscriptions_url_check CHECK (((url ~ '^https?://[^/@\s]+(/\S*)?$'::text) AND (length(url) <= 2000)))
+);
+
+ALTER TABLE ONLY public.webhook_subscriptions FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE storage.buckets (
     id text NOT NULL,
     name text NOT NULL,
@@ -1944,6 +2078,12 @@ ALTER TABLE ONLY api.idempotency_keys
 ALTER TABLE ONLY api.rate_buckets
     ADD CONSTRAINT rate_buckets_pkey PRIMARY KEY (key);
 
+ALTER TABLE ONLY api.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_pkey PRIMARY KEY (id);
+
+ALTER TABLE ONLY api.webhook_secrets
+    ADD CONSTRAINT webhook_secrets_pkey PRIMARY KEY (subscription_id);
+
 ALTER TABLE ONLY auth.login_attempts
     ADD CONSTRAINT login_attempts_pkey PRIMARY KEY (id);
 
@@ -2013,6 +2153,9 @@ ALTER TABLE ONLY public.ticket_workflow_history
 ALTER TABLE ONLY public.tickets
     ADD CONSTRAINT tickets_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY public.webhook_subscriptions
+    ADD CONSTRAINT webhook_subscriptions_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY storage.buckets
     ADD CONSTRAINT buckets_name_key UNIQUE (name);
 
@@ -2053,6 +2196,12 @@ ALTER TABLE ONLY sync.synced_tables
     ADD CONSTRAINT synced_tables_relation_key UNIQUE (relation);
 
 CREATE INDEX idempotency_keys_created_at_idx ON api.idempotency_keys USING btree (created_at);
+
+CREATE INDEX webhook_deliveries_due_idx ON api.webhook_deliveries USING btree (next_attempt_at, id) WHERE (state = 'pending'::text);
+
+CREATE INDEX webhook_deliveries_record_idx ON api.webhook_deliveries USING btree (subscription_id, record_id, id) WHERE (state = 'pending'::text);
+
+CREATE INDEX webhook_deliveries_subscription_idx ON api.webhook_deliveries USING btree (subscription_id, id);
 
 CREATE INDEX login_attempts_address_idx ON auth.login_attempts USING btree (address, attempted_at);
 
@@ -2138,6 +2287,8 @@ CREATE INDEX tickets_status_idx ON public.tickets USING btree (status);
 
 CREATE INDEX tickets_updated_at_idx ON public.tickets USING btree (updated_at);
 
+CREATE INDEX webhook_subscriptions_created_by_idx ON public.webhook_subscriptions USING btree (created_by);
+
 CREATE INDEX objects_content_sha256_idx ON storage.objects USING btree (content_sha256);
 
 CREATE INDEX objects_owner_idx ON storage.objects USING btree (owner);
@@ -2196,6 +2347,8 @@ CREATE TRIGGER customer_interactions_sync_update AFTER UPDATE ON public.customer
 
 CREATE TRIGGER customer_interactions_updated_at BEFORE UPDATE ON public.customer_interactions FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
 
+CREATE TRIGGER customer_interactions_webhooks AFTER INSERT OR UPDATE ON public.customer_interactions FOR EACH ROW EXECUTE FUNCTION api.record_webhook_events();
+
 CREATE TRIGGER customers_audit_delete AFTER DELETE ON public.customers REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_deleted_rows();
 
 CREATE TRIGGER customers_audit_insert AFTER INSERT ON public.customers REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
@@ -2213,6 +2366,8 @@ CREATE TRIGGER customers_sync_insert AFTER INSERT ON public.customers REFERENCIN
 CREATE TRIGGER customers_sync_update AFTER UPDATE ON public.customers FOR EACH ROW EXECUTE FUNCTION sync.log_change();
 
 CREATE TRIGGER customers_updated_at BEFORE UPDATE ON public.customers FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
+
+CREATE TRIGGER customers_webhooks AFTER INSERT OR UPDATE ON public.customers FOR EACH ROW EXECUTE FUNCTION api.record_webhook_events();
 
 CREATE TRIGGER integration_tokens_audit_delete AFTER DELETE ON public.integration_tokens REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_deleted_rows();
 
@@ -2284,6 +2439,8 @@ CREATE TRIGGER ticket_assignees_sync_insert AFTER INSERT ON public.ticket_assign
 
 CREATE TRIGGER ticket_assignees_sync_update AFTER UPDATE ON public.ticket_assignees FOR EACH ROW EXECUTE FUNCTION sync.log_change();
 
+CREATE TRIGGER ticket_assignees_webhooks AFTER INSERT OR UPDATE ON public.ticket_assignees FOR EACH ROW EXECUTE FUNCTION api.record_webhook_events();
+
 CREATE TRIGGER ticket_attachments_audit_delete AFTER DELETE ON public.ticket_attachments REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_deleted_rows();
 
 CREATE TRIGGER ticket_attachments_audit_insert AFTER INSERT ON public.ticket_attachments REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
@@ -2322,6 +2479,8 @@ CREATE TRIGGER ticket_comments_sync_update AFTER UPDATE ON public.ticket_comment
 
 CREATE TRIGGER ticket_comments_updated_at BEFORE UPDATE ON public.ticket_comments FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
 
+CREATE TRIGGER ticket_comments_webhooks AFTER INSERT OR UPDATE ON public.ticket_comments FOR EACH ROW EXECUTE FUNCTION api.record_webhook_events();
+
 CREATE TRIGGER ticket_workflow_history_sync_delete AFTER DELETE ON public.ticket_workflow_history REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.log_deleted_rows();
 
 CREATE TRIGGER ticket_workflow_history_sync_insert AFTER INSERT ON public.ticket_workflow_history REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION sync.log_inserted_rows();
@@ -2356,6 +2515,18 @@ CREATE TRIGGER tickets_sync_update AFTER UPDATE ON public.tickets FOR EACH ROW E
 
 CREATE TRIGGER tickets_updated_at BEFORE UPDATE ON public.tickets FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
 
+CREATE TRIGGER tickets_webhooks AFTER INSERT OR UPDATE ON public.tickets FOR EACH ROW EXECUTE FUNCTION api.record_webhook_events();
+
+CREATE TRIGGER webhook_subscriptions_audit_delete AFTER DELETE ON public.webhook_subscriptions REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_deleted_rows();
+
+CREATE TRIGGER webhook_subscriptions_audit_insert AFTER INSERT ON public.webhook_subscriptions REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_inserted_rows();
+
+CREATE TRIGGER webhook_subscriptions_audit_update AFTER UPDATE ON public.webhook_subscriptions FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
+
+CREATE TRIGGER webhook_subscriptions_immutable BEFORE UPDATE ON public.webhook_subscriptions FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'created_by', 'created_at');
+
+CREATE TRIGGER webhook_subscriptions_updated_at BEFORE UPDATE ON public.webhook_subscriptions FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
+
 CREATE TRIGGER buckets_updated_at BEFORE UPDATE ON storage.buckets FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
 
 CREATE TRIGGER objects_bucket_rules BEFORE INSERT OR UPDATE ON storage.objects FOR EACH ROW EXECUTE FUNCTION storage.enforce_bucket_rules();
@@ -2372,6 +2543,12 @@ CREATE TRIGGER conflicts_sync AFTER INSERT OR DELETE OR UPDATE ON sync.conflicts
 
 ALTER TABLE ONLY api.idempotency_keys
     ADD CONSTRAINT idempotency_keys_token_id_fkey FOREIGN KEY (token_id) REFERENCES public.integration_tokens(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY api.webhook_deliveries
+    ADD CONSTRAINT webhook_deliveries_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.webhook_subscriptions(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY api.webhook_secrets
+    ADD CONSTRAINT webhook_secrets_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.webhook_subscriptions(id) ON DELETE CASCADE;
 
 ALTER TABLE ONLY auth.refresh_tokens
     ADD CONSTRAINT refresh_tokens_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES auth.refresh_tokens(id) ON DELETE SET NULL;
@@ -2436,6 +2613,9 @@ ALTER TABLE ONLY public.tickets
 ALTER TABLE ONLY public.tickets
     ADD CONSTRAINT tickets_customer_id_fkey FOREIGN KEY (customer_id) REFERENCES public.customers(id) ON DELETE RESTRICT;
 
+ALTER TABLE ONLY public.webhook_subscriptions
+    ADD CONSTRAINT webhook_subscriptions_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.profiles(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY storage.objects
     ADD CONSTRAINT objects_bucket_id_fkey FOREIGN KEY (bucket_id) REFERENCES storage.buckets(id);
 
@@ -2448,6 +2628,10 @@ ALTER TABLE ONLY sync.clients
 ALTER TABLE api.idempotency_keys ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE api.rate_buckets ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE api.webhook_deliveries ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE api.webhook_secrets ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE auth.login_attempts ENABLE ROW LEVEL SECURITY;
 
@@ -2569,6 +2753,16 @@ CREATE POLICY tickets_select ON public.tickets FOR SELECT TO authenticated USING
 
 CREATE POLICY tickets_update ON public.tickets FOR UPDATE TO authenticated USING ((((created_by = ( SELECT auth.uid() AS uid)) OR (assigned_to = ( SELECT auth.uid() AS uid)) OR ( SELECT public.is_admin() AS is_admin) OR public.is_ticket_assignee(id)) AND ( SELECT public.token_permits('tickets:write'::text) AS token_permits))) WITH CHECK ((((created_by = ( SELECT auth.uid() AS uid)) OR (assigned_to = ( SELECT auth.uid() AS uid)) OR ( SELECT public.is_admin() AS is_admin) OR public.is_ticket_assignee(id)) AND ( SELECT public.token_permits('tickets:write'::text) AS token_permits)));
 
+ALTER TABLE public.webhook_subscriptions ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY webhook_subscriptions_delete ON public.webhook_subscriptions FOR DELETE TO authenticated USING ((((created_by = ( SELECT auth.uid() AS uid)) OR ( SELECT public.is_admin() AS is_admin)) AND ( SELECT public.is_personal_session() AS is_personal_session)));
+
+CREATE POLICY webhook_subscriptions_insert ON public.webhook_subscriptions FOR INSERT TO authenticated WITH CHECK (((created_by = ( SELECT auth.uid() AS uid)) AND ( SELECT public.is_personal_session() AS is_personal_session)));
+
+CREATE POLICY webhook_subscriptions_select ON public.webhook_subscriptions FOR SELECT TO authenticated USING ((((created_by = ( SELECT auth.uid() AS uid)) OR ( SELECT public.is_admin() AS is_admin)) AND ( SELECT public.is_personal_session() AS is_personal_session)));
+
+CREATE POLICY webhook_subscriptions_update ON public.webhook_subscriptions FOR UPDATE TO authenticated USING (((created_by = ( SELECT auth.uid() AS uid)) AND ( SELECT public.is_personal_session() AS is_personal_session))) WITH CHECK (((created_by = ( SELECT auth.uid() AS uid)) AND ( SELECT public.is_personal_session() AS is_personal_session)));
+
 ALTER TABLE storage.buckets ENABLE ROW LEVEL SECURITY;
 
 CREATE POLICY buckets_select ON storage.buckets FOR SELECT TO authenticated USING ((( SELECT auth.uid() AS uid) IS NOT NULL));
@@ -2629,6 +2823,8 @@ GRANT ALL ON FUNCTION api.get_row(p_table text, p_id uuid, p_lock boolean) TO au
 
 REVOKE ALL ON FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) TO authenticated;
+
+REVOKE ALL ON FUNCTION api.record_webhook_events() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION api.take_from_bucket(p_key text, p_interval_ms double precision, p_burst integer, p_want integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.take_from_bucket(p_key text, p_interval_ms double precision, p_burst integer, p_want integer) TO service_role;
@@ -2889,6 +3085,10 @@ GRANT SELECT,INSERT,DELETE ON TABLE api.idempotency_keys TO service_role;
 
 GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE api.rate_buckets TO service_role;
 
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE api.webhook_deliveries TO service_role;
+
+GRANT SELECT,INSERT,UPDATE ON TABLE api.webhook_secrets TO service_role;
+
 GRANT USAGE ON SEQUENCE api.write_seq TO service_role;
 
 GRANT ALL ON TABLE auth.login_attempts TO service_role;
@@ -2941,6 +3141,9 @@ GRANT ALL ON TABLE public.ticket_workflow_history TO service_role;
 
 GRANT SELECT ON TABLE public.user_workload TO authenticated;
 GRANT SELECT ON TABLE public.user_workload TO service_role;
+
+GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE public.webhook_subscriptions TO authenticated;
+GRANT SELECT,UPDATE ON TABLE public.webhook_subscriptions TO service_role;
 
 GRANT SELECT ON TABLE storage.buckets TO authenticated;
 GRANT ALL ON TABLE storage.buckets TO service_role;

@@ -180,6 +180,35 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// What a webhook subscription can hear about, `resource.happening`.
+    pub enum WebhookEvent {
+        CustomerCreated => "customer.created",
+        CustomerUpdated => "customer.updated",
+        CustomerArchived => "customer.archived",
+        InteractionLogged => "interaction.logged",
+        TicketCreated => "ticket.created",
+        TicketUpdated => "ticket.updated",
+        TicketStatusChanged => "ticket.status_changed",
+        /// Its `assigned_to` changed, or someone was added to its assignees.
+        TicketAssigned => "ticket.assigned",
+        CommentAdded => "comment.added",
+    }
+}
+
+wire_enum! {
+    /// Where one webhook delivery stands.
+    pub enum DeliveryState {
+        /// Waiting for its (next) attempt.
+        Pending => "pending",
+        Delivered => "delivered",
+        /// Retried for a day without success.
+        Failed => "failed",
+        /// Not sent: the subscriber may not see the row (or it is gone).
+        Skipped => "skipped",
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -17,6 +17,7 @@ pub mod merge;
 pub mod protocol;
 pub mod resources;
 pub mod validation;
+pub mod webhooks;
 pub mod workflow;
 
 pub use drafts::{

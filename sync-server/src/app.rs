@@ -15,7 +15,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::{accounts, api, health, openapi, storage, sync};
+use crate::{accounts, api, health, openapi, storage, sync, webhooks};
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .merge(sync::routes())
         .merge(storage::routes())
         .merge(api::routes(state.clone()))
+        .merge(webhooks::routes())
         .fallback(|| async { ApiError::NotFound("no such endpoint".into()) })
         .method_not_allowed_fallback(|| async {
             ApiError::MethodNotAllowed("this endpoint does not take that method".into())

@@ -248,6 +248,28 @@ pub struct ServerConfig {
         value_parser = clap::value_parser!(u32).range(1..=32), global = true)]
     pub api_max_concurrent: u32,
 
+    /// Milliseconds before a failed webhook delivery's first retry; later
+    /// ones wait 6, 24, 60, 180, ... times as long (at most 8 hours).
+    #[arg(long, env = "CRM_WEBHOOK_RETRY_BASE_MS", default_value_t = 5_000,
+        value_parser = clap::value_parser!(u64).range(10..), global = true)]
+    pub webhook_retry_base_ms: u64,
+
+    /// Seconds a webhook delivery is retried before it fails; a
+    /// subscription with no success for as long is stopped.
+    #[arg(long, env = "CRM_WEBHOOK_GIVE_UP_SECS", default_value_t = 86_400,
+        value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub webhook_give_up_secs: u64,
+
+    /// Seconds a webhook receiver has to answer.
+    #[arg(long, env = "CRM_WEBHOOK_TIMEOUT_SECS", default_value_t = 10,
+        value_parser = clap::value_parser!(u64).range(1..=120), global = true)]
+    pub webhook_timeout_secs: u64,
+
+    /// Let webhooks go to loopback and private addresses (a receiver on
+    /// the server's own network). Off: they could reach internal services.
+    #[arg(long, env = "CRM_WEBHOOK_ALLOW_PRIVATE_TARGETS", global = true)]
+    pub webhook_allow_private_targets: bool,
+
     /// Seconds an upload may send nothing before it is dropped.
     #[arg(long = "upload-idle-timeout", env = "CRM_UPLOAD_IDLE_TIMEOUT", default_value_t = 30,
         value_parser = clap::value_parser!(u64).range(1..), global = true)]

@@ -3,7 +3,7 @@
 //! `api` (the integration API: tokens, `/api/v1`),
 //! `db` (connecting, migrating), `data` (the data service: acting as the
 //! caller, applying changes), `sync` (the sync protocol over it), `embedded` (the private PostgreSQL when no URL is given), `storage`
-//! (attachment files), `app` (router, middleware,
+//! (attachment files), `webhooks` (subscriptions and delivery), `app` (router, middleware,
 //! serving), `health`, `openapi`, `error` (the one error shape), `config`.
 
 pub mod accounts;
@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod state;
 pub mod storage;
 pub mod sync;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -76,5 +77,6 @@ pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
         stopping: tokio::sync::watch::Sender::new(false),
     };
     api::start(&state);
+    webhooks::start(&state);
     Ok(Started { state, embedded })
 }

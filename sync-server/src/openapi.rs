@@ -10,7 +10,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::state::AppState;
-use crate::{accounts, api, error, health, storage, sync};
+use crate::{accounts, api, error, health, storage, sync, webhooks};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,9 @@ use crate::{accounts, api, error, health, storage, sync};
         storage::http::upload, storage::http::download, storage::http::remove, storage::http::sign,
         api::tokens::list, api::tokens::create, api::tokens::rename, api::tokens::rotate, api::tokens::revoke,
         api::audit::list,
+        webhooks::subscriptions::list, webhooks::subscriptions::create, webhooks::subscriptions::update,
+        webhooks::subscriptions::remove, webhooks::subscriptions::deliveries, webhooks::subscriptions::replay,
+        webhooks::subscriptions::test,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail)),
     modifiers(&BearerAuth),

@@ -415,3 +415,22 @@ async fn the_catalogue_s_enum_values_are_postgresql_s() {
         }
     }
 }
+
+/// The webhook events the database records and accepts are the domain's.
+#[tokio::test]
+async fn webhook_event_types_are_the_domain_s() {
+    let db = database().await;
+    let check: String = sqlx::query_scalar(
+        "SELECT pg_get_constraintdef(k.oid) FROM pg_constraint k
+         WHERE k.conrelid = 'public.webhook_subscriptions'::regclass AND k.contype = 'c'
+           AND pg_get_constraintdef(k.oid) LIKE '%event_types%'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .unwrap();
+    let listed: Vec<&str> = check
+        .split('\'')
+        .filter(|part| part.contains('.') && !part.contains(' '))
+        .collect();
+    assert_eq!(listed, crm_domain::webhooks::WebhookEvent::WIRE_NAMES);
+}
