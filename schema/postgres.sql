@@ -86,7 +86,9 @@ DECLARE
     q text;
 BEGIN
     PERFORM sync.checked_columns(tbl, jsonb_build_object(p_sort, NULL));
-    q := format('SELECT to_jsonb(t)::text FROM %1$s t, jsonb_populate_record(NULL::%1$s, $1) eq,'
+    -- The page is chosen first and only its rows are made JSON: making
+    -- every matching row JSON before the sort cost ~20 ms a page.
+    q := format('SELECT t.* FROM %1$s t, jsonb_populate_record(NULL::%1$s, $1) eq,'
                 ' jsonb_populate_record(NULL::%1$s, $2) lo, jsonb_populate_record(NULL::%1$s, $3) hi,'
                 ' jsonb_populate_record(NULL::%1$s, $4) aft WHERE true', tbl)
          || api.where_clause(tbl, p_eq, p_min, p_max, p_null);
@@ -95,9 +97,20 @@ BEGIN
                          CASE WHEN p_desc THEN '<' ELSE '>' END);
     END IF;
     q := q || format(' ORDER BY t.%1$I %2$s, t.id %2$s LIMIT $5', p_sort, dir);
+    q := format('SELECT to_jsonb(p)::text FROM (%s) p ORDER BY p.%I %s, p.id %s', q, p_sort, dir, dir);
     RETURN QUERY EXECUTE q USING p_eq, p_min, p_max, p_after, p_limit;
 END
 $_$;
+
+CREATE FUNCTION api.notify_token_change() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $$
+BEGIN
+    PERFORM pg_notify('crm_tokens', coalesce(NEW.id, OLD.id)::text);
+    RETURN NULL;
+END
+$$;
 
 CREATE FUNCTION api.record_webhook_events() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER
@@ -203,6 +216,16 @@ BEGIN
     RETURN NEXT;
 END
 $$;
+
+CREATE FUNCTION api.visible_ids(p_table text, p_ids uuid[]) RETURNS SETOF uuid
+    LANGUAGE plpgsql STABLE
+    SET search_path TO 'pg_catalog'
+    AS $_$
+BEGIN
+    RETURN QUERY EXECUTE format('SELECT t.id FROM %s t WHERE t.id = ANY ($1)', sync.checked_table(p_table))
+        USING p_ids;
+END
+$_$;
 
 CREATE FUNCTION api.where_clause(p_table regclass, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[]) RETURNS text
     LANGUAGE plpgsql STABLE
@@ -2377,6 +2400,10 @@ CREATE TRIGGER integration_tokens_audit_update AFTER UPDATE ON public.integratio
 
 CREATE TRIGGER integration_tokens_immutable BEFORE UPDATE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION public.enforce_immutable_columns('id', 'permissions', 'created_by', 'created_at');
 
+CREATE TRIGGER integration_tokens_notify_delete AFTER DELETE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION api.notify_token_change();
+
+CREATE TRIGGER integration_tokens_notify_update AFTER UPDATE ON public.integration_tokens FOR EACH ROW WHEN (((((to_jsonb(old.*) - 'last_used_at'::text) - 'use_count'::text) - 'name'::text) IS DISTINCT FROM (((to_jsonb(new.*) - 'last_used_at'::text) - 'use_count'::text) - 'name'::text))) EXECUTE FUNCTION api.notify_token_change();
+
 CREATE TRIGGER integration_tokens_validate BEFORE INSERT OR UPDATE ON public.integration_tokens FOR EACH ROW EXECUTE FUNCTION public.validate_integration_token_permissions();
 
 CREATE TRIGGER products_audit_delete AFTER DELETE ON public.products REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION public.audit_deleted_rows();
@@ -2824,10 +2851,15 @@ GRANT ALL ON FUNCTION api.get_row(p_table text, p_id uuid, p_lock boolean) TO au
 REVOKE ALL ON FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) TO authenticated;
 
+REVOKE ALL ON FUNCTION api.notify_token_change() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION api.record_webhook_events() FROM PUBLIC;
 
 REVOKE ALL ON FUNCTION api.take_from_bucket(p_key text, p_interval_ms double precision, p_burst integer, p_want integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.take_from_bucket(p_key text, p_interval_ms double precision, p_burst integer, p_want integer) TO service_role;
+
+REVOKE ALL ON FUNCTION api.visible_ids(p_table text, p_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.visible_ids(p_table text, p_ids uuid[]) TO authenticated;
 
 REVOKE ALL ON FUNCTION api.where_clause(p_table regclass, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[]) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.where_clause(p_table regclass, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[]) TO authenticated;
@@ -3089,6 +3121,7 @@ GRANT SELECT,INSERT,DELETE,UPDATE ON TABLE api.webhook_deliveries TO service_rol
 
 GRANT SELECT,INSERT,UPDATE ON TABLE api.webhook_secrets TO service_role;
 
+GRANT USAGE ON SEQUENCE api.write_seq TO authenticated;
 GRANT USAGE ON SEQUENCE api.write_seq TO service_role;
 
 GRANT ALL ON TABLE auth.login_attempts TO service_role;

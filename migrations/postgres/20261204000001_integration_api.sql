@@ -302,7 +302,8 @@ GRANT EXECUTE ON FUNCTION api.take_from_bucket(text, double precision, integer, 
 -- "client", they name a write in its audit rows, field clocks and
 -- conflicts, as a device's client id and sequence number do.
 CREATE SEQUENCE api.write_seq;
-GRANT USAGE ON SEQUENCE api.write_seq TO service_role;
+-- Only numbers: the caller takes one without switching roles.
+GRANT USAGE ON SEQUENCE api.write_seq TO authenticated, service_role;
 
 ---------------------------------------------------------------------------
 -- Lists: one function for every resource, run as the caller (so row-level
@@ -357,7 +358,9 @@ DECLARE
     q text;
 BEGIN
     PERFORM sync.checked_columns(tbl, jsonb_build_object(p_sort, NULL));
-    q := format('SELECT to_jsonb(t)::text FROM %1$s t, jsonb_populate_record(NULL::%1$s, $1) eq,'
+    -- The page is chosen first and only its rows are made JSON: making
+    -- every matching row JSON before the sort cost ~20 ms a page.
+    q := format('SELECT t.* FROM %1$s t, jsonb_populate_record(NULL::%1$s, $1) eq,'
                 ' jsonb_populate_record(NULL::%1$s, $2) lo, jsonb_populate_record(NULL::%1$s, $3) hi,'
                 ' jsonb_populate_record(NULL::%1$s, $4) aft WHERE true', tbl)
          || api.where_clause(tbl, p_eq, p_min, p_max, p_null);
@@ -366,6 +369,7 @@ BEGIN
                          CASE WHEN p_desc THEN '<' ELSE '>' END);
     END IF;
     q := q || format(' ORDER BY t.%1$I %2$s, t.id %2$s LIMIT $5', p_sort, dir);
+    q := format('SELECT to_jsonb(p)::text FROM (%s) p ORDER BY p.%I %s, p.id %s', q, p_sort, dir, dir);
     RETURN QUERY EXECUTE q USING p_eq, p_min, p_max, p_after, p_limit;
 END
 $_$;
@@ -419,3 +423,25 @@ END
 $_$;
 REVOKE ALL ON FUNCTION api.get_row(text, uuid, boolean) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION api.get_row(text, uuid, boolean) TO authenticated;
+
+-- Server processes keep the tokens they have looked up for a few seconds;
+-- any change to a token (a revocation, a rotation) tells them at commit
+-- to forget it, so it takes effect at once everywhere.
+CREATE FUNCTION api.notify_token_change() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog
+AS $$
+BEGIN
+    PERFORM pg_notify('crm_tokens', coalesce(NEW.id, OLD.id)::text);
+    RETURN NULL;
+END
+$$;
+REVOKE ALL ON FUNCTION api.notify_token_change() FROM PUBLIC;
+-- (Counting use is not a change of the token.)
+CREATE TRIGGER integration_tokens_notify_update AFTER UPDATE ON public.integration_tokens
+    FOR EACH ROW
+    WHEN ((to_jsonb(OLD) - 'last_used_at' - 'use_count' - 'name') IS DISTINCT FROM
+          (to_jsonb(NEW) - 'last_used_at' - 'use_count' - 'name'))
+    EXECUTE FUNCTION api.notify_token_change();
+CREATE TRIGGER integration_tokens_notify_delete AFTER DELETE ON public.integration_tokens
+    FOR EACH ROW EXECUTE FUNCTION api.notify_token_change();

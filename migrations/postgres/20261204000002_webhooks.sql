@@ -199,3 +199,17 @@ BEGIN
     END LOOP;
 END
 $$;
+
+-- Which of these rows the caller may see: the delivery worker asks once
+-- per subscriber and table for a whole batch, as the subscriber.
+CREATE FUNCTION api.visible_ids(p_table text, p_ids uuid[]) RETURNS SETOF uuid
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog
+AS $_$
+BEGIN
+    RETURN QUERY EXECUTE format('SELECT t.id FROM %s t WHERE t.id = ANY ($1)', sync.checked_table(p_table))
+        USING p_ids;
+END
+$_$;
+REVOKE ALL ON FUNCTION api.visible_ids(text, uuid[]) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION api.visible_ids(text, uuid[]) TO authenticated;

@@ -1001,3 +1001,51 @@ async fn requests_without_a_valid_token_are_limited_per_address() {
     }
     assert_eq!(statuses, [401, 401, 429, 429]);
 }
+
+/// A process that knows a token (it keeps lookups for a few seconds)
+/// forgets it as soon as another process revokes it.
+#[tokio::test]
+async fn a_token_revoked_through_another_process_stops_working_here_at_once() {
+    let s = TestServer::start(&[]).await;
+    let ben = person(&s, "ben@example.com", UserRole::Agent).await;
+    let (token, secret) = make_token(&s, &ben, &["customers:read"]).await;
+    let (other, _dir) = s.another_process("127.0.0.1:0".parse().unwrap()).await;
+    for _ in 0..3 {
+        let ok = call(&s, &secret, Method::GET, "/customers")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(ok.status(), StatusCode::OK);
+    }
+    let revoked = s
+        .http
+        .post(format!(
+            "{}/integration-tokens/{}/revoke",
+            other.url(),
+            token["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&ben.jwt)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoked.status(), StatusCode::OK);
+    // The announcement takes a moment to arrive; never more than one.
+    let mut refused = None;
+    for _ in 0..100 {
+        let r = call(&s, &secret, Method::GET, "/customers")
+            .send()
+            .await
+            .unwrap();
+        if r.status() != StatusCode::OK {
+            refused = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_error(
+        refused.expect("refused within a second"),
+        StatusCode::UNAUTHORIZED,
+        "token_revoked",
+    )
+    .await;
+}

@@ -7,8 +7,10 @@
 //! address's), counts the token's use, holds one of the API's concurrency
 //! permits while the handler runs, and adds the `RateLimit` headers.
 //!
-//! A token is looked up on every request (one indexed read), never cached:
-//! a revoked token stops at once, in every process.
+//! A token is looked up once and then known for a few seconds
+//! ([`KnownTokens`]); every change of a token is announced by PostgreSQL at
+//! commit and forgotten at once by every process, so a revoked token stops
+//! at once everywhere, without a lookup per request.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -83,15 +85,22 @@ fn bearer(request: &Request) -> Result<&str, ApiError> {
         })
 }
 
-/// The token a secret belongs to, if it may be used now.
-async fn authenticate(state: &AppState, secret: &str) -> ApiResult<Integration> {
-    if !tokens::well_formed(secret) {
-        return Err(ApiError::unauthorized(
-            ErrorCode::InvalidToken,
-            "this is not an integration token (they start with crm_pat_); the app's sign-in does not open /api/v1",
-        ));
-    }
-    let hash = tokens::hash(secret);
+/// What is known of a token: enough to decide, at each use, whether it
+/// may be used (its state and times), and who it acts for.
+#[derive(Debug, Clone)]
+pub struct Known {
+    token: Uuid,
+    owner: Uuid,
+    permissions: Vec<IntegrationPermission>,
+    is_active: bool,
+    expires_at: DateTime<Utc>,
+    /// Whether the secret is the token's current one (else its previous,
+    /// valid until `previous_valid_until`).
+    current: bool,
+    previous_valid_until: Option<DateTime<Utc>>,
+}
+
+async fn look_up(state: &AppState, hash: &str) -> ApiResult<Option<Known>> {
     let mut tx = acting::begin_service(&state.pool).await?;
     let found = sqlx::query!(
         r#"SELECT id, created_by, permissions, is_active, expires_at,
@@ -103,7 +112,42 @@ async fn authenticate(state: &AppState, secret: &str) -> ApiResult<Integration> 
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    let Some(t) = found else {
+    Ok(found.map(|t| Known {
+        token: t.id,
+        owner: t.created_by,
+        permissions: t
+            .permissions
+            .iter()
+            .filter_map(|p| p.parse().ok())
+            .collect(),
+        is_active: t.is_active,
+        expires_at: t.expires_at,
+        current: t.current,
+        previous_valid_until: t.previous_valid_until,
+    }))
+}
+
+/// The token a secret belongs to, if it may be used now.
+async fn authenticate(state: &AppState, secret: &str) -> ApiResult<Integration> {
+    if !tokens::well_formed(secret) {
+        return Err(ApiError::unauthorized(
+            ErrorCode::InvalidToken,
+            "this is not an integration token (they start with crm_pat_); the app's sign-in does not open /api/v1",
+        ));
+    }
+    let hash = tokens::hash(secret);
+    let known = match state.api.known.get(&hash) {
+        Some(known) => Some(known),
+        None => {
+            let generation = state.api.known.generation();
+            let found = look_up(state, &hash).await?;
+            if let Some(k) = &found {
+                state.api.known.put(generation, hash, k.clone());
+            }
+            found
+        }
+    };
+    let Some(t) = known else {
         return Err(ApiError::unauthorized(
             ErrorCode::InvalidToken,
             "this integration token is not known",
@@ -129,14 +173,109 @@ async fn authenticate(state: &AppState, secret: &str) -> ApiResult<Integration> 
         ));
     }
     Ok(Integration {
-        token: t.id,
-        owner: t.created_by,
-        permissions: t
-            .permissions
-            .iter()
-            .filter_map(|p| p.parse().ok())
-            .collect(),
+        token: t.token,
+        owner: t.owner,
+        permissions: t.permissions,
     })
+}
+
+/// Tokens this process looked up lately, by their secret's hash, so a
+/// busy integration costs no lookup per request. Safe because PostgreSQL
+/// announces every change of a token at commit (`crm_tokens`), and this
+/// process forgets the token as soon as it hears: the cache is used only
+/// while it is listening, an entry lives at most [`KNOWN_FOR`], and a
+/// lookup that raced with an announcement is not kept.
+#[derive(Default)]
+pub struct KnownTokens {
+    entries: Mutex<HashMap<String, (Known, std::time::Instant)>>,
+    /// Whether the announcements are being heard.
+    listening: std::sync::atomic::AtomicBool,
+    /// Counts announcements (and losses of the connection).
+    heard: std::sync::atomic::AtomicU64,
+}
+
+const KNOWN_FOR: Duration = Duration::from_secs(30);
+
+impl KnownTokens {
+    fn get(&self, hash: &str) -> Option<Known> {
+        if !self.listening.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
+        let entries = self.entries.lock().ok()?;
+        let (known, at) = entries.get(hash)?;
+        (at.elapsed() < KNOWN_FOR).then(|| known.clone())
+    }
+
+    fn generation(&self) -> u64 {
+        self.heard.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Keeps a lookup made at `generation`, unless something was announced
+    /// since (it may have been about this token).
+    fn put(&self, generation: u64, hash: String, known: Known) {
+        if !self.listening.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.lock()
+            && self.generation() == generation
+        {
+            if entries.len() > 10_000 {
+                entries.retain(|_, (_, at)| at.elapsed() < KNOWN_FOR);
+            }
+            entries.insert(hash, (known, std::time::Instant::now()));
+        }
+    }
+
+    /// Forgets `token` (`None`: every token). Also done for changes made
+    /// in this process as soon as they commit, before the announcement.
+    pub fn forget(&self, token: Option<Uuid>) {
+        self.heard.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        if let Ok(mut entries) = self.entries.lock() {
+            match token {
+                Some(id) => entries.retain(|_, (k, _)| k.token != id),
+                None => entries.clear(),
+            }
+        }
+    }
+}
+
+/// Listens for token changes (see [`KnownTokens`]), reconnecting when the
+/// connection is lost; the cache is off meanwhile.
+pub fn start_token_listener(
+    pool: sqlx::PgPool,
+    api: Arc<ApiState>,
+    mut stopping: tokio::sync::watch::Receiver<bool>,
+) {
+    use std::sync::atomic::Ordering;
+    tokio::spawn(async move {
+        loop {
+            let listened = async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
+                listener.listen("crm_tokens").await?;
+                api.known.forget(None);
+                api.known.listening.store(true, Ordering::Release);
+                loop {
+                    match listener.try_recv().await? {
+                        Some(n) => api.known.forget(n.payload().parse().ok()),
+                        // Reconnected: what was said meanwhile is lost.
+                        None => api.known.forget(None),
+                    }
+                }
+                #[allow(unreachable_code)]
+                Ok::<(), sqlx::Error>(())
+            };
+            let result = tokio::select! {
+                r = listened => r,
+                _ = stopping.wait_for(|s| *s) => return,
+            };
+            api.known.listening.store(false, Ordering::Release);
+            api.known.forget(None);
+            if let Err(sqlx::Error::PoolClosed) = result {
+                return;
+            }
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
 }
 
 /// The API's middleware (see the module's documentation).

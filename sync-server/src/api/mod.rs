@@ -41,6 +41,8 @@ use crate::state::AppState;
 pub struct ApiState {
     pub limits: limits::RateLimits,
     pub usage: caller::Usage,
+    /// Tokens looked up lately (see `caller::KnownTokens`).
+    pub known: caller::KnownTokens,
     /// Requests of the API running at once: at most part of the database
     /// pool, so a burst from integrations never starves the apps' sync.
     pub running: Arc<tokio::sync::Semaphore>,
@@ -51,6 +53,7 @@ impl ApiState {
         ApiState {
             limits: limits::RateLimits::new(config),
             usage: caller::Usage::default(),
+            known: caller::KnownTokens::default(),
             running: Arc::new(tokio::sync::Semaphore::new(
                 config.api_max_concurrent as usize,
             )),

@@ -30,7 +30,7 @@ use uuid::Uuid;
 use super::Integration;
 use super::idempotency::{self, Answer};
 use super::page::ListQuery;
-use crate::data::acting::{act_as, act_as_service};
+use crate::data::acting::act_as;
 use crate::data::{Tx, acting, write};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::state::AppState;
@@ -298,8 +298,8 @@ async fn apply(tx: &mut Tx, who: &Integration, m: Mutation) -> ApiResult<()> {
     }
 }
 
+/// A sequence number for a write (taken as the caller).
 async fn next_seq(tx: &mut Tx) -> ApiResult<i64> {
-    act_as_service(tx).await?;
     Ok(
         sqlx::query_scalar!(r#"SELECT nextval('api.write_seq') AS "seq!""#)
             .fetch_one(&mut **tx)
@@ -423,6 +423,7 @@ pub async fn create(
     };
     let done = async {
         let tx = &mut w.tx;
+        act_as(tx, &who.principal().claims()).await?;
         let seq = next_seq(tx).await?;
         let m = Mutation {
             seq,
@@ -520,8 +521,8 @@ pub async fn remove(
     };
     let done = async {
         let tx = &mut w.tx;
+        act_as(tx, &who.principal().claims()).await?;
         if headers.contains_key(header::IF_MATCH) {
-            act_as(tx, &who.principal().claims()).await?;
             let row = current(tx, r, id, true).await?;
             check_if_match(&headers, &row)?;
         }

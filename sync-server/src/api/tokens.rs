@@ -314,6 +314,7 @@ pub async fn rotate(
     .map_err(refused)?
     .ok_or_else(gone)?;
     tx.commit().await?;
+    state.api.known.forget(Some(id));
     tracing::info!(token = %id, grace, "integration token rotated");
     Ok(ApiJson(TokenSecret {
         token: row.into_token(),
@@ -358,6 +359,7 @@ pub async fn revoke(
     .map_err(refused)?
     .ok_or_else(gone)?;
     tx.commit().await?;
+    state.api.known.forget(Some(id));
     tracing::info!(token = %id, by = %user.id, "integration token revoked");
     Ok(ApiJson(row.into_token()))
 }

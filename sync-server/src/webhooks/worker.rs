@@ -28,8 +28,8 @@ use super::{outbound, signing};
 use crate::data::{Claims, acting};
 
 const CHANNEL: &str = "crm_webhooks";
-const BATCH: i64 = 64;
-const AT_ONCE: usize = 16;
+const BATCH: i64 = 256;
+const AT_ONCE: usize = 64;
 
 /// How a process delivers (from its configuration).
 #[derive(Debug, Clone)]
@@ -131,7 +131,9 @@ async fn listen(pool: &sqlx::PgPool) -> Option<PgListener> {
     Some(listener)
 }
 
-/// Claims a batch and delivers it; answers how many were claimed.
+/// Claims a batch and delivers it; answers how many were claimed. The
+/// subscribers' rights are checked once per subscriber and table, the
+/// batch is sent concurrently, and its outcomes written together.
 async fn round(
     pool: &sqlx::PgPool,
     client: &reqwest::Client,
@@ -139,15 +141,69 @@ async fn round(
 ) -> Result<usize, sqlx::Error> {
     let claimed = claim(pool, settings).await?;
     let n = claimed.len();
-    futures_util::stream::iter(claimed)
-        .for_each_concurrent(AT_ONCE, |d| async move {
-            let id = d.id;
-            if let Err(e) = deliver(pool, client, settings, d).await {
-                tracing::warn!(delivery = id, error = %e, "recording a webhook delivery failed");
+    if n == 0 {
+        return Ok(0);
+    }
+    let hidden = hidden(pool, &claimed).await?;
+    let outcomes: Vec<(Claimed, Outcome)> = futures_util::stream::iter(claimed)
+        .map(|d| {
+            let skip = hidden.contains(&d.id);
+            async move {
+                let outcome = if skip {
+                    Outcome::Skipped("the subscriber may not see this row (or it is gone)")
+                } else {
+                    send(client, settings, &d).await
+                };
+                (d, outcome)
             }
         })
+        .buffer_unordered(AT_ONCE)
+        .collect()
         .await;
+    record(pool, settings, outcomes).await?;
     Ok(n)
+}
+
+/// The claimed deliveries whose row their subscriber may not see now
+/// (row-level security, as the subscriber: one query per subscriber and
+/// table).
+async fn hidden(
+    pool: &sqlx::PgPool,
+    claimed: &[Claimed],
+) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
+    let mut groups: std::collections::BTreeMap<(Uuid, &str), Vec<&Claimed>> = Default::default();
+    for d in claimed {
+        if let (Some(table), Some(_)) = (d.table_name.as_deref(), d.row_id) {
+            groups.entry((d.subscriber, table)).or_default().push(d);
+        }
+    }
+    let mut hidden = std::collections::HashSet::new();
+    for ((subscriber, table), group) in groups {
+        let mut tx = acting::begin_as(pool, &Claims::user(subscriber))
+            .await
+            .map_err(|e| match e {
+                crate::db::DbError::Sqlx(e) => e,
+                other => sqlx::Error::Protocol(other.to_string()),
+            })?;
+        let ids: Vec<Uuid> = group.iter().filter_map(|d| d.row_id).collect();
+        let seen: std::collections::HashSet<Uuid> = sqlx::query_scalar!(
+            r#"SELECT v AS "id!" FROM api.visible_ids($1, $2) v"#,
+            table,
+            &ids
+        )
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+        tx.commit().await?;
+        hidden.extend(
+            group
+                .iter()
+                .filter(|d| d.row_id.is_some_and(|r| !seen.contains(&r)))
+                .map(|d| d.id),
+        );
+    }
+    Ok(hidden)
 }
 
 async fn claim(pool: &sqlx::PgPool, settings: &Settings) -> Result<Vec<Claimed>, sqlx::Error> {
@@ -198,59 +254,72 @@ enum Outcome {
     Refused(String),
 }
 
-async fn deliver(
+/// Writes a batch's outcomes: deliveries and skips in one statement each,
+/// failures one by one (they decide on retries and on stopping).
+async fn record(
     pool: &sqlx::PgPool,
-    client: &reqwest::Client,
     settings: &Settings,
-    d: Claimed,
+    outcomes: Vec<(Claimed, Outcome)>,
 ) -> Result<(), sqlx::Error> {
-    let outcome = attempt(pool, client, settings, &d).await?;
     let mut tx = pool.begin().await?;
     acting::act_as_service(&mut tx).await?;
-    match outcome {
-        Outcome::Delivered(status) => {
-            sqlx::query!(
-                "UPDATE api.webhook_deliveries SET state = 'delivered', delivered_at = now(),
-                     last_status = $2, last_error = NULL, locked_until = NULL WHERE id = $1",
-                d.id,
-                i32::from(status)
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        Outcome::Skipped(why) => {
-            sqlx::query!(
-                "UPDATE api.webhook_deliveries SET state = 'skipped', last_error = $2, locked_until = NULL
-                 WHERE id = $1",
-                d.id,
-                why
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        Outcome::Failed { status, error } => {
-            let give_up = d.queued_at
-                + chrono::TimeDelta::from_std(settings.give_up_after)
-                    .unwrap_or(chrono::TimeDelta::days(1));
-            let next = Utc::now()
-                + chrono::TimeDelta::from_std(settings.backoff(d.attempts))
-                    .unwrap_or(chrono::TimeDelta::hours(8));
-            if next > give_up {
-                fail(&mut tx, &d, status, &error, settings).await?;
-            } else {
-                sqlx::query!(
-                    "UPDATE api.webhook_deliveries SET next_attempt_at = $2, last_status = $3,
-                         last_error = $4, locked_until = NULL WHERE id = $1",
-                    d.id,
-                    next,
-                    status.map(i32::from),
-                    error
-                )
-                .execute(&mut *tx)
-                .await?;
+    let (mut delivered, mut statuses) = (Vec::new(), Vec::new());
+    let (mut skipped, mut why) = (Vec::new(), Vec::new());
+    for (d, outcome) in outcomes {
+        match outcome {
+            Outcome::Delivered(status) => {
+                delivered.push(d.id);
+                statuses.push(i32::from(status));
             }
+            Outcome::Skipped(reason) => {
+                skipped.push(d.id);
+                why.push(reason.to_owned());
+            }
+            Outcome::Failed { status, error } => {
+                let give_up = d.queued_at
+                    + chrono::TimeDelta::from_std(settings.give_up_after)
+                        .unwrap_or(chrono::TimeDelta::days(1));
+                let next = Utc::now()
+                    + chrono::TimeDelta::from_std(settings.backoff(d.attempts))
+                        .unwrap_or(chrono::TimeDelta::hours(8));
+                if next > give_up {
+                    fail(&mut tx, &d, status, &error, settings).await?;
+                } else {
+                    sqlx::query!(
+                        "UPDATE api.webhook_deliveries SET next_attempt_at = $2, last_status = $3,
+                             last_error = $4, locked_until = NULL WHERE id = $1",
+                        d.id,
+                        next,
+                        status.map(i32::from),
+                        error
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            Outcome::Refused(error) => fail(&mut tx, &d, None, &error, settings).await?,
         }
-        Outcome::Refused(error) => fail(&mut tx, &d, None, &error, settings).await?,
+    }
+    if !delivered.is_empty() {
+        sqlx::query!(
+            "UPDATE api.webhook_deliveries d SET state = 'delivered', delivered_at = now(),
+                 last_status = u.status, last_error = NULL, locked_until = NULL
+             FROM unnest($1::bigint[], $2::int[]) AS u(id, status) WHERE d.id = u.id",
+            &delivered,
+            &statuses
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    if !skipped.is_empty() {
+        sqlx::query!(
+            "UPDATE api.webhook_deliveries d SET state = 'skipped', last_error = u.why, locked_until = NULL
+             FROM unnest($1::bigint[], $2::text[]) AS u(id, why) WHERE d.id = u.id",
+            &skipped,
+            &why
+        )
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await
 }
@@ -296,44 +365,15 @@ async fn fail(
     Ok(())
 }
 
-async fn attempt(
-    pool: &sqlx::PgPool,
-    client: &reqwest::Client,
-    settings: &Settings,
-    d: &Claimed,
-) -> Result<Outcome, sqlx::Error> {
-    // The subscriber must be able to see the row now.
-    if let (Some(table), Some(row)) = (&d.table_name, d.row_id) {
-        let mut tx = acting::begin_as(pool, &Claims::user(d.subscriber))
-            .await
-            .map_err(|e| match e {
-                crate::db::DbError::Sqlx(e) => e,
-                other => sqlx::Error::Protocol(other.to_string()),
-            })?;
-        let seen = sqlx::query_scalar!(
-            r#"SELECT api.get_row($1, $2, false) IS NOT NULL AS "seen!""#,
-            table,
-            row
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        if !seen {
-            return Ok(Outcome::Skipped(
-                "the subscriber may not see this row (or it is gone)",
-            ));
-        }
-    }
+async fn send(client: &reqwest::Client, settings: &Settings, d: &Claimed) -> Outcome {
     let Some(secret) = &d.secret else {
-        return Ok(Outcome::Refused("the subscription has no secret".into()));
+        return Outcome::Refused("the subscription has no secret".into());
     };
     let Ok(url) = reqwest::Url::parse(&d.url) else {
-        return Ok(Outcome::Refused("the URL does not parse".into()));
+        return Outcome::Refused("the URL does not parse".into());
     };
     if outbound::forbidden_literal(&url, settings.allow_private) {
-        return Ok(Outcome::Refused(
-            "the URL points into the server's own network".into(),
-        ));
+        return Outcome::Refused("the URL points into the server's own network".into());
     }
     let mut body = json!({
         "type": d.event_type,
@@ -347,7 +387,7 @@ async fn attempt(
     let message_id = format!("msg_{}", d.id);
     let timestamp = Utc::now().timestamp();
     let Some(signature) = signing::sign(secret, &message_id, timestamp, body.as_bytes()) else {
-        return Ok(Outcome::Refused("the secret does not decode".into()));
+        return Outcome::Refused("the secret does not decode".into());
     };
     let sent = client
         .post(url)
@@ -358,7 +398,7 @@ async fn attempt(
         .body(body)
         .send()
         .await;
-    Ok(match sent {
+    match sent {
         Ok(response) if response.status().is_success() => {
             Outcome::Delivered(response.status().as_u16())
         }
@@ -370,7 +410,7 @@ async fn attempt(
             status: None,
             error: format!("sending failed: {}", error_chain(&e)),
         },
-    })
+    }
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
