@@ -173,6 +173,25 @@ async fn api(s: &TestServer, secret: &str, method: Method, path: &str, body: Val
     response.json().await.unwrap_or(Value::Null)
 }
 
+/// GETs `path` as `jwt` until `done` holds for the answer (at most 10 s).
+async fn get_until(
+    s: &TestServer,
+    jwt: &str,
+    path: &str,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..200 {
+        last = s.get_as(jwt, path).await.json().await.unwrap();
+        if done(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: {path} answered {last:#}");
+}
+
 /// Verifies each message with the reference implementation of the
 /// format (Python's `standardwebhooks`, from PyPI; the test command
 /// installs it and names its interpreter in `CRM_PYTHON_TOOLS`).
@@ -477,35 +496,21 @@ async fn a_subscriber_never_hears_of_a_row_they_may_not_see() {
     .unwrap();
     tx.commit().await.unwrap();
     let id = sub["webhook"]["id"].as_str().unwrap();
-    for _ in 0..200 {
-        let listed: Value = s
-            .get_as(
-                &ben.jwt,
-                &format!("/webhooks/{id}/deliveries?state=skipped"),
-            )
-            .await
-            .json()
-            .await
-            .unwrap();
-        if listed.as_array().is_some_and(|l| l.len() == 2) {
-            let got = receiver.got();
-            assert_eq!(
-                got.len(),
-                2,
-                "still only Ben's customer and the public comment"
-            );
-            assert!(got.iter().all(|m| m.json()["data"]["name"] != "Soon Ada's"));
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let all: Value = s
-        .get_as(&ben.jwt, &format!("/webhooks/{id}/deliveries"))
-        .await
-        .json()
-        .await
-        .unwrap();
-    panic!("the deliveries of customers Ben may not see were not skipped: {all:#}");
+    get_until(
+        &s,
+        &ben.jwt,
+        &format!("/webhooks/{id}/deliveries?state=skipped"),
+        "the deliveries of customers Ben may not see are skipped",
+        |listed| listed.as_array().is_some_and(|l| l.len() == 2),
+    )
+    .await;
+    let got = receiver.got();
+    assert_eq!(
+        got.len(),
+        2,
+        "still only Ben's customer and the public comment"
+    );
+    assert!(got.iter().all(|m| m.json()["data"]["name"] != "Soon Ada's"));
 }
 
 #[tokio::test]
@@ -527,15 +532,11 @@ async fn a_subscription_failing_for_the_whole_window_is_stopped_and_says_why() {
         json!({ "name": "Acme" }),
     )
     .await;
-    let mut stopped = Value::Null;
-    for _ in 0..200 {
-        let listed: Value = s.get_as(&ada.jwt, "/webhooks").await.json().await.unwrap();
-        if listed[0]["is_active"] == false {
-            stopped = listed[0].clone();
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let listed = get_until(&s, &ada.jwt, "/webhooks", "stopped", |l| {
+        l[0]["is_active"] == false
+    })
+    .await;
+    let stopped = listed[0].clone();
     assert_eq!(stopped["is_active"], false, "stopped");
     assert!(
         stopped["disabled_reason"].as_str().unwrap().contains("503"),
@@ -615,21 +616,17 @@ async fn webhooks_are_not_sent_into_the_server_s_own_network_unless_allowed() {
     )
     .await;
     let id = sub["webhook"]["id"].as_str().unwrap();
-    for _ in 0..200 {
-        let listed: Value = s
-            .get_as(&ada.jwt, &format!("/webhooks/{id}/deliveries"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        if let Some(error) = listed[0]["last_error"].as_str() {
-            assert!(error.contains("no public address"), "{error}");
-            assert!(receiver.got().is_empty());
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("no attempt recorded");
+    let listed = get_until(
+        &s,
+        &ada.jwt,
+        &format!("/webhooks/{id}/deliveries"),
+        "an attempt is recorded",
+        |l| l[0]["last_error"].is_string(),
+    )
+    .await;
+    let error = listed[0]["last_error"].as_str().unwrap_or_default();
+    assert!(error.contains("no public address"), "{error}");
+    assert!(receiver.got().is_empty());
 }
 
 #[tokio::test]

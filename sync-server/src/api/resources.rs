@@ -285,8 +285,22 @@ fn refusal(outcome: MutationOutcome) -> ApiError {
     }
 }
 
-/// One write, as the integration, through the data service.
-async fn apply(tx: &mut Tx, who: &Integration, m: Mutation) -> ApiResult<()> {
+/// One change of row `id` of `r`, as the integration, through the data
+/// service (a sequence number of its own, edited now).
+async fn change(
+    tx: &mut Tx,
+    who: &Integration,
+    r: &Resource,
+    id: Uuid,
+    op: MutationOp,
+) -> ApiResult<()> {
+    let m = Mutation {
+        seq: next_seq(tx).await?,
+        table: r.table,
+        row_id: id,
+        op,
+        edited_at: Utc::now(),
+    };
     let outcome = write::apply(tx, &who.principal(), who.token, std::slice::from_ref(&m))
         .await?
         .into_iter()
@@ -345,8 +359,8 @@ struct Write {
 }
 
 impl Write {
-    /// Begins the write; `Err(response)` is a replay of the key's first
-    /// answer, to send as it is.
+    /// Begins the write, acting as the integration; `Err(response)` is a
+    /// replay of the key's first answer, to send as it is.
     async fn begin(
         state: &AppState,
         who: &Integration,
@@ -361,6 +375,7 @@ impl Write {
             tx.commit().await?;
             return Ok(Err(replay));
         }
+        act_as(&mut tx, &who.principal().claims()).await?;
         Ok(Ok(Write { tx, key }))
     }
 
@@ -423,18 +438,8 @@ pub async fn create(
     };
     let done = async {
         let tx = &mut w.tx;
-        act_as(tx, &who.principal().claims()).await?;
-        let seq = next_seq(tx).await?;
-        let m = Mutation {
-            seq,
-            table: r.table,
-            row_id: id,
-            op: MutationOp::Insert {
-                values: values.into_iter().collect(),
-            },
-            edited_at: Utc::now(),
-        };
-        apply(tx, &who, m).await?;
+        let values = values.into_iter().collect();
+        change(tx, &who, r, id, MutationOp::Insert { values }).await?;
         answer_with_row(tx, &who, r, id, StatusCode::CREATED).await
     }
     .await;
@@ -472,7 +477,6 @@ pub async fn update(
     };
     let done = async {
         let tx = &mut w.tx;
-        act_as(tx, &who.principal().claims()).await?;
         let row = current(tx, r, id, true).await?;
         check_if_match(&headers, &row)?;
         let now: Value = serde_json::from_str(&row).map_err(ApiError::internal)?;
@@ -483,15 +487,7 @@ pub async fn update(
                 (field, FieldChange { base, value })
             })
             .collect();
-        let seq = next_seq(tx).await?;
-        let m = Mutation {
-            seq,
-            table: r.table,
-            row_id: id,
-            op: MutationOp::Update { changes },
-            edited_at: Utc::now(),
-        };
-        apply(tx, &who, m).await?;
+        change(tx, &who, r, id, MutationOp::Update { changes }).await?;
         answer_with_row(tx, &who, r, id, StatusCode::OK).await
     }
     .await;
@@ -521,20 +517,11 @@ pub async fn remove(
     };
     let done = async {
         let tx = &mut w.tx;
-        act_as(tx, &who.principal().claims()).await?;
         if headers.contains_key(header::IF_MATCH) {
             let row = current(tx, r, id, true).await?;
             check_if_match(&headers, &row)?;
         }
-        let seq = next_seq(tx).await?;
-        let m = Mutation {
-            seq,
-            table: r.table,
-            row_id: id,
-            op: MutationOp::Delete,
-            edited_at: Utc::now(),
-        };
-        apply(tx, &who, m).await?;
+        change(tx, &who, r, id, MutationOp::Delete).await?;
         Ok(Answer {
             status: StatusCode::NO_CONTENT,
             etag: None,
