@@ -215,10 +215,10 @@ pub static RESOURCES: [Resource; 8] = [
         table: SyncTable::TicketAttachments,
         read: Some(P::AttachmentsRead),
         write: Some(P::AttachmentsWrite),
-        // The file goes up through /storage; its row is the app's (or a
-        // later API's) to write. Taking one away is plain.
+        // The file goes up through /storage (with the token), then its row
+        // is made here; the database refuses a row without its file.
         verbs: Verbs {
-            create: false,
+            create: true,
             update: false,
             delete: true,
         },

@@ -1049,3 +1049,101 @@ async fn a_token_revoked_through_another_process_stops_working_here_at_once() {
     )
     .await;
 }
+
+/// Another system attaches a file to a ticket: the bytes through
+/// `/storage` with its token, then the attachment's row through
+/// `/api/v1/attachments`; a person opens the same bytes, and the token's
+/// attachments permissions decide what it may do with files.
+#[tokio::test]
+async fn an_integration_attaches_a_file_that_a_person_then_opens() {
+    let s = TestServer::start(&[]).await;
+    let ben = person(&s, "ben@example.com", UserRole::Agent).await;
+    let (token, secret) = make_token(
+        &s,
+        &ben,
+        &[
+            "customers:write",
+            "tickets:write",
+            "attachments:read",
+            "attachments:write",
+        ],
+    )
+    .await;
+    let customer =
+        json_of(create(&s, &secret, "/customers", json!({ "name": "Acme" })).await).await;
+    let ticket = json_of(
+        create(
+            &s,
+            &secret,
+            "/tickets",
+            json!({ "title": "Meter", "customer_id": customer["id"] }),
+        )
+        .await,
+    )
+    .await;
+    let ticket_id = ticket["id"].as_str().unwrap();
+    let pdf = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+        .to_vec();
+    let url = s.url(&format!(
+        "/storage/ticket-attachments/{ticket_id}/invoice.pdf"
+    ));
+    let stored = s
+        .http
+        .put(&url)
+        .bearer_auth(&secret)
+        .body(pdf.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stored.status(), StatusCode::CREATED);
+    let stored = json_of(stored).await;
+    let row = create(
+        &s,
+        &secret,
+        "/attachments",
+        json!({
+            "ticket_id": ticket_id,
+            "file_name": stored["file_name"],
+            "file_path": stored["path"],
+            "file_size": stored["size"],
+            "mime_type": stored["mime_type"],
+        }),
+    )
+    .await;
+    assert_eq!(row.status(), StatusCode::CREATED);
+    let row = json_of(row).await;
+    assert_eq!(row["uploaded_by"], ben.id.to_string());
+    let via: Option<Uuid> = sqlx::query_scalar(
+        "SELECT integration_token_id FROM audit_history WHERE table_name = 'ticket_attachments' AND record_id = $1::uuid",
+    )
+    .bind(row["id"].as_str().unwrap())
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(via.map(|u| u.to_string()).as_deref(), token["id"].as_str());
+
+    // Ben opens the same bytes with his sign-in.
+    let opened = s.http.get(&url).bearer_auth(&ben.jwt).send().await.unwrap();
+    assert_eq!(opened.status(), StatusCode::OK);
+    assert_eq!(opened.bytes().await.unwrap().to_vec(), pdf);
+
+    // A token that may only read files reads them, and cannot add any.
+    let (_, reader) = make_token(&s, &ben, &["attachments:read"]).await;
+    let read = s.http.get(&url).bearer_auth(&reader).send().await.unwrap();
+    assert_eq!(read.status(), StatusCode::OK);
+    let refused = s
+        .http
+        .put(s.url(&format!(
+            "/storage/ticket-attachments/{ticket_id}/other.pdf"
+        )))
+        .bearer_auth(&reader)
+        .body(pdf.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_error(refused, StatusCode::FORBIDDEN, "permission_missing").await;
+    // And a token without attachments:read cannot fetch it either.
+    let (_, blind) = make_token(&s, &ben, &["tickets:read"]).await;
+    let blind = s.http.get(&url).bearer_auth(&blind).send().await.unwrap();
+    assert_error(blind, StatusCode::FORBIDDEN, "permission_missing").await;
+}

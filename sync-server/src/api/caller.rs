@@ -278,6 +278,26 @@ pub fn start_token_listener(
     });
 }
 
+/// A request outside `/api/v1` made with an integration token (the
+/// attachment files under `/storage`): authenticated, its rate limit spent
+/// and its use counted as for the API, refused unless the token grants
+/// `needed`.
+pub async fn integration_for(
+    state: &AppState,
+    secret: &str,
+    needed: IntegrationPermission,
+) -> ApiResult<Integration> {
+    let integration = authenticate(state, secret).await?;
+    state
+        .api
+        .limits
+        .spend(&state.pool, Key::Token(integration.token))
+        .await?;
+    state.api.usage.record(integration.token);
+    integration.require(Some(needed))?;
+    Ok(integration)
+}
+
 /// The API's middleware (see the module's documentation).
 pub async fn admit(
     State(state): State<AppState>,

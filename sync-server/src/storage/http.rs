@@ -20,6 +20,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use chrono::{DateTime, Utc};
+use crm_domain::IntegrationPermission;
 use crm_domain::codes::ErrorCode;
 use crm_domain::files::FileRefusal;
 use futures_util::StreamExt;
@@ -79,6 +80,22 @@ impl FromRequestParts<AppState> for FileRequest {
             .map_err(|_| no_such_file())?;
         // A path that is not a ticket's names no file.
         let ticket_id: Uuid = ticket.parse().map_err(|_| no_such_file())?;
+        // Another system's integration token: its owner's rights, narrowed
+        // to the token's attachments permissions (the storage policies
+        // check them again).
+        if let Some(secret) = integration_secret(parts) {
+            let needed = if matches!(parts.method, Method::GET | Method::HEAD) {
+                IntegrationPermission::AttachmentsRead
+            } else {
+                IntegrationPermission::AttachmentsWrite
+            };
+            let integration = crate::api::caller::integration_for(state, secret, needed).await?;
+            return Ok(Self {
+                claims: integration.principal().claims(),
+                ticket_id,
+                file_name,
+            });
+        }
         let auth =
             <AuthUser as OptionalFromRequestParts<AppState>>::from_request_parts(parts, state)
                 .await?;
@@ -131,6 +148,18 @@ impl FromRequestParts<AppState> for FileRequest {
     }
 }
 
+/// The bearer, when it is an integration token rather than a sign-in.
+fn integration_secret(parts: &Parts) -> Option<&str> {
+    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let secret = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))?
+        .trim();
+    secret
+        .starts_with(crate::api::tokens::PREFIX)
+        .then_some(secret)
+}
+
 fn no_such_file() -> ApiError {
     ApiError::NotFound("no such file".into())
 }
@@ -144,7 +173,7 @@ fn link_refused(refusal: LinkRefusal) -> ApiError {
 }
 
 #[utoipa::path(put, path = "/storage/ticket-attachments/{ticket_id}/{file_name}", tag = "storage",
-    security(("bearer" = [])),
+    security(("bearer" = []), ("integration_token" = [])),
     params(("ticket_id" = Uuid, Path), ("file_name" = String, Path, description = "A plain file name (no folders, no control characters, at most 255 bytes); if the ticket has another file of that name, the new one is numbered: the answer says the name it got")),
     request_body(content = Vec<u8>, content_type = "application/octet-stream",
         description = "The file's bytes. Its type is read from them (images, PDF, Office documents); at most 50 MiB."),
@@ -187,7 +216,7 @@ pub(crate) async fn upload(
 }
 
 #[utoipa::path(get, path = "/storage/ticket-attachments/{ticket_id}/{file_name}", tag = "storage",
-    security(("bearer" = []), ()),
+    security(("bearer" = []), ("integration_token" = []), ()),
     params(("ticket_id" = Uuid, Path), ("file_name" = String, Path),
         ("expires" = Option<i64>, Query, description = "Signed URL: expiry (Unix seconds)"),
         ("user" = Option<Uuid>, Query, description = "Signed URL: the user it acts for"),
@@ -341,7 +370,7 @@ fn parse_range(value: &str, size: u64) -> Result<Option<std::ops::Range<u64>>, (
 }
 
 #[utoipa::path(delete, path = "/storage/ticket-attachments/{ticket_id}/{file_name}", tag = "storage",
-    security(("bearer" = []), ()),
+    security(("bearer" = []), ("integration_token" = []), ()),
     params(("ticket_id" = Uuid, Path), ("file_name" = String, Path)),
     responses(
         (status = 204, description = "The file and the attachment it backs are deleted"),
