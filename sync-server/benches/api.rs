@@ -20,7 +20,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -32,16 +31,6 @@ use sync_server::data::{Claims, acting};
 use sync_server::harness;
 
 const PASSWORD: &str = "benchmark passphrase";
-const JWT: &str = "benchmark-secret-that-is-long-enough-for-hs256";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn size(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -75,44 +64,24 @@ async fn main() {
     .id;
     let app_url = harness::as_app_role(db.url()).unwrap_or_else(|| db.url().to_owned());
     let work = tempfile::tempdir().unwrap();
-    let port = harness::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"));
-    child
-        .env_remove("DATABASE_URL")
-        .env("CRM_LOG", "error")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--database-url",
-            &app_url,
-            "--migrate-database-url",
-            db.url(),
-        ])
-        .args(["--jwt-secret", JWT])
-        .args([
+    let server = harness::ServerProcess::start(
+        env!("CARGO_BIN_EXE_sync-server"),
+        &db,
+        &work.path().join("server"),
+        harness::free_port(),
+        &[
             "--api-requests-per-minute",
             "100000000",
             "--api-burst",
             "1000000",
-        ])
-        .args([
             "--api-max-concurrent",
             "16",
             "--webhook-allow-private-targets",
-        ])
-        .arg("--data-dir")
-        .arg(work.path().join("server"))
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    let _server = Server(child.spawn().unwrap());
-    let base = format!("http://127.0.0.1:{port}");
+        ],
+    )
+    .await;
+    let base = server.base.clone();
     let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if http.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let session: Value = http
         .post(format!("{base}/auth/login"))
         .json(&json!({ "email": "bench@example.com", "password": PASSWORD }))

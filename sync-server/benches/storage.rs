@@ -14,7 +14,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crm_domain::UserRole;
@@ -24,16 +23,6 @@ use sync_server::harness;
 use uuid::Uuid;
 
 const PASSWORD: &str = "benchmark passphrase";
-const JWT: &str = "benchmark-secret-that-is-long-enough-for-hs256";
-
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A PDF-shaped file of `bytes` bytes, different for each `seed`.
 fn write_file(path: &Path, bytes: usize, seed: u64) {
@@ -111,37 +100,19 @@ async fn main() {
     )
     .await
     .unwrap();
-    // Requests as crm_app, as in production.
-    let app_url = harness::as_app_role(db.url()).unwrap_or_else(|| db.url().to_owned());
     let work = tempfile::tempdir().unwrap();
-    let port = harness::free_port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sync-server"));
-    child
-        .env_remove("DATABASE_URL")
-        .env("CRM_LOG", "error")
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args([
-            "--database-url",
-            &app_url,
-            "--migrate-database-url",
-            db.url(),
-        ])
-        .args(["--jwt-secret", JWT])
-        .arg("--data-dir")
-        .arg(work.path().join("server"))
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    let server = Server(child.spawn().unwrap());
-    let pid = server.0.id();
-    let base = format!("http://127.0.0.1:{port}");
+    // Requests as crm_app, as in production.
+    let server = harness::ServerProcess::start(
+        env!("CARGO_BIN_EXE_sync-server"),
+        &db,
+        &work.path().join("server"),
+        harness::free_port(),
+        &[],
+    )
+    .await;
+    let pid = server.pid();
+    let base = server.base.clone();
     let http = reqwest::Client::new();
-    for _ in 0..300 {
-        if http.get(format!("{base}/health")).send().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let (token, ticket) = harness::ticket_over_http(&base, "bench@example.com", PASSWORD).await;
 
     // 1. One file: copy, upload, download, on the same disk, each five

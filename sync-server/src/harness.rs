@@ -190,6 +190,88 @@ impl Backend {
 }
 
 /// A port free on loopback now, for a server process a test starts.
+/// The `sync-server` binary (`binary`: the caller's
+/// `env!("CARGO_BIN_EXE_sync-server")`) on a test database, requests as
+/// `crm_app`, with `data_dir` and the harness's JWT secret, then `args`:
+/// for the tests and benchmarks that need the server in a process of its
+/// own (to kill it, or to measure its memory).
+pub fn server_command(
+    binary: &str,
+    db: &TestDatabase,
+    data_dir: &std::path::Path,
+    args: &[&str],
+) -> std::process::Command {
+    let app_url = as_app_role(db.url()).unwrap_or_else(|| db.url().to_owned());
+    let mut command = std::process::Command::new(binary);
+    command
+        .env_remove("DATABASE_URL")
+        .env("CRM_LOG", "error")
+        .args(["--database-url", &app_url])
+        .args(["--migrate-database-url", db.url()])
+        .args(["--jwt-secret", JWT_SECRET])
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args);
+    command
+}
+
+/// A server process (see [`server_command`]), killed when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    /// `http://127.0.0.1:PORT`
+    pub base: String,
+}
+
+impl ServerProcess {
+    /// Serves on `port` with `flags`, and waits until it answers `/health`.
+    pub async fn start(
+        binary: &str,
+        db: &TestDatabase,
+        data_dir: &std::path::Path,
+        port: u16,
+        flags: &[&str],
+    ) -> ServerProcess {
+        let listen = format!("127.0.0.1:{port}");
+        let mut args = vec!["--listen", listen.as_str()];
+        args.extend_from_slice(flags);
+        args.push("serve");
+        // Owned at once, so no path leaves the process running.
+        let server = ServerProcess {
+            child: server_command(binary, db, data_dir, &args)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::inherit())
+                .spawn()
+                .unwrap(),
+            base: format!("http://{listen}"),
+        };
+        let http = reqwest::Client::new();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while std::time::Instant::now() < deadline {
+            if http
+                .get(format!("{}/health", server.base))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                return server;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("the server did not come up on {listen}");
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -6,7 +6,7 @@
 //! left.
 #![allow(clippy::unwrap_used)]
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use crm_domain::UserRole;
@@ -16,84 +16,45 @@ use sync_server::harness;
 use uuid::Uuid;
 
 const PASSWORD: &str = "a long enough passphrase";
-const JWT: &str = "test-secret-that-is-long-enough-for-hs256-signing";
 
 /// The server's settings, shared by `serve` and the storage commands.
 struct Setup {
     db: TestDatabase,
-    app_url: String,
     data_dir: tempfile::TempDir,
 }
 
 impl Setup {
     async fn new() -> Setup {
-        let db = TestDatabase::create(&sync_server::db::MIGRATOR).await;
-        // Requests as crm_app, as in production.
-        let app_url = harness::as_app_role(db.url()).unwrap_or_else(|| db.url().to_owned());
         Setup {
-            db,
-            app_url,
+            db: TestDatabase::create(&sync_server::db::MIGRATOR).await,
             data_dir: tempfile::tempdir().unwrap(),
         }
     }
 
-    fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_sync-server"));
-        command
-            .env_remove("DATABASE_URL")
-            .env("CRM_LOG", "error")
-            .args(["--database-url", &self.app_url])
-            .args(["--migrate-database-url", self.db.url()])
-            .args(["--jwt-secret", JWT])
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .args(args);
-        command
-    }
-
-    async fn serve(&self, port: u16) -> Killed {
-        // Owned at once, so no path leaves the process running.
-        let child = Killed(
-            self.command(&["--listen", &format!("127.0.0.1:{port}"), "serve"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while Instant::now() < deadline {
-            if http
-                .get(format!("http://127.0.0.1:{port}/health"))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return child;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server did not come up");
+    async fn serve(&self, port: u16) -> harness::ServerProcess {
+        harness::ServerProcess::start(
+            env!("CARGO_BIN_EXE_sync-server"),
+            &self.db,
+            self.data_dir.path(),
+            port,
+            &[],
+        )
+        .await
     }
 
     /// `sync-server storage check|clean` with a grace period of zero: its
     /// exit status and its report.
     fn storage(&self, what: &str) -> (bool, Value) {
-        let out = self
-            .command(&["--storage-grace-hours", "0", "storage", what])
-            .output()
-            .unwrap();
+        let out = harness::server_command(
+            env!("CARGO_BIN_EXE_sync-server"),
+            &self.db,
+            self.data_dir.path(),
+            &["--storage-grace-hours", "0", "storage", what],
+        )
+        .output()
+        .unwrap();
         let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
         (out.status.success(), report)
-    }
-}
-
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
     }
 }
 
@@ -133,7 +94,7 @@ async fn an_upload_over_the_limit_is_stopped_while_it_streams_without_the_server
     let server = setup.serve(port).await;
     let base = format!("http://127.0.0.1:{port}");
     let (token, ticket) = agent_with_ticket(&setup, &base).await;
-    let pid = server.0.id();
+    let pid = server.pid();
     let memory = harness::PeakMemory::watch(pid);
     let limit = crm_domain::validation::MAX_ATTACHMENT_BYTES as usize;
     let response = reqwest::Client::new()
@@ -215,10 +176,10 @@ async fn a_server_killed_mid_upload_loses_nothing_and_housekeeping_clears_what_i
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     Command::new("kill")
-        .args(["-9", &server.0.id().to_string()])
+        .args(["-9", &server.pid().to_string()])
         .status()
         .unwrap();
-    let _ = server.0.wait();
+    let _ = server.child.wait();
     assert!(
         sending.await.unwrap().is_err(),
         "the upload died with the server"
