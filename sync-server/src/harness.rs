@@ -57,6 +57,7 @@ impl Backend {
         args.extend_from_slice(flags);
         let config = Config::try_parse_from(args).unwrap();
         let started = crate::start(config.server).await.unwrap();
+        crate::start_workers(&started.state);
         let state = started.state.clone();
         let server = crate::app::spawn(started.state, "127.0.0.1:0".parse().unwrap())
             .await
@@ -106,6 +107,7 @@ impl Backend {
         args.extend_from_slice(flags);
         let config = Config::try_parse_from(args).unwrap();
         let started = crate::start(config.server).await.unwrap();
+        crate::start_workers(&started.state);
         let server = crate::app::spawn(started.state, addr).await.unwrap();
         (server, data_dir)
     }

@@ -76,7 +76,14 @@ pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
         live,
         stopping: tokio::sync::watch::Sender::new(false),
     };
-    api::start(&state);
-    webhooks::start(&state);
     Ok(Started { state, embedded })
+}
+
+/// Starts what a serving process runs beside its requests: the
+/// integration API's bookkeeping (usage counts, token announcements) and
+/// the webhook deliveries. Never for a one-off command (`user create`,
+/// `storage check`), which would claim deliveries and exit.
+pub fn start_workers(state: &AppState) {
+    api::start(state);
+    webhooks::start(state);
 }

@@ -50,6 +50,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
                 .with_context(|| format!("listening on {}", config.server.listen))?;
             tracing::info!(address = %listener.local_addr()?, "serving");
             sync_server::storage::housekeeping::start(started.state.storage.clone());
+            sync_server::start_workers(&started.state);
             sync_server::app::serve(listener, started.state, shutdown_signal()).await?;
             tracing::info!("stopped");
         }
