@@ -1211,3 +1211,47 @@ async fn every_permission_against_every_resource_and_verb() {
     }
     assert_eq!(checked, 2 * 11 * 8 * 5);
 }
+
+/// Integrations never take the apps' share of the server: with every
+/// `/api/v1` slot of a process busy, the next API request waits for one,
+/// while a device's push and pull go through.
+#[tokio::test]
+async fn a_saturated_integration_api_leaves_the_apps_sync_untouched() {
+    let s = TestServer::start(&["--api-max-concurrent", "2"]).await;
+    let ben = person(&s, "ben@example.com", UserRole::Agent).await;
+    let (_, secret) = make_token(&s, &ben, &["customers:read"]).await;
+    // Every slot taken, as by two long requests.
+    let busy = s
+        .state
+        .api
+        .running
+        .clone()
+        .acquire_many_owned(2)
+        .await
+        .unwrap();
+    let waiting = call(&s, &secret, Method::GET, "/customers")
+        .timeout(std::time::Duration::from_millis(500))
+        .send()
+        .await;
+    assert!(waiting.is_err(), "the API request waits for a slot");
+
+    let mut app = SimClient::sign_in(&s, "ben@example.com").await;
+    let pushed = app
+        .push(&[app.insert(
+            SyncTable::Customers,
+            Uuid::now_v7(),
+            json!({ "name": "Offline Co" }),
+        )])
+        .await;
+    assert_eq!(pushed.results[0].outcome, MutationOutcome::Applied);
+    app.pull().await;
+    assert_eq!(app.held("customers").len(), 1, "the sync went through");
+
+    // A slot frees, the API answers again.
+    drop(busy);
+    let served = call(&s, &secret, Method::GET, "/customers")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+}
