@@ -291,10 +291,25 @@ impl App {
     }
 
     /// Replaces the text of an input.
+    /// Types `text` into an empty input, until it holds exactly that.
+    /// (WebDriver's clear does not always reach the UI: a controlled input
+    /// could put its old value back, and the typing then lands after it.)
     pub async fn fill(&self, css: &str, text: &str) {
-        let input = self.find(css).await;
-        input.clear().await.unwrap();
-        input.send_keys(text).await.unwrap();
+        let started = Instant::now();
+        loop {
+            self.set_value(css, "").await;
+            let input = self.find(css).await;
+            input.send_keys(text).await.unwrap();
+            let holds = input.prop("value").await.unwrap().unwrap_or_default();
+            if holds == text {
+                return;
+            }
+            assert!(
+                started.elapsed() < PATIENCE,
+                "{css}: typed {text:?}, it holds {holds:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     /// Sets an input's value the way the user's picker would (date and

@@ -47,9 +47,11 @@ impl AuthUser {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<Result<&str, ApiError>> {
-    let value = parts.headers.get(AUTHORIZATION)?;
-    let token = value
+/// The token of an `Authorization: Bearer <token>` header, if it is one.
+/// (Sign-ins, integration tokens and the storage endpoints all read it
+/// here.)
+pub(crate) fn bearer_of(value: &axum::http::HeaderValue) -> Option<&str> {
+    value
         .to_str()
         .ok()
         .and_then(|v| {
@@ -57,8 +59,12 @@ fn bearer(parts: &Parts) -> Option<Result<&str, ApiError>> {
                 .or_else(|| v.strip_prefix("bearer "))
         })
         .map(str::trim)
-        .filter(|t| !t.is_empty());
-    Some(token.ok_or_else(|| {
+        .filter(|t| !t.is_empty())
+}
+
+fn bearer(parts: &Parts) -> Option<Result<&str, ApiError>> {
+    let value = parts.headers.get(AUTHORIZATION)?;
+    Some(bearer_of(value).ok_or_else(|| {
         ApiError::unauthorized(
             ErrorCode::InvalidToken,
             "send the access token as `Authorization: Bearer <token>`",

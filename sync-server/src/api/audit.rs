@@ -14,7 +14,7 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::Integration;
-use super::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use super::page;
 use crate::data::acting;
 use crate::error::{ApiError, ApiJson, ApiQuery, ApiResult};
 use crate::state::AppState;
@@ -70,10 +70,7 @@ pub async fn list(
     Extension(who): Extension<Integration>,
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<ApiJson<AuditPage>> {
-    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(invalid("limit: 1 to 500"));
-    }
+    let limit = page::limit(q.limit)?;
     let after: Option<(DateTime<Utc>, Uuid)> = match &q.cursor {
         None => None,
         Some(c) => Some(

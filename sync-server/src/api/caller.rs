@@ -69,20 +69,12 @@ fn bearer(request: &Request) -> Result<&str, ApiError> {
             "send an integration token as `Authorization: Bearer crm_pat_…`",
         )
     })?;
-    value
-        .to_str()
-        .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::unauthorized(
-                ErrorCode::InvalidToken,
-                "send the token as `Authorization: Bearer crm_pat_…`",
-            )
-        })
+    crate::accounts::session::bearer_of(value).ok_or_else(|| {
+        ApiError::unauthorized(
+            ErrorCode::InvalidToken,
+            "send the token as `Authorization: Bearer crm_pat_…`",
+        )
+    })
 }
 
 /// What is known of a token: enough to decide, at each use, whether it

@@ -40,6 +40,16 @@ pub struct ListQuery {
     pub total: bool,
 }
 
+/// A page size as asked for (`None`: the default), checked.
+pub fn limit(asked: Option<i32>) -> ApiResult<i32> {
+    let limit = asked.unwrap_or(DEFAULT_LIMIT);
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(invalid(format!("limit: 1 to {MAX_LIMIT}")))
+    }
+}
+
 fn invalid(message: impl Into<String>) -> ApiError {
     ApiError::bad_request(ErrorCode::InvalidQuery, message)
 }
@@ -98,11 +108,10 @@ impl ListQuery {
             }
             match name.as_str() {
                 "limit" => {
-                    q.limit = text
+                    let asked = text
                         .parse::<i32>()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or_else(|| invalid(format!("limit: 1 to {MAX_LIMIT}")))?;
+                        .map_err(|_| invalid(format!("limit: 1 to {MAX_LIMIT}")))?;
+                    q.limit = limit(Some(asked))?;
                 }
                 "sort" => {
                     let (desc, column) = match text.strip_prefix('-') {

@@ -150,14 +150,8 @@ impl FromRequestParts<AppState> for FileRequest {
 
 /// The bearer, when it is an integration token rather than a sign-in.
 fn integration_secret(parts: &Parts) -> Option<&str> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let secret = value
-        .strip_prefix("Bearer ")
-        .or_else(|| value.strip_prefix("bearer "))?
-        .trim();
-    secret
-        .starts_with(crate::api::tokens::PREFIX)
-        .then_some(secret)
+    crate::accounts::session::bearer_of(parts.headers.get(header::AUTHORIZATION)?)
+        .filter(|secret| secret.starts_with(crate::api::tokens::PREFIX))
 }
 
 fn no_such_file() -> ApiError {

@@ -277,7 +277,7 @@ pub struct DeliveriesQuery {
     /// Only deliveries older than this one (the last `id` of a page).
     pub before: Option<i64>,
     /// 1 to 500; 50 unless given.
-    pub limit: Option<i64>,
+    pub limit: Option<i32>,
 }
 
 /// A subscription's deliveries, newest first.
@@ -291,13 +291,7 @@ pub async fn deliveries(
     ApiPath(id): ApiPath<Uuid>,
     ApiQuery(q): ApiQuery<DeliveriesQuery>,
 ) -> ApiResult<ApiJson<Vec<WebhookDelivery>>> {
-    let limit = q.limit.unwrap_or(50);
-    if !(1..=500).contains(&limit) {
-        return Err(ApiError::bad_request(
-            ErrorCode::InvalidQuery,
-            "limit: 1 to 500",
-        ));
-    }
+    let limit = i64::from(crate::api::page::limit(q.limit)?);
     visible(&state, &user, id).await?;
     let mut tx = acting::begin_service(&state.pool).await?;
     let rows = sqlx::query_as!(
