@@ -283,6 +283,31 @@ impl Api {
         Ok(())
     }
 
+    /// A JSON call with the user's sign-in to any of the server's
+    /// endpoints (`method` and `path`, query included); `None` as the body
+    /// sends none. The answer is decoded as `R` (`()` reads an empty one).
+    pub async fn call<B: Serialize, R: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+        body: Option<&B>,
+    ) -> Result<R, ApiError> {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .timeout(Duration::from_secs(30));
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        let response = check(request.send().await.map_err(unreachable)?).await?;
+        let bytes = response.bytes().await.map_err(unreachable)?;
+        // An empty answer (204) reads as JSON `null`, which `()` accepts.
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        serde_json::from_slice(bytes).map_err(|e| ApiError::Malformed(e.to_string()))
+    }
+
     async fn post<B: Serialize, R: DeserializeOwned>(
         &self,
         path: &str,

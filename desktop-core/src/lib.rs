@@ -16,6 +16,8 @@
 //!   fired once.
 //! - [`files`]: attachment files opened from the cache or downloaded into
 //!   it (their upload is the engine's, in outbox order).
+//! - [`integrations`]: the user's integration tokens and webhooks, which
+//!   live on the server only (online only).
 //!
 //! The Tauri shell (`src-tauri/`) is a thin layer of commands over this crate.
 
@@ -24,6 +26,7 @@ pub mod error;
 pub mod files;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+pub mod integrations;
 pub mod reminders;
 pub mod session;
 pub mod store;

@@ -11,7 +11,7 @@ use specta_typescript::Typescript;
 use tauri_specta::{Builder, collect_commands, collect_events};
 
 use crate::commands::{
-    attachments, customers, follow_ups, inbox, overview, session, tickets, window,
+    attachments, customers, follow_ups, inbox, integrations, overview, session, tickets, window,
 };
 use crate::events::{OpenCustomer, OpenFollowUps, SyncStatusChanged};
 
@@ -57,6 +57,21 @@ pub fn builder() -> Builder<tauri::Wry> {
             inbox::discard_rejected,
             inbox::restore_conflict,
             inbox::dismiss_conflict,
+            integrations::integration_vocabulary,
+            integrations::integration_tokens,
+            integrations::check_integration_token,
+            integrations::check_webhook,
+            integrations::create_integration_token,
+            integrations::rename_integration_token,
+            integrations::rotate_integration_token,
+            integrations::revoke_integration_token,
+            integrations::webhooks,
+            integrations::create_webhook,
+            integrations::update_webhook,
+            integrations::delete_webhook,
+            integrations::test_webhook,
+            integrations::webhook_deliveries,
+            integrations::replay_webhook_delivery,
             overview::dashboard,
             overview::search,
             overview::colleagues,

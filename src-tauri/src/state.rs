@@ -186,6 +186,16 @@ impl AppState {
             .map_err(|e| ErrorReport::from(&e))
     }
 
+    /// The signed-in session, for calls that go to the server directly
+    /// (integrations, which live there only).
+    pub async fn session(&self) -> Result<Arc<Session>, ErrorReport> {
+        let running = self.running.lock().await;
+        running
+            .as_ref()
+            .map(|r| r.session.clone())
+            .ok_or_else(signed_out)
+    }
+
     async fn store(&self) -> Result<Arc<Mutex<Store>>, ErrorReport> {
         let running = self.running.lock().await;
         running

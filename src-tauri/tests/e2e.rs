@@ -482,6 +482,95 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
         "the photo and its file are gone from the server"
     );
 
+    // Ada connects the company's ERP: a token that may write customers
+    // (reading them comes with it), its secret shown once, and a webhook.
+    admin.click("#nav-integrations").await;
+    admin.find("#integrations[data-loaded='true']").await;
+    admin.click("#new-token").await;
+    admin.fill("#token-name", "ERP bridge").await;
+    admin
+        .click("#new-token-dialog input[data-permission='customers:write']")
+        .await;
+    admin
+        .attribute_is(
+            "#new-token-dialog input[data-permission='customers:read']",
+            "checked",
+            "true",
+        )
+        .await;
+    admin.screenshot("9a1-new-token").await;
+    admin.click("#token-save").await;
+    let secret = admin
+        .find("#secret-value")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(secret.starts_with("crm_pat_"), "{secret}");
+    admin.screenshot("9a2-token-secret").await;
+    admin.click("#secret-done").await;
+    admin
+        .count("#token-list .token-row[data-state='active']", 1)
+        .await;
+    admin
+        .text_contains("#token-list .token-row", "Customers: read, write")
+        .await;
+    // The ERP reads the customers with it.
+    let erp = reqwest::Client::new();
+    let customers_url = format!("{server}/api/v1/customers");
+    let answer = erp
+        .get(&customers_url)
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert!(answer.text().await.unwrap().contains("Harbour Hardware"));
+    admin.click("#new-webhook").await;
+    admin
+        .fill("#webhook-url", "https://erp.example.com/hooks/crm")
+        .await;
+    admin
+        .click("#new-webhook-dialog input[data-event='customer.created']")
+        .await;
+    admin.click("#webhook-save").await;
+    let signing = admin
+        .find("#secret-value")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert!(signing.starts_with("whsec_"), "{signing}");
+    admin.click("#secret-done").await;
+    admin
+        .count("#webhook-list .webhook-item[data-state='active']", 1)
+        .await;
+    admin
+        .click("#webhook-list .webhook-item [data-action='test']")
+        .await;
+    admin
+        .text_contains("#webhook-list .deliveries", "webhook.test")
+        .await;
+    admin.screenshot("9a3-integrations").await;
+    // She revokes the token: the ERP is refused from now on.
+    admin
+        .click("#token-list .token-row [data-action='revoke']")
+        .await;
+    admin.find("#revoke-token-dialog").await;
+    admin.click("#confirm-action").await;
+    admin
+        .count("#token-list .token-row[data-state='revoked']", 1)
+        .await;
+    let answer = erp
+        .get(&customers_url)
+        .bearer_auth(&secret)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 401, "a revoked token is refused at once");
+
     // The server freezes (takes connections, answers nothing). Ada's next
     // change waits to be sent, and the bar says why within the silence
     // limit instead of "Online".

@@ -34,6 +34,8 @@ import { CustomerPage } from "./screens/CustomerPage";
 import { Customers } from "./screens/Customers";
 import { Dashboard } from "./screens/Dashboard";
 import { FollowUps } from "./screens/FollowUps";
+import { Integrations } from "./screens/Integrations";
+import { RenameTokenForm, RotateForm, SecretShown, TokenForm, WebhookForm } from "./screens/IntegrationForms";
 import { Inbox } from "./screens/Inbox";
 import { InteractionForm } from "./screens/InteractionForm";
 import { SignIn } from "./screens/SignIn";
@@ -205,6 +207,7 @@ const NAV: { to: NavTarget; label: string; keys: string }[] = [
   { to: "follow-ups", label: "Follow-ups", keys: "Alt+5" },
   { to: "inbox", label: "Inbox", keys: "Alt+3" },
   { to: "dashboard", label: "Dashboard", keys: "Alt+4" },
+  { to: "integrations", label: "Integrations", keys: "Alt+6" },
 ];
 
 /**
@@ -514,6 +517,8 @@ function ScreenView({ screen, back, onMissing }: { screen: Screen; back?: Screen
       return <Dashboard />;
     case "follow-ups":
       return <FollowUps />;
+    case "integrations":
+      return <Integrations />;
   }
 }
 
@@ -522,7 +527,7 @@ function ScreenView({ screen, back, onMissing }: { screen: Screen; back?: Screen
  * saved. It sits inside the provider, so it uses the context like a screen.
  */
 function DialogView({ dialog }: { dialog: DialogSpec }) {
-  const { closeDialog, refresh, navigate } = useApp();
+  const { closeDialog, refresh, navigate, openDialog } = useApp();
   switch (dialog.kind) {
     case "new-customer":
       return (
@@ -577,6 +582,79 @@ function DialogView({ dialog }: { dialog: DialogSpec }) {
       );
     case "help":
       return <ShortcutsHelp onClose={closeDialog} />;
+    case "new-token":
+      return (
+        <Dialog id="new-token-dialog" title="New integration token" onClose={closeDialog} wide>
+          <TokenForm
+            vocabulary={dialog.vocabulary}
+            onCancel={closeDialog}
+            onSaved={(made) => {
+              refresh();
+              openDialog({ kind: "secret", what: "token", name: made.token.name, secret: made.secret, expiresAt: made.token.expires_at });
+            }}
+          />
+        </Dialog>
+      );
+    case "rename-token":
+      return (
+        <Dialog id="rename-token-dialog" title={`Rename ${dialog.token.name}`} onClose={closeDialog}>
+          <RenameTokenForm
+            token={dialog.token}
+            onCancel={closeDialog}
+            onSaved={() => {
+              closeDialog();
+              refresh();
+            }}
+          />
+        </Dialog>
+      );
+    case "rotate-token":
+      return (
+        <Dialog id="rotate-token-dialog" title={`Rotate ${dialog.token.name}`} onClose={closeDialog}>
+          <RotateForm
+            token={dialog.token}
+            vocabulary={dialog.vocabulary}
+            onCancel={closeDialog}
+            onSaved={(made) => {
+              refresh();
+              openDialog({ kind: "secret", what: "token", name: made.token.name, secret: made.secret, expiresAt: made.token.expires_at });
+            }}
+          />
+        </Dialog>
+      );
+    case "new-webhook":
+      return (
+        <Dialog id="new-webhook-dialog" title="New webhook" onClose={closeDialog} wide>
+          <WebhookForm
+            vocabulary={dialog.vocabulary}
+            onCancel={closeDialog}
+            onSaved={(made) => {
+              refresh();
+              openDialog({ kind: "secret", what: "webhook", name: made.webhook.url, secret: made.secret });
+            }}
+          />
+        </Dialog>
+      );
+    case "secret":
+      return (
+        <Dialog id="secret-dialog" title={dialog.what === "token" ? "Your new token" : "Your webhook's signing secret"} onClose={closeDialog}>
+          <SecretShown what={dialog.what} name={dialog.name} secret={dialog.secret} expiresAt={dialog.expiresAt} onDone={closeDialog} />
+        </Dialog>
+      );
+    case "confirm":
+      return (
+        <Dialog id={dialog.id} title={dialog.title} onClose={closeDialog}>
+          <p>{dialog.text}</p>
+          <div class="form-actions">
+            <button type="button" id="confirm-cancel" class="button subtle" onClick={closeDialog} data-autofocus>
+              Cancel
+            </button>
+            <button type="button" id="confirm-action" class="button danger" onClick={dialog.confirm}>
+              {dialog.action}
+            </button>
+          </div>
+        </Dialog>
+      );
     case "sign-out":
       return (
         <Dialog id="sign-out-dialog" title="Sign out with unsent changes?" onClose={closeDialog}>

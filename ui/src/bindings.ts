@@ -92,6 +92,27 @@ export const commands = {
 	restoreConflict: (conflictId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("restore_conflict", { conflictId })),
 	/**  Accepts the value that was kept. */
 	dismissConflict: (conflictId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("dismiss_conflict", { conflictId })),
+	integrationVocabulary: () => __TAURI_INVOKE<IntegrationVocabulary>("integration_vocabulary"),
+	/**  My tokens, newest first; `all` (admins): everyone's. */
+	integrationTokens: (all: boolean) => typedError<IntegrationToken_Serialize[], ErrorReport>(__TAURI_INVOKE("integration_tokens", { all })),
+	/**  A token draft's broken rules, as the form shows them while typing. */
+	checkIntegrationToken: (draft: NewIntegrationToken_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_integration_token", { draft }),
+	checkWebhook: (draft: NewWebhook_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_webhook", { draft }),
+	createIntegrationToken: (draft: NewIntegrationToken_Deserialize) => typedError<TokenSecret_Serialize, ErrorReport>(__TAURI_INVOKE("create_integration_token", { draft })),
+	renameIntegrationToken: (id: string, name: string) => typedError<IntegrationToken_Serialize, ErrorReport>(__TAURI_INVOKE("rename_integration_token", { id, name })),
+	/**  A new secret; the old one keeps working for `grace_minutes`. */
+	rotateIntegrationToken: (id: string, graceMinutes: number | null) => typedError<TokenSecret_Serialize, ErrorReport>(__TAURI_INVOKE("rotate_integration_token", { id, graceMinutes })),
+	revokeIntegrationToken: (id: string) => typedError<IntegrationToken_Serialize, ErrorReport>(__TAURI_INVOKE("revoke_integration_token", { id })),
+	/**  My webhooks; `all` (admins): everyone's. */
+	webhooks: (all: boolean) => typedError<Webhook_Serialize[], ErrorReport>(__TAURI_INVOKE("webhooks", { all })),
+	createWebhook: (draft: NewWebhook_Deserialize) => typedError<WebhookWithSecret_Serialize, ErrorReport>(__TAURI_INVOKE("create_webhook", { draft })),
+	updateWebhook: (id: string, change: WebhookChange_Deserialize) => typedError<Webhook_Serialize, ErrorReport>(__TAURI_INVOKE("update_webhook", { id, change })),
+	deleteWebhook: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("delete_webhook", { id })),
+	/**  Sends the webhook a test event (`webhook.test`) now. */
+	testWebhook: (id: string) => typedError<WebhookDelivery_Serialize, ErrorReport>(__TAURI_INVOKE("test_webhook", { id })),
+	/**  The webhook's latest deliveries, newest first. */
+	webhookDeliveries: (id: string) => typedError<WebhookDelivery_Serialize[], ErrorReport>(__TAURI_INVOKE("webhook_deliveries", { id })),
+	replayWebhookDelivery: (id: string, delivery: number) => typedError<WebhookDelivery_Serialize, ErrorReport>(__TAURI_INVOKE("replay_webhook_delivery", { id, delivery })),
 	dashboard: () => typedError<Dashboard_Serialize, ErrorReport>(__TAURI_INVOKE("dashboard")),
 	/**
 	 *  Customers, tickets and comments matching `query` (prefixes match), best
@@ -570,6 +591,15 @@ export type Dashboard_Serialize = {
 	generated_at: string,
 };
 
+/**  Where one webhook delivery stands. */
+export type DeliveryState = 
+/**  Waiting for its (next) attempt. */
+"pending" | "delivered" | 
+/**  Retried for a day without success. */
+"failed" | 
+/**  Not sent: the subscriber may not see the row (or it is gone). */
+"skipped";
+
 /**
  *  What the UI receives for an error: a code, a sentence, and per-field
  *  messages for forms.
@@ -671,6 +701,87 @@ export type Inbox_Serialize = {
 	pending: PendingChange_Serialize[],
 };
 
+/**  One right granted to an integration token, written `resource:action`. */
+export type IntegrationPermission = "customers:read" | "customers:write" | "interactions:read" | "interactions:write" | "tickets:read" | "tickets:write" | "comments:read" | "comments:write" | 
+/**
+ *  Lets a token see and write internal comments, which customers
+ *  must never see; `comments:read` alone does not.
+ */
+"comments:internal" | "attachments:read" | "attachments:write";
+
+/**
+ *  A credential for another system to call the CRM. The token's hash is
+ *  deliberately absent: it never leaves the server.
+ */
+export type IntegrationToken = IntegrationToken_Serialize | IntegrationToken_Deserialize;
+
+/**
+ *  A credential for another system to call the CRM. The token's hash is
+ *  deliberately absent: it never leaves the server.
+ */
+export type IntegrationToken_Deserialize = {
+	id: string,
+	name: string,
+	permissions: IntegrationPermission[],
+	/**
+	 *  The secret's first characters, to tell tokens apart
+	 *  (`crm_pat_AbCd`).
+	 */
+	hint: string,
+	/**  False once revoked (for good). */
+	is_active: boolean,
+	created_by: string,
+	created_at: string,
+	expires_at: string,
+	last_used_at?: string | null,
+	/**  Requests made with it (counted in batches: a few seconds behind). */
+	use_count: number,
+	rotated_at?: string | null,
+	/**  Until when the secret it had before its last rotation still works. */
+	previous_valid_until?: string | null,
+	revoked_at?: string | null,
+};
+
+/**
+ *  A credential for another system to call the CRM. The token's hash is
+ *  deliberately absent: it never leaves the server.
+ */
+export type IntegrationToken_Serialize = {
+	id: string,
+	name: string,
+	permissions: IntegrationPermission[],
+	/**
+	 *  The secret's first characters, to tell tokens apart
+	 *  (`crm_pat_AbCd`).
+	 */
+	hint: string,
+	/**  False once revoked (for good). */
+	is_active: boolean,
+	created_by: string,
+	created_at: string,
+	expires_at: string,
+	last_used_at: string | null,
+	/**  Requests made with it (counted in batches: a few seconds behind). */
+	use_count: number,
+	rotated_at: string | null,
+	/**  Until when the secret it had before its last rotation still works. */
+	previous_valid_until: string | null,
+	revoked_at: string | null,
+};
+
+/**
+ *  What the integration forms offer, from crm-domain (so the UI keeps no
+ *  list or limit of its own).
+ */
+export type IntegrationVocabulary = {
+	permissions: IntegrationPermission[],
+	events: WebhookEvent[],
+	token_default_days: number,
+	token_max_days: number,
+	rotation_default_grace_minutes: number,
+	rotation_max_grace_minutes: number,
+};
+
 /**  How a customer interaction took place. */
 export type InteractionChannel = "phone" | "email" | "meeting" | "chat" | "other";
 
@@ -723,6 +834,32 @@ export type NewCustomer_Serialize = {
 	owner: string | null,
 };
 
+/**
+ *  A token to make: what it may do and how long it lives (in days, from
+ *  now: [`TOKEN_DEFAULT_DAYS`] unless given, at most [`TOKEN_MAX_DAYS`]).
+ */
+export type NewIntegrationToken = NewIntegrationToken_Serialize | NewIntegrationToken_Deserialize;
+
+/**
+ *  A token to make: what it may do and how long it lives (in days, from
+ *  now: [`TOKEN_DEFAULT_DAYS`] unless given, at most [`TOKEN_MAX_DAYS`]).
+ */
+export type NewIntegrationToken_Deserialize = {
+	name: string,
+	permissions: IntegrationPermission[],
+	expires_in_days?: number | null,
+};
+
+/**
+ *  A token to make: what it may do and how long it lives (in days, from
+ *  now: [`TOKEN_DEFAULT_DAYS`] unless given, at most [`TOKEN_MAX_DAYS`]).
+ */
+export type NewIntegrationToken_Serialize = {
+	name: string,
+	permissions: IntegrationPermission[],
+	expires_in_days: number | null,
+};
+
 export type NewInteraction = NewInteraction_Serialize | NewInteraction_Deserialize;
 
 export type NewInteraction_Deserialize = {
@@ -772,6 +909,27 @@ export type NewTicket_Serialize = {
 	priority: TicketPriority,
 	customer_id: string | null,
 	assigned_to: string | null,
+};
+
+/**  A subscription to make. */
+export type NewWebhook = NewWebhook_Serialize | NewWebhook_Deserialize;
+
+/**  A subscription to make. */
+export type NewWebhook_Deserialize = {
+	url: string,
+	event_types: WebhookEvent[],
+	description?: string | null,
+	/**  Send comments marked internal too (they are staff-only). */
+	include_internal?: boolean,
+};
+
+/**  A subscription to make. */
+export type NewWebhook_Serialize = {
+	url: string,
+	event_types: WebhookEvent[],
+	description: string | null,
+	/**  Send comments marked internal too (they are staff-only). */
+	include_internal: boolean,
 };
 
 /**  Show this customer (the user chose a follow-up reminder). */
@@ -1386,6 +1544,32 @@ export type Ticket_Serialize = {
 	closed_at: string | null,
 };
 
+/**
+ *  A token just made or rotated, with its secret: shown this once, never
+ *  again (only its hash is kept).
+ */
+export type TokenSecret = TokenSecret_Serialize | TokenSecret_Deserialize;
+
+/**
+ *  A token just made or rotated, with its secret: shown this once, never
+ *  again (only its hash is kept).
+ */
+export type TokenSecret_Deserialize = {
+	token: IntegrationToken_Deserialize,
+	/**  `crm_pat_…`: send it as `Authorization: Bearer <secret>`. */
+	secret: string,
+};
+
+/**
+ *  A token just made or rotated, with its secret: shown this once, never
+ *  again (only its hash is kept).
+ */
+export type TokenSecret_Serialize = {
+	token: IntegrationToken_Serialize,
+	/**  `crm_pat_…`: send it as `Authorization: Bearer <secret>`. */
+	secret: string,
+};
+
 /**  An attachment file on its way to the server. */
 export type UploadProgress = {
 	attachment_id: string,
@@ -1413,6 +1597,132 @@ export type Vocabulary = {
 	channels: InteractionChannel[],
 	priorities: TicketPriority[],
 	ticket_statuses: TicketStatus[],
+};
+
+export type Webhook = Webhook_Serialize | Webhook_Deserialize;
+
+/**
+ *  A change to a subscription: the fields given change. Setting
+ *  `is_active` back to true restarts one the server stopped.
+ */
+export type WebhookChange = WebhookChange_Serialize | WebhookChange_Deserialize;
+
+/**
+ *  A change to a subscription: the fields given change. Setting
+ *  `is_active` back to true restarts one the server stopped.
+ */
+export type WebhookChange_Deserialize = {
+	url?: string | null,
+	event_types?: WebhookEvent[] | null,
+	description?: string | null,
+	include_internal?: boolean | null,
+	is_active?: boolean | null,
+};
+
+/**
+ *  A change to a subscription: the fields given change. Setting
+ *  `is_active` back to true restarts one the server stopped.
+ */
+export type WebhookChange_Serialize = {
+	url: string | null,
+	event_types: WebhookEvent[] | null,
+	description: string | null,
+	include_internal: boolean | null,
+	is_active: boolean | null,
+};
+
+/**  One event sent (or to send) to one subscription. */
+export type WebhookDelivery = WebhookDelivery_Serialize | WebhookDelivery_Deserialize;
+
+/**  One event sent (or to send) to one subscription. */
+export type WebhookDelivery_Deserialize = {
+	/**  Also the `webhook-id` it is sent with (`msg_{id}`). */
+	id: number,
+	event_type: string,
+	record_id: string,
+	state: DeliveryState,
+	attempts: number,
+	occurred_at: string,
+	next_attempt_at?: string | null,
+	delivered_at?: string | null,
+	/**  The receiver's last HTTP status, if it answered. */
+	last_status?: number | null,
+	last_error?: string | null,
+};
+
+/**  One event sent (or to send) to one subscription. */
+export type WebhookDelivery_Serialize = {
+	/**  Also the `webhook-id` it is sent with (`msg_{id}`). */
+	id: number,
+	event_type: string,
+	record_id: string,
+	state: DeliveryState,
+	attempts: number,
+	occurred_at: string,
+	next_attempt_at: string | null,
+	delivered_at: string | null,
+	/**  The receiver's last HTTP status, if it answered. */
+	last_status: number | null,
+	last_error: string | null,
+};
+
+/**  What a webhook subscription can hear about, `resource.happening`. */
+export type WebhookEvent = "customer.created" | "customer.updated" | "customer.archived" | "interaction.logged" | "ticket.created" | "ticket.updated" | "ticket.status_changed" | 
+/**  Its `assigned_to` changed, or someone was added to its assignees. */
+"ticket.assigned" | "comment.added";
+
+/**
+ *  A subscription just made, with the secret its deliveries are signed
+ *  with (Standard Webhooks, `whsec_…`): shown this once.
+ */
+export type WebhookWithSecret = WebhookWithSecret_Serialize | WebhookWithSecret_Deserialize;
+
+/**
+ *  A subscription just made, with the secret its deliveries are signed
+ *  with (Standard Webhooks, `whsec_…`): shown this once.
+ */
+export type WebhookWithSecret_Deserialize = {
+	webhook: Webhook_Deserialize,
+	secret: string,
+};
+
+/**
+ *  A subscription just made, with the secret its deliveries are signed
+ *  with (Standard Webhooks, `whsec_…`): shown this once.
+ */
+export type WebhookWithSecret_Serialize = {
+	webhook: Webhook_Serialize,
+	secret: string,
+};
+
+export type Webhook_Deserialize = {
+	id: string,
+	url: string,
+	event_types: WebhookEvent[],
+	description?: string | null,
+	include_internal: boolean,
+	is_active: boolean,
+	/**  Why the server stopped it, when it did (deliveries failing for a day). */
+	disabled_reason?: string | null,
+	disabled_at?: string | null,
+	created_by: string,
+	created_at: string,
+	updated_at: string,
+};
+
+export type Webhook_Serialize = {
+	id: string,
+	url: string,
+	event_types: WebhookEvent[],
+	description: string | null,
+	include_internal: boolean,
+	is_active: boolean,
+	/**  Why the server stopped it, when it did (deliveries failing for a day). */
+	disabled_reason: string | null,
+	disabled_at: string | null,
+	created_by: string,
+	created_at: string,
+	updated_at: string,
 };
 
 /* Tauri Specta runtime */

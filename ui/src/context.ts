@@ -9,6 +9,8 @@ import { useContext } from "preact/hooks";
 import type {
   Colleague_Serialize,
   Customer_Serialize,
+  IntegrationToken_Serialize,
+  IntegrationVocabulary,
   Product_Serialize,
   SessionInfo_Serialize,
   UploadProgress,
@@ -23,7 +25,15 @@ export type DialogSpec =
   | { kind: "log-interaction"; customerId: string; customerName: string }
   | { kind: "new-ticket"; customer?: { id: string; name: string } }
   | { kind: "help" }
-  | { kind: "sign-out"; pending: number; confirm: () => void };
+  | { kind: "sign-out"; pending: number; confirm: () => void }
+  | { kind: "new-token"; vocabulary: IntegrationVocabulary }
+  | { kind: "rename-token"; token: IntegrationToken_Serialize }
+  | { kind: "rotate-token"; token: IntegrationToken_Serialize; vocabulary: IntegrationVocabulary }
+  | { kind: "new-webhook"; vocabulary: IntegrationVocabulary }
+  /** A secret, shown this once. */
+  | { kind: "secret"; what: "token" | "webhook"; name: string; secret: string; expiresAt?: string | null }
+  /** A yes-or-no question before something that cannot be undone. */
+  | { kind: "confirm"; id: string; title: string; text: string; action: string; confirm: () => void };
 
 export interface AppContextValue {
   session: SessionInfo_Serialize;

@@ -20,6 +20,7 @@ describe("remembered screens", () => {
       { name: "ticket", id: "0190a3c2-1b2c-7d4e-8f00-123456789abd" },
       { name: "inbox" },
       { name: "dashboard" },
+      { name: "integrations" },
     ];
     for (const screen of screens) {
       expect(parseScreen(formatScreen(screen))).toEqual(screen);

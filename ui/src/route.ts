@@ -9,7 +9,8 @@ export type Screen =
   | { name: "ticket"; id: string }
   | { name: "follow-ups" }
   | { name: "inbox" }
-  | { name: "dashboard" };
+  | { name: "dashboard" }
+  | { name: "integrations" };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -36,6 +37,7 @@ export function parseScreen(text: string | null | undefined): Screen {
     case "follow-ups":
     case "inbox":
     case "dashboard":
+    case "integrations":
       return id === undefined ? { name } : HOME;
     case "customer":
     case "ticket":
@@ -50,7 +52,7 @@ export function sameScreen(a: Screen, b: Screen): boolean {
 }
 
 /** The top-level screens the navigation offers, for "which nav item is current". */
-export function section(screen: Screen): "customers" | "tickets" | "follow-ups" | "inbox" | "dashboard" {
+export function section(screen: Screen): "customers" | "tickets" | "follow-ups" | "inbox" | "dashboard" | "integrations" {
   switch (screen.name) {
     case "customer":
       return "customers";
@@ -100,6 +102,8 @@ export function backLabel(target: Screen, title?: string | null): string {
       return "Inbox";
     case "dashboard":
       return "Dashboard";
+    case "integrations":
+      return "Integrations";
     case "customer":
       return title?.trim() || "Previous customer";
     case "ticket":

@@ -31,8 +31,13 @@ describe("navigation chords", () => {
     expect(matchShortcut({ key: "5", altKey: true })).toEqual({ kind: "navigate", to: "follow-ups" });
   });
 
+  it("map Alt+6 to the integrations", () => {
+    expect(matchShortcut({ key: "6", altKey: true })).toEqual({ kind: "navigate", to: "integrations" });
+    expect(matchShortcut({ key: "^", code: "Digit6", altKey: true })).toEqual({ kind: "navigate", to: "integrations" });
+  });
+
   it("ignore other digits and Ctrl+Alt", () => {
-    expect(matchShortcut({ key: "6", altKey: true })).toBeNull();
+    expect(matchShortcut({ key: "7", altKey: true })).toBeNull();
     expect(matchShortcut({ key: "1", altKey: true, ctrlKey: true })).toBeNull();
     expect(matchShortcut({ key: "1" })).toBeNull();
   });

@@ -8,6 +8,7 @@ pub mod attachments;
 pub mod customers;
 pub mod follow_ups;
 pub mod inbox;
+pub mod integrations;
 pub mod overview;
 pub mod session;
 pub mod tickets;
