@@ -267,6 +267,45 @@ CREATE FUNCTION auth.jwt() RETURNS jsonb
                 THEN pg_catalog.current_setting('request.jwt.claims', true)::pg_catalog.jsonb END
 $$;
 
+CREATE FUNCTION auth.notify_session_end() RETURNS trigger
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $$
+BEGIN
+    PERFORM pg_notify('crm_sessions', NEW.id::text);
+    RETURN NULL;
+END
+$$;
+
+CREATE FUNCTION auth.on_account_status() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+BEGIN
+    IF NEW.deactivated_at IS NOT NULL AND OLD.deactivated_at IS NULL THEN
+        IF EXISTS (SELECT 1 FROM public.profiles WHERE id = NEW.id AND role = 'admin') THEN
+            PERFORM pg_advisory_xact_lock(hashtext('crm.profiles.admin_demotion'));
+            IF NOT crm_private.another_active_admin(NEW.id) THEN
+                RAISE EXCEPTION 'the last active admin cannot be deactivated'
+                    USING ERRCODE = 'check_violation';
+            END IF;
+        END IF;
+        UPDATE auth.sessions
+           SET ended_at = now(), end_reason = 'deactivated', ended_by = NEW.status_changed_by
+         WHERE user_id = NEW.id AND ended_at IS NULL;
+    END IF;
+    INSERT INTO public.audit_history (table_name, record_id, action, old_values, new_values, changed_by)
+    VALUES ('auth.users', NEW.id, 'UPDATE',
+            jsonb_build_object('deactivated_at', OLD.deactivated_at),
+            jsonb_build_object('deactivated_at', NEW.deactivated_at),
+            NEW.status_changed_by);
+    -- Integration tokens act for their owner: every process checks its
+    -- known tokens' owners again.
+    PERFORM pg_notify('crm_tokens', '');
+    RETURN NEW;
+END
+$$;
+
 CREATE FUNCTION auth.role() RETURNS text
     LANGUAGE sql STABLE
     AS $$
@@ -279,6 +318,15 @@ CREATE FUNCTION auth.uid() RETURNS uuid
     AS $$
     SELECT CASE WHEN auth.jwt() OPERATOR(pg_catalog.->>) 'sub' OPERATOR(pg_catalog.<>) ''
                 THEN (auth.jwt() OPERATOR(pg_catalog.->>) 'sub')::pg_catalog.uuid END
+$$;
+
+CREATE FUNCTION crm_private.another_active_admin(other uuid) RETURNS boolean
+    LANGUAGE sql STABLE SECURITY DEFINER
+    SET search_path TO 'pg_catalog'
+    AS $$
+    SELECT EXISTS (
+        SELECT 1 FROM public.profiles p JOIN auth.users u ON u.id = p.id
+        WHERE p.role = 'admin' AND p.id <> other AND u.deactivated_at IS NULL)
 $$;
 
 CREATE FUNCTION public.audit_deleted_rows() RETURNS trigger
@@ -751,8 +799,7 @@ CREATE FUNCTION public.protect_last_admin() RETURNS trigger
 BEGIN
     IF OLD.role = 'admin' THEN
         PERFORM pg_advisory_xact_lock(hashtext('crm.profiles.admin_demotion'));
-        IF NOT EXISTS (SELECT 1 FROM public.profiles
-                       WHERE role = 'admin' AND id <> OLD.id) THEN
+        IF NOT crm_private.another_active_admin(OLD.id) THEN
             RAISE EXCEPTION 'the last admin cannot be removed'
                 USING ERRCODE = 'check_violation';
         END IF;
@@ -777,11 +824,10 @@ BEGIN
         END IF;
     END IF;
     IF OLD.role = 'admin' AND NEW.role <> 'admin' THEN
-        -- Serialise demotions so that two admins demoting each other at once
-        -- cannot leave the team without one.
+        -- Serialise demotions (and deactivations) so that two admins
+        -- demoting each other at once cannot leave the team without one.
         PERFORM pg_advisory_xact_lock(hashtext('crm.profiles.admin_demotion'));
-        IF NOT EXISTS (SELECT 1 FROM public.profiles
-                       WHERE role = 'admin' AND id <> OLD.id) THEN
+        IF NOT crm_private.another_active_admin(OLD.id) THEN
             RAISE EXCEPTION 'the last admin cannot stop being one'
                 USING ERRCODE = 'check_violation';
         END IF;
@@ -1626,6 +1672,18 @@ CREATE TABLE auth.login_attempts (
 
 ALTER TABLE ONLY auth.login_attempts FORCE ROW LEVEL SECURITY;
 
+CREATE TABLE auth.password_reset_codes (
+    user_id uuid NOT NULL,
+    code_hash bytea NOT NULL,
+    created_by uuid,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    expires_at timestamp with time zone NOT NULL,
+    failures integer DEFAULT 0 NOT NULL,
+    CONSTRAINT password_reset_codes_code_hash_check CHECK ((octet_length(code_hash) = 32))
+);
+
+ALTER TABLE ONLY auth.password_reset_codes FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE auth.refresh_tokens (
     id uuid DEFAULT public.uuid_generate_v7() NOT NULL,
     user_id uuid NOT NULL,
@@ -1641,6 +1699,27 @@ CREATE TABLE auth.refresh_tokens (
 
 ALTER TABLE ONLY auth.refresh_tokens FORCE ROW LEVEL SECURITY;
 
+CREATE TABLE auth.sessions (
+    id uuid DEFAULT public.uuid_generate_v7() NOT NULL,
+    user_id uuid NOT NULL,
+    device_name text,
+    platform text,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    first_address inet,
+    last_seen_at timestamp with time zone DEFAULT now() NOT NULL,
+    last_address inet,
+    expires_at timestamp with time zone NOT NULL,
+    ended_at timestamp with time zone,
+    end_reason text,
+    ended_by uuid,
+    CONSTRAINT sessions_device_name_check CHECK ((char_length(device_name) <= 100)),
+    CONSTRAINT sessions_end_has_reason CHECK (((ended_at IS NULL) = (end_reason IS NULL))),
+    CONSTRAINT sessions_end_reason_check CHECK ((end_reason = ANY (ARRAY['signed_out'::text, 'revoked'::text, 'signed_out_everywhere'::text, 'password_changed'::text, 'password_reset'::text, 'token_reused'::text, 'deactivated'::text]))),
+    CONSTRAINT sessions_platform_check CHECK ((char_length(platform) <= 50))
+);
+
+ALTER TABLE ONLY auth.sessions FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE auth.users (
     id uuid DEFAULT public.uuid_generate_v7() NOT NULL,
     email text NOT NULL,
@@ -1649,6 +1728,9 @@ CREATE TABLE auth.users (
     last_sign_in_at timestamp with time zone,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    deactivated_at timestamp with time zone,
+    status_changed_by uuid,
+    password_changed_at timestamp with time zone,
     CONSTRAINT users_email_format CHECK (public.is_valid_email(email))
 );
 
@@ -2110,11 +2192,17 @@ ALTER TABLE ONLY api.webhook_secrets
 ALTER TABLE ONLY auth.login_attempts
     ADD CONSTRAINT login_attempts_pkey PRIMARY KEY (id);
 
+ALTER TABLE ONLY auth.password_reset_codes
+    ADD CONSTRAINT password_reset_codes_pkey PRIMARY KEY (user_id);
+
 ALTER TABLE ONLY auth.refresh_tokens
     ADD CONSTRAINT refresh_tokens_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY auth.refresh_tokens
     ADD CONSTRAINT refresh_tokens_token_hash_key UNIQUE (token_hash);
+
+ALTER TABLE ONLY auth.sessions
+    ADD CONSTRAINT sessions_pkey PRIMARY KEY (id);
 
 ALTER TABLE ONLY auth.users
     ADD CONSTRAINT users_pkey PRIMARY KEY (id);
@@ -2230,13 +2318,21 @@ CREATE INDEX login_attempts_address_idx ON auth.login_attempts USING btree (addr
 
 CREATE INDEX login_attempts_email_idx ON auth.login_attempts USING btree (lower(email), attempted_at);
 
+CREATE INDEX password_reset_codes_created_by_idx ON auth.password_reset_codes USING btree (created_by);
+
 CREATE INDEX refresh_tokens_family_idx ON auth.refresh_tokens USING btree (family_id);
 
 CREATE INDEX refresh_tokens_parent_idx ON auth.refresh_tokens USING btree (parent_id);
 
 CREATE INDEX refresh_tokens_user_idx ON auth.refresh_tokens USING btree (user_id);
 
+CREATE INDEX sessions_ended_by_idx ON auth.sessions USING btree (ended_by);
+
+CREATE INDEX sessions_user_idx ON auth.sessions USING btree (user_id, created_at DESC);
+
 CREATE UNIQUE INDEX users_email_lower_key ON auth.users USING btree (lower(email));
+
+CREATE INDEX users_status_changed_by_idx ON auth.users USING btree (status_changed_by);
 
 CREATE INDEX audit_history_changed_by_idx ON public.audit_history USING btree (changed_by, created_at);
 
@@ -2333,6 +2429,10 @@ CREATE INDEX conflicts_row_idx ON sync.conflicts USING btree (table_name, row_id
 CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users FOR EACH ROW EXECUTE FUNCTION public.handle_new_user();
 
 CREATE TRIGGER on_auth_user_email_changed AFTER UPDATE OF email ON auth.users FOR EACH ROW WHEN ((old.email IS DISTINCT FROM new.email)) EXECUTE FUNCTION public.handle_user_email_change();
+
+CREATE TRIGGER sessions_notify_end AFTER UPDATE OF ended_at ON auth.sessions FOR EACH ROW WHEN (((old.ended_at IS NULL) AND (new.ended_at IS NOT NULL))) EXECUTE FUNCTION auth.notify_session_end();
+
+CREATE TRIGGER users_account_status AFTER UPDATE OF deactivated_at ON auth.users FOR EACH ROW WHEN ((old.deactivated_at IS DISTINCT FROM new.deactivated_at)) EXECUTE FUNCTION auth.on_account_status();
 
 CREATE TRIGGER users_updated_at BEFORE UPDATE ON auth.users FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
 
@@ -2577,11 +2677,29 @@ ALTER TABLE ONLY api.webhook_deliveries
 ALTER TABLE ONLY api.webhook_secrets
     ADD CONSTRAINT webhook_secrets_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.webhook_subscriptions(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY auth.password_reset_codes
+    ADD CONSTRAINT password_reset_codes_created_by_fkey FOREIGN KEY (created_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY auth.password_reset_codes
+    ADD CONSTRAINT password_reset_codes_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
 ALTER TABLE ONLY auth.refresh_tokens
     ADD CONSTRAINT refresh_tokens_parent_id_fkey FOREIGN KEY (parent_id) REFERENCES auth.refresh_tokens(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY auth.refresh_tokens
+    ADD CONSTRAINT refresh_tokens_session_fk FOREIGN KEY (family_id) REFERENCES auth.sessions(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY auth.refresh_tokens
     ADD CONSTRAINT refresh_tokens_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY auth.sessions
+    ADD CONSTRAINT sessions_ended_by_fkey FOREIGN KEY (ended_by) REFERENCES auth.users(id) ON DELETE SET NULL;
+
+ALTER TABLE ONLY auth.sessions
+    ADD CONSTRAINT sessions_user_id_fkey FOREIGN KEY (user_id) REFERENCES auth.users(id) ON DELETE CASCADE;
+
+ALTER TABLE ONLY auth.users
+    ADD CONSTRAINT users_status_changed_by_fkey FOREIGN KEY (status_changed_by) REFERENCES auth.users(id) ON DELETE SET NULL;
 
 ALTER TABLE ONLY public.customer_interactions
     ADD CONSTRAINT customer_interactions_created_by_fkey FOREIGN KEY (created_by) REFERENCES public.profiles(id);
@@ -2662,7 +2780,11 @@ ALTER TABLE api.webhook_secrets ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE auth.login_attempts ENABLE ROW LEVEL SECURITY;
 
+ALTER TABLE auth.password_reset_codes ENABLE ROW LEVEL SECURITY;
+
 ALTER TABLE auth.refresh_tokens ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE auth.sessions ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE auth.users ENABLE ROW LEVEL SECURITY;
 
@@ -2831,6 +2953,9 @@ GRANT USAGE ON SCHEMA auth TO anon;
 GRANT USAGE ON SCHEMA auth TO authenticated;
 GRANT USAGE ON SCHEMA auth TO service_role;
 
+GRANT USAGE ON SCHEMA crm_private TO authenticated;
+GRANT USAGE ON SCHEMA crm_private TO service_role;
+
 REVOKE USAGE ON SCHEMA public FROM PUBLIC;
 GRANT USAGE ON SCHEMA public TO anon;
 GRANT USAGE ON SCHEMA public TO authenticated;
@@ -2874,6 +2999,10 @@ GRANT ALL ON FUNCTION auth.jwt() TO anon;
 GRANT ALL ON FUNCTION auth.jwt() TO authenticated;
 GRANT ALL ON FUNCTION auth.jwt() TO service_role;
 
+REVOKE ALL ON FUNCTION auth.notify_session_end() FROM PUBLIC;
+
+REVOKE ALL ON FUNCTION auth.on_account_status() FROM PUBLIC;
+
 REVOKE ALL ON FUNCTION auth.role() FROM PUBLIC;
 GRANT ALL ON FUNCTION auth.role() TO anon;
 GRANT ALL ON FUNCTION auth.role() TO authenticated;
@@ -2883,6 +3012,10 @@ REVOKE ALL ON FUNCTION auth.uid() FROM PUBLIC;
 GRANT ALL ON FUNCTION auth.uid() TO anon;
 GRANT ALL ON FUNCTION auth.uid() TO authenticated;
 GRANT ALL ON FUNCTION auth.uid() TO service_role;
+
+REVOKE ALL ON FUNCTION crm_private.another_active_admin(other uuid) FROM PUBLIC;
+GRANT ALL ON FUNCTION crm_private.another_active_admin(other uuid) TO authenticated;
+GRANT ALL ON FUNCTION crm_private.another_active_admin(other uuid) TO service_role;
 
 REVOKE ALL ON FUNCTION public.audit_deleted_rows() FROM PUBLIC;
 
@@ -3126,7 +3259,11 @@ GRANT USAGE ON SEQUENCE api.write_seq TO service_role;
 
 GRANT ALL ON TABLE auth.login_attempts TO service_role;
 
+GRANT ALL ON TABLE auth.password_reset_codes TO service_role;
+
 GRANT ALL ON TABLE auth.refresh_tokens TO service_role;
+
+GRANT ALL ON TABLE auth.sessions TO service_role;
 
 GRANT ALL ON TABLE auth.users TO service_role;
 

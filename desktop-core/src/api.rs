@@ -114,6 +114,8 @@ impl Api {
         let body = LoginRequest {
             email: email.to_string(),
             password: password.to_string(),
+            device_name: device_name(),
+            platform: Some(std::env::consts::OS.to_owned()),
         };
         self.post("/auth/login", None, &body).await
     }
@@ -326,6 +328,17 @@ impl Api {
         let response = request.send().await.map_err(unreachable)?;
         decode(check(response).await?).await
     }
+}
+
+/// This computer's name, as its user knows it, for their list of signed-in
+/// devices (`None` where the system does not say).
+pub fn device_name() -> Option<String> {
+    let from_env = ["COMPUTERNAME", "HOSTNAME"]
+        .iter()
+        .find_map(|key| std::env::var(key).ok());
+    let name = from_env.or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())?;
+    let name = name.trim();
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 fn unreachable(error: reqwest::Error) -> ApiError {

@@ -1,6 +1,7 @@
 //! The sign-in part of the HTTP API, shared by the sync server and the
 //! desktop app: requests and the session they return.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -13,6 +14,13 @@ use crate::UserRole;
 pub struct LoginRequest {
     pub email: String,
     pub password: String,
+    /// The device signing in, as its user will recognise it in their list
+    /// of devices ("Ben's ThinkPad"); at most 100 characters.
+    #[serde(default)]
+    pub device_name: Option<String>,
+    /// Its system ("linux", "windows", "macos"); at most 50 characters.
+    #[serde(default)]
+    pub platform: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -28,9 +36,99 @@ pub struct RefreshRequest {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct LogoutRequest {
-    /// Sign out every device of this account, not just this one.
+    /// Sign out every device of this account, not just this one. The other
+    /// devices are told their sign-in was revoked (they keep nothing
+    /// readable), so this needs `password`.
     #[serde(default)]
     pub everywhere: bool,
+    /// The account's password: needed with `everywhere`, so a leaked access
+    /// token cannot end every device's sign-in.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// Confirms an action on the account's other devices with its password.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordConfirmation {
+    /// Needed when a user ends one of their own sessions; an admin ending
+    /// someone else's sends none.
+    #[serde(default)]
+    pub password: Option<String>,
+}
+
+/// A password change: the current one proves it is the account's owner.
+/// Every other device is signed out (it signs in again, keeping its data).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// A new password set with a one-time code an admin handed over (there is
+/// no email). Signs in, as a sign-in would.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    pub email: String,
+    pub code: String,
+    pub new_password: String,
+    #[serde(default)]
+    pub device_name: Option<String>,
+    #[serde(default)]
+    pub platform: Option<String>,
+}
+
+/// A one-time password reset code, shown to the admin who made it, once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ResetCode {
+    pub code: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One sign-in of an account: a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeviceSession {
+    pub id: Uuid,
+    pub device_name: Option<String>,
+    pub platform: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub first_address: Option<String>,
+    /// When it last renewed its access (a few times an hour while in use).
+    pub last_seen_at: DateTime<Utc>,
+    pub last_address: Option<String>,
+    /// The absolute end of this sign-in.
+    pub expires_at: DateTime<Utc>,
+    /// The session this list was asked with.
+    pub current: bool,
+}
+
+/// An account as admins manage it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccountSummary {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: Option<String>,
+    pub role: UserRole,
+    pub created_at: DateTime<Utc>,
+    pub last_sign_in_at: Option<DateTime<Utc>>,
+    /// Set while the account is deactivated.
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// Devices signed in now.
+    pub active_sessions: i64,
 }
 
 /// A signed-in session: send `access_token` as `Authorization: Bearer ...`;

@@ -92,6 +92,18 @@ codes! {
         RefreshTokenReused = "refresh_token_reused",
         /// The account was deleted while signed in.
         AccountGone = "account_gone",
+        /// An admin deactivated the account: nothing works until one
+        /// reactivates it. The app keeps nothing readable.
+        AccountDeactivated = "account_deactivated",
+        /// This device's sign-in was ended from elsewhere (its user on
+        /// another device, or an admin). The app keeps nothing readable.
+        SessionRevoked = "session_revoked",
+        /// The sign-in reached its absolute lifetime: sign in again.
+        SessionExpired = "session_expired",
+        /// The password given to confirm an action is wrong.
+        WrongPassword = "wrong_password",
+        /// A password reset code that is unknown, used or expired.
+        InvalidResetCode = "invalid_reset_code",
         SignupClosed = "signup_closed",
         EmailTaken = "email_taken",
         RoleNotAllowed = "role_not_allowed",

@@ -418,6 +418,70 @@ fn validate_creation_time(
     }
 }
 
+/// A password's least length, in characters.
+pub const PASSWORD_MIN_CHARS: usize = 10;
+/// Its greatest, in bytes: hashing cost grows with length, and a cap keeps
+/// a huge "password" from becoming a denial of service.
+pub const PASSWORD_MAX_BYTES: usize = 256;
+
+/// A new password: long enough, not huge, and not guessable. "Guessable"
+/// is zxcvbn's estimate (common passwords, names, dates, keyboard walks,
+/// words from `user_inputs` such as the email and name): fewer than 10^8
+/// guesses (a score below 3) is refused, so the most common passwords and
+/// their usual variations never get in (NIST SP 800-63B's blocklist, with
+/// no rules about character classes).
+pub fn validate_new_password(password: &str, user_inputs: &[&str]) -> Result<(), ValidationError> {
+    if password.chars().count() < PASSWORD_MIN_CHARS {
+        return Err(ValidationError::new(
+            "password",
+            format!("must be at least {PASSWORD_MIN_CHARS} characters"),
+        ));
+    }
+    if password.len() > PASSWORD_MAX_BYTES {
+        return Err(ValidationError::new(
+            "password",
+            format!("must be at most {PASSWORD_MAX_BYTES} bytes"),
+        ));
+    }
+    if user_inputs
+        .iter()
+        .any(|input| password.trim().eq_ignore_ascii_case(input.trim()))
+    {
+        return Err(ValidationError::new(
+            "password",
+            "must not be your email or name",
+        ));
+    }
+    // The email's and the name's parts, and each run together ("analopez"),
+    // count as words the user would pick.
+    let mut inputs: Vec<String> = Vec::with_capacity(user_inputs.len() * 4);
+    for input in user_inputs {
+        let input = input.to_lowercase();
+        inputs.extend(
+            input
+                .split(['@', '.', ' ', '-', '_', '+'])
+                .filter(|w| w.len() > 2)
+                .map(str::to_owned),
+        );
+        let local = input.split('@').next().unwrap_or_default();
+        inputs.push(local.chars().filter(|c| c.is_alphanumeric()).collect());
+        inputs.push(input);
+    }
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    // Also without its punctuation: "benjamin.agent" is the name with a dot.
+    let bare: String = password.chars().filter(|c| c.is_alphanumeric()).collect();
+    let score = zxcvbn::zxcvbn(password, &inputs)
+        .score()
+        .min(zxcvbn::zxcvbn(&bare, &inputs).score());
+    if score < zxcvbn::Score::Three {
+        return Err(ValidationError::new(
+            "password",
+            "is too easy to guess: use a longer phrase of unrelated words",
+        ));
+    }
+    Ok(())
+}
+
 /// How far ahead of this device's clock "when it happened" may be: clocks
 /// of two devices differ a little, a minute is a typing slip, an hour is a
 /// mistake.
@@ -442,6 +506,33 @@ pub fn validate_occurred_at(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_new_password_is_long_enough_not_huge_and_not_guessable() {
+        let me = ["ana.lopez@field.test", "Ana Lopez"];
+        for common in [
+            "password123",
+            "qwertyuiop",
+            "1234567890",
+            "Password1!",
+            "iloveyou2024",
+            "letmein12345",
+            "Summer2026!",
+            "analopez2026",
+        ] {
+            assert!(validate_new_password(common, &me).is_err(), "{common}");
+        }
+        assert!(validate_new_password("short", &me).is_err());
+        assert!(validate_new_password(&"x".repeat(PASSWORD_MAX_BYTES + 1), &me).is_err());
+        assert!(validate_new_password("ana.lopez@field.test", &me).is_err());
+        for strong in [
+            "a long enough passphrase",
+            "copper kettle under moonlight",
+            "Tz8#qW2!vR9x",
+        ] {
+            assert_eq!(validate_new_password(strong, &me), Ok(()), "{strong}");
+        }
+    }
 
     #[test]
     fn no_text_rule_lets_a_nul_character_through() {

@@ -88,6 +88,13 @@ pub struct ServerConfig {
     #[arg(long, env = "CRM_REFRESH_TOKEN_TTL", default_value_t = 60 * 60 * 24 * 30, global = true)]
     pub refresh_token_ttl: u64,
 
+    /// Absolute lifetime of a sign-in, in days: past it, the device signs
+    /// in again however often it refreshed (the refresh token's lifetime
+    /// only slides while it is used).
+    #[arg(long, env = "CRM_SESSION_MAX_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u32).range(1..=3650), global = true)]
+    pub session_max_days: u32,
+
     /// JWT signing secret (at least 32 bytes). Unset: one is generated on
     /// first start and kept in the data directory, readable by its owner only.
     #[arg(long, env = "CRM_JWT_SECRET", global = true, hide_env_values = true)]
@@ -344,11 +351,32 @@ pub enum UserCommand {
         #[arg(long, value_parser = ["agent", "admin"])]
         role: String,
     },
+    /// Deactivate an account: its devices are signed out at once and keep
+    /// nothing readable, its integration tokens stop; what it wrote stays.
+    Deactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// Let a deactivated account sign in again.
+    Reactivate {
+        #[arg(long)]
+        email: String,
+    },
+    /// Print a one-time code (valid 24 hours) with which the account's owner
+    /// sets a new password in the app's sign-in window.
+    ResetCode {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 impl ServerConfig {
     pub fn access_token_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl)
+    }
+
+    pub fn session_max_age(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::days(i64::from(self.session_max_days))
     }
 
     pub fn refresh_token_ttl(&self) -> Duration {

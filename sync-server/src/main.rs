@@ -75,7 +75,11 @@ async fn run(config: Config) -> anyhow::Result<()> {
                     anyhow::bail!("give the password with --password-stdin (or --password)")
                 }
             };
-            let policy = sync_server::accounts::passwords::check_policy(&password, &email);
+            let policy = sync_server::accounts::passwords::check_policy(
+                &password,
+                &email,
+                full_name.as_deref(),
+            );
             let valid = crm_domain::ValidationErrors::collect([
                 crm_domain::validation::validate_email(&email),
                 policy,
@@ -104,6 +108,30 @@ async fn run(config: Config) -> anyhow::Result<()> {
             let role: UserRole = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
             sync_server::accounts::set_role(&pool, &email, role).await?;
             println!("{email} is now {role}");
+        }
+        Command::User(UserCommand::Deactivate { email }) => {
+            let id = sync_server::accounts::account_id(&pool, &email).await?;
+            sync_server::accounts::admin::set_active(&pool, id, false, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{email} is deactivated: its devices are signed out");
+        }
+        Command::User(UserCommand::Reactivate { email }) => {
+            let id = sync_server::accounts::account_id(&pool, &email).await?;
+            sync_server::accounts::admin::set_active(&pool, id, true, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("{email} can sign in again");
+        }
+        Command::User(UserCommand::ResetCode { email }) => {
+            let id = sync_server::accounts::account_id(&pool, &email).await?;
+            let code = sync_server::accounts::admin::make_reset_code(&pool, id, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "{}\n(for {email}, valid until {}: they choose a new password with it in the app's sign-in window)",
+                code.code, code.expires_at
+            );
         }
         Command::Storage(command) => {
             let clean = matches!(command, StorageCommand::Clean);

@@ -18,6 +18,10 @@ use crate::{accounts, api, error, health, storage, sync, webhooks};
     paths(
         health::health,
         accounts::signup, accounts::login, accounts::refresh, accounts::logout, accounts::me, accounts::colleagues,
+        accounts::sessions::list, accounts::sessions::revoke, accounts::sessions::change_password,
+        accounts::sessions::reset_password,
+        accounts::admin::list, accounts::admin::deactivate, accounts::admin::reactivate,
+        accounts::admin::sessions, accounts::admin::reset_code,
         sync::push::push, sync::pull::pull, sync::live::events,
         storage::http::upload, storage::http::download, storage::http::remove, storage::http::sign,
         api::tokens::list, api::tokens::create, api::tokens::rename, api::tokens::rotate, api::tokens::revoke,

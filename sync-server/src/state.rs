@@ -22,7 +22,7 @@ pub struct AppState {
     /// The integration API's rate limits, usage counts and concurrency.
     pub api: Arc<crate::api::ApiState>,
     /// Wakes the live streams of this process (see `sync::live`).
-    pub live: tokio::sync::broadcast::Sender<()>,
+    pub live: crate::sync::live::Live,
     /// Turns true when the server starts shutting down, which ends the live
     /// streams: graceful shutdown waits for open requests, and a stream
     /// would otherwise never finish.

@@ -311,20 +311,50 @@ async fn logout_ends_this_sign_in_or_every_one() {
             json!({ "refresh_token": laptop["refresh_token"] }),
         )
         .await;
-    assert_error(refresh, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
+    assert_error(refresh, StatusCode::UNAUTHORIZED, "session_ended").await;
     assert_eq!(
         s.get_as(phone_token, "/auth/me").await.status(),
         StatusCode::OK
     );
 
+    // Everywhere: the other devices are told they were revoked (their
+    // apps keep nothing readable), so a leaked access token alone cannot
+    // do it (security review L6).
+    let tablet = s.login("ana@field.test").await;
+    let tablet_token = tablet["access_token"].as_str().unwrap();
+    for body in [
+        json!({ "everywhere": true }),
+        json!({ "everywhere": true, "password": "not it at all" }),
+    ] {
+        assert_error(
+            s.post_as(phone_token, "/auth/logout", body).await,
+            StatusCode::FORBIDDEN,
+            "wrong_password",
+        )
+        .await;
+    }
+    assert_eq!(
+        s.get_as(tablet_token, "/auth/me").await.status(),
+        StatusCode::OK
+    );
     let out = s
-        .post_as(phone_token, "/auth/logout", json!({ "everywhere": true }))
+        .post_as(
+            phone_token,
+            "/auth/logout",
+            json!({ "everywhere": true, "password": PASSWORD }),
+        )
         .await;
     assert_eq!(out.status(), StatusCode::NO_CONTENT);
     assert_error(
         s.get_as(phone_token, "/auth/me").await,
         StatusCode::UNAUTHORIZED,
         "session_ended",
+    )
+    .await;
+    assert_error(
+        s.get_as(tablet_token, "/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "session_revoked",
     )
     .await;
 }

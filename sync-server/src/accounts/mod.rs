@@ -3,8 +3,10 @@
 //! per account and per address. Also the operator commands behind
 //! `sync-server user ...`.
 
+pub mod admin;
 pub mod passwords;
 pub mod session;
+pub mod sessions;
 pub mod store;
 pub mod tokens;
 
@@ -41,6 +43,15 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
+        .route("/auth/sessions", get(sessions::list))
+        .route("/auth/sessions/{id}/revoke", post(sessions::revoke))
+        .route("/auth/password", post(sessions::change_password))
+        .route("/auth/password-reset", post(sessions::reset_password))
+        .route("/admin/accounts", get(admin::list))
+        .route("/admin/accounts/{id}/deactivate", post(admin::deactivate))
+        .route("/admin/accounts/{id}/reactivate", post(admin::reactivate))
+        .route("/admin/accounts/{id}/sessions", get(admin::sessions))
+        .route("/admin/accounts/{id}/reset-code", post(admin::reset_code))
         .route("/colleagues", get(colleagues))
 }
 
@@ -59,7 +70,7 @@ pub struct SignupRequest {
 fn validate_new_account(req: &SignupRequest) -> Result<(), ValidationErrors> {
     ValidationErrors::collect([
         validation::validate_email(&req.email),
-        passwords::check_policy(&req.password, &req.email),
+        passwords::check_policy(&req.password, &req.email, req.full_name.as_deref()),
         req.full_name
             .as_deref()
             .map_or(Ok(()), validation::validate_full_name),
@@ -106,7 +117,9 @@ pub(crate) async fn signup(
     let created = if by_admin {
         SignupResponse::Created(account)
     } else {
-        SignupResponse::SignedIn(start_session(&state, account).await?)
+        SignupResponse::SignedIn(
+            start_session(&state, account, &Device::new(None, None, None)).await?,
+        )
     };
     Ok((StatusCode::CREATED, ApiJson(created)))
 }
@@ -161,43 +174,98 @@ pub(crate) async fn login(
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<ApiJson<Session>> {
     let address = Some(peer.ip());
-    let email = req.email.trim().to_owned();
+    let id = check_password(&state, &req.email, req.password, address).await?;
+    let account = own_account(&state.pool, id).await?;
+    let device = Device::new(req.device_name.as_deref(), req.platform.as_deref(), address);
+    Ok(ApiJson(start_session(&state, account, &device).await?))
+}
+
+/// Checks an email and password as a sign-in does (throttled, the attempt
+/// recorded, as slow for an unknown account as for a known one): the
+/// account's id, or the refusal. A deactivated account is told so only
+/// with its right password.
+pub(crate) async fn check_password(
+    state: &AppState,
+    email: &str,
+    password: String,
+    address: Option<IpAddr>,
+) -> ApiResult<Uuid> {
+    let email = email.trim().to_owned();
+    let wrong = || {
+        ApiError::unauthorized(
+            ErrorCode::InvalidCredentials,
+            "the email or password is wrong",
+        )
+    };
     if email.contains('\0') {
         // No account has such an address, and PostgreSQL cannot even look
         // one up: the answer a wrong address gets.
-        return Err(ApiError::unauthorized(
-            ErrorCode::InvalidCredentials,
-            "the email or password is wrong",
-        ));
+        return Err(wrong());
     }
     throttle(&state.pool, &email, address).await?;
 
     let mut tx = acting::begin_service(&state.pool).await?;
     let found = store::credentials(&mut tx, &email).await?;
     tx.commit().await?;
-    let (id, stored) = match found {
-        Some(c) => (Some(c.id), c.password_hash),
-        None => (None, None),
+    let (id, stored, deactivated) = match found {
+        Some(c) => (Some(c.id), c.password_hash, c.deactivated),
+        None => (None, None, false),
     };
-    let ok = passwords::verify(req.password, stored).await;
+    let ok = passwords::verify(password, stored).await;
 
     let mut tx = acting::begin_service(&state.pool).await?;
     store::record_login_attempt(&mut tx, &email, address, ok).await?;
     let Some(id) = id.filter(|_| ok) else {
         tx.commit().await?;
-        return Err(ApiError::unauthorized(
-            ErrorCode::InvalidCredentials,
-            "the email or password is wrong",
-        ));
+        return Err(wrong());
     };
+    if deactivated {
+        tx.commit().await?;
+        return Err(session::refusal(store::SessionState::Deactivated));
+    }
     store::record_sign_in(&mut tx, id).await?;
     tx.commit().await?;
-
-    let account = own_account(&state.pool, id).await?;
-    Ok(ApiJson(start_session(&state, account).await?))
+    Ok(id)
 }
 
-async fn throttle(pool: &sqlx::PgPool, email: &str, address: Option<IpAddr>) -> ApiResult<()> {
+/// The device a sign-in comes from, as it describes itself (cut to the
+/// stored lengths, control characters dropped: it is shown, never trusted).
+pub(crate) struct Device {
+    name: Option<String>,
+    platform: Option<String>,
+    address: Option<IpAddr>,
+}
+
+impl Device {
+    pub(crate) fn new(
+        name: Option<&str>,
+        platform: Option<&str>,
+        address: Option<IpAddr>,
+    ) -> Device {
+        let clean = |text: Option<&str>, max: usize| {
+            text.map(|t| {
+                t.chars()
+                    .filter(|c| !c.is_control())
+                    .take(max)
+                    .collect::<String>()
+                    .trim()
+                    .to_owned()
+            })
+            .filter(|t| !t.is_empty())
+        };
+        Device {
+            name: clean(name, 100),
+            platform: clean(platform, 50),
+            address,
+        }
+    }
+}
+
+pub(crate) async fn throttle(
+    pool: &sqlx::PgPool,
+    email: &str,
+    address: Option<IpAddr>,
+) -> ApiResult<()> {
     let now = Utc::now();
     let mut tx = acting::begin_service(pool).await?;
     let recent = store::recent_failures(&mut tx, email, address, now - FAILURE_WINDOW).await?;
@@ -221,6 +289,7 @@ async fn throttle(pool: &sqlx::PgPool, email: &str, address: Option<IpAddr>) -> 
     responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<ApiJson<Session>> {
     let hash = tokens::hash_refresh_token(&req.refresh_token);
@@ -231,15 +300,29 @@ pub(crate) async fn refresh(
             "sign in again",
         ));
     };
-    if stored.used || stored.revoked {
-        // A token presented twice was copied: end the whole sign-in.
-        store::revoke_family(&mut tx, stored.family_id).await?;
-        tx.commit().await?;
-        tracing::warn!(user = %stored.user_id, family = %stored.family_id, "refresh token reused; sign-in revoked");
-        return Err(ApiError::unauthorized(
+    let reused = || {
+        ApiError::unauthorized(
             ErrorCode::RefreshTokenReused,
             "this sign-in was ended for safety; sign in again",
-        ));
+        )
+    };
+    match stored.session {
+        store::SessionState::Live => {}
+        store::SessionState::Ended(store::EndReason::TokenReused) => return Err(reused()),
+        other => return Err(session::refusal(other)),
+    }
+    if stored.used || stored.revoked {
+        // A token presented twice was copied: end the whole sign-in.
+        store::end_session(
+            &mut tx,
+            stored.family_id,
+            store::EndReason::TokenReused,
+            None,
+        )
+        .await?;
+        tx.commit().await?;
+        tracing::warn!(user = %stored.user_id, session = %stored.family_id, "refresh token reused; sign-in ended");
+        return Err(reused());
     }
     if stored.expires_at <= Utc::now() {
         return Err(ApiError::unauthorized(
@@ -248,6 +331,7 @@ pub(crate) async fn refresh(
         ));
     }
     store::mark_used(&mut tx, stored.id).await?;
+    store::touch_session(&mut tx, stored.family_id, Some(peer.ip())).await?;
     let (refresh_token, new_hash) = tokens::new_refresh_token();
     store::insert_refresh_token(
         &mut tx,
@@ -255,7 +339,7 @@ pub(crate) async fn refresh(
         stored.family_id,
         Some(stored.id),
         &new_hash,
-        refresh_expiry(&state),
+        refresh_expiry(&state).min(stored.session_expires_at),
     )
     .await?;
     tx.commit().await?;
@@ -269,9 +353,11 @@ pub(crate) async fn refresh(
 }
 
 #[utoipa::path(post, path = "/auth/logout", tag = "accounts", request_body = LogoutRequest,
-    security(("bearer" = [])), responses((status = 204), (status = 401, body = crate::error::ErrorBody)))]
+    security(("bearer" = [])), responses((status = 204), (status = 401, body = crate::error::ErrorBody),
+        (status = 403, description = "`everywhere` without the right password", body = crate::error::ErrorBody)))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     user: AuthUser,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
@@ -282,13 +368,23 @@ pub(crate) async fn logout(
         serde_json::from_slice(&body)
             .map_err(|e| ApiError::bad_request(ErrorCode::InvalidBody, e.to_string()))?
     };
-    let everywhere = request.everywhere;
-    let mut tx = acting::begin_service(&state.pool).await?;
-    if everywhere {
-        store::revoke_all_for_user(&mut tx, user.id).await?;
-    } else {
-        store::revoke_family(&mut tx, user.session).await?;
+    if request.everywhere {
+        // The other devices are told they were revoked (they keep nothing
+        // readable): not for a leaked access token alone (review L6).
+        sessions::confirm_password(&state, &user, request.password, Some(peer.ip())).await?;
     }
+    let mut tx = acting::begin_service(&state.pool).await?;
+    if request.everywhere {
+        store::end_sessions_of(
+            &mut tx,
+            user.id,
+            Some(user.session),
+            store::EndReason::SignedOutEverywhere,
+            Some(user.id),
+        )
+        .await?;
+    }
+    store::end_session(&mut tx, user.session, store::EndReason::SignedOut, None).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -330,7 +426,7 @@ pub(crate) async fn colleagues(
 }
 
 /// The account as its owner sees it, read as that user (RLS applies).
-async fn own_account(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Account> {
+pub(crate) async fn own_account(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Account> {
     let mut tx = acting::begin_as(pool, &Claims::user(id)).await?;
     let row = sqlx::query!(
         r#"SELECT id, email, full_name, role::text AS "role!" FROM public.profiles WHERE id = auth.uid()"#
@@ -356,12 +452,34 @@ fn refresh_expiry(state: &AppState) -> chrono::DateTime<Utc> {
             .unwrap_or(chrono::TimeDelta::days(30))
 }
 
-async fn start_session(state: &AppState, user: Account) -> ApiResult<Session> {
-    let family = Uuid::now_v7();
+pub(crate) async fn start_session(
+    state: &AppState,
+    user: Account,
+    device: &Device,
+) -> ApiResult<Session> {
     let (refresh_token, hash) = tokens::new_refresh_token();
     let mut tx = acting::begin_service(&state.pool).await?;
-    store::insert_refresh_token(&mut tx, user.id, family, None, &hash, refresh_expiry(state))
-        .await?;
+    let expires_at = Utc::now() + state.config.session_max_age();
+    let family = store::create_session(
+        &mut tx,
+        &store::NewSession {
+            user: user.id,
+            device_name: device.name.as_deref(),
+            platform: device.platform.as_deref(),
+            address: device.address,
+            expires_at,
+        },
+    )
+    .await?;
+    store::insert_refresh_token(
+        &mut tx,
+        user.id,
+        family,
+        None,
+        &hash,
+        refresh_expiry(state).min(expires_at),
+    )
+    .await?;
     tx.commit().await?;
     let access_token = state
         .tokens
@@ -383,6 +501,19 @@ fn session(
         refresh_token,
         user,
     }
+}
+
+/// The id of the account with `email`, for the operator commands.
+pub async fn account_id(pool: &sqlx::PgPool, email: &str) -> anyhow::Result<Uuid> {
+    let mut tx = acting::begin_service(pool).await?;
+    let id = sqlx::query_scalar!(
+        "SELECT id FROM auth.users WHERE lower(email) = lower($1)",
+        email.trim()
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    id.ok_or_else(|| anyhow::anyhow!("no account with email {email}"))
 }
 
 /// `sync-server user set-role`: for operators, outside any request.

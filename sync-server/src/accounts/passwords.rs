@@ -1,5 +1,5 @@
 //! Passwords: argon2id hashes (the argon2 crate's defaults, OWASP's
-//! recommended parameters), a minimal policy, and verification that takes as
+//! recommended parameters), the policy (crm-domain's), and verification that takes as
 //! long for an unknown account as for a known one, so response times do not
 //! tell which emails have accounts.
 
@@ -10,31 +10,19 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::{Argon2, PasswordHash, PasswordHasher, PasswordVerifier};
 use crm_domain::ValidationError;
 
-pub const MIN_PASSWORD_CHARS: usize = 10;
-/// Hashing cost grows with length; a cap keeps a huge "password" from
-/// becoming a denial of service.
-pub const MAX_PASSWORD_BYTES: usize = 256;
+pub use crm_domain::validation::PASSWORD_MAX_BYTES as MAX_PASSWORD_BYTES;
 
-pub fn check_policy(password: &str, email: &str) -> Result<(), ValidationError> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(ValidationError::new(
-            "password",
-            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
-        ));
-    }
-    if password.len() > MAX_PASSWORD_BYTES {
-        return Err(ValidationError::new(
-            "password",
-            format!("must be at most {MAX_PASSWORD_BYTES} bytes"),
-        ));
-    }
-    if password.trim().eq_ignore_ascii_case(email.trim()) {
-        return Err(ValidationError::new(
-            "password",
-            "must not be the email address",
-        ));
-    }
-    Ok(())
+/// The rules a new password must meet (crm-domain's: long enough, not
+/// huge, not guessable from common passwords or the person's own email and
+/// name).
+pub fn check_policy(
+    password: &str,
+    email: &str,
+    full_name: Option<&str>,
+) -> Result<(), ValidationError> {
+    let mut inputs = vec![email];
+    inputs.extend(full_name);
+    crm_domain::validation::validate_new_password(password, &inputs)
 }
 
 /// Hashes on a blocking thread: argon2 is deliberately slow.
@@ -99,10 +87,12 @@ mod tests {
     }
 
     #[test]
-    fn the_policy_refuses_short_huge_and_email_passwords() {
-        assert!(check_policy("short", "a@b.io").is_err());
-        assert!(check_policy(&"x".repeat(MAX_PASSWORD_BYTES + 1), "a@b.io").is_err());
-        assert!(check_policy("ana@field.test", "Ana@Field.test").is_err());
-        assert!(check_policy("a long enough passphrase", "a@b.io").is_ok());
+    fn the_policy_refuses_short_huge_common_and_personal_passwords() {
+        assert!(check_policy("short", "a@b.io", None).is_err());
+        assert!(check_policy(&"x".repeat(MAX_PASSWORD_BYTES + 1), "a@b.io", None).is_err());
+        assert!(check_policy("ana@field.test", "Ana@Field.test", None).is_err());
+        assert!(check_policy("password1234", "a@b.io", None).is_err());
+        assert!(check_policy("benjamin.agent", "ben@b.io", Some("Benjamin Agent")).is_err());
+        assert!(check_policy("a long enough passphrase", "a@b.io", None).is_ok());
     }
 }

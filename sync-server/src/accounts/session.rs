@@ -1,6 +1,7 @@
 //! Who is calling: the `AuthUser` extractor checks the bearer access token
-//! and that its sign-in has not been ended (logout, or a reused refresh
-//! token), so a revoked session stops at once, not when its token expires.
+//! and that its session is live (not signed out, revoked, past its
+//! absolute lifetime, or of a deactivated account), so an ended session
+//! stops at once, not when its token expires.
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::header::AUTHORIZATION;
@@ -86,18 +87,52 @@ async fn authenticate(token: &str, state: &AppState) -> Result<AuthUser, ApiErro
             }
         })?;
     let mut tx = acting::begin_service(&state.pool).await?;
-    let live = store::family_is_live(&mut tx, claims.sid).await?;
+    let session = store::session_state(&mut tx, claims.sid).await?;
     tx.commit().await?;
-    if !live {
-        return Err(ApiError::unauthorized(
+    match session {
+        Some(store::SessionState::Live) => Ok(AuthUser {
+            id: claims.sub,
+            session: claims.sid,
+        }),
+        Some(other) => Err(refusal(other)),
+        None => Err(refusal(store::SessionState::Ended(
+            store::EndReason::SignedOut,
+        ))),
+    }
+}
+
+/// Why a session that is not live is refused, with the stable code the app
+/// acts on: `account_deactivated` and `session_revoked` mean "keep nothing
+/// readable here"; `session_ended` and `session_expired` mean "sign in
+/// again", keeping the replica.
+pub(crate) fn refusal(state: store::SessionState) -> ApiError {
+    use store::{EndReason, SessionState};
+    match state {
+        SessionState::Deactivated | SessionState::Ended(EndReason::Deactivated) => {
+            ApiError::unauthorized(
+                ErrorCode::AccountDeactivated,
+                "this account has been deactivated; ask an admin",
+            )
+        }
+        SessionState::Ended(EndReason::Revoked | EndReason::SignedOutEverywhere) => {
+            ApiError::unauthorized(
+                ErrorCode::SessionRevoked,
+                "this device's sign-in was ended from elsewhere",
+            )
+        }
+        SessionState::Ended(EndReason::TokenReused) => ApiError::unauthorized(
+            ErrorCode::SessionEnded,
+            "this sign-in was ended for safety (a refresh token was used twice); sign in again",
+        ),
+        SessionState::Ended(_) => ApiError::unauthorized(
             ErrorCode::SessionEnded,
             "this sign-in has ended; sign in again",
-        ));
+        ),
+        SessionState::Expired | SessionState::Live => ApiError::unauthorized(
+            ErrorCode::SessionExpired,
+            "this sign-in has reached its time limit; sign in again",
+        ),
     }
-    Ok(AuthUser {
-        id: claims.sub,
-        session: claims.sid,
-    })
 }
 
 impl FromRequestParts<AppState> for AuthUser {

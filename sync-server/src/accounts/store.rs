@@ -2,10 +2,12 @@
 //! `data::acting::begin_service`): accounts, refresh tokens and login attempts are the
 //! server's own records, never a user's data.
 //!
-//! Refresh-token families: a sign-in creates a family; each refresh marks the
-//! presented token used and issues its child in the same family. Presenting a
-//! used or revoked token revokes the whole family, so a stolen token is good
-//! for at most one refresh, and only until its owner's next one.
+//! Sessions: a sign-in is a row of `auth.sessions` (its device, first and
+//! last seen, its absolute end) and its refresh tokens are a family: each
+//! refresh marks the presented token used and issues its child. Presenting
+//! a used token ends the session, so a stolen token is good for at most
+//! one refresh, and only until its owner's next one. A session ends by
+//! marking its own row, which every refresh locks (security review M2).
 
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Transaction};
@@ -16,11 +18,13 @@ type Tx = Transaction<'static, Postgres>;
 pub struct Credentials {
     pub id: Uuid,
     pub password_hash: Option<String>,
+    pub deactivated: bool,
 }
 
 pub async fn credentials(tx: &mut Tx, email: &str) -> sqlx::Result<Option<Credentials>> {
     let row = sqlx::query!(
-        "SELECT id, encrypted_password FROM auth.users WHERE lower(email) = lower($1)",
+        r#"SELECT id, encrypted_password, deactivated_at IS NOT NULL AS "deactivated!"
+           FROM auth.users WHERE lower(email) = lower($1)"#,
         email
     )
     .fetch_optional(&mut **tx)
@@ -28,6 +32,7 @@ pub async fn credentials(tx: &mut Tx, email: &str) -> sqlx::Result<Option<Creden
     Ok(row.map(|r| Credentials {
         id: r.id,
         password_hash: r.encrypted_password,
+        deactivated: r.deactivated,
     }))
 }
 
@@ -156,6 +161,32 @@ pub async fn recent_failures(
     })
 }
 
+/// What a new sign-in records of its device.
+pub struct NewSession<'a> {
+    pub user: Uuid,
+    pub device_name: Option<&'a str>,
+    pub platform: Option<&'a str>,
+    pub address: Option<std::net::IpAddr>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Starts a session (a device's sign-in); its refresh tokens are its family.
+pub async fn create_session(tx: &mut Tx, new: &NewSession<'_>) -> sqlx::Result<Uuid> {
+    let address = new.address.map(|a| a.to_string());
+    sqlx::query_scalar!(
+        "INSERT INTO auth.sessions (user_id, device_name, platform, first_address, last_address, expires_at)
+         VALUES ($1, $2, $3, $4::text::inet, $4::text::inet, $5)
+         RETURNING id",
+        new.user,
+        new.device_name,
+        new.platform,
+        address,
+        new.expires_at
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
 pub async fn insert_refresh_token(
     tx: &mut Tx,
     user: Uuid,
@@ -178,6 +209,79 @@ pub async fn insert_refresh_token(
     Ok(())
 }
 
+/// Why a session ended, as stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    SignedOut,
+    Revoked,
+    SignedOutEverywhere,
+    PasswordChanged,
+    PasswordReset,
+    TokenReused,
+    Deactivated,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignedOut => "signed_out",
+            Self::Revoked => "revoked",
+            Self::SignedOutEverywhere => "signed_out_everywhere",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
+            Self::TokenReused => "token_reused",
+            Self::Deactivated => "deactivated",
+        }
+    }
+
+    fn parse(text: &str) -> Self {
+        match text {
+            "revoked" => Self::Revoked,
+            "signed_out_everywhere" => Self::SignedOutEverywhere,
+            "password_changed" => Self::PasswordChanged,
+            "password_reset" => Self::PasswordReset,
+            "token_reused" => Self::TokenReused,
+            "deactivated" => Self::Deactivated,
+            _ => Self::SignedOut,
+        }
+    }
+}
+
+/// Where a session stands now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    Live,
+    Ended(EndReason),
+    /// Past its absolute lifetime.
+    Expired,
+    /// Its account is deactivated (its sessions were ended with it; this
+    /// also covers one started in the same instant).
+    Deactivated,
+}
+
+/// The state of session `id` (`None`: no such session).
+pub async fn session_state(tx: &mut Tx, id: Uuid) -> sqlx::Result<Option<SessionState>> {
+    let row = sqlx::query!(
+        r#"SELECT s.end_reason, s.expires_at <= now() AS "expired!",
+                  u.deactivated_at IS NOT NULL AS "deactivated!"
+           FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id
+           WHERE s.id = $1"#,
+        id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|r| state_of(r.deactivated, r.end_reason.as_deref(), r.expired)))
+}
+
+fn state_of(deactivated: bool, end_reason: Option<&str>, expired: bool) -> SessionState {
+    match (deactivated, end_reason, expired) {
+        (true, _, _) => SessionState::Deactivated,
+        (_, Some(reason), _) => SessionState::Ended(EndReason::parse(reason)),
+        (_, None, true) => SessionState::Expired,
+        (_, None, false) => SessionState::Live,
+    }
+}
+
 pub struct StoredRefreshToken {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -185,18 +289,31 @@ pub struct StoredRefreshToken {
     pub expires_at: DateTime<Utc>,
     pub used: bool,
     pub revoked: bool,
+    /// Its session's state, and its absolute end.
+    pub session: SessionState,
+    pub session_expires_at: DateTime<Utc>,
 }
 
-/// The token with this hash, locked until the transaction ends so that two
+/// The token with this hash, with its session, both locked until the
+/// transaction ends. Every refresh and every end of a session takes the
+/// session's row, so they are serialised: a refresh cannot mint a child
+/// that an ending of its session misses (security review M2), and two
 /// concurrent refreshes with one token cannot both succeed.
 pub async fn lock_refresh_token(
     tx: &mut Tx,
     hash: &[u8],
 ) -> sqlx::Result<Option<StoredRefreshToken>> {
     let row = sqlx::query!(
-        r#"SELECT id, user_id, family_id, expires_at,
-                  used_at IS NOT NULL AS "used!", revoked_at IS NOT NULL AS "revoked!"
-           FROM auth.refresh_tokens WHERE token_hash = $1 FOR UPDATE"#,
+        r#"SELECT t.id, t.user_id, t.family_id, t.expires_at,
+                  t.used_at IS NOT NULL AS "used!", t.revoked_at IS NOT NULL AS "revoked!",
+                  s.end_reason, s.expires_at AS session_expires_at,
+                  s.expires_at <= now() AS "session_expired!",
+                  u.deactivated_at IS NOT NULL AS "deactivated!"
+           FROM auth.refresh_tokens t
+           JOIN auth.sessions s ON s.id = t.family_id
+           JOIN auth.users u ON u.id = t.user_id
+           WHERE t.token_hash = $1
+           FOR UPDATE OF s, t"#,
         hash
     )
     .fetch_optional(&mut **tx)
@@ -208,6 +325,8 @@ pub async fn lock_refresh_token(
         expires_at: r.expires_at,
         used: r.used,
         revoked: r.revoked,
+        session: state_of(r.deactivated, r.end_reason.as_deref(), r.session_expired),
+        session_expires_at: r.session_expires_at,
     }))
 }
 
@@ -221,35 +340,96 @@ pub async fn mark_used(tx: &mut Tx, id: Uuid) -> sqlx::Result<()> {
     Ok(())
 }
 
-pub async fn revoke_family(tx: &mut Tx, family: Uuid) -> sqlx::Result<()> {
+/// Notes that the session's device was seen (at a refresh).
+pub async fn touch_session(
+    tx: &mut Tx,
+    id: Uuid,
+    address: Option<std::net::IpAddr>,
+) -> sqlx::Result<()> {
+    let address = address.map(|a| a.to_string());
     sqlx::query!(
-        "UPDATE auth.refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
-        family
+        "UPDATE auth.sessions SET last_seen_at = now(), last_address = coalesce($2::text::inet, last_address)
+         WHERE id = $1",
+        id,
+        address
     )
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
-pub async fn revoke_all_for_user(tx: &mut Tx, user: Uuid) -> sqlx::Result<()> {
-    sqlx::query!(
-        "UPDATE auth.refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+/// Ends session `id` (if it is still live) for `reason`; `by` is whoever
+/// ended it when not its own device. Returns whether it was live.
+pub async fn end_session(
+    tx: &mut Tx,
+    id: Uuid,
+    reason: EndReason,
+    by: Option<Uuid>,
+) -> sqlx::Result<bool> {
+    let done = sqlx::query!(
+        "UPDATE auth.sessions SET ended_at = now(), end_reason = $2, ended_by = $3
+         WHERE id = $1 AND ended_at IS NULL",
+        id,
+        reason.as_str(),
+        by
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Ends every live session of `user` but `except`; returns how many.
+pub async fn end_sessions_of(
+    tx: &mut Tx,
+    user: Uuid,
+    except: Option<Uuid>,
+    reason: EndReason,
+    by: Option<Uuid>,
+) -> sqlx::Result<u64> {
+    let done = sqlx::query!(
+        "UPDATE auth.sessions SET ended_at = now(), end_reason = $3, ended_by = $4
+         WHERE user_id = $1 AND ended_at IS NULL AND id IS DISTINCT FROM $2",
+        user,
+        except,
+        reason.as_str(),
+        by
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// The user's live sessions, newest first.
+pub async fn live_sessions(
+    tx: &mut Tx,
+    user: Uuid,
+) -> sqlx::Result<Vec<crate::accounts::sessions::SessionRow>> {
+    sqlx::query_as!(
+        crate::accounts::sessions::SessionRow,
+        r#"SELECT id, user_id, device_name, platform, created_at, first_address::text AS first_address,
+                  last_seen_at, last_address::text AS last_address, expires_at
+           FROM auth.sessions
+           WHERE user_id = $1 AND ended_at IS NULL AND expires_at > now()
+           ORDER BY last_seen_at DESC, id DESC"#,
         user
     )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .fetch_all(&mut **tx)
+    .await
 }
 
-/// Whether a sign-in (family) is still live: an access token outlives a
-/// logout by at most its own lifetime, but not a revoked family.
-pub async fn family_is_live(tx: &mut Tx, family: Uuid) -> sqlx::Result<bool> {
-    let live = sqlx::query_scalar!(
-        r#"SELECT EXISTS (SELECT 1 FROM auth.refresh_tokens
-                          WHERE family_id = $1 AND revoked_at IS NULL) AS "live!""#,
-        family
+/// The session `id`, if it is live.
+pub async fn live_session(
+    tx: &mut Tx,
+    id: Uuid,
+) -> sqlx::Result<Option<crate::accounts::sessions::SessionRow>> {
+    sqlx::query_as!(
+        crate::accounts::sessions::SessionRow,
+        r#"SELECT id, user_id, device_name, platform, created_at, first_address::text AS first_address,
+                  last_seen_at, last_address::text AS last_address, expires_at
+           FROM auth.sessions
+           WHERE id = $1 AND ended_at IS NULL AND expires_at > now()"#,
+        id
     )
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(live)
+    .fetch_optional(&mut **tx)
+    .await
 }

@@ -90,15 +90,18 @@ pub struct Known {
     /// valid until `previous_valid_until`).
     current: bool,
     previous_valid_until: Option<DateTime<Utc>>,
+    /// Whether its owner may still sign in.
+    owner_active: bool,
 }
 
 async fn look_up(state: &AppState, hash: &str) -> ApiResult<Option<Known>> {
     let mut tx = acting::begin_service(&state.pool).await?;
     let found = sqlx::query!(
-        r#"SELECT id, created_by, permissions, is_active, expires_at,
-                  token_hash = $1 AS "current!", previous_valid_until
-           FROM public.integration_tokens
-           WHERE token_hash = $1 OR previous_hash = $1"#,
+        r#"SELECT t.id, t.created_by, t.permissions, t.is_active, t.expires_at,
+                  t.token_hash = $1 AS "current!", t.previous_valid_until,
+                  u.deactivated_at IS NULL AS "owner_active!"
+           FROM public.integration_tokens t JOIN auth.users u ON u.id = t.created_by
+           WHERE t.token_hash = $1 OR t.previous_hash = $1"#,
         hash
     )
     .fetch_optional(&mut *tx)
@@ -116,6 +119,7 @@ async fn look_up(state: &AppState, hash: &str) -> ApiResult<Option<Known>> {
         expires_at: t.expires_at,
         current: t.current,
         previous_valid_until: t.previous_valid_until,
+        owner_active: t.owner_active,
     }))
 }
 
@@ -150,6 +154,12 @@ async fn authenticate(state: &AppState, secret: &str) -> ApiResult<Integration> 
         return Err(ApiError::unauthorized(
             ErrorCode::TokenRevoked,
             "this integration token has been revoked",
+        ));
+    }
+    if !t.owner_active {
+        return Err(ApiError::unauthorized(
+            ErrorCode::AccountDeactivated,
+            "the account this integration token acts for has been deactivated",
         ));
     }
     if t.expires_at <= now {
