@@ -1666,7 +1666,7 @@ CREATE TABLE auth.login_attempts (
     id uuid DEFAULT public.uuid_generate_v7() NOT NULL,
     email text NOT NULL,
     address inet,
-    succeeded boolean NOT NULL,
+    succeeded boolean,
     attempted_at timestamp with time zone DEFAULT now() NOT NULL
 );
 
@@ -2317,6 +2317,8 @@ CREATE INDEX webhook_deliveries_subscription_idx ON api.webhook_deliveries USING
 CREATE INDEX login_attempts_address_idx ON auth.login_attempts USING btree (address, attempted_at);
 
 CREATE INDEX login_attempts_email_idx ON auth.login_attempts USING btree (lower(email), attempted_at);
+
+CREATE INDEX login_attempts_pair_idx ON auth.login_attempts USING btree (lower(email), address, attempted_at);
 
 CREATE INDEX password_reset_codes_created_by_idx ON auth.password_reset_codes USING btree (created_by);
 

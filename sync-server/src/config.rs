@@ -105,6 +105,13 @@ pub struct ServerConfig {
     #[arg(long, env = "CRM_SIGNUP", value_enum, default_value_t = SignupPolicy::Closed, global = true)]
     pub signup: SignupPolicy,
 
+    /// Proxies (addresses or networks, comma-separated) whose
+    /// `X-Forwarded-For` names the client: set it behind a TLS proxy or load
+    /// balancer, or every client has the proxy's address (and shares its
+    /// sign-in throttle). Unset: the header is ignored.
+    #[arg(long, env = "CRM_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
     /// How long the change log keeps an entry, in days. A client offline
     /// for longer than this reloads its replica when it comes back (keeping
     /// its unsent changes); keep it above the refresh-token lifetime.
@@ -417,9 +424,25 @@ fn default_data_dir() -> PathBuf {
     base.join("crm-sync-server")
 }
 
+/// A network (`10.0.0.0/8`) or a single address (`10.0.0.1`).
+fn parse_net(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("`{text}` is not an address or a network like 10.0.0.0/8"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        assert_eq!(parse_net("10.0.0.1").unwrap().to_string(), "10.0.0.1/32");
+        assert_eq!(parse_net(" 10.0.0.0/8").unwrap().to_string(), "10.0.0.0/8");
+        assert_eq!(parse_net("::1").unwrap().to_string(), "::1/128");
+        assert!(parse_net("proxy.example.com").is_err());
+    }
 
     #[test]
     fn defaults_are_safe_and_local() {

@@ -4,11 +4,12 @@
 //! `db` (connecting, migrating), `data` (the data service: acting as the
 //! caller, applying changes), `sync` (the sync protocol over it), `embedded` (the private PostgreSQL when no URL is given), `storage`
 //! (attachment files), `webhooks` (subscriptions and delivery), `app` (router, middleware,
-//! serving), `health`, `openapi`, `error` (the one error shape), `config`.
+//! serving), `client_address` (who is calling, behind trusted proxies too), `health`, `openapi`, `error` (the one error shape), `config`.
 
 pub mod accounts;
 pub mod api;
 pub mod app;
+pub mod client_address;
 pub mod config;
 pub mod data;
 pub mod db;

@@ -1,8 +1,10 @@
-//! Access that can be ended (security review H1, M2, L1, L6, L8): admins
-//! deactivate and reactivate accounts, every sign-in is a device its user
-//! (or an admin) can end, sessions have an absolute lifetime, passwords are
-//! changed with the current one or reset with an admin's one-time code, and
-//! a refresh racing a sign-out never leaves a live token behind.
+//! Access that can be ended (security review H1, M2, M3, L1, L6, L8):
+//! admins deactivate and reactivate accounts, every sign-in is a device its
+//! user (or an admin) can end, sessions have an absolute lifetime,
+//! passwords are changed with the current one or reset with an admin's
+//! one-time code, a refresh racing a sign-out never leaves a live token
+//! behind, and the sign-in throttle can be neither raced, nor used to lock
+//! a stranger out, nor skipped.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -587,4 +589,112 @@ async fn a_token_minted_by_a_refresh_in_flight_during_sign_out_is_dead_once_sign
         "session_ended",
     )
     .await;
+}
+
+#[tokio::test]
+async fn a_burst_of_guesses_is_counted_one_by_one() {
+    let s = TestServer::start(&[]).await;
+    s.create_account("ana@field.test", UserRole::Agent).await;
+    let guesses = (0..40).map(|n| {
+        let http = s.http.clone();
+        let url = s.url("/auth/login");
+        tokio::spawn(async move {
+            http.post(url)
+                .json(
+                    &json!({ "email": "ana@field.test", "password": format!("guess number {n}") }),
+                )
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    });
+    let mut checked = 0;
+    let mut throttled = 0;
+    for guess in futures_util::future::join_all(guesses).await {
+        match guess.unwrap() {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => throttled += 1,
+            other => panic!("{other}"),
+        }
+    }
+    // Three free tries, and one more if the burst outlasted the first wait.
+    let free = usize::try_from(sync_server::accounts::FREE_TRIES).unwrap();
+    assert!(
+        (free..=free + 1).contains(&checked),
+        "{checked} passwords checked, {throttled} throttled"
+    );
+}
+
+#[tokio::test]
+async fn a_stranger_guessing_from_elsewhere_never_locks_the_owner_out() {
+    let s = TestServer::start(&["--trusted-proxies", "127.0.0.1"]).await;
+    s.create_account("ceo@field.test", UserRole::Admin).await;
+    let from = |address: &'static str, password: &'static str| {
+        s.http
+            .post(s.url("/auth/login"))
+            .header("x-forwarded-for", address)
+            .json(&json!({ "email": "ceo@field.test", "password": password }))
+            .send()
+    };
+    let mut refused = 0;
+    for _ in 0..20 {
+        if from("203.0.113.7", "guess guess guess")
+            .await
+            .unwrap()
+            .status()
+            == StatusCode::TOO_MANY_REQUESTS
+        {
+            refused += 1;
+        }
+    }
+    assert!(refused >= 16, "the stranger is slowed down: {refused}");
+    assert_eq!(
+        from("198.51.100.4", PASSWORD).await.unwrap().status(),
+        StatusCode::OK,
+        "the owner, from her own address, signs in"
+    );
+    let addresses: Vec<String> =
+        sqlx::query_scalar("SELECT DISTINCT host(address) FROM auth.login_attempts ORDER BY 1")
+            .fetch_all(s.pool())
+            .await
+            .unwrap();
+    assert_eq!(addresses, ["198.51.100.4", "203.0.113.7"]);
+}
+
+#[tokio::test]
+async fn a_forwarded_address_counts_only_from_a_trusted_proxy() {
+    let s = TestServer::start(&[]).await;
+    s.create_account("ana@field.test", UserRole::Agent).await;
+    let forged = s
+        .http
+        .post(s.url("/auth/login"))
+        .header("x-forwarded-for", "203.0.113.7")
+        .json(&json!({ "email": "ana@field.test", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let session: Value = forged.json().await.unwrap();
+    let devices = json_of(s.get_as(&token(&session), "/auth/sessions").await).await;
+    assert_eq!(devices[0]["first_address"], "127.0.0.1");
+}
+
+#[tokio::test]
+async fn a_huge_email_is_refused_plainly_and_costs_nothing() {
+    let s = TestServer::start(&[]).await;
+    let email = format!("{}@field.test", "x".repeat(3000));
+    for _ in 0..50 {
+        assert_error(
+            s.post("/auth/login", json!({ "email": email, "password": "p" }))
+                .await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    let attempts: i64 = sqlx::query_scalar("SELECT count(*) FROM auth.login_attempts")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(attempts, 0, "nothing recorded, nothing hashed");
 }

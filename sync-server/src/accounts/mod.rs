@@ -11,9 +11,11 @@ pub mod store;
 pub mod tokens;
 
 use crm_domain::codes::ErrorCode;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
+
+use crate::client_address::ClientAddress;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Router, response::IntoResponse};
@@ -31,8 +33,12 @@ use crate::state::AppState;
 pub use crm_domain::auth::{Account, LoginRequest, LogoutRequest, RefreshRequest, Session};
 pub use session::AuthUser;
 
-/// Failed sign-ins allowed per account, and per address, in the window.
-pub const MAX_FAILURES_PER_ACCOUNT: i64 = 5;
+/// Failed sign-ins of one account from one address before each next try
+/// waits: 1 s after these, then twice as long after each further failure,
+/// at most [`FAILURE_WINDOW`]. Per account *and address*: a stranger
+/// guessing from elsewhere never locks the owner out (security review M3).
+pub const FREE_TRIES: i64 = 3;
+/// Failed sign-ins from one address, with any accounts, in the window.
 pub const MAX_FAILURES_PER_ADDRESS: i64 = 30;
 pub const FAILURE_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(15);
 
@@ -84,6 +90,7 @@ fn validate_new_account(req: &SignupRequest) -> Result<(), ValidationErrors> {
         (status = 409, body = crate::error::ErrorBody)))]
 pub(crate) async fn signup(
     State(state): State<AppState>,
+    ClientAddress(peer): ClientAddress,
     caller: Option<AuthUser>,
     ApiJson(req): ApiJson<SignupRequest>,
 ) -> ApiResult<impl IntoResponse> {
@@ -106,6 +113,12 @@ pub(crate) async fn signup(
             ));
         }
     }
+    // Self-sign-up hashes a password for anyone who asks: it goes through
+    // the sign-in throttle, a refused one counting as a failure.
+    let attempt = match by_admin {
+        true => None,
+        false => Some(begin_attempt(&state.pool, req.email.trim(), Some(peer)).await?),
+    };
     let account = create_account(
         &state.pool,
         &req.email,
@@ -113,7 +126,11 @@ pub(crate) async fn signup(
         req.full_name.as_deref(),
         req.role.unwrap_or_default(),
     )
-    .await?;
+    .await;
+    if let Some(attempt) = attempt {
+        settle_attempt(&state.pool, attempt, account.is_ok()).await?;
+    }
+    let account = account?;
     let created = if by_admin {
         SignupResponse::Created(account)
     } else {
@@ -170,10 +187,10 @@ pub async fn create_account(
         (status = 429, description = "Too many failed attempts; see Retry-After", body = crate::error::ErrorBody)))]
 pub(crate) async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<ApiJson<Session>> {
-    let address = Some(peer.ip());
+    let address = Some(peer);
     let id = check_password(&state, &req.email, req.password, address).await?;
     let account = own_account(&state.pool, id).await?;
     let device = Device::new(req.device_name.as_deref(), req.platform.as_deref(), address);
@@ -197,12 +214,13 @@ pub(crate) async fn check_password(
             "the email or password is wrong",
         )
     };
-    if email.contains('\0') {
-        // No account has such an address, and PostgreSQL cannot even look
-        // one up: the answer a wrong address gets.
+    // No account has such an address, and nothing is spent on it: not a
+    // lookup, not a hash, not a row (a NUL cannot even be stored; a huge
+    // email could not be indexed).
+    if email.contains('\0') || email.chars().count() > validation::EMAIL_MAX_CHARS {
         return Err(wrong());
     }
-    throttle(&state.pool, &email, address).await?;
+    let attempt = begin_attempt(&state.pool, &email, address).await?;
 
     let mut tx = acting::begin_service(&state.pool).await?;
     let found = store::credentials(&mut tx, &email).await?;
@@ -214,7 +232,7 @@ pub(crate) async fn check_password(
     let ok = passwords::verify(password, stored).await;
 
     let mut tx = acting::begin_service(&state.pool).await?;
-    store::record_login_attempt(&mut tx, &email, address, ok).await?;
+    store::settle_attempt(&mut tx, attempt, ok).await?;
     let Some(id) = id.filter(|_| ok) else {
         tx.commit().await?;
         return Err(wrong());
@@ -261,35 +279,71 @@ impl Device {
     }
 }
 
-pub(crate) async fn throttle(
+/// Starts a sign-in attempt (or a reset code's use): refused with 429 and
+/// a `Retry-After` while this account has failed from this address too
+/// often lately ([`FREE_TRIES`], then waits that double) or this address
+/// has with any ([`MAX_FAILURES_PER_ADDRESS`]); else recorded as in flight,
+/// under a lock per address, so a burst of guesses counts each one before
+/// it. Settle it with [`settle_attempt`].
+pub(crate) async fn begin_attempt(
     pool: &sqlx::PgPool,
     email: &str,
     address: Option<IpAddr>,
-) -> ApiResult<()> {
+) -> ApiResult<Uuid> {
     let now = Utc::now();
     let mut tx = acting::begin_service(pool).await?;
+    store::lock_address(&mut tx, address).await?;
     let recent = store::recent_failures(&mut tx, email, address, now - FAILURE_WINDOW).await?;
+    if let Some(retry_at) = retry_at(&recent, now) {
+        tx.commit().await?;
+        // Rounded up: a client that waits exactly this long is let in.
+        let millis = u64::try_from((retry_at - now).num_milliseconds()).unwrap_or(0);
+        let retry_after_secs = millis.div_ceil(1000).max(1);
+        tracing::warn!(?address, retry_after_secs, "sign-in throttled");
+        return Err(ApiError::TooManyRequests { retry_after_secs });
+    }
+    let id = store::insert_attempt(&mut tx, email, address).await?;
     tx.commit().await?;
-    let blocked_since = if recent.for_account >= MAX_FAILURES_PER_ACCOUNT {
-        recent.oldest_for_account
-    } else if recent.from_address >= MAX_FAILURES_PER_ADDRESS {
-        recent.oldest_from_address
-    } else {
-        return Ok(());
-    };
-    let retry_at = blocked_since.unwrap_or(now) + FAILURE_WINDOW;
-    let retry_after_secs = u64::try_from((retry_at - now).num_seconds())
-        .unwrap_or(0)
-        .max(1);
-    tracing::warn!(%email, ?address, "sign-in throttled");
-    Err(ApiError::TooManyRequests { retry_after_secs })
+    Ok(id)
+}
+
+/// When the next try may come, if not now.
+fn retry_at(
+    recent: &store::RecentFailures,
+    now: chrono::DateTime<Utc>,
+) -> Option<chrono::DateTime<Utc>> {
+    let for_address = (recent.from_address >= MAX_FAILURES_PER_ADDRESS)
+        .then(|| recent.oldest_from_address.unwrap_or(now) + FAILURE_WINDOW);
+    let for_pair = (recent.of_pair >= FREE_TRIES).then(|| {
+        let doublings = u32::try_from(recent.of_pair - FREE_TRIES)
+            .unwrap_or(u32::MAX)
+            .min(20);
+        let wait = chrono::TimeDelta::seconds(1_i64 << doublings).min(FAILURE_WINDOW);
+        recent.last_of_pair.unwrap_or(now) + wait
+    });
+    for_address
+        .into_iter()
+        .chain(for_pair)
+        .filter(|at| *at > now)
+        .max()
+}
+
+pub(crate) async fn settle_attempt(
+    pool: &sqlx::PgPool,
+    id: Uuid,
+    succeeded: bool,
+) -> ApiResult<()> {
+    let mut tx = acting::begin_service(pool).await?;
+    store::settle_attempt(&mut tx, id, succeeded).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 #[utoipa::path(post, path = "/auth/refresh", tag = "accounts", request_body = RefreshRequest,
     responses((status = 200, body = Session), (status = 401, body = crate::error::ErrorBody)))]
 pub(crate) async fn refresh(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     ApiJson(req): ApiJson<RefreshRequest>,
 ) -> ApiResult<ApiJson<Session>> {
     let hash = tokens::hash_refresh_token(&req.refresh_token);
@@ -331,7 +385,7 @@ pub(crate) async fn refresh(
         ));
     }
     store::mark_used(&mut tx, stored.id).await?;
-    store::touch_session(&mut tx, stored.family_id, Some(peer.ip())).await?;
+    store::touch_session(&mut tx, stored.family_id, Some(peer)).await?;
     let (refresh_token, new_hash) = tokens::new_refresh_token();
     store::insert_refresh_token(
         &mut tx,
@@ -357,7 +411,7 @@ pub(crate) async fn refresh(
         (status = 403, description = "`everywhere` without the right password", body = crate::error::ErrorBody)))]
 pub(crate) async fn logout(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     user: AuthUser,
     body: axum::body::Bytes,
 ) -> ApiResult<StatusCode> {
@@ -371,7 +425,7 @@ pub(crate) async fn logout(
     if request.everywhere {
         // The other devices are told they were revoked (they keep nothing
         // readable): not for a leaked access token alone (review L6).
-        sessions::confirm_password(&state, &user, request.password, Some(peer.ip())).await?;
+        sessions::confirm_password(&state, &user, request.password, Some(peer)).await?;
     }
     let mut tx = acting::begin_service(&state.pool).await?;
     if request.everywhere {

@@ -25,8 +25,21 @@ pub fn check_policy(
     crm_domain::validation::validate_new_password(password, &inputs)
 }
 
+/// Hashes and checks at once at most one per core: each costs 19 MiB and
+/// a fraction of a second of a core, and a burst of sign-ins (or of
+/// guesses) must wait its turn rather than exhaust memory or starve the
+/// rest of the server (security review M3).
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    PERMITS.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores.max(2))
+    })
+}
+
 /// Hashes on a blocking thread: argon2 is deliberately slow.
 pub async fn hash(password: String) -> anyhow::Result<String> {
+    let _permit = permits().acquire().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -43,6 +56,9 @@ pub async fn verify(password: String, stored: Option<String>) -> bool {
     if password.len() > MAX_PASSWORD_BYTES {
         return false;
     }
+    let Ok(_permit) = permits().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         let target = stored.as_deref().unwrap_or_else(|| dummy_hash());
         let Ok(parsed) = PasswordHash::new(target) else {

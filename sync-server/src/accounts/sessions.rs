@@ -9,9 +9,7 @@
 //! password change is told `session_ended` and keeps its data for the next
 //! sign-in.
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use crm_domain::auth::{DeviceSession, PasswordChange, PasswordConfirmation, PasswordReset};
@@ -19,6 +17,7 @@ use crm_domain::codes::ErrorCode;
 use uuid::Uuid;
 
 use super::{AuthUser, Device, Session, passwords, store};
+use crate::client_address::ClientAddress;
 use crate::data::acting;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::state::AppState;
@@ -118,7 +117,7 @@ pub async fn list(
               (status = 404, body = crate::error::ErrorBody)))]
 pub async fn revoke(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     user: AuthUser,
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(confirmation): ApiJson<PasswordConfirmation>,
@@ -129,7 +128,7 @@ pub async fn revoke(
     let gone = || ApiError::NotFound("no such signed-in device".into());
     let target = target.ok_or_else(gone)?;
     if target.user_id == user.id {
-        confirm_password(&state, &user, confirmation.password, Some(peer.ip())).await?;
+        confirm_password(&state, &user, confirmation.password, Some(peer)).await?;
     } else if !user.is_admin(&state.pool).await? {
         // Someone else's sessions do not exist, as far as an agent knows.
         return Err(gone());
@@ -149,19 +148,13 @@ pub async fn revoke(
               (status = 403, body = crate::error::ErrorBody)))]
 pub async fn change_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     user: AuthUser,
     ApiJson(change): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
     let (email, full_name) = identity(&state, user.id).await?;
     passwords::check_policy(&change.new_password, &email, full_name.as_deref())?;
-    confirm_password(
-        &state,
-        &user,
-        Some(change.current_password),
-        Some(peer.ip()),
-    )
-    .await?;
+    confirm_password(&state, &user, Some(change.current_password), Some(peer)).await?;
     let hash = passwords::hash(change.new_password)
         .await
         .map_err(ApiError::internal)?;
@@ -186,10 +179,10 @@ pub async fn change_password(
               (status = 429, body = crate::error::ErrorBody)))]
 pub async fn reset_password(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     ApiJson(reset): ApiJson<PasswordReset>,
 ) -> ApiResult<ApiJson<Session>> {
-    let address = Some(peer.ip());
+    let address = Some(peer);
     let email = reset.email.trim().to_owned();
     let invalid = || {
         ApiError::unauthorized(
@@ -200,8 +193,8 @@ pub async fn reset_password(
     if email.contains('\0') || email.len() > crm_domain::validation::EMAIL_MAX_CHARS {
         return Err(invalid());
     }
-    super::throttle(&state.pool, &email, address).await?;
     passwords::check_policy(&reset.new_password, &email, None)?;
+    let attempt = super::begin_attempt(&state.pool, &email, address).await?;
     let hash = passwords::hash(reset.new_password.clone())
         .await
         .map_err(ApiError::internal)?;
@@ -222,7 +215,7 @@ pub async fn reset_password(
     let matched = found.as_ref().is_some_and(|c| {
         c.live && c.failures < super::admin::RESET_CODE_TRIES && c.code_hash == code_hash
     });
-    store::record_login_attempt(&mut tx, &email, address, matched).await?;
+    store::settle_attempt(&mut tx, attempt, matched).await?;
     let Some(code) = found.filter(|_| matched) else {
         sqlx::query!(
             "UPDATE auth.password_reset_codes SET failures = failures + 1

@@ -81,17 +81,41 @@ pub async fn record_sign_in(tx: &mut Tx, user: Uuid) -> sqlx::Result<()> {
     Ok(())
 }
 
-pub async fn record_login_attempt(
+/// Serialises the sign-in attempts from one address until the transaction
+/// ends, so each one counts those before it, in flight or not.
+pub async fn lock_address(tx: &mut Tx, address: Option<std::net::IpAddr>) -> sqlx::Result<()> {
+    let key = format!(
+        "crm.sign_in.{}",
+        address.map_or_else(String::new, |a| a.to_string())
+    );
+    sqlx::query!("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", key)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Records an attempt whose password is being checked (`succeeded` NULL:
+/// it counts as a failure until settled).
+pub async fn insert_attempt(
     tx: &mut Tx,
     email: &str,
     address: Option<std::net::IpAddr>,
-    succeeded: bool,
-) -> sqlx::Result<()> {
+) -> sqlx::Result<Uuid> {
     let address = address.map(|a| a.to_string());
-    sqlx::query!(
-        "INSERT INTO auth.login_attempts (email, address, succeeded) VALUES ($1, $2::text::inet, $3)",
+    sqlx::query_scalar!(
+        "INSERT INTO auth.login_attempts (email, address, succeeded) VALUES ($1, $2::text::inet, NULL)
+         RETURNING id",
         email,
-        address,
+        address
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+pub async fn settle_attempt(tx: &mut Tx, id: Uuid, succeeded: bool) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE auth.login_attempts SET succeeded = $2 WHERE id = $1",
+        id,
         succeeded
     )
     .execute(&mut **tx)
@@ -121,11 +145,12 @@ pub async fn prune_login_attempts(
     Ok(done.rows_affected())
 }
 
-/// Failed sign-ins since `since`, for this account and from this address,
-/// and when the oldest of each happened (to tell the client when to retry).
+/// Failed (or unsettled) sign-ins since `since`: of this account from this
+/// address, and from this address with any account, with the last of the
+/// first and the oldest of the second (to tell the client when to retry).
 pub struct RecentFailures {
-    pub for_account: i64,
-    pub oldest_for_account: Option<DateTime<Utc>>,
+    pub of_pair: i64,
+    pub last_of_pair: Option<DateTime<Utc>>,
     pub from_address: i64,
     pub oldest_from_address: Option<DateTime<Utc>>,
 }
@@ -140,13 +165,17 @@ pub async fn recent_failures(
     let row = sqlx::query!(
         r#"SELECT
              (SELECT count(*) FROM auth.login_attempts
-               WHERE lower(email) = lower($1) AND NOT succeeded AND attempted_at > $3) AS "for_account!",
-             (SELECT min(attempted_at) FROM auth.login_attempts
-               WHERE lower(email) = lower($1) AND NOT succeeded AND attempted_at > $3) AS oldest_for_account,
+               WHERE lower(email) = lower($1) AND address IS NOT DISTINCT FROM $2::text::inet
+                 AND succeeded IS NOT TRUE AND attempted_at > $3) AS "of_pair!",
+             (SELECT max(attempted_at) FROM auth.login_attempts
+               WHERE lower(email) = lower($1) AND address IS NOT DISTINCT FROM $2::text::inet
+                 AND succeeded IS NOT TRUE AND attempted_at > $3) AS last_of_pair,
              (SELECT count(*) FROM auth.login_attempts
-               WHERE address = $2::text::inet AND NOT succeeded AND attempted_at > $3) AS "from_address!",
+               WHERE address IS NOT DISTINCT FROM $2::text::inet AND succeeded IS NOT TRUE
+                 AND attempted_at > $3) AS "from_address!",
              (SELECT min(attempted_at) FROM auth.login_attempts
-               WHERE address = $2::text::inet AND NOT succeeded AND attempted_at > $3) AS oldest_from_address"#,
+               WHERE address IS NOT DISTINCT FROM $2::text::inet AND succeeded IS NOT TRUE
+                 AND attempted_at > $3) AS oldest_from_address"#,
         email,
         address,
         since
@@ -154,8 +183,8 @@ pub async fn recent_failures(
     .fetch_one(&mut **tx)
     .await?;
     Ok(RecentFailures {
-        for_account: row.for_account,
-        oldest_for_account: row.oldest_for_account,
+        of_pair: row.of_pair,
+        last_of_pair: row.last_of_pair,
         from_address: row.from_address,
         oldest_from_address: row.oldest_from_address,
     })

@@ -13,11 +13,10 @@
 //! at once everywhere, without a lookup per request.
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -28,6 +27,7 @@ use uuid::Uuid;
 
 use super::limits::{Key, Quota};
 use super::{ApiState, tokens};
+use crate::client_address::ClientAddress;
 use crate::data::{Principal, acting};
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
@@ -303,7 +303,7 @@ pub async fn integration_for(
 /// The API's middleware (see the module's documentation).
 pub async fn admit(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientAddress(peer): ClientAddress,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -319,7 +319,7 @@ pub async fn admit(
             let quota = state
                 .api
                 .limits
-                .spend(&state.pool, Key::Address(peer.ip()))
+                .spend(&state.pool, Key::Address(peer))
                 .await;
             return match quota {
                 Ok(quota) => with_quota(refusal.into_response(), &quota),
