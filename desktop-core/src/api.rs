@@ -27,6 +27,11 @@ pub enum ApiError {
     /// The access token is missing, expired or revoked.
     #[error("not signed in: {0}")]
     Unauthorized(String),
+    /// This device may no longer hold the user's data: the account was
+    /// deactivated, or this sign-in was ended from elsewhere (its user on
+    /// another device, or an admin). The app keeps nothing readable.
+    #[error("{message}")]
+    AccessEnded { code: ErrorCode, message: String },
     /// This app is older than the server accepts.
     #[error("the app must be updated")]
     UpgradeRequired,
@@ -52,6 +57,7 @@ impl From<ApiError> for crate::CoreError {
     fn from(error: ApiError) -> Self {
         match error {
             ApiError::Unauthorized(_) => Self::SignInRequired,
+            ApiError::AccessEnded { message, .. } => Self::AccessEnded(message),
             ApiError::UpgradeRequired => Self::UpgradeRequired,
             other => Self::Remote(other.to_string()),
         }
@@ -368,6 +374,14 @@ async fn check(response: reqwest::Response) -> Result<reqwest::Response, ApiErro
         .unwrap_or("the server refused the request")
         .to_string();
     Err(match status {
+        StatusCode::UNAUTHORIZED
+            if matches!(
+                code,
+                ErrorCode::AccountDeactivated | ErrorCode::SessionRevoked
+            ) =>
+        {
+            ApiError::AccessEnded { code, message }
+        }
         StatusCode::UNAUTHORIZED => ApiError::Unauthorized(message),
         StatusCode::UPGRADE_REQUIRED => ApiError::UpgradeRequired,
         s if s.is_server_error() || s == StatusCode::TOO_MANY_REQUESTS => {

@@ -33,6 +33,10 @@ pub enum CoreError {
     /// Signing in is needed (no session, or it was revoked).
     #[error("please sign in")]
     SignInRequired,
+    /// The account was deactivated or this device's sign-in ended from
+    /// elsewhere: the app keeps nothing readable (see `wipe`).
+    #[error("{0}")]
+    AccessEnded(String),
     /// The app is too old for the server; the outbox is kept.
     #[error(
         "this version of the app is too old for the server: please update it (your unsent changes are kept)"
@@ -61,6 +65,7 @@ impl CoreError {
             Self::Malformed(_) => "malformed",
             Self::Remote(_) => "remote",
             Self::SignInRequired => "sign_in_required",
+            Self::AccessEnded(_) => "access_ended",
             Self::UpgradeRequired => "upgrade_required",
         }
     }

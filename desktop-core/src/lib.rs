@@ -18,6 +18,8 @@
 //!   it (their upload is the engine's, in outbox order).
 //! - [`integrations`]: the user's integration tokens and webhooks, which
 //!   live on the server only (online only).
+//! - [`wipe`]: when the account is deactivated or this sign-in revoked,
+//!   the unsent work saved to a file, then nothing readable left.
 //!
 //! The Tauri shell (`src-tauri/`) is a thin layer of commands over this crate.
 
@@ -31,6 +33,7 @@ pub mod reminders;
 pub mod session;
 pub mod store;
 pub mod sync;
+pub mod wipe;
 
 pub use error::{CoreError, CoreResult};
 pub use store::Store;

@@ -162,6 +162,14 @@ impl Session {
         self.tokens.lock().await.access = None;
     }
 
+    /// Forgets the session on this device: `session.json` and the refresh
+    /// token (keyring and file), so nothing here can act as this user.
+    pub fn forget(&self) -> CoreResult<()> {
+        remove_if_present(&self.data_dir.join("session.json"))?;
+        forget_refresh_token(&self.data_dir, self.api.base_url(), &self.user)?;
+        Ok(())
+    }
+
     /// Signs out, at once: the session is forgotten here before anything
     /// else, and the returned future tells the server (ending the sign-in
     /// everywhere it is checked) when it can be reached, within a few
@@ -169,8 +177,7 @@ impl Session {
     /// in the background. The replica file stays for this user's next
     /// sign-in (its outbox included); no other user can open it.
     pub fn sign_out(&self) -> CoreResult<impl std::future::Future<Output = ()> + Send + 'static> {
-        remove_if_present(&self.data_dir.join("session.json"))?;
-        forget_refresh_token(&self.data_dir, self.api.base_url(), &self.user)?;
+        self.forget()?;
         // The tokens as they are now; a refresh still in flight (holding the
         // lock) means the server cannot be told, which only leaves the
         // sign-in to expire there on its own.

@@ -13,7 +13,7 @@ use tauri_specta::{Builder, collect_commands, collect_events};
 use crate::commands::{
     attachments, customers, follow_ups, inbox, integrations, overview, session, tickets, window,
 };
-use crate::events::{OpenCustomer, OpenFollowUps, SyncStatusChanged};
+use crate::events::{AccessEnded, OpenCustomer, OpenFollowUps, SyncStatusChanged};
 
 pub fn builder() -> Builder<tauri::Wry> {
     Builder::<tauri::Wry>::new()
@@ -83,6 +83,7 @@ pub fn builder() -> Builder<tauri::Wry> {
         ])
         .events(collect_events![
             SyncStatusChanged,
+            AccessEnded,
             OpenCustomer,
             OpenFollowUps
         ])

@@ -6,12 +6,13 @@
 
 use crm_desktop_core::reminders::ReminderAction;
 use crm_desktop_core::sync::SyncStatus;
+use crm_desktop_core::wipe::Wiped;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Manager};
 use tauri_specta::Event;
 use uuid::Uuid;
 
-use crate::state::Notifier;
+use crate::state::{AppState, Notifier};
 
 /// The sync engine's status changed.
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, Event)]
@@ -27,6 +28,16 @@ pub struct OpenCustomer {
 /// summary).
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type, Event)]
 pub struct OpenFollowUps;
+
+/// The server ended this device's access, and the user's data was removed
+/// from it (the unsent work saved first, see `saved_to`); or the removal
+/// failed (`error`), which the window must say just as plainly.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type, Event)]
+pub struct AccessEnded {
+    pub wiped: Option<Wiped>,
+    pub reason: String,
+    pub error: Option<String>,
+}
 
 /// Delivers the core's news to the main window.
 pub struct WindowNotifier {
@@ -44,6 +55,32 @@ impl Notifier for WindowNotifier {
         if let Err(e) = SyncStatusChanged(status).emit(&self.app) {
             tracing::debug!(error = %e, "sync status not delivered");
         }
+    }
+
+    fn access_ended(&self, reason: String) {
+        let app = self.app.clone();
+        tauri::async_runtime::spawn(async move {
+            let state = app.state::<AppState>();
+            let event = match state.end_access(&reason).await {
+                Ok(wiped) => AccessEnded {
+                    wiped: Some(wiped),
+                    reason,
+                    error: None,
+                },
+                Err(e) => {
+                    tracing::error!(error = %e, "access ended, but this device's data could not all be removed");
+                    AccessEnded {
+                        wiped: None,
+                        reason,
+                        error: Some(e.to_string()),
+                    }
+                }
+            };
+            bring_forward(&app);
+            if let Err(e) = event.emit(&app) {
+                tracing::warn!(error = %e, "could not tell the window that access ended");
+            }
+        });
     }
 
     fn reminder_action(&self, action: ReminderAction) {

@@ -13,7 +13,8 @@ use std::sync::{Arc, Mutex};
 use crm_desktop_core::error::ErrorReport;
 use crm_desktop_core::reminders::{self, OnAction, RemindersHandle};
 use crm_desktop_core::session::Session;
-use crm_desktop_core::sync::{self, EngineOptions, SyncHandle, SyncStatus};
+use crm_desktop_core::sync::{self, EngineOptions, SyncHandle, SyncState, SyncStatus};
+use crm_desktop_core::wipe::{self, Wiped};
 use crm_desktop_core::{CoreError, CoreResult, Store};
 use crm_domain::auth::Account;
 use tokio::sync::watch;
@@ -39,6 +40,10 @@ pub struct AppState {
 pub trait Notifier: Send + Sync + 'static {
     fn sync_status(&self, status: SyncStatus);
     fn reminder_action(&self, action: reminders::ReminderAction);
+    /// The server ended this device's access (account deactivated, sign-in
+    /// revoked): the shell wipes the user's data here
+    /// ([`AppState::end_access`]) and tells the window.
+    fn access_ended(&self, reason: String);
 }
 
 impl AppState {
@@ -135,6 +140,34 @@ impl AppState {
         running.reminders.stop().await;
         drop(running.store);
         Some(running.session)
+    }
+
+    /// The server ended this device's access: stops everything, saves the
+    /// unsent work to a file and removes the user's data from this device
+    /// (`crm_desktop_core::wipe`).
+    pub async fn end_access(&self, reason: &str) -> CoreResult<Wiped> {
+        let Some(running) = self.running.lock().await.take() else {
+            return Err(CoreError::SignInRequired);
+        };
+        running.engine.stop().await;
+        running.reminders.stop().await;
+        // A command may hold the replica for a moment: wait for it.
+        let mut store = running.store;
+        let store = loop {
+            match Arc::try_unwrap(store) {
+                Ok(mutex) => break mutex.into_inner().map_err(|_| poisoned())?,
+                Err(shared) => {
+                    store = shared;
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        };
+        let session = running.session;
+        let data_dir = self.config.data_dir.clone();
+        let reason = reason.to_owned();
+        tokio::task::spawn_blocking(move || wipe::wipe(&data_dir, &session, store, &reason))
+            .await
+            .map_err(|e| CoreError::Malformed(e.to_string()))?
     }
 
     /// Stops everything without signing out (the app is closing, or another
@@ -287,7 +320,14 @@ fn forward_status(
                 rounds = current.rounds;
                 reminders.notify_one();
             }
+            let ended = (current.state == SyncState::AccessEnded)
+                .then(|| current.message.clone().unwrap_or_default());
             notifier.sync_status(current);
+            if let Some(reason) = ended {
+                // Once: the engine is parked for good, and is stopped now.
+                notifier.access_ended(reason);
+                return;
+            }
             if status.changed().await.is_err() {
                 return;
             }

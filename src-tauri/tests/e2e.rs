@@ -654,4 +654,23 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
         "the window opens at the size it was left"
     );
     app.close().await;
+    support::wait_for_exit(&bens_dir).await;
+
+    // Ben leaves the company: Ada deactivates his account. The next time
+    // his app reaches the server it keeps nothing readable, and says so.
+    backend.restart().await;
+    sync_server::accounts::admin::set_active(backend.pool(), ben, false, Some(ada))
+        .await
+        .unwrap();
+    let bens_files = bens_data.path().join("users").join(ben.to_string());
+    assert!(bens_files.join("replica.sqlite3").exists());
+    let app = bens_desk
+        .open_app(&["--data-dir", &bens_dir, "--server", &server])
+        .await;
+    app.text_contains("#access-ended", "deactivated").await;
+    app.find("#login-email").await;
+    app.screenshot("11-access-ended").await;
+    assert!(!bens_files.exists(), "his replica and files are gone");
+    assert!(!bens_data.path().join("session.json").exists());
+    app.close().await;
 }

@@ -35,6 +35,12 @@ describe("attempting a command", () => {
     expect(toaster.current()?.message).toBe("The customer was not found: it may have been deleted, or you can no longer see it.");
   });
 
+  it("leaves 'sign in first' to the status bar and the sign-in form", async () => {
+    toaster.dismiss();
+    await expect(attempt(failed("sign_in_required", "please sign in"))).resolves.toBeUndefined();
+    expect(toaster.current()).toBeNull();
+  });
+
   it("leaves the toast alone on success", async () => {
     toaster.dismiss();
     await expect(attempt(ok("done"))).resolves.toBe("done");

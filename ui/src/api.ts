@@ -65,9 +65,19 @@ export async function attempt<T>(command: Promise<Result<T>>): Promise<T | undef
   try {
     return await call(command);
   } catch (error) {
-    showError(toReport(error).message);
+    toastReport(toReport(error));
     return undefined;
   }
+}
+
+/**
+ * Shows a failure in the toast, except "sign in first": the status bar (or
+ * the sign-in form, once signed out) already says that, and commands still
+ * in flight while the session ends would repeat it.
+ */
+export function toastReport(report: ErrorReport): void {
+  if (report.code === "sign_in_required") return;
+  showError(report.message);
 }
 
 /**

@@ -10,6 +10,7 @@
 // quietly (hooks.ts: useLoad).
 
 import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { accessEndedWords, accessEndingWords } from "./access";
 import { attempt, call, toReport } from "./api";
 import {
   commands,
@@ -44,7 +45,7 @@ import { TicketPage } from "./screens/TicketPage";
 import { Tickets } from "./screens/Tickets";
 import { isTyping, matchShortcut, type NavTarget } from "./shortcuts";
 import { bringsNewData } from "./status";
-import { showError } from "./toast";
+import { showError, toaster } from "./toast";
 
 // ------------------------------------------------------------------ App
 
@@ -57,12 +58,24 @@ export function App() {
   const [signInServer, setSignInServer] = useState("");
   /** The server revoked the session: the sign-in form shows over the app. */
   const [signingInAgain, setSigningInAgain] = useState(false);
+  /** The server ended this device's access and its data was removed: said on the sign-in form. */
+  const [accessEnded, setAccessEnded] = useState<string | null>(null);
   const [status, setStatus] = useState<SyncStatus_Serialize | null>(null);
   /** Goes up each time a status event says new data may have arrived. */
   const [syncVersion, setSyncVersion] = useState(0);
   const lastStatus = useRef<SyncStatus_Serialize | null>(null);
 
   const applyStatus = useCallback((next: SyncStatus_Serialize) => {
+    if (next.state === "access_ended") {
+      // Leave the app at once: its data is being removed, and no screen
+      // should ask for it meanwhile. The accessEnded event says the rest.
+      lastStatus.current = null;
+      setStatus(null);
+      setSigningInAgain(false);
+      setSession(null);
+      setAccessEnded(accessEndingWords(next.message));
+      return;
+    }
     if (bringsNewData(lastStatus.current, next)) setSyncVersion((n) => n + 1);
     lastStatus.current = next;
     setStatus(next);
@@ -85,6 +98,23 @@ export function App() {
       .then(
         (stop) => (gone ? stop() : (unlisten = stop)),
         (failure) => showError(`Cannot follow the sync status: ${toReport(failure).message}`),
+      );
+    // The account was deactivated or this sign-in revoked: the core has
+    // removed the user's data here; the window leaves the app and says so.
+    let unlistenEnded: (() => void) | undefined;
+    events.accessEnded
+      .listen((event) => {
+        lastStatus.current = null;
+        setStatus(null);
+        setSigningInAgain(false);
+        setSession(null);
+        forgetScreenMemory();
+        toaster.dismiss();
+        setAccessEnded(accessEndedWords(event.payload));
+      })
+      .then(
+        (stop) => (gone ? stop() : (unlistenEnded = stop)),
+        (failure) => showError(`Cannot follow the session: ${toReport(failure).message}`),
       );
 
     (async () => {
@@ -109,10 +139,12 @@ export function App() {
     return () => {
       gone = true;
       unlisten?.();
+      unlistenEnded?.();
     };
   }, [applyStatus, applyFirstStatus]);
 
   async function onSignedIn(signedIn: SessionInfo_Serialize) {
+    setAccessEnded(null);
     setSession(signedIn);
     setSigningInAgain(false);
     // startup() now reports the running engine's status for the status bar.
@@ -147,7 +179,7 @@ export function App() {
   } else if (!started || !vocabulary) {
     body = <main class="starting">Starting…</main>;
   } else if (!session) {
-    body = <SignIn server={signInServer} onSignedIn={onSignedIn} />;
+    body = <SignIn server={signInServer} onSignedIn={onSignedIn} notice={accessEnded} />;
   } else {
     body = (
       <>

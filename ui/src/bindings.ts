@@ -134,12 +134,42 @@ export const commands = {
 
 /** Events */
 export const events = {
+	accessEnded: makeEvent<AccessEnded_Serialize, AccessEnded_Deserialize>("access-ended"),
 	openCustomer: makeEvent<OpenCustomer, OpenCustomer>("open-customer"),
 	openFollowUps: makeEvent<OpenFollowUps, OpenFollowUps>("open-follow-ups"),
 	syncStatusChanged: makeEvent<SyncStatusChanged_Serialize, SyncStatusChanged_Deserialize>("sync-status-changed"),
 };
 
 /* Types */
+/**
+ *  The server ended this device's access, and the user's data was removed
+ *  from it (the unsent work saved first, see `saved_to`); or the removal
+ *  failed (`error`), which the window must say just as plainly.
+ */
+export type AccessEnded = AccessEnded_Serialize | AccessEnded_Deserialize;
+
+/**
+ *  The server ended this device's access, and the user's data was removed
+ *  from it (the unsent work saved first, see `saved_to`); or the removal
+ *  failed (`error`), which the window must say just as plainly.
+ */
+export type AccessEnded_Deserialize = {
+	wiped?: Wiped_Deserialize | null,
+	reason: string,
+	error?: string | null,
+};
+
+/**
+ *  The server ended this device's access, and the user's data was removed
+ *  from it (the unsent work saved first, see `saved_to`); or the removal
+ *  failed (`error`), which the window must say just as plainly.
+ */
+export type AccessEnded_Serialize = {
+	wiped: Wiped_Serialize | null,
+	reason: string,
+	error: string | null,
+};
+
 /**  The signed-in user's own account. */
 export type Account = Account_Serialize | Account_Deserialize;
 
@@ -1262,6 +1292,12 @@ export type SyncState =
 "not_responding" | 
 /**  The session was revoked: sign in again (the outbox is kept). */
 "sign_in_required" | 
+/**
+ *  The account was deactivated or this device's sign-in ended from
+ *  elsewhere: the app saves the unsent work to a file and keeps
+ *  nothing readable (`crate::wipe`).
+ */
+"access_ended" | 
 /**  This app is too old for the server (the outbox is kept). */
 "upgrade_required" | "stopped";
 
@@ -1723,6 +1759,31 @@ export type Webhook_Serialize = {
 	created_by: string,
 	created_at: string,
 	updated_at: string,
+};
+
+/**  What a wipe did, for the window to say. */
+export type Wiped = Wiped_Serialize | Wiped_Deserialize;
+
+/**  What a wipe did, for the window to say. */
+export type Wiped_Deserialize = {
+	/**  Why, in the server's words. */
+	reason: string,
+	/**  Where the unsent work was saved (none when there was none). */
+	saved_to?: string | null,
+	/**  How many changes and files were saved there. */
+	saved_changes: number,
+	saved_files: number,
+};
+
+/**  What a wipe did, for the window to say. */
+export type Wiped_Serialize = {
+	/**  Why, in the server's words. */
+	reason: string,
+	/**  Where the unsent work was saved (none when there was none). */
+	saved_to: string | null,
+	/**  How many changes and files were saved there. */
+	saved_changes: number,
+	saved_files: number,
 };
 
 /* Tauri Specta runtime */

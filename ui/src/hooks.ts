@@ -5,11 +5,10 @@
 
 import { getCurrentWebview } from "@tauri-apps/api/webview";
 import { useEffect, useLayoutEffect, useRef, useState } from "preact/hooks";
-import { call, onNotFound, toReport, type Result } from "./api";
+import { call, onNotFound, toastReport, toReport, type Result } from "./api";
 import type { ErrorReport, FieldMessage } from "./bindings";
 import { useApp } from "./context";
 import { messagesByField, type Messages } from "./forms";
-import { showError } from "./toast";
 
 export interface Loaded<T> {
   /** The latest data; kept while a reload runs, so nothing flickers. */
@@ -60,7 +59,7 @@ export function useLoad<T>(load: () => Promise<Result<T>>, inputs: unknown[], op
       (failure) => {
         if (mine !== latest.current) return;
         const error = toReport(failure);
-        if (!optionsRef.current.onError?.(error)) showError(error.message);
+        if (!optionsRef.current.onError?.(error)) toastReport(error);
         setState((old) => ({ key, data: old.key === key || optionsRef.current.keep ? old.data : undefined, error }));
       },
     );

@@ -23,6 +23,8 @@ export function connectionLabel(state: SyncState): string {
       return "Sign-in required";
     case "upgrade_required":
       return "Update required";
+    case "access_ended":
+      return "Access ended";
     case "stopped":
       return "Stopped";
     default:

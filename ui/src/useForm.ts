@@ -6,11 +6,10 @@
 // what no field says.
 
 import { useRef, useState } from "preact/hooks";
-import { call, toReport, type Result } from "./api";
+import { call, toastReport, toReport, type Result } from "./api";
 import type { FieldMessage } from "./bindings";
 import { messagesByField, saveFailureSentence, visibleMessages, type Messages } from "./forms";
 import { useCheck } from "./hooks";
-import { showError } from "./toast";
 
 export interface FormOptions<F, D> {
   /** The draft the form would send now (also what is checked). */
@@ -67,7 +66,7 @@ export function useForm<F extends object, D>(initial: F | (() => F), options: Fo
       const report = toReport(failure);
       setFromSave(messagesByField(report.fields));
       setFormError(saveFailureSentence(report));
-      if (report.code !== "invalid") showError(report.message);
+      if (report.code !== "invalid") toastReport(report);
       return undefined;
     } finally {
       setSaving(false);

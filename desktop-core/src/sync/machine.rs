@@ -23,6 +23,8 @@ pub(crate) enum RoundEnd {
     /// The server did not accept the access token (it may just have
     /// expired).
     Unauthorized(String),
+    /// The account was deactivated or this sign-in revoked: never retried.
+    AccessEnded(String),
     /// This app is too old for the server.
     UpgradeRequired,
     /// The server took the connection but said nothing for too long.
@@ -117,6 +119,9 @@ impl Machine {
                         wait: Duration::ZERO,
                     }
                 }
+            }
+            RoundEnd::AccessEnded(message) => {
+                decide((SyncState::AccessEnded, Some(message)), true, PARKED)
             }
             RoundEnd::UpgradeRequired => decide(
                 (
@@ -246,5 +251,16 @@ mod tests {
         assert!(message.is_some());
         assert_eq!(d.wait, PARKED);
         assert!(!d.drop_access_token);
+    }
+
+    #[test]
+    fn access_ended_parks_the_engine_at_once_without_a_second_try() {
+        let mut m = machine();
+        let d = m.round_ended(RoundEnd::AccessEnded("deactivated".into()), 0.5);
+        assert_eq!(
+            d.publish,
+            Some((SyncState::AccessEnded, Some("deactivated".to_string())))
+        );
+        assert_eq!(d.wait, PARKED);
     }
 }

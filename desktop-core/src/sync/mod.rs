@@ -52,6 +52,10 @@ pub enum SyncState {
     NotResponding,
     /// The session was revoked: sign in again (the outbox is kept).
     SignInRequired,
+    /// The account was deactivated or this device's sign-in ended from
+    /// elsewhere: the app saves the unsent work to a file and keeps
+    /// nothing readable (`crate::wipe`).
+    AccessEnded,
     /// This app is too old for the server (the outbox is kept).
     UpgradeRequired,
     Stopped,
@@ -275,6 +279,10 @@ impl Engine {
                 }
                 Err(RoundError::Api(ApiError::Unauthorized(message))) => {
                     RoundEnd::Unauthorized(message)
+                }
+                Err(RoundError::Api(ApiError::AccessEnded { message, .. })) => {
+                    tracing::warn!(%message, "access ended");
+                    RoundEnd::AccessEnded(message)
                 }
                 Err(RoundError::Api(ApiError::UpgradeRequired)) => RoundEnd::UpgradeRequired,
                 Err(RoundError::Api(e)) => {
@@ -586,6 +594,12 @@ async fn listen(
             result = attempt => {
                 match result {
                     Ok(()) => failures = 0,
+                    Err(ApiError::AccessEnded { .. }) => {
+                        // For good: a round finds out too, and the app
+                        // keeps nothing readable.
+                        wake.notify_one();
+                        return;
+                    }
                     Err(ApiError::Unauthorized(_)) => {
                         session.invalidate_access().await;
                         failures += 1;

@@ -12,10 +12,12 @@ interface SignInProps {
   email?: string;
   /** Shown when the user is signing in again, with a way back to the app. */
   onCancel?: () => void;
+  /** Something the user must read first (their access on this computer ended). */
+  notice?: string | null;
   onSignedIn: (session: SessionInfo_Serialize) => void;
 }
 
-export function SignIn({ server: initialServer, email: initialEmail = "", onCancel, onSignedIn }: SignInProps) {
+export function SignIn({ server: initialServer, email: initialEmail = "", onCancel, onSignedIn, notice }: SignInProps) {
   const [server, setServer] = useState(initialServer);
   const [email, setEmail] = useState(initialEmail);
   const [password, setPassword] = useState("");
@@ -63,6 +65,11 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
           <span class="brand-mark" aria-hidden="true">F</span> Field CRM
         </div>
         <h1>{onCancel ? "Sign in again" : "Sign in"}</h1>
+        {notice && (
+          <p id="access-ended" class="notice" role="alert">
+            {notice}
+          </p>
+        )}
         <p class="muted">
           {onCancel
             ? "The server asked you to sign in again. Your unsent changes are kept."
