@@ -126,6 +126,23 @@ impl Api {
         self.post("/auth/login", None, &body).await
     }
 
+    /// Sets a new password with an admin's one-time code, and signs in.
+    pub async fn reset_password(
+        &self,
+        email: &str,
+        code: &str,
+        new_password: &str,
+    ) -> Result<Session, ApiError> {
+        let body = crm_domain::auth::PasswordReset {
+            email: email.to_string(),
+            code: code.to_string(),
+            new_password: new_password.to_string(),
+            device_name: device_name(),
+            platform: Some(std::env::consts::OS.to_owned()),
+        };
+        self.post("/auth/password-reset", None, &body).await
+    }
+
     pub async fn refresh(&self, refresh_token: &str) -> Result<Session, ApiError> {
         let body = RefreshRequest {
             refresh_token: refresh_token.to_string(),

@@ -17,12 +17,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
-use crate::api::ApiError;
+use crate::CoreResult;
+use crate::online::{self, Context, NO_BODY};
 use crate::session::Session;
-use crate::{CoreError, CoreResult};
-
-/// Nothing to send.
-const NO_BODY: Option<&()> = None;
 
 /// My tokens; an admin with `all` sees everyone's.
 pub async fn tokens(session: &Session, all: bool) -> CoreResult<Vec<IntegrationToken>> {
@@ -128,48 +125,17 @@ pub async fn replay_delivery(
     call(session, Method::POST, &path, NO_BODY).await
 }
 
-/// One call with the user's sign-in: a 401 (an access token the server
-/// stopped taking early) gets one fresh token and one more try.
+/// How this module's calls read when they fail.
+const CONTEXT: Context = Context {
+    offline: "Integrations are kept on the server, so managing them needs a connection.",
+    missing: "integration",
+};
+
 async fn call<B: Serialize, R: DeserializeOwned>(
     session: &Session,
     method: Method,
     path: &str,
     body: Option<&B>,
 ) -> CoreResult<R> {
-    let token = session.access_token().await.map_err(offline_or)?;
-    match session.api().call(method.clone(), path, &token, body).await {
-        Err(ApiError::Unauthorized(_)) => {
-            session.invalidate_access().await;
-            let token = session.access_token().await.map_err(offline_or)?;
-            session
-                .api()
-                .call(method, path, &token, body)
-                .await
-                .map_err(offline_or)
-        }
-        other => other.map_err(offline_or),
-    }
-}
-
-/// The server's answer as the user reads it: a refusal keeps its words (a
-/// 403 as a refusal), an unreachable server says why the page needs it.
-fn offline_or(error: ApiError) -> CoreError {
-    match error {
-        e if e.is_transient() => CoreError::Remote(
-            "The server cannot be reached. Integrations are kept on the server, so managing them needs a connection."
-                .into(),
-        ),
-        ApiError::Refused {
-            status: 403,
-            message,
-            ..
-        } => CoreError::Forbidden(message),
-        ApiError::Refused {
-            status: 404,
-            ..
-        } => CoreError::NotFound {
-            what: "integration",
-        },
-        other => other.into(),
-    }
+    online::call(session, CONTEXT, method, path, body).await
 }

@@ -18,17 +18,21 @@
 //!   it (their upload is the engine's, in outbox order).
 //! - [`integrations`]: the user's integration tokens and webhooks, which
 //!   live on the server only (online only).
+//! - [`account`]: my devices and password, and the team's accounts for
+//!   admins (online only); [`online`] is how such calls are made.
 //! - [`wipe`]: when the account is deactivated or this sign-in revoked,
 //!   the unsent work saved to a file, then nothing readable left.
 //!
 //! The Tauri shell (`src-tauri/`) is a thin layer of commands over this crate.
 
+pub mod account;
 pub mod api;
 pub mod error;
 pub mod files;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
 pub mod integrations;
+pub mod online;
 pub mod reminders;
 pub mod session;
 pub mod store;

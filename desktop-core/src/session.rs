@@ -57,12 +57,35 @@ impl Session {
         password: &str,
     ) -> CoreResult<Self> {
         let api = Api::new(server_url)?;
-        let session = api.login(email, password).await.map_err(|e| match e {
-            ApiError::Refused { message, .. } | ApiError::Unauthorized(message) => {
-                CoreError::Forbidden(message)
-            }
-            other => other.into(),
-        })?;
+        let session = api.login(email, password).await.map_err(refused)?;
+        Self::established(data_dir, server_url, api, session)
+    }
+
+    /// Sets a new password with the one-time code an admin handed over,
+    /// and signs in with it (needs the network).
+    pub async fn sign_in_with_code(
+        data_dir: &Path,
+        server_url: &str,
+        email: &str,
+        code: &str,
+        new_password: &str,
+    ) -> CoreResult<Self> {
+        crm_domain::validation::validate_new_password(new_password, &[email])?;
+        let api = Api::new(server_url)?;
+        let session = api
+            .reset_password(email, code, new_password)
+            .await
+            .map_err(refused)?;
+        Self::established(data_dir, server_url, api, session)
+    }
+
+    /// Keeps a session the server just gave, for offline use.
+    fn established(
+        data_dir: &Path,
+        server_url: &str,
+        api: Api,
+        session: ServerSession,
+    ) -> CoreResult<Self> {
         let file = SessionFile {
             server_url: server_url.to_string(),
             user: session.user.clone(),
@@ -204,6 +227,17 @@ impl Session {
                 tracing::info!(error = %e, "the server was not told of the sign-out");
             }
         })
+    }
+}
+
+/// A sign-in the server refused, in its words (a deactivated account is
+/// told so, as access ended).
+fn refused(error: ApiError) -> CoreError {
+    match error {
+        ApiError::Refused { message, .. } | ApiError::Unauthorized(message) => {
+            CoreError::Forbidden(message)
+        }
+        other => other.into(),
     }
 }
 

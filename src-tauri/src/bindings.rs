@@ -11,7 +11,8 @@ use specta_typescript::Typescript;
 use tauri_specta::{Builder, collect_commands, collect_events};
 
 use crate::commands::{
-    attachments, customers, follow_ups, inbox, integrations, overview, session, tickets, window,
+    account, attachments, customers, follow_ups, inbox, integrations, overview, session, tickets,
+    window,
 };
 use crate::events::{AccessEnded, OpenCustomer, OpenFollowUps, SyncStatusChanged};
 
@@ -22,6 +23,16 @@ pub fn builder() -> Builder<tauri::Wry> {
             session::sign_in,
             session::sign_out,
             session::sync_now,
+            session::sign_in_with_code,
+            account::my_devices,
+            account::revoke_device,
+            account::check_new_password,
+            account::change_password,
+            account::sign_out_everywhere,
+            account::team,
+            account::set_account_active,
+            account::account_devices,
+            account::make_reset_code,
             customers::list_customers,
             customers::customer_list,
             customers::customer_page,

@@ -93,6 +93,23 @@ impl AppState {
         self.start(session, notifier).await
     }
 
+    /// Sets a new password with an admin's one-time code, signs in with it
+    /// (needs the network) and starts syncing.
+    pub async fn sign_in_with_code(
+        &self,
+        server: &str,
+        email: &str,
+        code: &str,
+        new_password: &str,
+        notifier: Arc<dyn Notifier>,
+    ) -> CoreResult<Account> {
+        self.shut_down().await;
+        let session =
+            Session::sign_in_with_code(&self.config.data_dir, server, email, code, new_password)
+                .await?;
+        self.start(session, notifier).await
+    }
+
     async fn start(&self, session: Session, notifier: Arc<dyn Notifier>) -> CoreResult<Account> {
         let account = session.user().clone();
         let session = Arc::new(session);

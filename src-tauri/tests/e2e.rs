@@ -571,6 +571,37 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
         .unwrap();
     assert_eq!(answer.status(), 401, "a revoked token is refused at once");
 
+    // Ada looks after the team: Ben's signed-in devices, and a one-time
+    // code to hand over should he forget his password.
+    admin.click("#nav-team").await;
+    admin.find("#team[data-loaded='true']").await;
+    admin.count("#team-list .account-item", 2).await;
+    let bens_row = format!("#team-list .account-item[data-id='{ben}']");
+    admin
+        .click(&format!("{bens_row} [data-action='devices']"))
+        .await;
+    admin.count(&format!("{bens_row} .device-row"), 1).await;
+    admin
+        .click(&format!("{bens_row} [data-action='reset-code']"))
+        .await;
+    let code = admin
+        .find("#reset-code-value")
+        .await
+        .prop("value")
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    assert_eq!(code.len(), 14, "{code}");
+    admin.screenshot("9a4-team-reset-code").await;
+    admin.click("#reset-code-done").await;
+    // Her own account: this device, marked.
+    admin.click("#nav-account").await;
+    admin.find("#account[data-loaded='true']").await;
+    admin
+        .count("#devices .device-row[data-current='true']", 1)
+        .await;
+    admin.screenshot("9a5-my-account").await;
+
     // The server freezes (takes connections, answers nothing). Ada's next
     // change waits to be sent, and the bar says why within the silence
     // limit instead of "Online".

@@ -35,8 +35,11 @@ import { CustomerPage } from "./screens/CustomerPage";
 import { Customers } from "./screens/Customers";
 import { Dashboard } from "./screens/Dashboard";
 import { FollowUps } from "./screens/FollowUps";
+import { Account } from "./screens/Account";
 import { Integrations } from "./screens/Integrations";
+import { Team } from "./screens/Team";
 import { RenameTokenForm, RotateForm, SecretShown, TokenForm, WebhookForm } from "./screens/IntegrationForms";
+import { PasswordConfirm, ResetCodeShown } from "./screens/AccountDialogs";
 import { Inbox } from "./screens/Inbox";
 import { InteractionForm } from "./screens/InteractionForm";
 import { SignIn } from "./screens/SignIn";
@@ -240,6 +243,7 @@ const NAV: { to: NavTarget; label: string; keys: string }[] = [
   { to: "inbox", label: "Inbox", keys: "Alt+3" },
   { to: "dashboard", label: "Dashboard", keys: "Alt+4" },
   { to: "integrations", label: "Integrations", keys: "Alt+6" },
+  { to: "team", label: "Team", keys: "Alt+7" },
 ];
 
 /**
@@ -439,9 +443,10 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
       goBack,
       openDialog: setDialog,
       closeDialog,
+      signOut: onSignOut,
       setNewAction,
     }),
-    [session, vocabulary, products, colleagues, version, upload, refresh, navigate, goBack, closeDialog, setNewAction],
+    [session, vocabulary, products, colleagues, version, upload, refresh, navigate, goBack, closeDialog, setNewAction, onSignOut],
   );
 
   const current = screen ? section(screen) : null;
@@ -459,7 +464,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
             Field CRM
           </div>
           <nav class="nav" aria-label="Main">
-            {NAV.map((item) => (
+            {NAV.filter((item) => item.to !== "team" || session.account.role === "admin").map((item) => (
               <button
                 key={item.to}
                 id={`nav-${item.to}`}
@@ -484,7 +489,14 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
             ))}
           </nav>
           <div class="sidebar-foot">
-            <div class="who" title={`${session.account.email} on ${session.server}`}>
+            <button
+              id="nav-account"
+              type="button"
+              class={current === "account" ? "who active" : "who"}
+              aria-current={current === "account" ? "page" : undefined}
+              title={`My account: ${session.account.email} on ${session.server}`}
+              onClick={() => navigate({ name: "account" })}
+            >
               <span class="avatar" aria-hidden="true">
                 {who.charAt(0).toUpperCase()}
               </span>
@@ -492,7 +504,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
                 <span class="ellipsis strong">{who}</span>
                 <span class="ellipsis muted small">{session.account.email}</span>
               </span>
-            </div>
+            </button>
             <button id="sign-out" type="button" class="button subtle small" onClick={requestSignOut}>
               Sign out
             </button>
@@ -551,6 +563,10 @@ function ScreenView({ screen, back, onMissing }: { screen: Screen; back?: Screen
       return <FollowUps />;
     case "integrations":
       return <Integrations />;
+    case "account":
+      return <Account />;
+    case "team":
+      return <Team />;
   }
 }
 
@@ -671,6 +687,18 @@ function DialogView({ dialog }: { dialog: DialogSpec }) {
       return (
         <Dialog id="secret-dialog" title={dialog.what === "token" ? "Your new token" : "Your webhook's signing secret"} onClose={closeDialog}>
           <SecretShown what={dialog.what} name={dialog.name} secret={dialog.secret} expiresAt={dialog.expiresAt} onDone={closeDialog} />
+        </Dialog>
+      );
+    case "password":
+      return (
+        <Dialog id={dialog.id} title={dialog.title} onClose={closeDialog}>
+          <PasswordConfirm text={dialog.text} action={dialog.action} run={dialog.run} onCancel={closeDialog} />
+        </Dialog>
+      );
+    case "reset-code":
+      return (
+        <Dialog id="reset-code-dialog" title={`A reset code for ${dialog.name}`} onClose={closeDialog}>
+          <ResetCodeShown name={dialog.name} email={dialog.email} code={dialog.code} expiresAt={dialog.expiresAt} onDone={closeDialog} />
         </Dialog>
       );
     case "confirm":

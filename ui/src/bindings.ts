@@ -15,6 +15,32 @@ export const commands = {
 	 *  status once that round has ended, so the window can say how it went.
 	 */
 	syncNow: () => typedError<SyncStatus_Serialize, ErrorReport>(__TAURI_INVOKE("sync_now")),
+	/**
+	 *  Sets a new password with the one-time code an admin handed over, and
+	 *  signs in with it.
+	 */
+	signInWithCode: (server: string, email: string, code: string, newPassword: string) => typedError<SessionInfo_Serialize, ErrorReport>(__TAURI_INVOKE("sign_in_with_code", { server, email, code, newPassword })),
+	/**  My devices signed in now, this one first. */
+	myDevices: () => typedError<DeviceSession_Serialize[], ErrorReport>(__TAURI_INVOKE("my_devices")),
+	/**
+	 *  Ends a device's sign-in: one of mine with my password, or (admins)
+	 *  anyone's with none. That device keeps nothing readable.
+	 */
+	revokeDevice: (id: string, password: string | null) => typedError<null, ErrorReport>(__TAURI_INVOKE("revoke_device", { id, password })),
+	/**  A new password's broken rules, as the form shows them while typing. */
+	checkNewPassword: (password: string) => typedError<FieldMessage[], ErrorReport>(__TAURI_INVOKE("check_new_password", { password })),
+	/**  Changes my password; my other devices must sign in again. */
+	changePassword: (current: string, replacement: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("change_password", { current, replacement })),
+	/**  Ends every sign-in of mine, then signs out here. */
+	signOutEverywhere: (password: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("sign_out_everywhere", { password })),
+	/**  Admins: every account, active ones first. */
+	team: () => typedError<AccountSummary_Serialize[], ErrorReport>(__TAURI_INVOKE("team")),
+	/**  Admins: deactivates (`active: false`) or reactivates an account. */
+	setAccountActive: (id: string, active: boolean) => typedError<AccountSummary_Serialize, ErrorReport>(__TAURI_INVOKE("set_account_active", { id, active })),
+	/**  Admins: an account's devices signed in now. */
+	accountDevices: (id: string) => typedError<DeviceSession_Serialize[], ErrorReport>(__TAURI_INVOKE("account_devices", { id })),
+	/**  Admins: a one-time password reset code to hand over, shown once. */
+	makeResetCode: (id: string) => typedError<ResetCode, ErrorReport>(__TAURI_INVOKE("make_reset_code", { id })),
 	/**  A few customers matching what was typed (the ticket form's picker). */
 	listCustomers: (filter: CustomerFilter_Deserialize) => typedError<CustomerListItem_Serialize[], ErrorReport>(__TAURI_INVOKE("list_customers", { filter })),
 	/**
@@ -172,6 +198,37 @@ export type AccessEnded_Serialize = {
 
 /**  The signed-in user's own account. */
 export type Account = Account_Serialize | Account_Deserialize;
+
+/**  An account as admins manage it. */
+export type AccountSummary = AccountSummary_Serialize | AccountSummary_Deserialize;
+
+/**  An account as admins manage it. */
+export type AccountSummary_Deserialize = {
+	id: string,
+	email: string,
+	full_name?: string | null,
+	role: UserRole,
+	created_at: string,
+	last_sign_in_at?: string | null,
+	/**  Set while the account is deactivated. */
+	deactivated_at?: string | null,
+	/**  Devices signed in now. */
+	active_sessions: number,
+};
+
+/**  An account as admins manage it. */
+export type AccountSummary_Serialize = {
+	id: string,
+	email: string,
+	full_name: string | null,
+	role: UserRole,
+	created_at: string,
+	last_sign_in_at: string | null,
+	/**  Set while the account is deactivated. */
+	deactivated_at: string | null,
+	/**  Devices signed in now. */
+	active_sessions: number,
+};
 
 /**  The signed-in user's own account. */
 export type Account_Deserialize = {
@@ -629,6 +686,41 @@ export type DeliveryState =
 "failed" | 
 /**  Not sent: the subscriber may not see the row (or it is gone). */
 "skipped";
+
+/**  One sign-in of an account: a device. */
+export type DeviceSession = DeviceSession_Serialize | DeviceSession_Deserialize;
+
+/**  One sign-in of an account: a device. */
+export type DeviceSession_Deserialize = {
+	id: string,
+	device_name?: string | null,
+	platform?: string | null,
+	created_at: string,
+	first_address?: string | null,
+	/**  When it last renewed its access (a few times an hour while in use). */
+	last_seen_at: string,
+	last_address?: string | null,
+	/**  The absolute end of this sign-in. */
+	expires_at: string,
+	/**  The session this list was asked with. */
+	current: boolean,
+};
+
+/**  One sign-in of an account: a device. */
+export type DeviceSession_Serialize = {
+	id: string,
+	device_name: string | null,
+	platform: string | null,
+	created_at: string,
+	first_address: string | null,
+	/**  When it last renewed its access (a few times an hour while in use). */
+	last_seen_at: string,
+	last_address: string | null,
+	/**  The absolute end of this sign-in. */
+	expires_at: string,
+	/**  The session this list was asked with. */
+	current: boolean,
+};
 
 /**
  *  What the UI receives for an error: a code, a sentence, and per-field
@@ -1185,6 +1277,12 @@ export type RejectionCode_Serialize =
 "invalid_value" | 
 /**  A code this build does not know (from a newer peer). */
 "unknown";
+
+/**  A one-time password reset code, shown to the admin who made it, once. */
+export type ResetCode = {
+	code: string,
+	expires_at: string,
+};
 
 export type SearchHit = SearchHit_Serialize | SearchHit_Deserialize;
 

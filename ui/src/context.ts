@@ -33,7 +33,11 @@ export type DialogSpec =
   /** A secret, shown this once. */
   | { kind: "secret"; what: "token" | "webhook"; name: string; secret: string; expiresAt?: string | null }
   /** A yes-or-no question before something that cannot be undone. */
-  | { kind: "confirm"; id: string; title: string; text: string; action: string; confirm: () => void };
+  | { kind: "confirm"; id: string; title: string; text: string; action: string; confirm: () => void }
+  /** The same, confirmed with the user's password; `run` throws to say it failed. */
+  | { kind: "password"; id: string; title: string; text: string; action: string; run: (password: string) => Promise<void> }
+  /** A one-time password reset code, shown to the admin once. */
+  | { kind: "reset-code"; name: string; email: string; code: string; expiresAt: string };
 
 export interface AppContextValue {
   session: SessionInfo_Serialize;
@@ -61,6 +65,12 @@ export interface AppContextValue {
   /** Back to the previous screen (or `fallback` when there is none). */
   goBack(fallback: Screen): void;
   openDialog(dialog: DialogSpec): void;
+  /**
+   * Signs out here at once and shows the sign-in form (unsent work stays in
+   * the replica for the next sign-in); for a sign-out already decided, as
+   * after "sign out everywhere".
+   */
+  signOut(): void;
   closeDialog(): void;
   /**
    * The current screen's answer to the "n" shortcut; a screen sets it while

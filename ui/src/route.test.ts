@@ -21,6 +21,8 @@ describe("remembered screens", () => {
       { name: "inbox" },
       { name: "dashboard" },
       { name: "integrations" },
+      { name: "account" },
+      { name: "team" },
     ];
     for (const screen of screens) {
       expect(parseScreen(formatScreen(screen))).toEqual(screen);

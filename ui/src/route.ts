@@ -10,7 +10,9 @@ export type Screen =
   | { name: "follow-ups" }
   | { name: "inbox" }
   | { name: "dashboard" }
-  | { name: "integrations" };
+  | { name: "integrations" }
+  | { name: "account" }
+  | { name: "team" };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -38,6 +40,8 @@ export function parseScreen(text: string | null | undefined): Screen {
     case "inbox":
     case "dashboard":
     case "integrations":
+    case "account":
+    case "team":
       return id === undefined ? { name } : HOME;
     case "customer":
     case "ticket":
@@ -52,7 +56,9 @@ export function sameScreen(a: Screen, b: Screen): boolean {
 }
 
 /** The top-level screens the navigation offers, for "which nav item is current". */
-export function section(screen: Screen): "customers" | "tickets" | "follow-ups" | "inbox" | "dashboard" | "integrations" {
+export function section(
+  screen: Screen,
+): "customers" | "tickets" | "follow-ups" | "inbox" | "dashboard" | "integrations" | "account" | "team" {
   switch (screen.name) {
     case "customer":
       return "customers";
@@ -104,6 +110,10 @@ export function backLabel(target: Screen, title?: string | null): string {
       return "Dashboard";
     case "integrations":
       return "Integrations";
+    case "account":
+      return "My account";
+    case "team":
+      return "Team";
     case "customer":
       return title?.trim() || "Previous customer";
     case "ticket":

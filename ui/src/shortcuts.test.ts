@@ -36,8 +36,12 @@ describe("navigation chords", () => {
     expect(matchShortcut({ key: "^", code: "Digit6", altKey: true })).toEqual({ kind: "navigate", to: "integrations" });
   });
 
+  it("map Alt+7 to the team", () => {
+    expect(matchShortcut({ key: "7", altKey: true })).toEqual({ kind: "navigate", to: "team" });
+  });
+
   it("ignore other digits and Ctrl+Alt", () => {
-    expect(matchShortcut({ key: "7", altKey: true })).toBeNull();
+    expect(matchShortcut({ key: "8", altKey: true })).toBeNull();
     expect(matchShortcut({ key: "1", altKey: true, ctrlKey: true })).toBeNull();
     expect(matchShortcut({ key: "1" })).toBeNull();
   });

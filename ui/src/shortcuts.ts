@@ -5,7 +5,7 @@
 // Rule of thumb: chords with Alt/Ctrl work everywhere; bare keys ("n", "/",
 // "?") only when the user is not typing, so they never eat a letter.
 
-export type NavTarget = "customers" | "tickets" | "follow-ups" | "inbox" | "dashboard" | "integrations";
+export type NavTarget = "customers" | "tickets" | "follow-ups" | "inbox" | "dashboard" | "integrations" | "team";
 
 export type Action =
   | { kind: "navigate"; to: NavTarget }
@@ -58,15 +58,16 @@ const NAV_KEYS: Record<string, NavTarget> = {
   "4": "dashboard",
   "5": "follow-ups",
   "6": "integrations",
+  "7": "team",
 };
 
 export function matchShortcut(press: KeyPress): Action | null {
   const { key, code, altKey = false, ctrlKey = false, metaKey = false, shiftKey = false, typing = false } = press;
   const command = ctrlKey || metaKey;
 
-  // Alt+1..6. On a Mac, Alt+1 types "¡", so the physical key (code) counts too.
+  // Alt+1..7. On a Mac, Alt+1 types "¡", so the physical key (code) counts too.
   if (altKey && !command) {
-    const digit = /^Digit([1-6])$/.exec(code ?? "")?.[1] ?? (NAV_KEYS[key] ? key : undefined);
+    const digit = /^Digit([1-7])$/.exec(code ?? "")?.[1] ?? (NAV_KEYS[key] ? key : undefined);
     if (digit) return { kind: "navigate", to: NAV_KEYS[digit] };
   }
 
@@ -95,6 +96,7 @@ export const SHORTCUTS: { keys: string; what: string }[] = [
   { keys: "Alt+4", what: "Dashboard" },
   { keys: "Alt+5", what: "Follow-ups" },
   { keys: "Alt+6", what: "Integrations (tokens and webhooks)" },
+  { keys: "Alt+7", what: "Team (admins)" },
   { keys: "Ctrl+K", what: "Search everything" },
   { keys: "/", what: "Search this list (or everything)" },
   { keys: "N", what: "New customer / new ticket / log interaction" },

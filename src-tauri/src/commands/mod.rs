@@ -4,6 +4,7 @@
 //! `Result<T, ErrorReport>`, so the UI gets one error shape (a code, a
 //! sentence, and per-field messages for forms).
 
+pub mod account;
 pub mod attachments;
 pub mod customers;
 pub mod follow_ups;

@@ -63,6 +63,35 @@ pub async fn sign_in(
     })
 }
 
+/// Sets a new password with the one-time code an admin handed over, and
+/// signs in with it.
+#[tauri::command]
+#[specta::specta]
+pub async fn sign_in_with_code(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    server: String,
+    email: String,
+    code: String,
+    new_password: String,
+) -> Result<SessionInfo, ErrorReport> {
+    let notifier = Arc::new(WindowNotifier::new(app));
+    let account = state
+        .sign_in_with_code(
+            server.trim(),
+            email.trim(),
+            code.trim(),
+            &new_password,
+            notifier,
+        )
+        .await
+        .map_err(|e| ErrorReport::from(&e))?;
+    Ok(SessionInfo {
+        account,
+        server: server.trim().to_owned(),
+    })
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn sign_out(state: State<'_, AppState>) -> Result<(), ErrorReport> {

@@ -23,6 +23,9 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
   const [password, setPassword] = useState("");
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  /** With a one-time code from an admin: the password field takes a new password. */
+  const [withCode, setWithCode] = useState(false);
+  const [code, setCode] = useState("");
   // What the inputs hold right now, even before a re-render (a fast Enter).
   const latest = useRef({ server, email, password });
   latest.current = { server, email, password };
@@ -42,14 +45,21 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
   async function submit() {
     if (busy) return;
     const { server, email, password } = latest.current;
-    if (!server.trim() || !email.trim() || !password) {
-      setError("Enter the server address, your email and your password.");
+    if (!server.trim() || !email.trim() || !password || (withCode && !code.trim())) {
+      setError(
+        withCode
+          ? "Enter the server address, your email, the code an admin gave you and a new password."
+          : "Enter the server address, your email and your password.",
+      );
       return;
     }
     setBusy(true);
     setError(null);
     try {
-      onSignedIn(await call(commands.signIn(server.trim(), email.trim(), password)));
+      const signedIn = withCode
+        ? await call(commands.signInWithCode(server.trim(), email.trim(), code.trim(), password))
+        : await call(commands.signIn(server.trim(), email.trim(), password));
+      onSignedIn(signedIn);
     } catch (failure) {
       setError(toReport(failure).message);
       setPassword("");
@@ -96,16 +106,40 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
             onInput={(event) => edit("email", event.currentTarget.value, setEmail)}
           />
         </Field>
-        <Field id="login-password" label="Password" field="password">
+        {withCode && (
+          <Field id="login-code" label="Reset code" field="code" hint="The one-time code an admin gave you, like 7KQ2-M9XD-4HTA.">
+            <input
+              id="login-code"
+              autocomplete="one-time-code"
+              spellcheck={false}
+              value={code}
+              onInput={(event) => setCode(event.currentTarget.value)}
+            />
+          </Field>
+        )}
+        <Field id="login-password" label={withCode ? "New password" : "Password"} field="password">
           <input
             id="login-password"
             type="password"
-            autocomplete="current-password"
+            autocomplete={withCode ? "new-password" : "current-password"}
             value={password}
             ref={passwordInput}
             onInput={(event) => edit("password", event.currentTarget.value, setPassword)}
           />
         </Field>
+        {!onCancel && (
+          <button
+            id="login-with-code"
+            type="button"
+            class="link-button small"
+            onClick={() => {
+              setWithCode(!withCode);
+              setError(null);
+            }}
+          >
+            {withCode ? "Sign in with my password" : "Have a reset code from an admin?"}
+          </button>
+        )}
         <p id="login-error" class="form-error" role="alert" hidden={!error}>
           {error}
         </p>
@@ -116,7 +150,7 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
             </button>
           )}
           <button id="login-submit" type="submit" class="button primary" disabled={busy}>
-            {busy ? "Signing in…" : "Sign in"}
+            {busy ? "Signing in…" : withCode ? "Set password and sign in" : "Sign in"}
           </button>
         </div>
       </Form>

@@ -1,0 +1,88 @@
+// The account screens' dialogs: an action confirmed with the user's
+// password (ending a device's sign-in, signing out everywhere), and a
+// one-time password reset code shown to the admin who made it, once.
+
+import { useState } from "preact/hooks";
+import { toReport } from "../api";
+import { Field } from "../components/Field";
+import { Form } from "../components/Form";
+import { formatFull } from "../datetime";
+import { reportSentence } from "../sentences";
+
+interface PasswordConfirmProps {
+  text: string;
+  action: string;
+  /** Throws (a CommandError) when it failed: its sentence is shown. */
+  run: (password: string) => Promise<void>;
+  onCancel: () => void;
+}
+
+export function PasswordConfirm({ text, action, run, onCancel }: PasswordConfirmProps) {
+  const [password, setPassword] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  async function submit() {
+    if (busy || !password) return;
+    setBusy(true);
+    setError(null);
+    try {
+      await run(password);
+    } catch (failure) {
+      setError(reportSentence(toReport(failure)));
+      setPassword("");
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <Form class="form" onSubmit={submit} aria-label={action}>
+      <p>{text}</p>
+      <Field id="confirm-password" label="Your password" field="password">
+        <input id="confirm-password" type="password" autocomplete="current-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} />
+      </Field>
+      {error && (
+        <p class="form-error" role="alert">
+          {error}
+        </p>
+      )}
+      <div class="form-actions">
+        <button type="button" id="confirm-password-cancel" class="button subtle" onClick={onCancel}>
+          Cancel
+        </button>
+        <button type="submit" id="confirm-password-action" class="button danger" disabled={busy || !password}>
+          {busy ? "…" : action}
+        </button>
+      </div>
+    </Form>
+  );
+}
+
+interface ResetCodeShownProps {
+  name: string;
+  email: string;
+  code: string;
+  expiresAt: string;
+  onDone: () => void;
+}
+
+export function ResetCodeShown({ name, email, code, expiresAt, onDone }: ResetCodeShownProps) {
+  return (
+    <div class="form" id="reset-code-shown">
+      <p>
+        Give this code to <strong>{name}</strong> yourself (in person or by phone). In the app's sign-in window they choose{" "}
+        <em>Have a reset code?</em>, enter <strong>{email}</strong>, the code and a new password. It works once, until {formatFull(expiresAt)}.
+      </p>
+      <div class="secret-row">
+        <input id="reset-code-value" class="secret" readOnly value={code} aria-label="Reset code" onFocus={(e) => e.currentTarget.select()} data-autofocus />
+      </div>
+      <p class="muted small">It is shown only now. Making another one replaces it.</p>
+      <div class="form-actions">
+        <button id="reset-code-done" type="button" class="button primary" onClick={onDone}>
+          Done
+        </button>
+      </div>
+    </div>
+  );
+}
