@@ -129,6 +129,20 @@ pub(crate) fn postmaster_ready(data_dir: &Path, pid: u32) -> bool {
         .is_ok_and(|text| pid_file_says_ready(&text, pid))
 }
 
+/// The port of a postgres that is running on `data_dir` and accepting
+/// connections now (its postmaster.pid names a live process, ready), if
+/// any: another process's cluster, to use rather than start a second one.
+pub(crate) fn running_port(data_dir: &Path) -> Option<u16> {
+    let text = std::fs::read_to_string(data_dir.join("postmaster.pid")).ok()?;
+    let lines: Vec<&str> = text.lines().collect();
+    let pid = lines.first()?.trim().parse::<u32>().ok()?;
+    if !alive(pid) || !pid_file_says_ready(&text, pid) {
+        return None;
+    }
+    // Line 4 is the port.
+    lines.get(3)?.trim().parse().ok()
+}
+
 /// Line 1 of postmaster.pid is the pid, line 8 the status (PostgreSQL 10+).
 fn pid_file_says_ready(text: &str, pid: u32) -> bool {
     let lines: Vec<&str> = text.lines().collect();
@@ -190,6 +204,31 @@ mod tests {
         ));
         assert!(!pid_file_says_ready("4242\n/data\n", 4242), "half written");
         assert!(!pid_file_says_ready("", 4242));
+    }
+
+    #[test]
+    fn a_running_cluster_is_found_by_its_live_ready_postmaster() {
+        let tmp = TempDir::new("running");
+        assert_eq!(running_port(tmp.path()), None, "no pid file");
+        let me = std::process::id();
+        let file = tmp.path().join("postmaster.pid");
+        std::fs::write(&file, READY.replace("4242", &me.to_string())).unwrap();
+        assert_eq!(running_port(tmp.path()), Some(5432));
+        std::fs::write(
+            &file,
+            READY
+                .replace("4242", &me.to_string())
+                .replace("ready   ", "starting"),
+        )
+        .unwrap();
+        assert_eq!(
+            running_port(tmp.path()),
+            None,
+            "not accepting connections yet"
+        );
+        // A stale file of a crashed run: its pid is no process.
+        std::fs::write(&file, READY.replace("4242", "4194304")).unwrap();
+        assert_eq!(running_port(tmp.path()), None);
     }
 
     #[test]

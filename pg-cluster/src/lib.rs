@@ -144,6 +144,24 @@ impl ClusterOptions {
     }
 }
 
+/// The port of a cluster already running on `data_dir` (another process
+/// started it and will stop it), accepting connections now; `None` when
+/// none is (a stale `postmaster.pid` of a crashed run included).
+pub fn running_port(data_dir: &Path) -> Option<u16> {
+    guardian::running_port(data_dir)
+}
+
+/// The URL of `database` on a cluster listening on `port` on 127.0.0.1,
+/// connecting as `user` with `password`.
+pub fn url(port: u16, user: &str, password: Option<&str>, database: &str) -> String {
+    let password = password.map_or(String::new(), |p| format!(":{}", percent_encode(p)));
+    format!(
+        "postgres://{}{password}@127.0.0.1:{port}/{}",
+        percent_encode(user),
+        percent_encode(database)
+    )
+}
+
 /// A running cluster. Stopped by [`Cluster::stop`] or on drop; if neither
 /// runs (a static, an abort, a kill), its guardian stops it when this
 /// process ends.
@@ -259,13 +277,7 @@ impl Cluster {
 
     /// The URL of `database`, connecting as `user` with `password`.
     pub fn url_as(&self, user: &str, password: Option<&str>, database: &str) -> String {
-        let password = password.map_or(String::new(), |p| format!(":{}", percent_encode(p)));
-        format!(
-            "postgres://{}{password}@127.0.0.1:{}/{}",
-            percent_encode(user),
-            self.port,
-            percent_encode(database)
-        )
+        url(self.port, user, password, database)
     }
 
     /// Makes every connection give a password: the superuser gets

@@ -8,6 +8,12 @@
 //! requests run on. Both are generated on first start and kept 0600 in the
 //! data directory (`postgres-superuser.secret`, `postgres-app.secret`), so
 //! an operator can still reach the database with psql.
+//!
+//! A command run while the server serves (`sync-server user create`, say)
+//! finds the cluster running on the data directory (its `postmaster.pid`
+//! names a live, ready postgres) and connects to it instead of starting a
+//! second one, which could not start on the same files; it leaves it
+//! running when it ends.
 
 use std::path::Path;
 
@@ -20,7 +26,10 @@ pub const APP_ROLE: &str = "crm_app";
 /// The private cluster, and the URLs to migrate with (superuser) and to
 /// serve with (`crm_app`).
 pub struct Embedded {
-    pub cluster: pg_cluster::Cluster,
+    /// `None` when another process runs it (a `sync-server user ...`
+    /// command beside the serving server): that process stops it, not this
+    /// one.
+    pub cluster: Option<pg_cluster::Cluster>,
     pub migrate_url: String,
     pub app_url: String,
     app_password: String,
@@ -43,8 +52,23 @@ pub async fn start(data_dir: &Path, port: Option<u16>) -> anyhow::Result<Embedde
         &data_dir.join("postgres-app.secret"),
         "private PostgreSQL's password for crm_app",
     )?;
-    let mut options = pg_cluster::ClusterOptions::persistent(data_dir.join("postgres"))
-        .with_superuser_password(superuser);
+    let cluster_dir = data_dir.join("postgres");
+    // The serving server runs it already: an operator's command uses that
+    // one (a second postgres on the same files cannot start).
+    if let Some(port) = pg_cluster::running_port(&cluster_dir) {
+        tracing::info!(
+            port,
+            "using the private PostgreSQL another sync-server process runs on this data directory"
+        );
+        return Ok(Embedded {
+            migrate_url: pg_cluster::url(port, "postgres", Some(&superuser), DATABASE),
+            app_url: pg_cluster::url(port, APP_ROLE, Some(&app_password), DATABASE),
+            app_password,
+            cluster: None,
+        });
+    }
+    let mut options =
+        pg_cluster::ClusterOptions::persistent(cluster_dir).with_superuser_password(superuser);
     if let Some(port) = port {
         options = options.with_port(port);
     }
@@ -63,6 +87,6 @@ pub async fn start(data_dir: &Path, port: Option<u16>) -> anyhow::Result<Embedde
         migrate_url: cluster.url(DATABASE),
         app_url: cluster.url_as(APP_ROLE, Some(&app_password), DATABASE),
         app_password,
-        cluster,
+        cluster: Some(cluster),
     })
 }

@@ -49,7 +49,7 @@ pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
             let embedded = embedded::start(&config.data_dir, config.embedded_pg_port).await?;
             db::migrate(&embedded.migrate_url).await?;
             embedded.set_app_password().await?;
-            (embedded.app_url.clone(), Some(embedded.cluster))
+            (embedded.app_url.clone(), embedded.cluster)
         }
     };
     let pool = db::connect(&url).await?;

@@ -122,6 +122,52 @@ async fn with_no_database_url_it_serves_from_a_private_postgres_kept_between_run
 
     let mut first = serve();
     wait_healthy(&http, &base, &mut first).await;
+
+    // While it serves, an operator adds a colleague and deactivates them
+    // with the CLI: the command uses the running cluster (a second one
+    // could not start on the same files) and leaves it running.
+    let user_command = |args: &[&str]| {
+        let mut child = sync_server()
+            .args(["--data-dir", data_dir.to_str().unwrap(), "user"])
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        writeln!(child.stdin.take().unwrap(), "{PASSWORD}").unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let created = user_command(&["create", "--email", "new@field.test", "--password-stdin"]);
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let login = |email: &'static str| {
+        http.post(format!("{base}/auth/login"))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+    };
+    assert_eq!(
+        login("new@field.test").await.unwrap().status(),
+        reqwest::StatusCode::OK
+    );
+    let deactivated = user_command(&["deactivate", "--email", "new@field.test"]);
+    assert!(
+        deactivated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deactivated.stderr)
+    );
+    let refused = login("new@field.test").await.unwrap();
+    assert_eq!(refused.status(), reqwest::StatusCode::UNAUTHORIZED);
+    let code = user_command(&["reset-code", "--email", "new@field.test"]);
+    assert!(code.status.success());
+    assert!(
+        String::from_utf8_lossy(&code.stdout).contains('-'),
+        "a code is printed"
+    );
+    assert!(first.try_wait().unwrap().is_none(), "the server still runs");
     let mode = std::fs::metadata(data_dir.join("jwt-secret"))
         .unwrap()
         .permissions()
