@@ -247,11 +247,14 @@ fn access_of(session: &ServerSession) -> (String, Instant) {
     (session.access_token.clone(), Instant::now() + lifetime)
 }
 
+/// The directory of one user's data on this device (replica, files, their
+/// window's last screen), private to the user.
+pub fn user_dir(data_dir: &Path, user: uuid::Uuid) -> PathBuf {
+    data_dir.join("users").join(user.to_string())
+}
+
 pub fn replica_path(data_dir: &Path, user: &Account) -> PathBuf {
-    data_dir
-        .join("users")
-        .join(user.id.to_string())
-        .join("replica.sqlite3")
+    user_dir(data_dir, user.id).join("replica.sqlite3")
 }
 
 /// The keyring entry of a user's refresh token for one server.
@@ -328,7 +331,10 @@ fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
 }
 
 /// Creates a directory (and its parents) that only the user can enter: it
-/// holds the replica, customer data included.
+/// holds the replica, customer data included. One that exists already is
+/// tightened to the user alone, and refused if someone else owns it (a
+/// directory another local user made first, to read what lands in it;
+/// security review L9).
 pub fn private_dir(path: &Path) -> std::io::Result<()> {
     let mut builder = std::fs::DirBuilder::new();
     builder.recursive(true);
@@ -337,12 +343,75 @@ pub fn private_dir(path: &Path) -> std::io::Result<()> {
         use std::os::unix::fs::DirBuilderExt;
         builder.mode(0o700);
     }
-    builder.create(path)
+    builder.create(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let meta = std::fs::metadata(path)?;
+        if let Some(me) = current_uid()
+            && meta.uid() != me
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                format!(
+                    "{} belongs to another user; choose another data directory (--data-dir)",
+                    path.display()
+                ),
+            ));
+        }
+        if meta.permissions().mode() & 0o077 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o700))?;
+        }
+    }
+    Ok(())
+}
+
+/// The user this process runs as: the owner of `/proc/self` (no unsafe
+/// call needed); `None` where there is no /proc, where the check is left
+/// to the permissions alone.
+#[cfg(unix)]
+fn current_uid() -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
 fn remove_if_present(path: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),
+    }
+}
+
+#[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_private_directory_that_exists_is_tightened_to_its_user() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("data");
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        private_dir(&dir).unwrap();
+        let mode = std::fs::metadata(&dir).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+    }
+
+    #[test]
+    fn a_directory_someone_else_made_first_is_refused() {
+        if current_uid() != Some(0) {
+            // Only root can give a directory away; CI's test command runs
+            // as root.
+            return;
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("planted");
+        std::fs::create_dir(&dir).unwrap();
+        std::os::unix::fs::chown(&dir, Some(65534), Some(65534)).unwrap();
+        let refused = private_dir(&dir).unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::PermissionDenied);
+        assert!(refused.to_string().contains("another user"));
     }
 }

@@ -338,7 +338,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
 
   // The screen the window showed last time.
   useEffect(() => {
-    commands.lastScreen().then(
+    call(commands.lastScreen()).then(
       (text) => {
         const first = parseScreen(text);
         restored.current = first;

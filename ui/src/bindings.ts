@@ -149,7 +149,7 @@ export const commands = {
 	products: () => typedError<Product_Serialize[], ErrorReport>(__TAURI_INVOKE("products")),
 	vocabulary: () => __TAURI_INVOKE<Vocabulary>("vocabulary"),
 	/**  The screen the window showed last, restored at the next start. */
-	lastScreen: () => __TAURI_INVOKE<string | null>("last_screen"),
+	lastScreen: () => typedError<string | null, ErrorReport>(__TAURI_INVOKE("last_screen")),
 	rememberScreen: (screen: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("remember_screen", { screen })),
 	/**
 	 *  Quits the app (Ctrl+Q): the sync engine stops between pages, and the

@@ -9,23 +9,43 @@ use tauri::{AppHandle, State};
 
 use crate::state::AppState;
 
+/// Where the signed-in user's last screen is kept: in their own directory
+/// (it names a customer or a ticket), never where another user of this
+/// computer could read it (security review L9); `None` when signed out.
+async fn screen_file(state: &AppState) -> Option<std::path::PathBuf> {
+    let (account, _) = state.signed_in().await?;
+    Some(
+        crm_desktop_core::session::user_dir(&state.config.data_dir, account.id).join("last-screen"),
+    )
+}
+
 /// The screen the window showed last, restored at the next start.
 #[tauri::command]
 #[specta::specta]
-pub fn last_screen(state: State<'_, AppState>) -> Option<String> {
-    std::fs::read_to_string(state.config.data_dir.join("last-screen")).ok()
+pub async fn last_screen(state: State<'_, AppState>) -> Result<Option<String>, ErrorReport> {
+    // Left by versions that kept one file for every user of the directory.
+    let _ = std::fs::remove_file(state.config.data_dir.join("last-screen"));
+    Ok(match screen_file(&state).await {
+        Some(file) => std::fs::read_to_string(file).ok(),
+        None => None,
+    })
 }
 
 #[tauri::command]
 #[specta::specta]
-pub fn remember_screen(state: State<'_, AppState>, screen: String) -> Result<(), ErrorReport> {
+pub async fn remember_screen(
+    state: State<'_, AppState>,
+    screen: String,
+) -> Result<(), ErrorReport> {
     if screen.len() > 200 {
         return Err(ErrorReport::from(&CoreError::Malformed(
             "screen name too long".into(),
         )));
     }
-    std::fs::write(state.config.data_dir.join("last-screen"), screen)
-        .map_err(|e| ErrorReport::from(&CoreError::Io(e)))
+    let Some(file) = screen_file(&state).await else {
+        return Ok(());
+    };
+    std::fs::write(file, screen).map_err(|e| ErrorReport::from(&CoreError::Io(e)))
 }
 
 /// Quits the app (Ctrl+Q): the sync engine stops between pages, and the
