@@ -139,15 +139,33 @@ impl AppState {
     }
 
     /// Signs out at once: stops syncing (not waiting for a request in
-    /// flight), forgets the session here and closes the replica, which
-    /// keeps any unsent work for this user's next sign-in. The server is
-    /// told in the background, if it answers within a few seconds.
-    pub async fn sign_out(&self) -> CoreResult<()> {
-        let Some(session) = self.stop().await else {
+    /// flight) and forgets the session here; the server is told in the
+    /// background, if it answers within a few seconds. With `keep_data`
+    /// the replica stays for this user's next sign-in; without, it is
+    /// removed, unless it holds unsent work, which is never dropped (it
+    /// goes out at the next sign-in here).
+    pub async fn sign_out(&self, keep_data: bool) -> CoreResult<()> {
+        let Some(running) = self.running.lock().await.take() else {
             return Ok(());
         };
-        tokio::spawn(session.sign_out()?);
-        Ok(())
+        running.engine.stop().await;
+        running.reminders.stop().await;
+        tokio::spawn(running.session.sign_out()?);
+        if keep_data {
+            return Ok(());
+        }
+        let store = sole_store(running.store).await?;
+        if store.pending_count()? > 0 {
+            tracing::info!("signed out keeping the replica: it holds unsent work");
+            return Ok(());
+        }
+        let session = running.session;
+        let data_dir = self.config.data_dir.clone();
+        tokio::task::spawn_blocking(move || {
+            wipe::wipe(&data_dir, &session, store, "signed out").map(|_| ())
+        })
+        .await
+        .map_err(|e| CoreError::Malformed(e.to_string()))?
     }
 
     /// Stops the running parts, returning the session.
@@ -168,17 +186,7 @@ impl AppState {
         };
         running.engine.stop().await;
         running.reminders.stop().await;
-        // A command may hold the replica for a moment: wait for it.
-        let mut store = running.store;
-        let store = loop {
-            match Arc::try_unwrap(store) {
-                Ok(mutex) => break mutex.into_inner().map_err(|_| poisoned())?,
-                Err(shared) => {
-                    store = shared;
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            }
-        };
+        let store = sole_store(running.store).await?;
         let session = running.session;
         let data_dir = self.config.data_dir.clone();
         let reason = reason.to_owned();
@@ -309,6 +317,20 @@ where
     match tokio::task::spawn_blocking(work).await {
         Ok(result) => result.map_err(|e| ErrorReport::from(&e)),
         Err(e) => Err(ErrorReport::from(&CoreError::Malformed(e.to_string()))),
+    }
+}
+
+/// The replica, once nothing else holds it (the engine and the reminders
+/// are stopped; a command may hold it for a moment: it is waited for).
+async fn sole_store(mut store: Arc<Mutex<Store>>) -> CoreResult<Store> {
+    loop {
+        match Arc::try_unwrap(store) {
+            Ok(mutex) => return mutex.into_inner().map_err(|_| poisoned()),
+            Err(shared) => {
+                store = shared;
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
     }
 }
 

@@ -637,6 +637,28 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
         asked.elapsed()
     );
     backend.restart().await;
+    // Her unsent work was kept: she signs in again and it goes out. Then
+    // she signs out for good, and her data leaves this computer.
+    let adas_files = adas_data.path().join("users").join(ada.to_string());
+    assert!(adas_files.join("replica.sqlite3").exists());
+    // (She comes back to the page she left, the new customer's.)
+    admin.fill("#login-email", "ada@example.com").await;
+    admin.fill("#login-password", PASSWORD).await;
+    admin.click("#login-submit").await;
+    admin
+        .attribute_is("#status-pending", "data-count", "0")
+        .await;
+    admin.click("#sign-out").await;
+    admin.find("#sign-out-keep").await;
+    admin.click("#sign-out-confirm").await;
+    admin.find("#login-email").await;
+    for _ in 0..100 {
+        if !adas_files.exists() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(!adas_files.exists(), "signing out removed her replica");
 
     admin.close().await;
     app.close().await;

@@ -27,7 +27,7 @@ import { ShortcutsHelp } from "./components/ShortcutsHelp";
 import { StatusBar } from "./components/StatusBar";
 import { Toast } from "./components/Toast";
 import { AppContext, useApp, type AppContextValue, type DialogSpec } from "./context";
-import { goneMessage, personName, plural } from "./labels";
+import { goneMessage, personName } from "./labels";
 import { forgetScreenMemory } from "./memory";
 import { formatScreen, HOME, parseScreen, pushHistory, sameScreen, section, type Screen } from "./route";
 import { CustomerForm } from "./screens/CustomerForm";
@@ -39,7 +39,7 @@ import { Account } from "./screens/Account";
 import { Integrations } from "./screens/Integrations";
 import { Team } from "./screens/Team";
 import { RenameTokenForm, RotateForm, SecretShown, TokenForm, WebhookForm } from "./screens/IntegrationForms";
-import { PasswordConfirm, ResetCodeShown } from "./screens/AccountDialogs";
+import { PasswordConfirm, ResetCodeShown, SignOutChoice } from "./screens/AccountDialogs";
 import { Inbox } from "./screens/Inbox";
 import { InteractionForm } from "./screens/InteractionForm";
 import { SignIn } from "./screens/SignIn";
@@ -155,7 +155,8 @@ export function App() {
     if (start) applyFirstStatus(start.status);
   }
 
-  async function signOut() {
+  /** `keepData`: leave the replica here for the next sign-in (else it is removed). */
+  async function signOut(keepData = true) {
     const server = session?.server;
     // The window leaves the signed-in app first, so no screen asks the
     // replica for data while it closes (each would say "please sign in").
@@ -166,7 +167,7 @@ export function App() {
     setSigningInAgain(false);
     if (server) setSignInServer(server);
     forgetScreenMemory();
-    await attempt(commands.signOut());
+    await attempt(commands.signOut(keepData));
   }
 
   let body;
@@ -232,7 +233,7 @@ interface ShellProps {
   vocabulary: Vocabulary;
   status: SyncStatus_Serialize | null;
   syncVersion: number;
-  onSignOut: () => void;
+  onSignOut: (keepData?: boolean) => void;
   onSignInAgain: () => void;
 }
 
@@ -303,8 +304,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
    */
   const requestSignOut = useCallback(() => {
     const pending = status?.pending ?? 0;
-    if (pending > 0) setDialog({ kind: "sign-out", pending, confirm: onSignOut });
-    else onSignOut();
+    setDialog({ kind: "sign-out", pending, confirm: onSignOut });
   }, [status?.pending, onSignOut]);
 
   const goBack = useCallback(
@@ -443,7 +443,7 @@ function Shell({ session, vocabulary, status, syncVersion, onSignOut, onSignInAg
       goBack,
       openDialog: setDialog,
       closeDialog,
-      signOut: onSignOut,
+      signOut: () => onSignOut(true),
       setNewAction,
     }),
     [session, vocabulary, products, colleagues, version, upload, refresh, navigate, goBack, closeDialog, setNewAction, onSignOut],
@@ -717,27 +717,11 @@ function DialogView({ dialog }: { dialog: DialogSpec }) {
       );
     case "sign-out":
       return (
-        <Dialog id="sign-out-dialog" title="Sign out with unsent changes?" onClose={closeDialog}>
-          <p>
-            {plural(dialog.pending, "change")} {dialog.pending === 1 ? "has" : "have"} not reached the server yet. {dialog.pending === 1 ? "It stays" : "They stay"}{" "}
-            saved on this computer and {dialog.pending === 1 ? "goes" : "go"} out when you sign in here again.
-          </p>
-          <div class="form-actions">
-            <button type="button" id="sign-out-cancel" class="button subtle" onClick={closeDialog} data-autofocus>
-              Stay signed in
-            </button>
-            <button
-              type="button"
-              id="sign-out-confirm"
-              class="button primary"
-              onClick={() => {
-                closeDialog();
-                dialog.confirm();
-              }}
-            >
-              Sign out
-            </button>
-          </div>
+        <Dialog id="sign-out-dialog" title={dialog.pending > 0 ? "Sign out with unsent changes?" : "Sign out?"} onClose={closeDialog}>
+          <SignOutChoice pending={dialog.pending} onCancel={closeDialog} onConfirm={(keep) => {
+            closeDialog();
+            dialog.confirm(keep);
+          }} />
         </Dialog>
       );
   }

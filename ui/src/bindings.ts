@@ -9,7 +9,11 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 export const commands = {
 	startup: () => typedError<Startup_Serialize, ErrorReport>(__TAURI_INVOKE("startup")),
 	signIn: (server: string, email: string, password: string) => typedError<SessionInfo_Serialize, ErrorReport>(__TAURI_INVOKE("sign_in", { server, email, password })),
-	signOut: () => typedError<null, ErrorReport>(__TAURI_INVOKE("sign_out")),
+	/**
+	 *  Signs out here; `keep_data` leaves this user's replica for their next
+	 *  sign-in (it is kept anyway while it holds unsent work).
+	 */
+	signOut: (keepData: boolean) => typedError<null, ErrorReport>(__TAURI_INVOKE("sign_out", { keepData })),
 	/**
 	 *  A sync round now (the status bar's "sync" button); answers with the
 	 *  status once that round has ended, so the window can say how it went.

@@ -25,7 +25,8 @@ export type DialogSpec =
   | { kind: "log-interaction"; customerId: string; customerName: string }
   | { kind: "new-ticket"; customer?: { id: string; name: string } }
   | { kind: "help" }
-  | { kind: "sign-out"; pending: number; confirm: () => void }
+  /** `confirm(keep)`: sign out, keeping this user's data here or not. */
+  | { kind: "sign-out"; pending: number; confirm: (keepData: boolean) => void }
   | { kind: "new-token"; vocabulary: IntegrationVocabulary }
   | { kind: "rename-token"; token: IntegrationToken_Serialize }
   | { kind: "rotate-token"; token: IntegrationToken_Serialize; vocabulary: IntegrationVocabulary }

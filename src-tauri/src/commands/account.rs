@@ -76,7 +76,8 @@ pub async fn sign_out_everywhere(
     account::sign_out_everywhere(&session, password)
         .await
         .map_err(report)?;
-    state.sign_out().await.map_err(report)
+    // This device keeps its data: its user is the one at the keyboard.
+    state.sign_out(true).await.map_err(report)
 }
 
 /// Admins: every account, active ones first.

@@ -92,10 +92,15 @@ pub async fn sign_in_with_code(
     })
 }
 
+/// Signs out here; `keep_data` leaves this user's replica for their next
+/// sign-in (it is kept anyway while it holds unsent work).
 #[tauri::command]
 #[specta::specta]
-pub async fn sign_out(state: State<'_, AppState>) -> Result<(), ErrorReport> {
-    state.sign_out().await.map_err(|e| ErrorReport::from(&e))
+pub async fn sign_out(state: State<'_, AppState>, keep_data: bool) -> Result<(), ErrorReport> {
+    state
+        .sign_out(keep_data)
+        .await
+        .map_err(|e| ErrorReport::from(&e))
 }
 
 /// A sync round now (the status bar's "sync" button); answers with the

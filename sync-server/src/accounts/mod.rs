@@ -479,6 +479,11 @@ pub(crate) async fn colleagues(
     Ok(ApiJson(out))
 }
 
+/// A signed-in account that no longer exists.
+pub(crate) fn account_gone() -> ApiError {
+    ApiError::unauthorized(ErrorCode::AccountGone, "this account no longer exists")
+}
+
 /// The account as its owner sees it, read as that user (RLS applies).
 pub(crate) async fn own_account(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Account> {
     let mut tx = acting::begin_as(pool, &Claims::user(id)).await?;
@@ -488,9 +493,7 @@ pub(crate) async fn own_account(pool: &sqlx::PgPool, id: Uuid) -> ApiResult<Acco
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    let row = row.ok_or_else(|| {
-        ApiError::unauthorized(ErrorCode::AccountGone, "this account no longer exists")
-    })?;
+    let row = row.ok_or_else(account_gone)?;
     let role = row.role.parse().map_err(ApiError::internal)?;
     Ok(Account {
         id: row.id,

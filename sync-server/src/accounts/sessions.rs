@@ -70,14 +70,7 @@ pub(crate) async fn confirm_password(
             "confirm this with your password",
         ));
     };
-    let mut tx = acting::begin_service(&state.pool).await?;
-    let email = sqlx::query_scalar!("SELECT email FROM auth.users WHERE id = $1", user.id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    let email = email.ok_or_else(|| {
-        ApiError::unauthorized(ErrorCode::AccountGone, "this account no longer exists")
-    })?;
+    let (email, _) = identity(state, user.id).await?;
     match super::check_password(state, &email, password, address).await {
         Ok(id) if id == user.id => Ok(()),
         Err(ApiError::TooManyRequests { retry_after_secs }) => {
@@ -269,9 +262,7 @@ async fn identity(state: &AppState, user: Uuid) -> ApiResult<(String, Option<Str
     .fetch_optional(&mut *tx)
     .await?;
     tx.commit().await?;
-    let row = row.ok_or_else(|| {
-        ApiError::unauthorized(ErrorCode::AccountGone, "this account no longer exists")
-    })?;
+    let row = row.ok_or_else(super::account_gone)?;
     Ok((row.email, row.full_name))
 }
 

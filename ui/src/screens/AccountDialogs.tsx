@@ -7,6 +7,7 @@ import { toReport } from "../api";
 import { Field } from "../components/Field";
 import { Form } from "../components/Form";
 import { formatFull } from "../datetime";
+import { plural } from "../labels";
 import { reportSentence } from "../sentences";
 
 interface PasswordConfirmProps {
@@ -81,6 +82,48 @@ export function ResetCodeShown({ name, email, code, expiresAt, onDone }: ResetCo
       <div class="form-actions">
         <button id="reset-code-done" type="button" class="button primary" onClick={onDone}>
           Done
+        </button>
+      </div>
+    </div>
+  );
+}
+
+interface SignOutChoiceProps {
+  /** Changes not yet sent: then the data stays, whatever is chosen. */
+  pending: number;
+  onCancel: () => void;
+  onConfirm: (keepData: boolean) => void;
+}
+
+/**
+ * Signing out removes this user's data from the computer unless they keep
+ * it for offline use; with unsent changes it always stays (they go out at
+ * the next sign-in here), so nothing is lost.
+ */
+export function SignOutChoice({ pending, onCancel, onConfirm }: SignOutChoiceProps) {
+  const [keep, setKeep] = useState(false);
+  return (
+    <div class="form">
+      {pending > 0 ? (
+        <p>
+          {plural(pending, "change")} {pending === 1 ? "has" : "have"} not reached the server yet. {pending === 1 ? "It stays" : "They stay"} saved on
+          this computer, with your data, and {pending === 1 ? "goes" : "go"} out when you sign in here again.
+        </p>
+      ) : (
+        <>
+          <p>Signing out removes your data from this computer, unless you keep it to work offline after your next sign-in here.</p>
+          <label class="checkbox-inline">
+            <input id="sign-out-keep" type="checkbox" checked={keep} onChange={(e) => setKeep(e.currentTarget.checked)} />
+            Keep my data on this computer
+          </label>
+        </>
+      )}
+      <div class="form-actions">
+        <button type="button" id="sign-out-cancel" class="button subtle" onClick={onCancel} data-autofocus>
+          Stay signed in
+        </button>
+        <button type="button" id="sign-out-confirm" class="button primary" onClick={() => onConfirm(pending > 0 || keep)}>
+          Sign out
         </button>
       </div>
     </div>
