@@ -188,9 +188,6 @@ pub async fn reset_password(
     }
     passwords::check_policy(&reset.new_password, &email, None)?;
     let attempt = super::begin_attempt(&state.pool, &email, address).await?;
-    let hash = passwords::hash(reset.new_password.clone())
-        .await
-        .map_err(ApiError::internal)?;
     let code_hash = super::admin::hash_code(&reset.code);
 
     let mut tx = acting::begin_service(&state.pool).await?;
@@ -230,6 +227,10 @@ pub async fn reset_password(
     )
     .execute(&mut *tx)
     .await?;
+    // Hashed only for a right code: a wrong one costs no argon2.
+    let hash = passwords::hash(reset.new_password)
+        .await
+        .map_err(ApiError::internal)?;
     set_password(&mut tx, code.user_id, &hash).await?;
     store::end_sessions_of(
         &mut tx,
