@@ -11,7 +11,6 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use chrono::{DateTime, Utc};
 use crm_domain::auth::{DeviceSession, PasswordChange, PasswordConfirmation, PasswordReset};
 use crm_domain::codes::ErrorCode;
 use uuid::Uuid;
@@ -21,40 +20,6 @@ use crate::client_address::ClientAddress;
 use crate::data::acting;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::state::AppState;
-
-/// A live session as stored.
-pub struct SessionRow {
-    pub id: Uuid,
-    pub user_id: Uuid,
-    pub device_name: Option<String>,
-    pub platform: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub first_address: Option<String>,
-    pub last_seen_at: DateTime<Utc>,
-    pub last_address: Option<String>,
-    pub expires_at: DateTime<Utc>,
-}
-
-impl SessionRow {
-    pub fn into_device(self, current: Uuid) -> DeviceSession {
-        // inet's text form carries a prefix length for single hosts only
-        // when it is not the whole address: "10.0.0.7/32" never appears,
-        // but strip one anyway so the list shows plain addresses.
-        let plain =
-            |a: Option<String>| a.map(|a| a.split('/').next().unwrap_or_default().to_owned());
-        DeviceSession {
-            current: self.id == current,
-            id: self.id,
-            device_name: self.device_name,
-            platform: self.platform,
-            created_at: self.created_at,
-            first_address: plain(self.first_address),
-            last_seen_at: self.last_seen_at,
-            last_address: plain(self.last_address),
-            expires_at: self.expires_at,
-        }
-    }
-}
 
 /// Checks the caller's own password (a wrong one counts as a failed
 /// sign-in for the throttle): 403 `wrong_password` when it does not match.

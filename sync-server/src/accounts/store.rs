@@ -428,13 +428,44 @@ pub async fn end_sessions_of(
     Ok(done.rows_affected())
 }
 
+/// A live session as stored.
+pub struct SessionRow {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub device_name: Option<String>,
+    pub platform: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub first_address: Option<String>,
+    pub last_seen_at: DateTime<Utc>,
+    pub last_address: Option<String>,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl SessionRow {
+    pub fn into_device(self, current: Uuid) -> crm_domain::auth::DeviceSession {
+        // inet's text form carries a prefix length for single hosts only
+        // when it is not the whole address: "10.0.0.7/32" never appears,
+        // but strip one anyway so the list shows plain addresses.
+        let plain =
+            |a: Option<String>| a.map(|a| a.split('/').next().unwrap_or_default().to_owned());
+        crm_domain::auth::DeviceSession {
+            current: self.id == current,
+            id: self.id,
+            device_name: self.device_name,
+            platform: self.platform,
+            created_at: self.created_at,
+            first_address: plain(self.first_address),
+            last_seen_at: self.last_seen_at,
+            last_address: plain(self.last_address),
+            expires_at: self.expires_at,
+        }
+    }
+}
+
 /// The user's live sessions, newest first.
-pub async fn live_sessions(
-    tx: &mut Tx,
-    user: Uuid,
-) -> sqlx::Result<Vec<crate::accounts::sessions::SessionRow>> {
+pub async fn live_sessions(tx: &mut Tx, user: Uuid) -> sqlx::Result<Vec<SessionRow>> {
     sqlx::query_as!(
-        crate::accounts::sessions::SessionRow,
+        SessionRow,
         r#"SELECT id, user_id, device_name, platform, created_at, first_address::text AS first_address,
                   last_seen_at, last_address::text AS last_address, expires_at
            FROM auth.sessions
@@ -447,12 +478,9 @@ pub async fn live_sessions(
 }
 
 /// The session `id`, if it is live.
-pub async fn live_session(
-    tx: &mut Tx,
-    id: Uuid,
-) -> sqlx::Result<Option<crate::accounts::sessions::SessionRow>> {
+pub async fn live_session(tx: &mut Tx, id: Uuid) -> sqlx::Result<Option<SessionRow>> {
     sqlx::query_as!(
-        crate::accounts::sessions::SessionRow,
+        SessionRow,
         r#"SELECT id, user_id, device_name, platform, created_at, first_address::text AS first_address,
                   last_seen_at, last_address::text AS last_address, expires_at
            FROM auth.sessions
