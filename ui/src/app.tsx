@@ -18,6 +18,7 @@ import {
   type Colleague_Serialize,
   type Product_Serialize,
   type SessionInfo_Serialize,
+  type TokenSecret_Serialize,
   type SyncStatus_Serialize,
   type Vocabulary,
 } from "./bindings";
@@ -576,6 +577,11 @@ function ScreenView({ screen, back, onMissing }: { screen: Screen; back?: Screen
  */
 function DialogView({ dialog }: { dialog: DialogSpec }) {
   const { closeDialog, refresh, navigate, openDialog } = useApp();
+  /** A token just made or rotated: the lists reload, and its secret is shown once. */
+  const showTokenSecret = (made: TokenSecret_Serialize) => {
+    refresh();
+    openDialog({ kind: "secret", what: "token", name: made.token.name, secret: made.secret, expiresAt: made.token.expires_at });
+  };
   switch (dialog.kind) {
     case "new-customer":
       return (
@@ -636,10 +642,7 @@ function DialogView({ dialog }: { dialog: DialogSpec }) {
           <TokenForm
             vocabulary={dialog.vocabulary}
             onCancel={closeDialog}
-            onSaved={(made) => {
-              refresh();
-              openDialog({ kind: "secret", what: "token", name: made.token.name, secret: made.secret, expiresAt: made.token.expires_at });
-            }}
+            onSaved={showTokenSecret}
           />
         </Dialog>
       );
@@ -663,10 +666,7 @@ function DialogView({ dialog }: { dialog: DialogSpec }) {
             token={dialog.token}
             vocabulary={dialog.vocabulary}
             onCancel={closeDialog}
-            onSaved={(made) => {
-              refresh();
-              openDialog({ kind: "secret", what: "token", name: made.token.name, secret: made.secret, expiresAt: made.token.expires_at });
-            }}
+            onSaved={showTokenSecret}
           />
         </Dialog>
       );
