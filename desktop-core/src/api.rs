@@ -14,6 +14,8 @@ use reqwest::StatusCode;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::trust::Server;
+
 /// How a call went wrong, as the engine needs to know it.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -45,6 +47,11 @@ pub enum ApiError {
     /// The server answered with something this app cannot read.
     #[error("the server's answer could not be read: {0}")]
     Malformed(String),
+    /// The app will not talk to this server as it stands (plain HTTP to
+    /// another machine, a certificate no one vouches for, or not the
+    /// pinned one): its user must decide (`trust`).
+    #[error("{0}")]
+    NotTrusted(#[from] crate::trust::TrustError),
 }
 
 impl ApiError {
@@ -59,6 +66,7 @@ impl From<ApiError> for crate::CoreError {
             ApiError::Unauthorized(_) => Self::SignInRequired,
             ApiError::AccessEnded { message, .. } => Self::AccessEnded(message),
             ApiError::UpgradeRequired => Self::UpgradeRequired,
+            ApiError::NotTrusted(e) => Self::NotTrusted(e),
             other => Self::Remote(other.to_string()),
         }
     }
@@ -87,18 +95,29 @@ pub struct Api {
     /// For attachment files, with theirs.
     transfer: reqwest::Client,
     base: String,
+    /// Certificates the clients' TLS refused, to say which and why.
+    refusals: crate::trust::Refusals,
 }
 
 impl Api {
-    pub fn new(base_url: &str) -> Result<Self, ApiError> {
-        Self::with_silence_limit(base_url, SILENCE_LIMIT)
+    /// A client for `server`, if the app may talk to it (`trust`).
+    pub fn new(server: impl Into<Server>) -> Result<Self, ApiError> {
+        Self::with_silence_limit(server, SILENCE_LIMIT)
     }
 
     /// A client that gives up on a silent server after `silence` (tests
     /// shorten it).
-    pub fn with_silence_limit(base_url: &str, silence: Duration) -> Result<Self, ApiError> {
+    pub fn with_silence_limit(
+        server: impl Into<Server>,
+        silence: Duration,
+    ) -> Result<Self, ApiError> {
+        let server = server.into();
+        crate::trust::check_address(&server)?;
+        let refusals = crate::trust::Refusals::default();
+        let tls = crate::trust::client_config(&server.trust, refusals.clone());
         let client = |read_timeout| {
             reqwest::Client::builder()
+                .use_preconfigured_tls(tls.clone())
                 .connect_timeout(Duration::from_secs(5))
                 .read_timeout(read_timeout)
                 .build()
@@ -108,7 +127,8 @@ impl Api {
             http: client(silence)?,
             stream: client(STREAM_SILENCE_LIMIT.max(silence))?,
             transfer: client(TRANSFER_SILENCE_LIMIT.max(silence))?,
-            base: base_url.trim_end_matches('/').to_string(),
+            base: server.url.trim().trim_end_matches('/').to_string(),
+            refusals,
         })
     }
 
@@ -159,7 +179,7 @@ impl Api {
             .timeout(Duration::from_secs(5))
             .send()
             .await
-            .map_err(unreachable)?;
+            .map_err(|e| self.unreachable(e))?;
         check(response).await.map(|_| ())
     }
 
@@ -179,7 +199,7 @@ impl Api {
             .timeout(Duration::from_secs(30))
             .send()
             .await
-            .map_err(unreachable)?;
+            .map_err(|e| self.unreachable(e))?;
         decode(check(response).await?).await
     }
 
@@ -233,7 +253,7 @@ impl Api {
             .body(reqwest::Body::wrap_stream(chunks))
             .send()
             .await
-            .map_err(unreachable)?;
+            .map_err(|e| self.unreachable(e))?;
         decode(check(response).await?).await
     }
 
@@ -253,7 +273,7 @@ impl Api {
             .bearer_auth(token)
             .send()
             .await
-            .map_err(unreachable)?;
+            .map_err(|e| self.unreachable(e))?;
         let response = check(response).await?;
         let etag = response
             .headers()
@@ -268,7 +288,7 @@ impl Api {
         let mut out = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
         let mut body = response.bytes_stream();
         while let Some(chunk) = body.next().await {
-            out.write_all(&chunk.map_err(unreachable)?)
+            out.write_all(&chunk.map_err(|e| self.unreachable(e))?)
                 .await
                 .map_err(local)?;
         }
@@ -290,12 +310,12 @@ impl Api {
             .bearer_auth(token)
             .send()
             .await
-            .map_err(unreachable)?;
+            .map_err(|e| self.unreachable(e))?;
         let response = check(response).await?;
         let mut stream = response.bytes_stream();
         let mut buffer = String::new();
         while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(unreachable)?;
+            let chunk = chunk.map_err(|e| self.unreachable(e))?;
             buffer.push_str(&String::from_utf8_lossy(&chunk));
             // Events end with a blank line; only the event name matters.
             while let Some(end) = buffer.find("\n\n") {
@@ -326,8 +346,8 @@ impl Api {
         if let Some(body) = body {
             request = request.json(body);
         }
-        let response = check(request.send().await.map_err(unreachable)?).await?;
-        let bytes = response.bytes().await.map_err(unreachable)?;
+        let response = check(request.send().await.map_err(|e| self.unreachable(e))?).await?;
+        let bytes = response.bytes().await.map_err(|e| self.unreachable(e))?;
         // An empty answer (204) reads as JSON `null`, which `()` accepts.
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
         serde_json::from_slice(bytes).map_err(|e| ApiError::Malformed(e.to_string()))
@@ -348,7 +368,7 @@ impl Api {
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.map_err(unreachable)?;
+        let response = request.send().await.map_err(|e| self.unreachable(e))?;
         decode(check(response).await?).await
     }
 }
@@ -364,7 +384,19 @@ pub fn device_name() -> Option<String> {
     (!name.is_empty()).then(|| name.to_owned())
 }
 
-fn unreachable(error: reqwest::Error) -> ApiError {
+impl Api {
+    /// A request that got no answer: a refused certificate (which the
+    /// user must decide about), silence, or no way through.
+    fn unreachable(&self, error: reqwest::Error) -> ApiError {
+        match self.refusals.take() {
+            Some(refused) => ApiError::NotTrusted(refused),
+            None => cut_off(error),
+        }
+    }
+}
+
+/// A connection that went silent or broke once a response was under way.
+fn cut_off(error: reqwest::Error) -> ApiError {
     if error.is_timeout() {
         ApiError::NotResponding
     } else {
@@ -373,7 +405,7 @@ fn unreachable(error: reqwest::Error) -> ApiError {
 }
 
 async fn decode<R: DeserializeOwned>(response: reqwest::Response) -> Result<R, ApiError> {
-    let bytes = response.bytes().await.map_err(unreachable)?;
+    let bytes = response.bytes().await.map_err(cut_off)?;
     serde_json::from_slice(&bytes).map_err(|e| ApiError::Malformed(e.to_string()))
 }
 

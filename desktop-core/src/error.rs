@@ -44,6 +44,10 @@ pub enum CoreError {
     UpgradeRequired,
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    /// The app will not talk to the server as it stands: its user decides
+    /// (the sign-in window shows the certificate's fingerprint).
+    #[error("{0}")]
+    NotTrusted(crate::trust::TrustError),
 }
 
 impl CoreError {
@@ -67,6 +71,7 @@ impl CoreError {
             Self::SignInRequired => "sign_in_required",
             Self::AccessEnded(_) => "access_ended",
             Self::UpgradeRequired => "upgrade_required",
+            Self::NotTrusted(e) => e.code(),
         }
     }
 }
@@ -97,6 +102,10 @@ pub struct ErrorReport {
     pub code: &'static str,
     pub message: String,
     pub fields: Vec<FieldMessage>,
+    /// The fingerprint of the certificate the server offered, when the app
+    /// would not trust it (`untrusted_certificate`, `certificate_changed`):
+    /// for its user to compare with the one their administrator gave.
+    pub offered_certificate: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -119,10 +128,15 @@ impl From<&CoreError> for ErrorReport {
                 .collect(),
             _ => Vec::new(),
         };
+        let offered_certificate = match error {
+            CoreError::NotTrusted(e) => e.offered().map(|f| f.to_string()),
+            _ => None,
+        };
         Self {
             code: error.code(),
             message: error.to_string(),
             fields,
+            offered_certificate,
         }
     }
 }

@@ -12,6 +12,9 @@
 //!   insides).
 //! - [`session`]: sign-in, the cached session that works offline, one
 //!   replica per user.
+//! - [`trust`]: which servers the app talks to: HTTPS checked against the
+//!   system's authorities or a fingerprint its user pinned, plain HTTP only
+//!   to loopback unless allowed.
 //! - [`reminders`]: follow-up dates turned into desktop notifications, each
 //!   fired once.
 //! - [`files`]: attachment files opened from the cache or downloaded into
@@ -37,6 +40,7 @@ pub mod reminders;
 pub mod session;
 pub mod store;
 pub mod sync;
+pub mod trust;
 pub mod wipe;
 
 pub use error::{CoreError, CoreResult};

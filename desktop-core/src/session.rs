@@ -19,10 +19,15 @@ use tokio::sync::Mutex;
 
 use crate::api::{Api, ApiError};
 use crate::error::{CoreError, CoreResult};
+use crate::trust::{Server, ServerTrust};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct SessionFile {
     server_url: String,
+    /// What the user decided about the server's certificate (or plain
+    /// HTTP) when they signed in.
+    #[serde(default)]
+    trust: ServerTrust,
     user: Account,
 }
 
@@ -50,48 +55,59 @@ impl std::fmt::Debug for Session {
 
 impl Session {
     /// Signs in (needs the network) and keeps the session for offline use.
+    /// `server` is an address, or an address with what the user decided
+    /// about it (`trust`).
     pub async fn sign_in(
         data_dir: &Path,
-        server_url: &str,
+        server: impl Into<Server>,
         email: &str,
         password: &str,
     ) -> CoreResult<Self> {
-        let api = Api::new(server_url)?;
+        let server = crate::trust::with_remembered(data_dir, server.into());
+        let api = Api::new(server.clone())?;
         let session = api.login(email, password).await.map_err(refused)?;
-        Self::established(data_dir, server_url, api, session)
+        Self::established(data_dir, server, api, session)
     }
 
     /// Sets a new password with the one-time code an admin handed over,
     /// and signs in with it (needs the network).
     pub async fn sign_in_with_code(
         data_dir: &Path,
-        server_url: &str,
+        server: impl Into<Server>,
         email: &str,
         code: &str,
         new_password: &str,
     ) -> CoreResult<Self> {
         crm_domain::validation::validate_new_password(new_password, &[email])?;
-        let api = Api::new(server_url)?;
+        let server = crate::trust::with_remembered(data_dir, server.into());
+        let api = Api::new(server.clone())?;
         let session = api
             .reset_password(email, code, new_password)
             .await
             .map_err(refused)?;
-        Self::established(data_dir, server_url, api, session)
+        Self::established(data_dir, server, api, session)
     }
 
     /// Keeps a session the server just gave, for offline use.
     fn established(
         data_dir: &Path,
-        server_url: &str,
+        server: Server,
         api: Api,
         session: ServerSession,
     ) -> CoreResult<Self> {
         let file = SessionFile {
-            server_url: server_url.to_string(),
+            server_url: api.base_url().to_owned(),
+            trust: server.trust,
             user: session.user.clone(),
         };
         private_dir(data_dir)?;
-        save_refresh_token(data_dir, server_url, &session.user, &session.refresh_token)?;
+        crate::trust::remember(data_dir, &file.server_url, &file.trust)?;
+        save_refresh_token(
+            data_dir,
+            &file.server_url,
+            &session.user,
+            &session.refresh_token,
+        )?;
         write_private(
             &data_dir.join("session.json"),
             &serde_json::to_string_pretty(&file)?,
@@ -120,7 +136,7 @@ impl Session {
             return Ok(None);
         };
         Ok(Some(Self {
-            api: Api::new(&file.server_url)?,
+            api: Api::new(Server::new(file.server_url, file.trust))?,
             data_dir: data_dir.to_path_buf(),
             user: file.user,
             tokens: Mutex::new(Tokens {
@@ -311,7 +327,7 @@ fn refresh_token_path(data_dir: &Path, user: &Account) -> PathBuf {
 
 /// Writes a file only its owner can read, atomically (a crash leaves the old
 /// file or the new one).
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write;
     if let Some(dir) = path.parent() {
         private_dir(dir)?;

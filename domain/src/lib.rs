@@ -16,6 +16,7 @@ pub mod files;
 pub mod merge;
 pub mod protocol;
 pub mod resources;
+pub mod tls;
 pub mod validation;
 pub mod webhooks;
 pub mod workflow;

@@ -14,6 +14,7 @@ use crm_desktop_core::error::ErrorReport;
 use crm_desktop_core::reminders::{self, OnAction, RemindersHandle};
 use crm_desktop_core::session::Session;
 use crm_desktop_core::sync::{self, EngineOptions, SyncHandle, SyncState, SyncStatus};
+use crm_desktop_core::trust::Server;
 use crm_desktop_core::wipe::{self, Wiped};
 use crm_desktop_core::{CoreError, CoreResult, Store};
 use crm_domain::auth::Account;
@@ -83,7 +84,7 @@ impl AppState {
     /// Signs in (needs the network) and starts syncing.
     pub async fn sign_in(
         &self,
-        server: &str,
+        server: Server,
         email: &str,
         password: &str,
         notifier: Arc<dyn Notifier>,
@@ -97,7 +98,7 @@ impl AppState {
     /// (needs the network) and starts syncing.
     pub async fn sign_in_with_code(
         &self,
-        server: &str,
+        server: Server,
         email: &str,
         code: &str,
         new_password: &str,

@@ -103,8 +103,12 @@ async fn sign_in(app: &App, email: &str) {
     app.find("#customer-list[data-loaded='true']").await;
 }
 
+/// The tests here share the machine's two cores: one window at a time.
+static ONE_WINDOW_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test(flavor = "multi_thread")]
 async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
+    let _window = ONE_WINDOW_AT_A_TIME.lock().await;
     let mut backend = Backend::start().await;
     let ben = backend
         .create_account("ben@example.com", "Ben Agent", UserRole::Agent)
@@ -726,4 +730,50 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     assert!(!bens_files.exists(), "his replica and files are gone");
     assert!(!bens_data.path().join("session.json").exists());
     app.close().await;
+}
+
+/// Security review M8 in the window: a server serving HTTPS with its own
+/// self-signed certificate is not trusted until its user compares the
+/// fingerprint the window shows with the one the operator gave them.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_sign_in_window_has_its_user_compare_a_self_signed_certificate_first() {
+    let _window = ONE_WINDOW_AT_A_TIME.lock().await;
+    let backend = Backend::start_with(&["--tls", "on"]).await;
+    backend
+        .create_account("ben@example.com", "Ben Agent", UserRole::Agent)
+        .await;
+    // What `sync-server tls fingerprint` prints for the operator.
+    let fingerprint = backend.tls.as_ref().unwrap().fingerprint.to_string();
+    let server = backend.url();
+    assert!(server.starts_with("https://"));
+
+    let desk = Desktop::start().await;
+    let data = tempfile::tempdir().unwrap();
+    let app = desk
+        .open_app(&[
+            "--data-dir",
+            data.path().to_str().unwrap(),
+            "--server",
+            &server,
+        ])
+        .await;
+    app.fill("#login-email", "ben@example.com").await;
+    app.fill("#login-password", PASSWORD).await;
+    app.click("#login-submit").await;
+    app.find("#server-trust").await;
+    // Shown in four lines of eight pairs, to compare by eye.
+    for line in fingerprint.split(':').collect::<Vec<_>>().chunks(8) {
+        app.text_contains("#offered-fingerprint", &line.join(":"))
+            .await;
+    }
+    app.screenshot("tls-1-compare-fingerprint").await;
+    app.click("#trust-server").await;
+    app.find("#customer-list[data-loaded='true']").await;
+    app.attribute_is("#status-connection", "data-state", "idle")
+        .await;
+    app.screenshot("tls-2-signed-in").await;
+    app.close().await;
+    // The pin was kept with the session.
+    let session = std::fs::read_to_string(data.path().join("session.json")).unwrap();
+    assert!(session.contains(&fingerprint), "{session}");
 }

@@ -44,22 +44,23 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Serves until `shutdown` resolves, then stops taking new connections and
-/// lets requests in flight (a push being applied) finish.
+/// lets requests in flight (a push being applied) finish. With `tls`, each
+/// connection is HTTPS (`tls::load`); without, plain HTTP.
 ///
 /// Connections are served by hyper directly rather than `axum::serve`,
 /// which sets no timer, so hyper's header-read timeout never applied and a
 /// client could hold connections open by sending a request's headers a
 /// byte at a time (security review S1). Here a request's headers must
 /// arrive within `--header-read-timeout` of the connection's turn to read
-/// them; a slow one is dropped.
+/// them; a slow one is dropped. A TLS handshake has the same time.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use hyper_util::rt::{TokioExecutor, TokioTimer};
     use hyper_util::server::conn::auto::Builder;
-    use hyper_util::service::TowerToHyperService;
 
     let stopping = state.stopping.clone();
     let header_timeout = std::time::Duration::from_secs(state.config.header_read_timeout_secs);
@@ -98,13 +99,31 @@ pub async fn serve(
                 request
             },
         );
-        let connection = builder.serve_connection_with_upgrades(
-            TokioIo::new(stream),
-            TowerToHyperService::new(service),
-        );
-        let connection = graceful.watch(connection.into_owned());
+        let builder = builder.clone();
+        let watcher = graceful.watcher();
+        let tls = tls.clone();
         connections.spawn(async move {
-            if let Err(e) = connection.await {
+            let served = match tls {
+                None => serve_connection(&builder, watcher, stream, service).await,
+                Some(tls) => {
+                    match tokio::time::timeout(header_timeout, tls.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            serve_connection(&builder, watcher, stream, service).await
+                        }
+                        Ok(Err(e)) => {
+                            // A client that does not trust the certificate
+                            // ends here, as does anything speaking plain HTTP.
+                            tracing::debug!(error = %e, %peer, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake too slow");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(e) = served {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
         });
@@ -116,18 +135,44 @@ pub async fn serve(
     Ok(())
 }
 
+async fn serve_connection<S, I>(
+    builder: &hyper_util::server::conn::auto::Builder<hyper_util::rt::TokioExecutor>,
+    watcher: hyper_util::server::graceful::Watcher,
+    stream: I,
+    service: S,
+) -> Result<(), Box<dyn std::error::Error + Send + Sync>>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    S: tower::Service<
+            Request<hyper::body::Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+        > + Clone
+        + Send
+        + 'static,
+    S::Future: Send + 'static,
+{
+    let connection = builder.serve_connection_with_upgrades(
+        hyper_util::rt::TokioIo::new(stream),
+        hyper_util::service::TowerToHyperService::new(service),
+    );
+    watcher.watch(connection.into_owned()).await
+}
+
 /// A server running in the background of this process: what tests (of this
 /// crate and of the desktop core) and embedders use.
 pub struct RunningServer {
     pub addr: SocketAddr,
+    https: bool,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT` (`https://` when it serves TLS)
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// A crash: the server stops at once, requests in flight are dropped
@@ -155,16 +200,28 @@ impl Drop for RunningServer {
     }
 }
 
-/// Binds `addr` (port 0 for any free port) and serves in the background.
+/// Binds `addr` (port 0 for any free port) and serves plain HTTP in the
+/// background.
 pub async fn spawn(state: AppState, addr: SocketAddr) -> std::io::Result<RunningServer> {
+    spawn_with_tls(state, addr, None).await
+}
+
+/// The same, serving HTTPS with `tls`.
+pub async fn spawn_with_tls(
+    state: AppState,
+    addr: SocketAddr,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+) -> std::io::Result<RunningServer> {
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(serve(listener, state, async {
+    let https = tls.is_some();
+    let task = tokio::spawn(serve(listener, state, tls, async {
         let _ = rx.await;
     }));
     Ok(RunningServer {
         addr,
+        https,
         shutdown: Some(tx),
         task,
     })

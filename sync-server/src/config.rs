@@ -37,6 +37,28 @@ pub struct ServerConfig {
     )]
     pub listen: SocketAddr,
 
+    /// HTTPS: `auto` serves it unless the server listens on loopback only
+    /// (where the app takes plain HTTP), `on` always, `off` never (behind a
+    /// proxy or load balancer that terminates TLS).
+    #[arg(long, env = "CRM_TLS", value_enum, default_value_t = TlsMode::Auto, global = true)]
+    pub tls: TlsMode,
+
+    /// The certificate chain to serve (PEM, the server's first), with
+    /// --tls-key. Unset: a self-signed certificate is made in the data
+    /// directory on first start, and its fingerprint printed for users to
+    /// compare (`sync-server tls fingerprint` prints it again).
+    #[arg(long, env = "CRM_TLS_CERT", requires = "tls_key", global = true)]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The certificate's private key (PEM).
+    #[arg(long, env = "CRM_TLS_KEY", requires = "tls_cert", global = true)]
+    pub tls_key: Option<PathBuf>,
+
+    /// Names (DNS names or addresses, comma-separated) a self-signed
+    /// certificate is made for, besides localhost and this machine's name.
+    #[arg(long, env = "CRM_TLS_NAMES", value_delimiter = ',', global = true)]
+    pub tls_names: Vec<String>,
+
     /// PostgreSQL to use, e.g. postgres://crm_app:secret@host/db. Requests
     /// run on it: best as the role `crm_app` the migrations create (it can
     /// only become `authenticated`, `anon` or `service_role`; give it a
@@ -302,6 +324,13 @@ pub enum SignupPolicy {
     Open,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsMode {
+    Auto,
+    On,
+    Off,
+}
+
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Serve the HTTP API (the default).
@@ -315,6 +344,16 @@ pub enum Command {
     /// left behind.
     #[command(subcommand)]
     Storage(StorageCommand),
+    /// HTTPS.
+    #[command(subcommand)]
+    Tls(TlsCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum TlsCommand {
+    /// Print the SHA-256 fingerprint of the certificate the server serves,
+    /// for users to compare with the one their app shows at sign-in.
+    Fingerprint,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -378,6 +417,15 @@ pub enum UserCommand {
 }
 
 impl ServerConfig {
+    /// Whether the server serves HTTPS (see `--tls`).
+    pub fn serves_tls(&self) -> bool {
+        match self.tls {
+            TlsMode::On => true,
+            TlsMode::Off => false,
+            TlsMode::Auto => self.tls_cert.is_some() || !self.listen.ip().is_loopback(),
+        }
+    }
+
     pub fn access_token_ttl(&self) -> Duration {
         Duration::from_secs(self.access_token_ttl)
     }

@@ -24,6 +24,8 @@ pub struct Backend {
     pub db: TestDatabase,
     pub state: crate::AppState,
     pub addr: SocketAddr,
+    /// The certificate it serves, when given `--tls on` (or a certificate).
+    pub tls: Option<crate::tls::ServerTls>,
     server: Option<RunningServer>,
     /// While frozen: the listener that takes connections and never answers.
     frozen: Option<tokio::task::JoinHandle<()>>,
@@ -33,7 +35,13 @@ pub struct Backend {
 
 impl Backend {
     pub async fn start() -> Backend {
-        Self::on(TestDatabase::create(&crate::db::MIGRATOR).await, &[]).await
+        Self::start_with(&[]).await
+    }
+
+    /// A server on a fresh test database, with extra flags (e.g.
+    /// `["--tls", "on"]`).
+    pub async fn start_with(flags: &[&str]) -> Backend {
+        Self::on(TestDatabase::create(&crate::db::MIGRATOR).await, flags).await
     }
 
     /// A server on an existing test database, with extra flags (e.g.
@@ -56,16 +64,20 @@ impl Backend {
         ];
         args.extend_from_slice(flags);
         let config = Config::try_parse_from(args).unwrap();
+        let tls = crate::tls::load(&config.server).unwrap();
         let started = crate::start(config.server).await.unwrap();
         crate::start_workers(&started.state);
         let state = started.state.clone();
-        let server = crate::app::spawn(started.state, "127.0.0.1:0".parse().unwrap())
-            .await
-            .unwrap();
+        let acceptor = tls.as_ref().map(|tls| tls.acceptor.clone());
+        let server =
+            crate::app::spawn_with_tls(started.state, "127.0.0.1:0".parse().unwrap(), acceptor)
+                .await
+                .unwrap();
         Backend {
             db,
             state,
             addr: server.addr,
+            tls,
             server: Some(server),
             frozen: None,
             _data_dir: data_dir,
@@ -112,8 +124,10 @@ impl Backend {
         (server, data_dir)
     }
 
+    /// `http://127.0.0.1:PORT`, or `https://` when it serves TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
     }
 
     /// The database as its superuser, to look at and arrange what a test
@@ -171,7 +185,8 @@ impl Backend {
         assert!(self.server.is_none(), "already running");
         let mut last = None;
         for _ in 0..50 {
-            match crate::app::spawn(self.state.clone(), self.addr).await {
+            let acceptor = self.tls.as_ref().map(|tls| tls.acceptor.clone());
+            match crate::app::spawn_with_tls(self.state.clone(), self.addr, acceptor).await {
                 Ok(server) => {
                     self.server = Some(server);
                     return;

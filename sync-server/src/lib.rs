@@ -4,7 +4,7 @@
 //! `db` (connecting, migrating), `data` (the data service: acting as the
 //! caller, applying changes), `sync` (the sync protocol over it), `embedded` (the private PostgreSQL when no URL is given), `storage`
 //! (attachment files), `webhooks` (subscriptions and delivery), `app` (router, middleware,
-//! serving), `client_address` (who is calling, behind trusted proxies too), `health`, `openapi`, `error` (the one error shape), `config`.
+//! serving), `client_address` (who is calling, behind trusted proxies too), `tls` (HTTPS), `health`, `openapi`, `error` (the one error shape), `config`.
 
 pub mod accounts;
 pub mod api;
@@ -24,6 +24,7 @@ pub mod secrets;
 pub mod state;
 pub mod storage;
 pub mod sync;
+pub mod tls;
 pub mod webhooks;
 
 use std::sync::Arc;

@@ -6,7 +6,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Parser;
 use crm_domain::UserRole;
-use sync_server::config::{Command, Config, LogFormat, ServerConfig, StorageCommand, UserCommand};
+use sync_server::config::{
+    Command, Config, LogFormat, ServerConfig, StorageCommand, TlsCommand, UserCommand,
+};
+use sync_server::tls::{CertificateOrigin, ServerTls};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -41,6 +44,22 @@ fn init_tracing(config: &ServerConfig) {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    if let Some(Command::Tls(TlsCommand::Fingerprint)) = config.command {
+        // Needs no database: the certificate's file is enough.
+        match sync_server::tls::fingerprint(&config.server)? {
+            Some(fingerprint) => println!("SHA256 {fingerprint}"),
+            None if !config.server.serves_tls() => {
+                anyhow::bail!("this server serves plain HTTP (see --tls)")
+            }
+            None => anyhow::bail!("no certificate yet: it is made when the server first starts"),
+        }
+        return Ok(());
+    }
+    // Before the database: a bad certificate file is found in a second.
+    let tls = match &config.command {
+        None | Some(Command::Serve) => sync_server::tls::load(&config.server)?,
+        _ => None,
+    };
     let started = sync_server::start(config.server.clone()).await?;
     let pool = started.state.pool.clone();
     match config.command.unwrap_or(Command::Serve) {
@@ -48,13 +67,19 @@ async fn run(config: Config) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.server.listen)
                 .await
                 .with_context(|| format!("listening on {}", config.server.listen))?;
-            tracing::info!(address = %listener.local_addr()?, "serving");
+            let address = listener.local_addr()?;
+            match &tls {
+                Some(tls) => announce_certificate(tls, address),
+                None => tracing::info!(%address, "serving plain HTTP"),
+            }
             sync_server::storage::housekeeping::start(started.state.storage.clone());
             sync_server::start_workers(&started.state);
-            sync_server::app::serve(listener, started.state, shutdown_signal()).await?;
+            let acceptor = tls.map(|tls| tls.acceptor);
+            sync_server::app::serve(listener, started.state, acceptor, shutdown_signal()).await?;
             tracing::info!("stopped");
         }
         Command::Migrate => tracing::info!("the schema is up to date"),
+        Command::Tls(_) => {}
         Command::User(UserCommand::Create {
             email,
             password,
@@ -154,6 +179,27 @@ async fn run(config: Config) -> anyhow::Result<()> {
     pool.close().await;
     drop(started.embedded);
     Ok(())
+}
+
+/// Says how the server serves HTTPS; a self-signed certificate's
+/// fingerprint also goes to standard output, for the operator to hand to
+/// users (their app shows the one it is offered and asks them to compare).
+fn announce_certificate(tls: &ServerTls, address: std::net::SocketAddr) {
+    let fingerprint = tls.fingerprint.to_string();
+    match &tls.origin {
+        CertificateOrigin::Configured { cert } => {
+            tracing::info!(%address, cert = %cert.display(), %fingerprint, "serving HTTPS");
+        }
+        CertificateOrigin::SelfSigned { cert, generated } => {
+            tracing::info!(%address, cert = %cert.display(), %fingerprint, generated, "serving HTTPS with a self-signed certificate");
+            println!(
+                "Serving https://{address} with a self-signed certificate ({}).\n\
+                 Users' apps ask them to compare its fingerprint with this one:\n\
+                 \n    SHA256 {fingerprint}\n",
+                cert.display()
+            );
+        }
+    }
 }
 
 /// Ctrl-C or SIGTERM: stop taking connections, finish what is in flight.

@@ -18,13 +18,14 @@ describe("calling a command", () => {
       code: "invalid",
       message: "Name must not be blank.",
       fields: [{ field: "name", message: "must not be blank" }],
+      offered_certificate: null,
     });
     expect((error as CommandError).message).toBe("Name must not be blank.");
   });
 
   it("turns a thrown failure into a report too", async () => {
     const error = await call(Promise.reject(new TypeError("invoke is not a function"))).catch((e) => e);
-    expect((error as CommandError).report).toEqual({ code: "internal", message: "Invoke is not a function.", fields: [] });
+    expect((error as CommandError).report).toEqual({ code: "internal", message: "Invoke is not a function.", fields: [], offered_certificate: null });
   });
 });
 
@@ -50,8 +51,13 @@ describe("attempting a command", () => {
 
 describe("reports", () => {
   it("come from rejections of any shape", () => {
-    expect(toReport("missing field `type`")).toEqual({ code: "internal", message: "Missing field `type`.", fields: [] });
-    expect(toReport({ code: "remote", message: "down" })).toEqual({ code: "remote", message: "Down.", fields: [] });
+    expect(toReport("missing field `type`")).toEqual({ code: "internal", message: "Missing field `type`.", fields: [], offered_certificate: null });
+    expect(toReport({ code: "remote", message: "down" })).toEqual({
+      code: "remote",
+      message: "Down.",
+      fields: [],
+      offered_certificate: null,
+    });
     expect(toReport(undefined).message).toBe("Something went wrong.");
   });
 

@@ -42,10 +42,19 @@ function worded(report: ErrorReport): ErrorReport {
  */
 export function toReport(error: unknown): ErrorReport {
   if (error instanceof CommandError) return error.report;
-  if (isReport(error)) return worded({ ...error, fields: Array.isArray(error.fields) ? error.fields : [] });
-  if (error instanceof Error) return worded({ code: "internal", message: error.message, fields: [] });
-  if (typeof error === "string" && error.trim()) return worded({ code: "internal", message: error, fields: [] });
-  return { code: "internal", message: "Something went wrong.", fields: [] };
+  if (isReport(error))
+    return worded({
+      ...error,
+      fields: Array.isArray(error.fields) ? error.fields : [],
+      offered_certificate: error.offered_certificate ?? null,
+    });
+  if (error instanceof Error) return worded(internal(error.message));
+  if (typeof error === "string" && error.trim()) return worded(internal(error));
+  return internal("Something went wrong.");
+}
+
+function internal(message: string): ErrorReport {
+  return { code: "internal", message, fields: [], offered_certificate: null };
 }
 
 /** The command's data, or a thrown CommandError. */

@@ -7,76 +7,76 @@ import * as __TAURI_EVENT from "@tauri-apps/api/event";
 
 /** Commands */
 export const commands = {
-	startup: () => typedError<Startup_Serialize, ErrorReport>(__TAURI_INVOKE("startup")),
-	signIn: (server: string, email: string, password: string) => typedError<SessionInfo_Serialize, ErrorReport>(__TAURI_INVOKE("sign_in", { server, email, password })),
+	startup: () => typedError<Startup_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("startup")),
+	signIn: (server: string, email: string, password: string, trust: TrustChoice_Deserialize | null) => typedError<SessionInfo_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("sign_in", { server, email, password, trust })),
 	/**
 	 *  Signs out here; `keep_data` leaves this user's replica for their next
 	 *  sign-in (it is kept anyway while it holds unsent work).
 	 */
-	signOut: (keepData: boolean) => typedError<null, ErrorReport>(__TAURI_INVOKE("sign_out", { keepData })),
+	signOut: (keepData: boolean) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("sign_out", { keepData })),
 	/**
 	 *  A sync round now (the status bar's "sync" button); answers with the
 	 *  status once that round has ended, so the window can say how it went.
 	 */
-	syncNow: () => typedError<SyncStatus_Serialize, ErrorReport>(__TAURI_INVOKE("sync_now")),
+	syncNow: () => typedError<SyncStatus_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("sync_now")),
 	/**
 	 *  Sets a new password with the one-time code an admin handed over, and
 	 *  signs in with it.
 	 */
-	signInWithCode: (server: string, email: string, code: string, newPassword: string) => typedError<SessionInfo_Serialize, ErrorReport>(__TAURI_INVOKE("sign_in_with_code", { server, email, code, newPassword })),
+	signInWithCode: (server: string, email: string, code: string, newPassword: string, trust: TrustChoice_Deserialize | null) => typedError<SessionInfo_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("sign_in_with_code", { server, email, code, newPassword, trust })),
 	/**  My devices signed in now, this one first. */
-	myDevices: () => typedError<DeviceSession_Serialize[], ErrorReport>(__TAURI_INVOKE("my_devices")),
+	myDevices: () => typedError<DeviceSession_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("my_devices")),
 	/**
 	 *  Ends a device's sign-in: one of mine with my password, or (admins)
 	 *  anyone's with none. That device keeps nothing readable.
 	 */
-	revokeDevice: (id: string, password: string | null) => typedError<null, ErrorReport>(__TAURI_INVOKE("revoke_device", { id, password })),
+	revokeDevice: (id: string, password: string | null) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("revoke_device", { id, password })),
 	/**  A new password's broken rules, as the form shows them while typing. */
-	checkNewPassword: (password: string) => typedError<FieldMessage[], ErrorReport>(__TAURI_INVOKE("check_new_password", { password })),
+	checkNewPassword: (password: string) => typedError<FieldMessage[], ErrorReport_Serialize>(__TAURI_INVOKE("check_new_password", { password })),
 	/**  Changes my password; my other devices must sign in again. */
-	changePassword: (current: string, replacement: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("change_password", { current, replacement })),
+	changePassword: (current: string, replacement: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("change_password", { current, replacement })),
 	/**  Ends every sign-in of mine, then signs out here. */
-	signOutEverywhere: (password: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("sign_out_everywhere", { password })),
+	signOutEverywhere: (password: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("sign_out_everywhere", { password })),
 	/**  Admins: every account, active ones first. */
-	team: () => typedError<AccountSummary_Serialize[], ErrorReport>(__TAURI_INVOKE("team")),
+	team: () => typedError<AccountSummary_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("team")),
 	/**  Admins: deactivates (`active: false`) or reactivates an account. */
-	setAccountActive: (id: string, active: boolean) => typedError<AccountSummary_Serialize, ErrorReport>(__TAURI_INVOKE("set_account_active", { id, active })),
+	setAccountActive: (id: string, active: boolean) => typedError<AccountSummary_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("set_account_active", { id, active })),
 	/**  Admins: an account's devices signed in now. */
-	accountDevices: (id: string) => typedError<DeviceSession_Serialize[], ErrorReport>(__TAURI_INVOKE("account_devices", { id })),
+	accountDevices: (id: string) => typedError<DeviceSession_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("account_devices", { id })),
 	/**  Admins: a one-time password reset code to hand over, shown once. */
-	makeResetCode: (id: string) => typedError<ResetCode, ErrorReport>(__TAURI_INVOKE("make_reset_code", { id })),
+	makeResetCode: (id: string) => typedError<ResetCode, ErrorReport_Serialize>(__TAURI_INVOKE("make_reset_code", { id })),
 	/**  A few customers matching what was typed (the ticket form's picker). */
-	listCustomers: (filter: CustomerFilter_Deserialize) => typedError<CustomerListItem_Serialize[], ErrorReport>(__TAURI_INVOKE("list_customers", { filter })),
+	listCustomers: (filter: CustomerFilter_Deserialize) => typedError<CustomerListItem_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("list_customers", { filter })),
 	/**
 	 *  The customer list screen: one page, sorted and filtered, with the
 	 *  number of customers matching in all.
 	 */
-	customerList: (filter: CustomerFilter_Deserialize) => typedError<CustomerListPage_Serialize, ErrorReport>(__TAURI_INVOKE("customer_list", { filter })),
-	customerPage: (id: string) => typedError<CustomerPage_Serialize, ErrorReport>(__TAURI_INVOKE("customer_page", { id })),
-	createCustomer: (draft: NewCustomer_Deserialize) => typedError<Customer_Serialize, ErrorReport>(__TAURI_INVOKE("create_customer", { draft })),
-	updateCustomer: (id: string, edit: CustomerEdit_Deserialize) => typedError<Customer_Serialize, ErrorReport>(__TAURI_INVOKE("update_customer", { id, edit })),
+	customerList: (filter: CustomerFilter_Deserialize) => typedError<CustomerListPage_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("customer_list", { filter })),
+	customerPage: (id: string) => typedError<CustomerPage_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("customer_page", { id })),
+	createCustomer: (draft: NewCustomer_Deserialize) => typedError<Customer_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("create_customer", { draft })),
+	updateCustomer: (id: string, edit: CustomerEdit_Deserialize) => typedError<Customer_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("update_customer", { id, edit })),
 	/**  The form's rules, as the user types (the same ones saving applies). */
 	checkCustomer: (draft: NewCustomer_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_customer", { draft }),
-	logInteraction: (draft: NewInteraction_Deserialize) => typedError<CustomerInteraction_Serialize, ErrorReport>(__TAURI_INVOKE("log_interaction", { draft })),
+	logInteraction: (draft: NewInteraction_Deserialize) => typedError<CustomerInteraction_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("log_interaction", { draft })),
 	checkInteraction: (draft: NewInteraction_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_interaction", { draft }),
 	/**
 	 *  One view of the ticket list; resolved and closed tickets only with
 	 *  `include_done`.
 	 */
-	tickets: (view: TicketView, includeDone: boolean) => typedError<TicketListItem_Serialize[], ErrorReport>(__TAURI_INVOKE("tickets", { view, includeDone })),
-	ticketPage: (id: string) => typedError<TicketPage_Serialize, ErrorReport>(__TAURI_INVOKE("ticket_page", { id })),
-	openTicket: (draft: NewTicket_Deserialize) => typedError<Ticket_Serialize, ErrorReport>(__TAURI_INVOKE("open_ticket", { draft })),
+	tickets: (view: TicketView, includeDone: boolean) => typedError<TicketListItem_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("tickets", { view, includeDone })),
+	ticketPage: (id: string) => typedError<TicketPage_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("ticket_page", { id })),
+	openTicket: (draft: NewTicket_Deserialize) => typedError<Ticket_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("open_ticket", { draft })),
 	/**  Saves the ticket form (a status move is checked against the workflow). */
-	updateTicket: (id: string, edit: TicketEdit_Deserialize) => typedError<Ticket_Serialize, ErrorReport>(__TAURI_INVOKE("update_ticket", { id, edit })),
-	addComment: (draft: NewComment) => typedError<TicketComment, ErrorReport>(__TAURI_INVOKE("add_comment", { draft })),
+	updateTicket: (id: string, edit: TicketEdit_Deserialize) => typedError<Ticket_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("update_ticket", { id, edit })),
+	addComment: (draft: NewComment) => typedError<TicketComment, ErrorReport_Serialize>(__TAURI_INVOKE("add_comment", { draft })),
 	/**  Changes a comment (only its author may). */
-	editComment: (id: string, content: string, isInternal: boolean) => typedError<TicketComment, ErrorReport>(__TAURI_INVOKE("edit_comment", { id, content, isInternal })),
+	editComment: (id: string, content: string, isInternal: boolean) => typedError<TicketComment, ErrorReport_Serialize>(__TAURI_INVOKE("edit_comment", { id, content, isInternal })),
 	/**  Deletes a comment (its author or an admin). */
-	deleteComment: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("delete_comment", { id })),
-	addAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("add_assignee", { ticketId, userId })),
+	deleteComment: (id: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("delete_comment", { id })),
+	addAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("add_assignee", { ticketId, userId })),
 	/**  Makes someone the ticket's lead (adding them to its assignees if needed). */
-	setTicketLead: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("set_ticket_lead", { ticketId, userId })),
-	removeAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("remove_assignee", { ticketId, userId })),
+	setTicketLead: (ticketId: string, userId: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("set_ticket_lead", { ticketId, userId })),
+	removeAssignee: (ticketId: string, userId: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("remove_assignee", { ticketId, userId })),
 	checkTicket: (draft: NewTicket_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_ticket", { draft }),
 	checkComment: (draft: NewComment) => __TAURI_INVOKE<FieldMessage[]>("check_comment", { draft }),
 	/**
@@ -84,77 +84,77 @@ export const commands = {
 	 *  replica first, so it is kept even if the original moves. Stops at the
 	 *  first file refused (its name says which), keeping those before it.
 	 */
-	attachFiles: (ticketId: string, paths: string[]) => typedError<TicketAttachment[], ErrorReport>(__TAURI_INVOKE("attach_files", { ticketId, paths })),
+	attachFiles: (ticketId: string, paths: string[]) => typedError<TicketAttachment[], ErrorReport_Serialize>(__TAURI_INVOKE("attach_files", { ticketId, paths })),
 	/**
 	 *  The system's file picker, for files to attach (images, PDFs, Office
 	 *  documents); no files if the user cancels.
 	 */
-	pickFiles: () => typedError<string[], ErrorReport>(__TAURI_INVOKE("pick_files")),
+	pickFiles: () => typedError<string[], ErrorReport_Serialize>(__TAURI_INVOKE("pick_files")),
 	/**
 	 *  Opens an attachment with the system's application for its type,
 	 *  downloading it first if it is not on this device.
 	 */
-	openAttachment: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("open_attachment", { id })),
+	openAttachment: (id: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("open_attachment", { id })),
 	/**
 	 *  An image attachment as a `data:` URL for its thumbnail (downloaded if
 	 *  needed); none for other files.
 	 */
-	attachmentPreview: (id: string) => typedError<string | null, ErrorReport>(__TAURI_INVOKE("attachment_preview", { id })),
-	deleteAttachment: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("delete_attachment", { id })),
+	attachmentPreview: (id: string) => typedError<string | null, ErrorReport_Serialize>(__TAURI_INVOKE("attachment_preview", { id })),
+	deleteAttachment: (id: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("delete_attachment", { id })),
 	/**  The user's open follow-ups, oldest first. */
-	followUps: () => typedError<FollowUpItem_Serialize[], ErrorReport>(__TAURI_INVOKE("follow_ups")),
+	followUps: () => typedError<FollowUpItem_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("follow_ups")),
 	/**  Marks a follow-up done (synced and audited like any change). */
-	completeFollowUp: (interactionId: string) => typedError<CustomerInteraction_Serialize, ErrorReport>(__TAURI_INVOKE("complete_follow_up", { interactionId })),
+	completeFollowUp: (interactionId: string) => typedError<CustomerInteraction_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("complete_follow_up", { interactionId })),
 	/**  Moves a follow-up to a new date. */
-	rescheduleFollowUp: (interactionId: string, to: string) => typedError<CustomerInteraction_Serialize, ErrorReport>(__TAURI_INVOKE("reschedule_follow_up", { interactionId, to })),
+	rescheduleFollowUp: (interactionId: string, to: string) => typedError<CustomerInteraction_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("reschedule_follow_up", { interactionId, to })),
 	/**
 	 *  Puts a follow-up's reminder off until `until` (on this computer only:
 	 *  the follow-up itself keeps its date).
 	 */
-	snoozeFollowUp: (interactionId: string, until: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("snooze_follow_up", { interactionId, until })),
-	inbox: () => typedError<Inbox_Serialize, ErrorReport>(__TAURI_INVOKE("inbox")),
+	snoozeFollowUp: (interactionId: string, until: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("snooze_follow_up", { interactionId, until })),
+	inbox: () => typedError<Inbox_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("inbox")),
 	/**  Sends a refused change again as it was (e.g. after access was granted). */
-	retryRejected: (seq: number) => typedError<null, ErrorReport>(__TAURI_INVOKE("retry_rejected", { seq })),
+	retryRejected: (seq: number) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("retry_rejected", { seq })),
 	/**  Sends a refused change again with the user's corrections. */
-	resendEdited: (seq: number, values: { [key in string]: Value }) => typedError<null, ErrorReport>(__TAURI_INVOKE("resend_edited", { seq, values })),
-	discardRejected: (seq: number) => typedError<null, ErrorReport>(__TAURI_INVOKE("discard_rejected", { seq })),
+	resendEdited: (seq: number, values: { [key in string]: Value }) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("resend_edited", { seq, values })),
+	discardRejected: (seq: number) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("discard_rejected", { seq })),
 	/**  Puts the user's lost value back (a new edit, synced like any other). */
-	restoreConflict: (conflictId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("restore_conflict", { conflictId })),
+	restoreConflict: (conflictId: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("restore_conflict", { conflictId })),
 	/**  Accepts the value that was kept. */
-	dismissConflict: (conflictId: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("dismiss_conflict", { conflictId })),
+	dismissConflict: (conflictId: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("dismiss_conflict", { conflictId })),
 	integrationVocabulary: () => __TAURI_INVOKE<IntegrationVocabulary>("integration_vocabulary"),
 	/**  My tokens, newest first; `all` (admins): everyone's. */
-	integrationTokens: (all: boolean) => typedError<IntegrationToken_Serialize[], ErrorReport>(__TAURI_INVOKE("integration_tokens", { all })),
+	integrationTokens: (all: boolean) => typedError<IntegrationToken_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("integration_tokens", { all })),
 	/**  A token draft's broken rules, as the form shows them while typing. */
 	checkIntegrationToken: (draft: NewIntegrationToken_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_integration_token", { draft }),
 	checkWebhook: (draft: NewWebhook_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_webhook", { draft }),
-	createIntegrationToken: (draft: NewIntegrationToken_Deserialize) => typedError<TokenSecret_Serialize, ErrorReport>(__TAURI_INVOKE("create_integration_token", { draft })),
-	renameIntegrationToken: (id: string, name: string) => typedError<IntegrationToken_Serialize, ErrorReport>(__TAURI_INVOKE("rename_integration_token", { id, name })),
+	createIntegrationToken: (draft: NewIntegrationToken_Deserialize) => typedError<TokenSecret_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("create_integration_token", { draft })),
+	renameIntegrationToken: (id: string, name: string) => typedError<IntegrationToken_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("rename_integration_token", { id, name })),
 	/**  A new secret; the old one keeps working for `grace_minutes`. */
-	rotateIntegrationToken: (id: string, graceMinutes: number | null) => typedError<TokenSecret_Serialize, ErrorReport>(__TAURI_INVOKE("rotate_integration_token", { id, graceMinutes })),
-	revokeIntegrationToken: (id: string) => typedError<IntegrationToken_Serialize, ErrorReport>(__TAURI_INVOKE("revoke_integration_token", { id })),
+	rotateIntegrationToken: (id: string, graceMinutes: number | null) => typedError<TokenSecret_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("rotate_integration_token", { id, graceMinutes })),
+	revokeIntegrationToken: (id: string) => typedError<IntegrationToken_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("revoke_integration_token", { id })),
 	/**  My webhooks; `all` (admins): everyone's. */
-	webhooks: (all: boolean) => typedError<Webhook_Serialize[], ErrorReport>(__TAURI_INVOKE("webhooks", { all })),
-	createWebhook: (draft: NewWebhook_Deserialize) => typedError<WebhookWithSecret_Serialize, ErrorReport>(__TAURI_INVOKE("create_webhook", { draft })),
-	updateWebhook: (id: string, change: WebhookChange_Deserialize) => typedError<Webhook_Serialize, ErrorReport>(__TAURI_INVOKE("update_webhook", { id, change })),
-	deleteWebhook: (id: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("delete_webhook", { id })),
+	webhooks: (all: boolean) => typedError<Webhook_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("webhooks", { all })),
+	createWebhook: (draft: NewWebhook_Deserialize) => typedError<WebhookWithSecret_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("create_webhook", { draft })),
+	updateWebhook: (id: string, change: WebhookChange_Deserialize) => typedError<Webhook_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("update_webhook", { id, change })),
+	deleteWebhook: (id: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("delete_webhook", { id })),
 	/**  Sends the webhook a test event (`webhook.test`) now. */
-	testWebhook: (id: string) => typedError<WebhookDelivery_Serialize, ErrorReport>(__TAURI_INVOKE("test_webhook", { id })),
+	testWebhook: (id: string) => typedError<WebhookDelivery_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("test_webhook", { id })),
 	/**  The webhook's latest deliveries, newest first. */
-	webhookDeliveries: (id: string) => typedError<WebhookDelivery_Serialize[], ErrorReport>(__TAURI_INVOKE("webhook_deliveries", { id })),
-	replayWebhookDelivery: (id: string, delivery: number) => typedError<WebhookDelivery_Serialize, ErrorReport>(__TAURI_INVOKE("replay_webhook_delivery", { id, delivery })),
-	dashboard: () => typedError<Dashboard_Serialize, ErrorReport>(__TAURI_INVOKE("dashboard")),
+	webhookDeliveries: (id: string) => typedError<WebhookDelivery_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("webhook_deliveries", { id })),
+	replayWebhookDelivery: (id: string, delivery: number) => typedError<WebhookDelivery_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("replay_webhook_delivery", { id, delivery })),
+	dashboard: () => typedError<Dashboard_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("dashboard")),
 	/**
 	 *  Customers, tickets and comments matching `query` (prefixes match), best
 	 *  first.
 	 */
-	search: (query: string) => typedError<SearchHit_Serialize[], ErrorReport>(__TAURI_INVOKE("search", { query })),
-	colleagues: () => typedError<Colleague_Serialize[], ErrorReport>(__TAURI_INVOKE("colleagues")),
-	products: () => typedError<Product_Serialize[], ErrorReport>(__TAURI_INVOKE("products")),
+	search: (query: string) => typedError<SearchHit_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("search", { query })),
+	colleagues: () => typedError<Colleague_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("colleagues")),
+	products: () => typedError<Product_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("products")),
 	vocabulary: () => __TAURI_INVOKE<Vocabulary>("vocabulary"),
 	/**  The screen the window showed last, restored at the next start. */
-	lastScreen: () => typedError<string | null, ErrorReport>(__TAURI_INVOKE("last_screen")),
-	rememberScreen: (screen: string) => typedError<null, ErrorReport>(__TAURI_INVOKE("remember_screen", { screen })),
+	lastScreen: () => typedError<string | null, ErrorReport_Serialize>(__TAURI_INVOKE("last_screen")),
+	rememberScreen: (screen: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("remember_screen", { screen })),
 	/**
 	 *  Quits the app (Ctrl+Q): the sync engine stops between pages, and the
 	 *  window's size and position are saved for the next start.
@@ -730,10 +730,38 @@ export type DeviceSession_Serialize = {
  *  What the UI receives for an error: a code, a sentence, and per-field
  *  messages for forms.
  */
-export type ErrorReport = {
+export type ErrorReport = ErrorReport_Serialize | ErrorReport_Deserialize;
+
+/**
+ *  What the UI receives for an error: a code, a sentence, and per-field
+ *  messages for forms.
+ */
+export type ErrorReport_Deserialize = {
 	code: string,
 	message: string,
 	fields: FieldMessage[],
+	/**
+	 *  The fingerprint of the certificate the server offered, when the app
+	 *  would not trust it (`untrusted_certificate`, `certificate_changed`):
+	 *  for its user to compare with the one their administrator gave.
+	 */
+	offered_certificate?: string | null,
+};
+
+/**
+ *  What the UI receives for an error: a code, a sentence, and per-field
+ *  messages for forms.
+ */
+export type ErrorReport_Serialize = {
+	code: string,
+	message: string,
+	fields: FieldMessage[],
+	/**
+	 *  The fingerprint of the certificate the server offered, when the app
+	 *  would not trust it (`untrusted_certificate`, `certificate_changed`):
+	 *  for its user to compare with the one their administrator gave.
+	 */
+	offered_certificate: string | null,
 };
 
 /**  One field of an update: the value the client last saw, and its new one. */
@@ -1706,6 +1734,37 @@ export type TokenSecret_Serialize = {
 	token: IntegrationToken_Serialize,
 	/**  `crm_pat_…`: send it as `Authorization: Bearer <secret>`. */
 	secret: string,
+};
+
+/**
+ *  What the user decided about the server in the sign-in window, after
+ *  the app refused it (`untrusted_certificate`, `certificate_changed`,
+ *  `insecure_server`): `None` uses what they decided before, if anything.
+ */
+export type TrustChoice = TrustChoice_Serialize | TrustChoice_Deserialize;
+
+/**
+ *  What the user decided about the server in the sign-in window, after
+ *  the app refused it (`untrusted_certificate`, `certificate_changed`,
+ *  `insecure_server`): `None` uses what they decided before, if anything.
+ */
+export type TrustChoice_Deserialize = {
+	/**  The fingerprint of the certificate they compared and accepted. */
+	pin?: string | null,
+	/**  They allowed plain HTTP to a server that is not this computer. */
+	allow_plain_http: boolean,
+};
+
+/**
+ *  What the user decided about the server in the sign-in window, after
+ *  the app refused it (`untrusted_certificate`, `certificate_changed`,
+ *  `insecure_server`): `None` uses what they decided before, if anything.
+ */
+export type TrustChoice_Serialize = {
+	/**  The fingerprint of the certificate they compared and accepted. */
+	pin: string | null,
+	/**  They allowed plain HTTP to a server that is not this computer. */
+	allow_plain_http: boolean,
 };
 
 /**  An attachment file on its way to the server. */

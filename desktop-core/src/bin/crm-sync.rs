@@ -11,6 +11,7 @@ use crm_desktop_core::Store;
 use crm_desktop_core::reminders;
 use crm_desktop_core::session::Session;
 use crm_desktop_core::sync::{self, EngineOptions, SyncState};
+use crm_desktop_core::trust::{Server, ServerTrust};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -41,6 +42,15 @@ enum Command {
         /// The password; better given through the environment.
         #[arg(long, env = "CRM_PASSWORD", hide_env_values = true)]
         password: String,
+        /// Trust the server's certificate with this SHA-256 fingerprint
+        /// (what `sync-server tls fingerprint` prints), and no other: for
+        /// a self-signed certificate.
+        #[arg(long, env = "CRM_SERVER_FINGERPRINT")]
+        fingerprint: Option<crm_domain::tls::CertificateFingerprint>,
+        /// Allow plain http:// to a server that is not this machine
+        /// (everything, the password too, crosses the network readable).
+        #[arg(long)]
+        allow_plain_http: bool,
     },
     /// Runs the sync engine, printing each status as a JSON line.
     Sync {
@@ -77,8 +87,15 @@ async fn main() -> anyhow::Result<()> {
             server,
             email,
             password,
+            fingerprint,
+            allow_plain_http,
         } => {
-            let session = Session::sign_in(&config.data_dir, &server, &email, &password).await?;
+            let trust = ServerTrust {
+                pin: fingerprint,
+                allow_plain_http,
+            };
+            let server = Server::new(server, trust);
+            let session = Session::sign_in(&config.data_dir, server, &email, &password).await?;
             open_store(&session)?;
             println!("signed in as {}", session.user().email);
         }

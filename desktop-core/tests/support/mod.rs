@@ -74,7 +74,8 @@ impl Client {
         Self::open(session, data_dir)
     }
 
-    fn open(session: Session, data_dir: PathBuf) -> Client {
+    /// A client over a session signed in some other way.
+    pub fn open(session: Session, data_dir: PathBuf) -> Client {
         let store = session.open_replica().unwrap();
         Client {
             data_dir,

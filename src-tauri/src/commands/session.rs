@@ -2,9 +2,12 @@
 
 use std::sync::Arc;
 
+use crm_desktop_core::CoreError;
 use crm_desktop_core::error::ErrorReport;
 use crm_desktop_core::sync::SyncStatus;
+use crm_desktop_core::trust::{Server, ServerTrust};
 use crm_domain::auth::Account;
+use crm_domain::tls::CertificateFingerprint;
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, State};
 
@@ -43,6 +46,43 @@ pub async fn startup(app: AppHandle, state: State<'_, AppState>) -> Result<Start
     })
 }
 
+/// What the user decided about the server in the sign-in window, after
+/// the app refused it (`untrusted_certificate`, `certificate_changed`,
+/// `insecure_server`): `None` uses what they decided before, if anything.
+#[derive(Debug, Clone, Default, Deserialize, specta::Type)]
+pub struct TrustChoice {
+    /// The fingerprint of the certificate they compared and accepted.
+    pub pin: Option<String>,
+    /// They allowed plain HTTP to a server that is not this computer.
+    pub allow_plain_http: bool,
+}
+
+fn server_of(url: &str, trust: Option<TrustChoice>) -> Result<Server, ErrorReport> {
+    let Some(choice) = trust else {
+        return Ok(Server::from(url.trim()));
+    };
+    let pin = match choice
+        .pin
+        .as_deref()
+        .map(str::parse::<CertificateFingerprint>)
+    {
+        None => None,
+        Some(Ok(pin)) => Some(pin),
+        Some(Err(e)) => {
+            return Err(ErrorReport::from(&CoreError::from(
+                crm_domain::ValidationError::new("pin", e.to_string()),
+            )));
+        }
+    };
+    Ok(Server::new(
+        url.trim(),
+        ServerTrust {
+            pin,
+            allow_plain_http: choice.allow_plain_http,
+        },
+    ))
+}
+
 #[tauri::command]
 #[specta::specta]
 pub async fn sign_in(
@@ -51,10 +91,16 @@ pub async fn sign_in(
     server: String,
     email: String,
     password: String,
+    trust: Option<TrustChoice>,
 ) -> Result<SessionInfo, ErrorReport> {
     let notifier = Arc::new(WindowNotifier::new(app));
     let account = state
-        .sign_in(server.trim(), email.trim(), &password, notifier)
+        .sign_in(
+            server_of(&server, trust)?,
+            email.trim(),
+            &password,
+            notifier,
+        )
         .await
         .map_err(|e| ErrorReport::from(&e))?;
     Ok(SessionInfo {
@@ -74,11 +120,12 @@ pub async fn sign_in_with_code(
     email: String,
     code: String,
     new_password: String,
+    trust: Option<TrustChoice>,
 ) -> Result<SessionInfo, ErrorReport> {
     let notifier = Arc::new(WindowNotifier::new(app));
     let account = state
         .sign_in_with_code(
-            server.trim(),
+            server_of(&server, trust)?,
             email.trim(),
             code.trim(),
             &new_password,

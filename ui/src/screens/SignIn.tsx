@@ -3,9 +3,10 @@
 
 import { useEffect, useRef, useState } from "preact/hooks";
 import { call, toReport } from "../api";
-import { commands, type SessionInfo_Serialize } from "../bindings";
+import { commands, type SessionInfo_Serialize, type TrustChoice } from "../bindings";
 import { Field } from "../components/Field";
 import { Form } from "../components/Form";
+import { acceptedTrust, fingerprintLines, type TrustQuestion, trustQuestion } from "../trust";
 
 interface SignInProps {
   server: string;
@@ -26,6 +27,10 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
   /** With a one-time code from an admin: the password field takes a new password. */
   const [withCode, setWithCode] = useState(false);
   const [code, setCode] = useState("");
+  /** A question about the server the app would not talk to as it stands. */
+  const [question, setQuestion] = useState<TrustQuestion | null>(null);
+  /** What the user decided about it, sent with the next attempt. */
+  const trust = useRef<TrustChoice | null>(null);
   // What the inputs hold right now, even before a re-render (a fast Enter).
   const latest = useRef({ server, email, password });
   latest.current = { server, email, password };
@@ -40,7 +45,19 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
   const edit = (field: "server" | "email" | "password", value: string, setter: (value: string) => void) => {
     latest.current = { ...latest.current, [field]: value };
     setter(value);
+    if (field === "server") {
+      // A decision about one server says nothing about another.
+      trust.current = null;
+      setQuestion(null);
+    }
   };
+
+  function accept() {
+    if (!question) return;
+    trust.current = acceptedTrust(question, trust.current);
+    setQuestion(null);
+    void submit();
+  }
 
   async function submit() {
     if (busy) return;
@@ -55,14 +72,23 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
     }
     setBusy(true);
     setError(null);
+    setQuestion(null);
     try {
       const signedIn = withCode
-        ? await call(commands.signInWithCode(server.trim(), email.trim(), code.trim(), password))
-        : await call(commands.signIn(server.trim(), email.trim(), password));
+        ? await call(commands.signInWithCode(server.trim(), email.trim(), code.trim(), password, trust.current))
+        : await call(commands.signIn(server.trim(), email.trim(), password, trust.current));
       onSignedIn(signedIn);
     } catch (failure) {
-      setError(toReport(failure).message);
-      setPassword("");
+      const report = toReport(failure);
+      const asked = trustQuestion(report);
+      if (asked) {
+        // Nothing was sent (the connection was refused first): the
+        // password stays for the attempt after the user's answer.
+        setQuestion(asked);
+      } else {
+        setError(report.message);
+        setPassword("");
+      }
     } finally {
       setBusy(false);
     }
@@ -140,6 +166,7 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
             {withCode ? "Sign in with my password" : "Have a reset code from an admin?"}
           </button>
         )}
+        {question && <TrustPanel question={question} onAccept={accept} onDecline={() => setQuestion(null)} />}
         <p id="login-error" class="form-error" role="alert" hidden={!error}>
           {error}
         </p>
@@ -155,5 +182,46 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
         </div>
       </Form>
     </main>
+  );
+}
+
+interface TrustPanelProps {
+  question: TrustQuestion;
+  onAccept: () => void;
+  onDecline: () => void;
+}
+
+/** The question, with the certificate's fingerprint large enough to compare. */
+function TrustPanel({ question, onAccept, onDecline }: TrustPanelProps) {
+  const acceptButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => acceptButton.current?.focus(), [question]);
+  const heading =
+    question.kind === "compare"
+      ? "Check this server's certificate"
+      : question.kind === "changed"
+        ? "The server's certificate changed"
+        : "This connection is not encrypted";
+  const acceptLabel =
+    question.kind === "unencrypted" ? "Connect without encryption" : "They match: trust this server";
+  return (
+    <section id="server-trust" class={`notice trust ${question.kind}`} role="alert" aria-labelledby="server-trust-heading">
+      <h2 id="server-trust-heading">{heading}</h2>
+      <p>{question.message}</p>
+      {question.kind !== "unencrypted" && (
+        <code id="offered-fingerprint" class="fingerprint" aria-label="SHA-256 fingerprint">
+          {fingerprintLines(question.fingerprint).map((line) => (
+            <span key={line}>{line}</span>
+          ))}
+        </code>
+      )}
+      <div class="form-actions">
+        <button type="button" class="button" onClick={onDecline}>
+          Cancel
+        </button>
+        <button id="trust-server" type="button" class="button primary" ref={acceptButton} onClick={onAccept}>
+          {acceptLabel}
+        </button>
+      </div>
+    </section>
   );
 }
