@@ -1662,6 +1662,15 @@ CREATE SEQUENCE api.write_seq
     NO MAXVALUE
     CACHE 1;
 
+CREATE TABLE auth.access_policy (
+    id uuid DEFAULT '00000000-0000-0000-0000-000000000001'::uuid NOT NULL,
+    offline_grace_days integer DEFAULT 14 NOT NULL,
+    updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    updated_by uuid,
+    CONSTRAINT access_policy_id_check CHECK ((id = '00000000-0000-0000-0000-000000000001'::uuid)),
+    CONSTRAINT access_policy_offline_grace_days_check CHECK (((offline_grace_days >= 1) AND (offline_grace_days <= 365)))
+);
+
 CREATE TABLE auth.login_attempts (
     id uuid DEFAULT public.uuid_generate_v7() NOT NULL,
     email text NOT NULL,
@@ -2189,6 +2198,9 @@ ALTER TABLE ONLY api.webhook_deliveries
 ALTER TABLE ONLY api.webhook_secrets
     ADD CONSTRAINT webhook_secrets_pkey PRIMARY KEY (subscription_id);
 
+ALTER TABLE ONLY auth.access_policy
+    ADD CONSTRAINT access_policy_pkey PRIMARY KEY (id);
+
 ALTER TABLE ONLY auth.login_attempts
     ADD CONSTRAINT login_attempts_pkey PRIMARY KEY (id);
 
@@ -2427,6 +2439,10 @@ CREATE INDEX conflicts_lost_by_idx ON sync.conflicts USING btree (lost_by);
 CREATE INDEX conflicts_mutation_idx ON sync.conflicts USING btree (client_id, client_seq);
 
 CREATE INDEX conflicts_row_idx ON sync.conflicts USING btree (table_name, row_id);
+
+CREATE TRIGGER access_policy_audit_update AFTER UPDATE ON auth.access_policy FOR EACH ROW EXECUTE FUNCTION public.audit_updated_row();
+
+CREATE TRIGGER access_policy_updated_at BEFORE UPDATE ON auth.access_policy FOR EACH ROW EXECUTE FUNCTION public.update_updated_at_column();
 
 CREATE TRIGGER on_auth_user_created AFTER INSERT ON auth.users FOR EACH ROW EXECUTE FUNCTION public.handle_new_user();
 
@@ -2679,6 +2695,9 @@ ALTER TABLE ONLY api.webhook_deliveries
 ALTER TABLE ONLY api.webhook_secrets
     ADD CONSTRAINT webhook_secrets_subscription_id_fkey FOREIGN KEY (subscription_id) REFERENCES public.webhook_subscriptions(id) ON DELETE CASCADE;
 
+ALTER TABLE ONLY auth.access_policy
+    ADD CONSTRAINT access_policy_updated_by_fkey FOREIGN KEY (updated_by) REFERENCES auth.users(id);
+
 ALTER TABLE ONLY auth.password_reset_codes
     ADD CONSTRAINT password_reset_codes_created_by_fkey FOREIGN KEY (created_by) REFERENCES auth.users(id) ON DELETE SET NULL;
 
@@ -2779,6 +2798,12 @@ ALTER TABLE api.rate_buckets ENABLE ROW LEVEL SECURITY;
 ALTER TABLE api.webhook_deliveries ENABLE ROW LEVEL SECURITY;
 
 ALTER TABLE api.webhook_secrets ENABLE ROW LEVEL SECURITY;
+
+ALTER TABLE auth.access_policy ENABLE ROW LEVEL SECURITY;
+
+CREATE POLICY access_policy_admins ON auth.access_policy FOR UPDATE TO authenticated USING ((( SELECT public.is_admin() AS is_admin) AND ( SELECT public.is_personal_session() AS is_personal_session))) WITH CHECK ((( SELECT public.is_admin() AS is_admin) AND ( SELECT public.is_personal_session() AS is_personal_session) AND (updated_by = ( SELECT auth.uid() AS uid))));
+
+CREATE POLICY access_policy_read ON auth.access_policy FOR SELECT TO authenticated, service_role USING (true);
 
 ALTER TABLE auth.login_attempts ENABLE ROW LEVEL SECURITY;
 
@@ -3258,6 +3283,13 @@ GRANT SELECT,INSERT,UPDATE ON TABLE api.webhook_secrets TO service_role;
 
 GRANT USAGE ON SEQUENCE api.write_seq TO authenticated;
 GRANT USAGE ON SEQUENCE api.write_seq TO service_role;
+
+GRANT SELECT ON TABLE auth.access_policy TO authenticated;
+GRANT SELECT ON TABLE auth.access_policy TO service_role;
+
+GRANT UPDATE(offline_grace_days) ON TABLE auth.access_policy TO authenticated;
+
+GRANT UPDATE(updated_by) ON TABLE auth.access_policy TO authenticated;
 
 GRANT ALL ON TABLE auth.login_attempts TO service_role;
 

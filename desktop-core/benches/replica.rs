@@ -16,6 +16,7 @@ use clap::Parser;
 use crm_desktop_core::session::Session;
 use crm_desktop_core::store::customers::CustomerFilter;
 use crm_desktop_core::sync::{self, EngineOptions, SyncState};
+use crm_desktop_core::vault::ReplicaKey;
 use crm_desktop_core::{Store, fixtures};
 use crm_domain::UserRole;
 use crm_testkit::TestDatabase;
@@ -96,40 +97,18 @@ async fn load() {
         seeding.elapsed().as_secs_f64()
     );
 
-    let dir = tempfile::tempdir().unwrap();
     let url = format!("http://{}", server.addr);
-    let session = Session::sign_in(dir.path(), &url, "loader@bench.example", PASSWORD)
-        .await
-        .unwrap();
-    let path = session.replica_path();
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    let store = Store::open(&path).unwrap();
-    store
-        .set_user(session.user().id, session.user().role)
-        .unwrap();
-    let store = Arc::new(Mutex::new(store));
-
-    let started = Instant::now();
-    let engine = sync::start(
-        store.clone(),
-        Arc::new(session),
-        EngineOptions {
-            live: false,
-            ..EngineOptions::default()
-        },
-    );
-    let mut status = engine.status();
-    while !(status.borrow().state == SyncState::Idle && status.borrow().rounds >= 1) {
-        status.changed().await.unwrap();
-    }
-    let synced = started.elapsed();
-    engine.stop().await;
-    let held = store.lock().unwrap().row_count().unwrap() as usize;
-    assert!(held >= rows, "replica holds {held} of {rows}");
+    // Side by side in one run: the app's encrypted replica (a raw key, as
+    // from the keyring) and the same sync into an unencrypted one.
+    let dir = tempfile::tempdir().unwrap();
+    let (synced, _, held) = sync_into(&url, dir.path(), &ReplicaKey::generate(), rows).await;
+    let plain_dir = tempfile::tempdir().unwrap();
+    let (plain_synced, path, _) =
+        sync_into(&url, plain_dir.path(), &ReplicaKey::Unencrypted, rows).await;
 
     // The same rows, inserted plainly in batches into an empty replica.
     let plain_path = dir.path().join("plain.sqlite3");
-    drop(Store::open(&plain_path).unwrap());
+    drop(Store::open(&plain_path, &ReplicaKey::Unencrypted).unwrap());
     let source = rusqlite::Connection::open(&path).unwrap();
     let mut read = source
         .prepare("SELECT id, name, email, phone, product_id, status, acquisition_stage, owner, is_archived, created_at, updated_at FROM customers")
@@ -181,28 +160,89 @@ async fn load() {
     );
 
     let sync_rate = held as f64 / synced.as_secs_f64();
+    let unencrypted_rate = held as f64 / plain_synced.as_secs_f64();
     let plain_rate = all.len() as f64 / inserted.as_secs_f64();
     println!("initial sync into an empty replica: {held} rows");
     println!(
-        "  from the server: {:.1} s, {sync_rate:.0} rows/s",
+        "  from the server, encrypted replica (the app's): {:.1} s, {sync_rate:.0} rows/s",
         synced.as_secs_f64()
     );
     println!(
-        "  plain batched insert of the same rows (and one search index build): {:.1} s, {plain_rate:.0} rows/s",
+        "  from the server, unencrypted replica (same run): {:.1} s, {unencrypted_rate:.0} rows/s (encryption costs {:+.0}%)",
+        plain_synced.as_secs_f64(),
+        (synced.as_secs_f64() / plain_synced.as_secs_f64() - 1.0) * 100.0
+    );
+    println!(
+        "  plain batched insert of the same rows, unencrypted (and one search index build): {:.1} s, {plain_rate:.0} rows/s",
         inserted.as_secs_f64()
     );
-    println!("  ratio: {:.2}", sync_rate / plain_rate);
+    println!(
+        "  ratio (encrypted sync to plain insert): {:.2}",
+        sync_rate / plain_rate
+    );
     server.stop().await.unwrap();
+}
+
+/// Signs in with a data directory of its own and syncs everything into a
+/// replica opened with `key`: how long it took, the replica, its rows.
+async fn sync_into(
+    url: &str,
+    data_dir: &Path,
+    key: &ReplicaKey,
+    rows: usize,
+) -> (Duration, std::path::PathBuf, usize) {
+    let session = Session::sign_in(data_dir, url, "loader@bench.example", PASSWORD)
+        .await
+        .unwrap();
+    let path = session.replica_path();
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let store = Store::open(&path, key).unwrap();
+    store
+        .set_user(session.user().id, session.user().role)
+        .unwrap();
+    let store = Arc::new(Mutex::new(store));
+    let started = Instant::now();
+    let engine = sync::start(
+        store.clone(),
+        Arc::new(session),
+        EngineOptions {
+            live: false,
+            ..EngineOptions::default()
+        },
+    );
+    let mut status = engine.status();
+    while !(status.borrow().state == SyncState::Idle && status.borrow().rounds >= 1) {
+        status.changed().await.unwrap();
+    }
+    let synced = started.elapsed();
+    engine.stop().await;
+    let held = store.lock().unwrap().row_count().unwrap() as usize;
+    assert!(held >= rows, "replica holds {held} of {rows}");
+    (synced, path, held)
 }
 
 /// Search latency over BENCH_CUSTOMERS customers: prefixes of names,
 /// trades, emails and phone numbers, as an agent types them.
 fn search() {
     let n = env_usize("BENCH_CUSTOMERS", 100_000);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("replica.sqlite3");
-    fixtures::replica_with_customers(&path, n);
-    let store = Store::open(&path).unwrap();
+    // The same queries over an encrypted replica (the app's) and an
+    // unencrypted one, in one run.
+    let queries = search_queries();
+    search_in(
+        "encrypted (the app's)",
+        n,
+        &ReplicaKey::generate(),
+        &queries,
+    );
+    search_in(
+        "unencrypted (same run)",
+        n,
+        &ReplicaKey::Unencrypted,
+        &queries,
+    );
+}
+
+fn search_queries() -> Vec<String> {
     let mut rng = rand::rng();
     let mut queries = Vec::new();
     for _ in 0..2000 {
@@ -215,12 +255,20 @@ fn search() {
         let len = rng.random_range(2..=word.len().min(6));
         queries.push(word[..len].to_string());
     }
+    queries
+}
+
+fn search_in(what: &str, n: usize, key: &ReplicaKey, queries: &[String]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("replica.sqlite3");
+    fixtures::replica_with_customers(&path, n, key);
+    let store = Store::open(&path, key).unwrap();
     for q in queries.iter().take(50) {
         store.search(q, 20).unwrap(); // warm the page cache
     }
     let mut global = Vec::new();
     let mut list = Vec::new();
-    for q in &queries {
+    for q in queries {
         let t = Instant::now();
         let hits = store.search(q, 20).unwrap();
         global.push(t.elapsed());
@@ -239,7 +287,7 @@ fn search() {
     global.sort();
     list.sort();
     println!(
-        "search over {n} customers, {} queries of 2-6 characters:",
+        "search over {n} customers, {what}, {} queries of 2-6 characters:",
         queries.len()
     );
     println!(
@@ -258,21 +306,42 @@ fn search() {
 /// in a fresh process so its memory is the app's alone.
 fn open() {
     let n = env_usize("BENCH_CUSTOMERS", 100_000);
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("replica.sqlite3");
-    fixtures::replica_with_customers(&path, n);
-    let output = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["open-child", path.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{output:?}");
-    println!("open a {n}-customer replica and read the first screen:");
-    print!("{}", String::from_utf8_lossy(&output.stdout));
+    for (what, key) in [
+        (
+            "encrypted (the app's, a raw key as from the keyring)",
+            ReplicaKey::generate(),
+        ),
+        ("unencrypted (same run)", ReplicaKey::Unencrypted),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("replica.sqlite3");
+        fixtures::replica_with_customers(&path, n, &key);
+        let key_text = match &key {
+            ReplicaKey::Raw(bytes) => bytes.iter().map(|b| format!("{b:02x}")).collect(),
+            _ => String::new(),
+        };
+        let output = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["open-child", path.to_str().unwrap(), &key_text])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        println!("open a {n}-customer replica, {what}, and read the first screen:");
+        print!("{}", String::from_utf8_lossy(&output.stdout));
+    }
 }
 
-fn open_child(path: &str) {
+fn open_child(path: &str, key_hex: &str) {
+    let key = if key_hex.is_empty() {
+        ReplicaKey::Unencrypted
+    } else {
+        let mut bytes = [0u8; 32];
+        for (byte, pair) in bytes.iter_mut().zip(key_hex.as_bytes().chunks_exact(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap();
+        }
+        ReplicaKey::Raw(bytes)
+    };
     let started = Instant::now();
-    let store = Store::open(Path::new(path)).unwrap();
+    let store = Store::open(Path::new(path), &key).unwrap();
     let customers = store
         .list_customers(&CustomerFilter {
             limit: Some(50),
@@ -309,7 +378,7 @@ fn main() {
         .filter(|a| !a.starts_with("--"))
         .collect();
     if args.first().map(String::as_str) == Some("open-child") {
-        open_child(&args[1]);
+        open_child(&args[1], args.get(2).map_or("", String::as_str));
         return;
     }
     let which: Vec<&str> = if args.is_empty() {

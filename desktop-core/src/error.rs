@@ -48,6 +48,33 @@ pub enum CoreError {
     /// (the sign-in window shows the certificate's fingerprint).
     #[error("{0}")]
     NotTrusted(crate::trust::TrustError),
+    /// No keyring answers on this computer, so the replica is kept with a
+    /// passphrase: the user chooses one (`new`) or enters theirs.
+    #[error("{}", if *new {
+        "no keyring answers on this computer: choose a passphrase to protect your data here"
+    } else {
+        "enter the passphrase that protects your data on this computer"
+    })]
+    PassphraseRequired { new: bool },
+    #[error("that is not the passphrase of your data on this computer")]
+    WrongPassphrase,
+    /// The keyring that holds the replica's key did not answer, or lost it.
+    #[error("{0}")]
+    KeyUnavailable(String),
+    /// Past the offline grace period: the password first (`grace`).
+    #[error("this device has not reached the server for too long: enter your password to go on")]
+    PasswordDue,
+    /// A wrong password at the offline check.
+    #[error(
+        "that is not your password ({answers_left} more tries before the app locks until you sign in with the server)"
+    )]
+    WrongPassword { answers_left: u32 },
+    /// Too many wrong passwords offline: only a sign-in with the server
+    /// opens the app again (nothing is deleted).
+    #[error(
+        "too many wrong passwords: sign in again when the server can be reached (nothing here is deleted)"
+    )]
+    OfflineLockedOut,
 }
 
 impl CoreError {
@@ -72,6 +99,13 @@ impl CoreError {
             Self::AccessEnded(_) => "access_ended",
             Self::UpgradeRequired => "upgrade_required",
             Self::NotTrusted(e) => e.code(),
+            Self::PassphraseRequired { new: true } => "choose_passphrase",
+            Self::PassphraseRequired { new: false } => "passphrase_required",
+            Self::WrongPassphrase => "wrong_passphrase",
+            Self::KeyUnavailable(_) => "key_unavailable",
+            Self::PasswordDue => "password_due",
+            Self::WrongPassword { .. } => "wrong_password",
+            Self::OfflineLockedOut => "offline_locked_out",
         }
     }
 }

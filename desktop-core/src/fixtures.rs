@@ -3,6 +3,7 @@
 //! path a pull uses. Never compiled into the app.
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+use crate::vault::ReplicaKey;
 use std::path::Path;
 
 use crm_domain::UserRole;
@@ -59,11 +60,34 @@ pub const TRADE: &[&str] = &[
     "Pharmacy",
 ];
 
+/// A fixed key for replicas tests open directly (no keyring, no
+/// passphrase to stretch).
+pub fn test_key() -> ReplicaKey {
+    ReplicaKey::Raw([7; 32])
+}
+
+/// The passphrase test clients protect their replicas with, where no
+/// keyring answers (as in CI).
+pub const TEST_PASSPHRASE: &str = "a test passphrase nobody would guess";
+
+/// A connection of its own to the replica at `path` (beside the app's,
+/// as SQLite allows), opened with `key`: for tests that look inside.
+pub fn side_connection(path: &Path, key: &ReplicaKey) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    key.unlock(&conn).unwrap();
+    conn
+}
+
+/// The key test clients' replicas have (`TEST_PASSPHRASE`).
+pub fn test_passphrase() -> ReplicaKey {
+    ReplicaKey::Passphrase(TEST_PASSPHRASE.to_owned())
+}
+
 /// A replica holding `n` customers (owned by its user), made through the
 /// same page-applying path a pull uses.
-pub fn replica_with_customers(path: &Path, n: usize) -> Uuid {
+pub fn replica_with_customers(path: &Path, n: usize, key: &ReplicaKey) -> Uuid {
     let me = Uuid::now_v7();
-    let mut store = Store::open(path).unwrap();
+    let mut store = Store::open(path, key).unwrap();
     store.set_user(me, UserRole::Agent).unwrap();
     add_customers(&mut store, me, n);
     me

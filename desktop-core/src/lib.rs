@@ -23,6 +23,10 @@
 //!   live on the server only (online only).
 //! - [`account`]: my devices and password, and the team's accounts for
 //!   admins (online only); [`online`] is how such calls are made.
+//! - [`grace`]: the offline grace period: past it, the password before
+//!   any data; too many wrong answers lock until an online sign-in.
+//! - [`vault`]: the replica's encryption key, in the OS keyring or from a
+//!   passphrase where none answers.
 //! - [`wipe`]: when the account is deactivated or this sign-in revoked,
 //!   the unsent work saved to a file, then nothing readable left.
 //!
@@ -34,6 +38,7 @@ pub mod error;
 pub mod files;
 #[cfg(feature = "fixtures")]
 pub mod fixtures;
+pub mod grace;
 pub mod integrations;
 pub mod online;
 pub mod reminders;
@@ -41,6 +46,7 @@ pub mod session;
 pub mod store;
 pub mod sync;
 pub mod trust;
+pub mod vault;
 pub mod wipe;
 
 pub use error::{CoreError, CoreResult};

@@ -80,7 +80,16 @@ impl RemindersHandle {
 
 /// Starts the scheduler; missed follow-ups are announced at once.
 pub fn start(store: SharedStore, on_action: OnAction) -> RemindersHandle {
-    let wake = Arc::new(Notify::new());
+    start_with_waker(store, on_action, Arc::new(Notify::new()))
+}
+
+/// [`start`], woken by `wake` (which others may hold from before it
+/// starts).
+pub fn start_with_waker(
+    store: SharedStore,
+    on_action: OnAction,
+    wake: Arc<Notify>,
+) -> RemindersHandle {
     let (stop, mut stop_rx) = watch::channel(false);
     let woken = wake.clone();
     let started = Utc::now();

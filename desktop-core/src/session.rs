@@ -42,6 +42,9 @@ pub struct Session {
     data_dir: PathBuf,
     user: Account,
     tokens: Mutex<Tokens>,
+    /// The hash of the password just signed in with, for the replica's
+    /// offline check (`grace`), until the replica is opened.
+    verifier: std::sync::Mutex<Option<String>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -66,7 +69,9 @@ impl Session {
         let server = crate::trust::with_remembered(data_dir, server.into());
         let api = Api::new(server.clone())?;
         let session = api.login(email, password).await.map_err(refused)?;
-        Self::established(data_dir, server, api, session)
+        let established = Self::established(data_dir, server, api, session)?;
+        established.keep_verifier(password)?;
+        Ok(established)
     }
 
     /// Sets a new password with the one-time code an admin handed over,
@@ -85,7 +90,9 @@ impl Session {
             .reset_password(email, code, new_password)
             .await
             .map_err(refused)?;
-        Self::established(data_dir, server, api, session)
+        let established = Self::established(data_dir, server, api, session)?;
+        established.keep_verifier(new_password)?;
+        Ok(established)
     }
 
     /// Keeps a session the server just gave, for offline use.
@@ -102,6 +109,7 @@ impl Session {
         };
         private_dir(data_dir)?;
         crate::trust::remember(data_dir, &file.server_url, &file.trust)?;
+        crate::grace::record_contact(data_dir, session.offline_grace_days, chrono::Utc::now())?;
         save_refresh_token(
             data_dir,
             &file.server_url,
@@ -120,7 +128,17 @@ impl Session {
                 refresh: session.refresh_token.clone(),
                 access: Some(access_of(&session)),
             }),
+            verifier: std::sync::Mutex::new(None),
         })
+    }
+
+    /// Keeps the hash of `password` for the replica's offline check.
+    fn keep_verifier(&self, password: &str) -> CoreResult<()> {
+        let hash = crate::grace::password_verifier(password)?;
+        if let Ok(mut slot) = self.verifier.lock() {
+            *slot = Some(hash);
+        }
+        Ok(())
     }
 
     /// The session kept on this machine, if any: works with no network.
@@ -143,7 +161,13 @@ impl Session {
                 refresh,
                 access: None,
             }),
+            verifier: std::sync::Mutex::new(None),
         }))
+    }
+
+    /// The app's data directory this session lives in.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
     }
 
     pub fn user(&self) -> &Account {
@@ -161,13 +185,20 @@ impl Session {
 
     /// Opens this user's replica (creating it in a private directory), as
     /// this user.
-    pub fn open_replica(&self) -> CoreResult<crate::Store> {
+    ///
+    /// Its key comes from the keyring; where none answers, from
+    /// `passphrase` (`CoreError::PassphraseRequired` without one).
+    pub fn open_replica(&self, passphrase: Option<&str>) -> CoreResult<crate::Store> {
         let path = self.replica_path();
-        if let Some(dir) = path.parent() {
-            private_dir(dir)?;
-        }
-        let store = crate::Store::open(&path)?;
+        let dir = user_dir(&self.data_dir, self.user.id);
+        private_dir(&dir)?;
+        let key = crate::vault::replica_key(&dir, self.user.id, passphrase)?;
+        let store = crate::Store::open(&path, &key)?;
         store.set_user(self.user.id, self.user.role)?;
+        let verifier = self.verifier.lock().ok().and_then(|mut slot| slot.take());
+        if let Some(hash) = verifier {
+            store.set_offline_verifier(&hash)?;
+        }
         Ok(store)
     }
 
@@ -190,6 +221,14 @@ impl Session {
             &session.refresh_token,
         )
         .map_err(|e| ApiError::Unreachable(format!("could not save the session: {e}")))?;
+        // The server answered: the offline grace period starts again.
+        if let Err(e) = crate::grace::record_contact(
+            &self.data_dir,
+            session.offline_grace_days,
+            chrono::Utc::now(),
+        ) {
+            tracing::warn!(error = %e, "could not record the server's answer for the offline check");
+        }
         tokens.refresh = session.refresh_token.clone();
         let access = access_of(&session);
         tokens.access = Some(access.clone());
@@ -205,6 +244,7 @@ impl Session {
     /// token (keyring and file), so nothing here can act as this user.
     pub fn forget(&self) -> CoreResult<()> {
         remove_if_present(&self.data_dir.join("session.json"))?;
+        crate::grace::forget(&self.data_dir)?;
         forget_refresh_token(&self.data_dir, self.api.base_url(), &self.user)?;
         Ok(())
     }

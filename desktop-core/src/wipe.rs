@@ -8,10 +8,12 @@
 //!    attachments not yet uploaded, into a folder of its own under the
 //!    data directory (`unsent/<email>-<time>/`) that the user can hand to
 //!    an admin;
-//! 2. then the stored sign-in goes (the refresh token, from the keyring or
+//! 2. then the replica's key goes from the keyring (`vault`), so a file
+//!    that cannot be removed cannot be read either;
+//! 3. then the stored sign-in (the refresh token, from the keyring or
 //!    its file, and `session.json`), so nothing can reach the server as
 //!    this user from here;
-//! 3. then the user's directory: the replica (with its WAL), the
+//! 4. then the user's directory: the replica (with its WAL), the
 //!    attachment cache, everything under `users/<id>/`.
 //!
 //! A wipe that cannot remove a file says so rather than pretending.
@@ -69,13 +71,15 @@ struct SavedFile {
 pub fn wipe(data_dir: &Path, session: &Session, store: Store, reason: &str) -> CoreResult<Wiped> {
     let saved = save_unsent(data_dir, session, &store, reason)?;
     let files_dir = store.files_dir().to_owned();
-    drop(store);
-    session.forget()?;
     let user_dir = session
         .replica_path()
         .parent()
         .map(Path::to_owned)
         .ok_or_else(|| CoreError::Malformed("the replica has no directory".into()))?;
+    // The key before any file: what cannot be removed cannot be read.
+    crate::vault::forget_key(&user_dir, session.user().id)?;
+    drop(store);
+    session.forget()?;
     remove_dir(&user_dir)?;
     // The cache lives beside the replica today; a store elsewhere goes too.
     remove_dir(&files_dir)?;

@@ -16,6 +16,11 @@ use tokio::process::{Child, Command};
 
 fn crm_sync(data_dir: &std::path::Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crm-sync"));
+    // Where no keyring answers, the replica is kept with a passphrase.
+    command.env(
+        "CRM_REPLICA_PASSPHRASE",
+        crm_desktop_core::fixtures::TEST_PASSPHRASE,
+    );
     command
         .arg("--data-dir")
         .arg(data_dir)
@@ -36,7 +41,9 @@ async fn run_to_completion(data_dir: &std::path::Path) {
 
 fn open_replica(data_dir: &std::path::Path) -> Store {
     let session = Session::resume(data_dir).unwrap().unwrap();
-    Store::open(&session.replica_path()).unwrap()
+    session
+        .open_replica(Some(crm_desktop_core::fixtures::TEST_PASSPHRASE))
+        .unwrap()
 }
 
 async fn kill(mut child: Child) {

@@ -416,7 +416,10 @@ async fn a_drifted_table_is_found_at_the_next_check_and_only_that_table_fetched_
 
     // Something outside the app loses a row of the replica.
     let path = ben.session.replica_path();
-    let side = rusqlite::Connection::open(&path).unwrap();
+    let side = crm_desktop_core::fixtures::side_connection(
+        &path,
+        &crm_desktop_core::fixtures::test_passphrase(),
+    );
     let ticket_rowid = |conn: &rusqlite::Connection| -> i64 {
         conn.query_row(
             "SELECT rowid FROM tickets WHERE id = ?1",

@@ -746,7 +746,10 @@ async fn rows_made_offline_come_back_from_the_server_as_the_app_showed_them() {
 /// How many rows of `table` in the replica file at `path` have `column` =
 /// `id` (read beside the app's own connection, as SQLite allows).
 fn replica_count(path: &std::path::Path, table: &str, column: &str, id: Uuid) -> i64 {
-    let conn = rusqlite::Connection::open(path).unwrap();
+    let conn = crm_desktop_core::fixtures::side_connection(
+        path,
+        &crm_desktop_core::fixtures::test_passphrase(),
+    );
     // Names come from PostgreSQL's catalog of this schema, not from input.
     conn.query_row(
         &format!("SELECT count(*) FROM {table} WHERE {column} = ?1"),

@@ -22,6 +22,11 @@ use uuid::Uuid;
 
 fn remind(desk: &NotificationDesk, data_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crm-sync"));
+    // Where no keyring answers, the replica is kept with a passphrase.
+    command.env(
+        "CRM_REPLICA_PASSPHRASE",
+        crm_desktop_core::fixtures::TEST_PASSPHRASE,
+    );
     command
         .arg("--data-dir")
         .arg(data_dir)
@@ -249,7 +254,11 @@ async fn choosing_a_reminder_opens_its_customer() {
 #[test]
 fn a_snoozed_reminder_comes_back_after_the_snooze() {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = crm_desktop_core::Store::open(&dir.path().join("r.sqlite3")).unwrap();
+    let mut store = crm_desktop_core::Store::open(
+        &dir.path().join("r.sqlite3"),
+        &crm_desktop_core::fixtures::test_key(),
+    )
+    .unwrap();
     let me = Uuid::now_v7();
     store.set_user(me, crm_domain::UserRole::Agent).unwrap();
     let c = store
@@ -310,6 +319,10 @@ async fn a_first_sign_in_on_a_new_laptop_announces_missed_follow_ups_as_one_summ
     let new_laptop = tempfile::tempdir().unwrap();
     drop(Client::sign_in_at(&backend, "ben@example.com", new_laptop.path().to_path_buf()).await);
     let mut app = Command::new(env!("CARGO_BIN_EXE_crm-sync"));
+    app.env(
+        "CRM_REPLICA_PASSPHRASE",
+        crm_desktop_core::fixtures::TEST_PASSPHRASE,
+    );
     let mut app = app
         .arg("--data-dir")
         .arg(new_laptop.path())

@@ -12,8 +12,9 @@ use std::path::Path;
 fn the_committed_replica_schema_is_what_the_migrations_make() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("replica.sqlite3");
-    drop(crm_desktop_core::Store::open(&path).unwrap());
-    let conn = rusqlite::Connection::open(&path).unwrap();
+    drop(crm_desktop_core::Store::open(&path, &crm_desktop_core::fixtures::test_key()).unwrap());
+    let conn =
+        crm_desktop_core::fixtures::side_connection(&path, &crm_desktop_core::fixtures::test_key());
     let mut stmt = conn
         .prepare(
             "SELECT sql FROM sqlite_master

@@ -14,6 +14,11 @@ use tokio::process::Command;
 
 fn crm_sync(data_dir: &Path, bus: Option<&str>) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_crm-sync"));
+    // Where no keyring answers, the replica is kept with a passphrase.
+    command.env(
+        "CRM_REPLICA_PASSPHRASE",
+        crm_desktop_core::fixtures::TEST_PASSPHRASE,
+    );
     command.arg("--data-dir").arg(data_dir).kill_on_drop(true);
     match bus {
         Some(address) => command.env("DBUS_SESSION_BUS_ADDRESS", address),
@@ -64,10 +69,33 @@ async fn with_a_keyring_the_token_lives_there_and_nowhere_else() {
     );
     assert!(dir.path().join("session.json").exists());
 
-    // The token from the keyring signs the next start in (and rotates).
-    run(crm_sync(dir.path(), bus).args(["sync", "--once"])).await;
+    // The token from the keyring signs the next start in (and rotates);
+    // the replica's key is there too (security review M9), no passphrase
+    // asked, and the replica is encrypted with it.
+    let mut sync = crm_sync(dir.path(), bus);
+    sync.env_remove("CRM_REPLICA_PASSPHRASE");
+    run(sync.args(["sync", "--once"])).await;
     run(crm_sync(dir.path(), bus).args(["sync", "--once"])).await;
     assert!(token_files(dir.path()).is_empty());
+    let user_dir = std::fs::read_dir(dir.path().join("users"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        crm_desktop_core::vault::keeping(&user_dir).unwrap(),
+        Some(crm_desktop_core::vault::Keeping::Keyring)
+    );
+    let replica = std::fs::read(user_dir.join("replica.sqlite3")).unwrap();
+    assert!(!replica.starts_with(b"SQLite format 3"));
+    // Without the keyring, the key is nowhere: the replica does not open.
+    let without = crm_sync(dir.path(), None)
+        .arg("status")
+        .output()
+        .await
+        .unwrap();
+    assert!(!without.status.success(), "{without:?}");
 
     run(crm_sync(dir.path(), bus).arg("logout")).await;
     assert!(!dir.path().join("session.json").exists());

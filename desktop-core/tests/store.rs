@@ -33,7 +33,11 @@ struct Replica {
 
 fn replica(role: UserRole) -> Replica {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("replica.sqlite3")).unwrap();
+    let store = Store::open(
+        &dir.path().join("replica.sqlite3"),
+        &crm_desktop_core::fixtures::test_key(),
+    )
+    .unwrap();
     store.set_user(ME, role).unwrap();
     Replica { store, _dir: dir }
 }
@@ -109,11 +113,11 @@ fn an_action_is_saved_with_its_outbox_entry_and_survives_reopening() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("replica.sqlite3");
     let id = {
-        let mut store = Store::open(&path).unwrap();
+        let mut store = Store::open(&path, &crm_desktop_core::fixtures::test_key()).unwrap();
         store.set_user(ME, UserRole::Agent).unwrap();
         store.create_customer(new_customer("Acme")).unwrap().id
     };
-    let store = Store::open(&path).unwrap();
+    let store = Store::open(&path, &crm_desktop_core::fixtures::test_key()).unwrap();
     assert_eq!(store.customer(id).unwrap().name, "Acme");
     assert_eq!(store.customer(id).unwrap().owner, Some(ME));
     let pending = store.pending_batch(10).unwrap();
@@ -830,7 +834,10 @@ fn products_are_listed_active_first_then_by_name() {
 #[test]
 fn a_first_load_builds_its_indexes_once_at_its_end_and_reads_work_meanwhile() {
     let mut r = replica(UserRole::Agent);
-    let catalog = rusqlite::Connection::open(r._dir.path().join("replica.sqlite3")).unwrap();
+    let catalog = crm_desktop_core::fixtures::side_connection(
+        &r._dir.path().join("replica.sqlite3"),
+        &crm_desktop_core::fixtures::test_key(),
+    );
     let indexes = || -> Vec<String> {
         let mut stmt = catalog
             .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'customers' ORDER BY name")
@@ -904,7 +911,10 @@ fn a_first_load_builds_its_indexes_once_at_its_end_and_reads_work_meanwhile() {
 #[test]
 fn a_load_indexes_once_its_rows_are_in_and_the_catch_up_is_searchable() {
     let mut r = replica(UserRole::Agent);
-    let catalog = rusqlite::Connection::open(r._dir.path().join("replica.sqlite3")).unwrap();
+    let catalog = crm_desktop_core::fixtures::side_connection(
+        &r._dir.path().join("replica.sqlite3"),
+        &crm_desktop_core::fixtures::test_key(),
+    );
     let indexed = || -> bool {
         catalog
             .query_row(

@@ -166,7 +166,19 @@ async fn a_replica_left_by_an_older_version_reaches_an_upgraded_server_with_all_
     backend.pool().execute(LATER_MIGRATIONS).await.unwrap();
 
     // Today's app opens it (migrating it) and sends what it held.
+    // That version kept it unencrypted: this one encrypts it in place
+    // first (security review M9), its outbox with it.
+    assert!(
+        std::fs::read(&replica)
+            .unwrap()
+            .starts_with(b"SQLite format 3")
+    );
     let mut ben = Client::resume(laptop.path().to_path_buf());
+    assert!(
+        !std::fs::read(&replica)
+            .unwrap()
+            .starts_with(b"SQLite format 3")
+    );
     assert_eq!(ben.with(|s| s.pending_count().unwrap()), 3);
     ben.start_sync();
     ben.synced().await;

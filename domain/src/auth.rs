@@ -142,6 +142,45 @@ pub struct Session {
     pub expires_in: u64,
     pub refresh_token: String,
     pub user: Account,
+    /// Days a device may go without reaching the server before its app
+    /// asks for the password again before it shows any data (the admins'
+    /// `AccessPolicy`). Older servers do not send it: the default.
+    #[serde(default = "default_offline_grace_days")]
+    pub offline_grace_days: u16,
+}
+
+/// The offline grace period when admins have not set one.
+pub const DEFAULT_OFFLINE_GRACE_DAYS: u16 = 14;
+
+/// The longest offline grace period admins may set: a year.
+pub const MAX_OFFLINE_GRACE_DAYS: u16 = 365;
+
+fn default_offline_grace_days() -> u16 {
+    DEFAULT_OFFLINE_GRACE_DAYS
+}
+
+/// What admins decide for every device (`GET`/`PUT /admin/access-policy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessPolicy {
+    /// Days a device may go without reaching the server before its app
+    /// asks for the password before it shows any data (1 to 365).
+    pub offline_grace_days: u16,
+}
+
+impl AccessPolicy {
+    /// The same rule as the database's check, before anything is sent.
+    pub fn check(&self) -> Result<(), crate::ValidationError> {
+        if (1..=MAX_OFFLINE_GRACE_DAYS).contains(&self.offline_grace_days) {
+            Ok(())
+        } else {
+            Err(crate::ValidationError::new(
+                "offline_grace_days",
+                format!("must be from 1 to {MAX_OFFLINE_GRACE_DAYS} days"),
+            ))
+        }
+    }
 }
 
 /// The signed-in user's own account.
@@ -153,4 +192,41 @@ pub struct Account {
     pub email: String,
     pub full_name: Option<String>,
     pub role: UserRole,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_offline_grace_period_is_one_day_to_a_year() {
+        for days in [1, DEFAULT_OFFLINE_GRACE_DAYS, MAX_OFFLINE_GRACE_DAYS] {
+            assert!(
+                AccessPolicy {
+                    offline_grace_days: days
+                }
+                .check()
+                .is_ok(),
+                "{days}"
+            );
+        }
+        for days in [0, MAX_OFFLINE_GRACE_DAYS + 1] {
+            assert!(
+                AccessPolicy {
+                    offline_grace_days: days
+                }
+                .check()
+                .is_err(),
+                "{days}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_session_from_a_server_that_does_not_say_has_the_default_grace_period() {
+        let json = r#"{"access_token":"a","token_type":"Bearer","expires_in":900,"refresh_token":"r",
+            "user":{"id":"018f0000-0000-7000-8000-000000000000","email":"a@b.io","full_name":null,"role":"agent"}}"#;
+        let session: Session = serde_json::from_str(json).expect("reads");
+        assert_eq!(session.offline_grace_days, DEFAULT_OFFLINE_GRACE_DAYS);
+    }
 }

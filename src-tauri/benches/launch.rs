@@ -123,7 +123,9 @@ async fn main() {
         .await
         .unwrap();
     let started = Instant::now();
-    let mut store = session.open_replica().unwrap();
+    let mut store = session
+        .open_replica(Some(crm_desktop_core::fixtures::TEST_PASSPHRASE))
+        .unwrap();
     fixtures::add_customers(&mut store, session.user().id, n);
     drop(store);
     println!(
@@ -136,14 +138,27 @@ async fn main() {
 
     let mut times = Vec::new();
     for round in 1..=rounds {
-        let desktop = support::Desktop::start().await;
+        // No keyring on this desktop: the replica is kept with a passphrase,
+        // which the window asks for first (the stretching of it, some
+        // 150 ms, counts in the first screen's time; a keyring's raw key
+        // opens in well under a millisecond).
+        let desktop = support::Desktop::without_keyring().await;
         let launched = Instant::now();
         let app = desktop
             .open_app(&["--data-dir", &data_dir, "--server", &server])
             .await;
+        app.find("#unlock-passphrase").await;
+        let asked = launched.elapsed();
+        app.fill(
+            "#unlock-passphrase",
+            crm_desktop_core::fixtures::TEST_PASSPHRASE,
+        )
+        .await;
+        let unlocking = Instant::now();
+        app.click("#unlock-submit").await;
         app.find("#customer-list[data-loaded='true'] .customer-row")
             .await;
-        let first_screen = launched.elapsed();
+        let first_screen = asked + unlocking.elapsed();
         times.push(first_screen);
         // Settled memory: what the app holds once the screen is up.
         tokio::time::sleep(Duration::from_secs(2)).await;
@@ -163,8 +178,9 @@ async fn main() {
             })
             .collect();
         println!(
-            "launch {round}: first screen with data after {:.0} ms; memory (RSS/PSS, MB): all {:.0}/{:.0} (per process RSS/PSS/anonymous: {})",
+            "launch {round}: first screen with data after {:.0} ms (the passphrase form at {:.0} ms, typing not counted); memory (RSS/PSS, MB): all {:.0}/{:.0} (per process RSS/PSS/anonymous: {})",
             first_screen.as_secs_f64() * 1000.0,
+            asked.as_secs_f64() * 1000.0,
             mb(rss),
             mb(pss),
             parts.join(", ")

@@ -24,6 +24,8 @@ pub fn builder() -> Builder<tauri::Wry> {
             session::sign_out,
             session::sync_now,
             session::sign_in_with_code,
+            session::unlock,
+            session::confirm_password,
             account::my_devices,
             account::revoke_device,
             account::check_new_password,

@@ -11,6 +11,7 @@
 use std::sync::{Arc, Mutex};
 
 use crm_desktop_core::error::ErrorReport;
+use crm_desktop_core::grace::{self, GraceCheck};
 use crm_desktop_core::reminders::{self, OnAction, RemindersHandle};
 use crm_desktop_core::session::Session;
 use crm_desktop_core::sync::{self, EngineOptions, SyncHandle, SyncState, SyncStatus};
@@ -27,12 +28,29 @@ struct Running {
     session: Arc<Session>,
     store: Arc<Mutex<Store>>,
     engine: SyncHandle,
-    reminders: RemindersHandle,
+    /// Not started while the password is due (`grace`): a reminder would
+    /// show a customer's name.
+    reminders: Option<RemindersHandle>,
+    reminder_wake: Arc<tokio::sync::Notify>,
+    on_action: OnAction,
+    /// Past the offline grace period: no data until the password is given.
+    password_due: Option<GraceCheck>,
+}
+
+impl Running {
+    async fn stop_reminders(&mut self) {
+        if let Some(reminders) = self.reminders.take() {
+            reminders.stop().await;
+        }
+    }
 }
 
 pub struct AppState {
     pub config: Config,
     running: tokio::sync::Mutex<Option<Running>>,
+    /// A signed-in session whose replica waits for its passphrase (no
+    /// keyring answers here): [`AppState::unlock`] opens it.
+    locked: tokio::sync::Mutex<Option<Session>>,
     /// The kept session is resumed once, when the window first asks.
     resumed: tokio::sync::Mutex<bool>,
 }
@@ -52,6 +70,7 @@ impl AppState {
         Self {
             config,
             running: tokio::sync::Mutex::new(None),
+            locked: tokio::sync::Mutex::new(None),
             resumed: tokio::sync::Mutex::new(false),
         }
     }
@@ -111,14 +130,73 @@ impl AppState {
         self.start(session, notifier).await
     }
 
+    /// Opens the signed-in user's replica and starts syncing. Where the
+    /// replica needs a passphrase not given, the session waits in
+    /// `locked` for [`AppState::unlock`].
     async fn start(&self, session: Session, notifier: Arc<dyn Notifier>) -> CoreResult<Account> {
+        self.start_with(session, None, notifier).await
+    }
+
+    /// The user, and whether they choose a new passphrase, when a
+    /// session waits for one.
+    pub async fn locked(&self) -> Option<(Account, String, bool)> {
+        let locked = self.locked.lock().await;
+        let session = locked.as_ref()?;
+        let dir = crm_desktop_core::session::user_dir(session.data_dir(), session.user().id);
+        let new = crm_desktop_core::vault::keeping(&dir)
+            .ok()
+            .flatten()
+            .is_none();
+        Some((
+            session.user().clone(),
+            session.api().base_url().to_owned(),
+            new,
+        ))
+    }
+
+    /// Opens the waiting session's replica with its passphrase.
+    pub async fn unlock(
+        &self,
+        passphrase: &str,
+        notifier: Arc<dyn Notifier>,
+    ) -> CoreResult<Account> {
+        let Some(session) = self.locked.lock().await.take() else {
+            return Err(CoreError::SignInRequired);
+        };
+        self.start_with(session, Some(passphrase.to_owned()), notifier)
+            .await
+    }
+
+    async fn start_with(
+        &self,
+        session: Session,
+        passphrase: Option<String>,
+        notifier: Arc<dyn Notifier>,
+    ) -> CoreResult<Account> {
         let account = session.user().clone();
         let session = Arc::new(session);
         let opened = session.clone();
-        let store = tokio::task::spawn_blocking(move || opened.open_replica())
+        let store = tokio::task::spawn_blocking(move || opened.open_replica(passphrase.as_deref()))
             .await
-            .map_err(|e| CoreError::Malformed(e.to_string()))??;
+            .map_err(|e| CoreError::Malformed(e.to_string()))?;
+        let store = match store {
+            Ok(store) => store,
+            Err(
+                e @ (CoreError::PassphraseRequired { .. }
+                | CoreError::WrongPassphrase
+                | CoreError::Invalid(_)),
+            ) => {
+                // Asked again; the session waits (no one else holds it).
+                if let Ok(session) = Arc::try_unwrap(session) {
+                    *self.locked.lock().await = Some(session);
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         let store = Arc::new(Mutex::new(store));
+        // The engine runs even while the password is due: a server that
+        // answers may end this device's access.
         let engine = sync::start(
             store.clone(),
             session.clone(),
@@ -128,13 +206,23 @@ impl AppState {
             let notifier = notifier.clone();
             Arc::new(move |action| notifier.reminder_action(action))
         };
-        let reminders = reminders::start(store.clone(), on_action);
-        forward_status(engine.status(), notifier, reminders.waker());
+        let reminder_wake = Arc::new(tokio::sync::Notify::new());
+        forward_status(engine.status(), notifier, reminder_wake.clone());
+        let password_due = match grace::check(session.data_dir(), chrono::Utc::now())? {
+            GraceCheck::Open => None,
+            due => Some(due),
+        };
+        let reminders = password_due.is_none().then(|| {
+            reminders::start_with_waker(store.clone(), on_action.clone(), reminder_wake.clone())
+        });
         *self.running.lock().await = Some(Running {
             session,
             store,
             engine,
             reminders,
+            reminder_wake,
+            on_action,
+            password_due,
         });
         Ok(account)
     }
@@ -146,11 +234,16 @@ impl AppState {
     /// removed, unless it holds unsent work, which is never dropped (it
     /// goes out at the next sign-in here).
     pub async fn sign_out(&self, keep_data: bool) -> CoreResult<()> {
-        let Some(running) = self.running.lock().await.take() else {
+        if let Some(locked) = self.locked.lock().await.take() {
+            // Signed out before the replica was opened: it stays, locked.
+            tokio::spawn(locked.sign_out()?);
+            return Ok(());
+        }
+        let Some(mut running) = self.running.lock().await.take() else {
             return Ok(());
         };
+        running.stop_reminders().await;
         running.engine.stop().await;
-        running.reminders.stop().await;
         tokio::spawn(running.session.sign_out()?);
         if keep_data {
             return Ok(());
@@ -171,9 +264,9 @@ impl AppState {
 
     /// Stops the running parts, returning the session.
     async fn stop(&self) -> Option<Arc<Session>> {
-        let running = self.running.lock().await.take()?;
+        let mut running = self.running.lock().await.take()?;
+        running.stop_reminders().await;
         running.engine.stop().await;
-        running.reminders.stop().await;
         drop(running.store);
         Some(running.session)
     }
@@ -182,11 +275,11 @@ impl AppState {
     /// unsent work to a file and removes the user's data from this device
     /// (`crm_desktop_core::wipe`).
     pub async fn end_access(&self, reason: &str) -> CoreResult<Wiped> {
-        let Some(running) = self.running.lock().await.take() else {
+        let Some(mut running) = self.running.lock().await.take() else {
             return Err(CoreError::SignInRequired);
         };
+        running.stop_reminders().await;
         running.engine.stop().await;
-        running.reminders.stop().await;
         let store = sole_store(running.store).await?;
         let session = running.session;
         let data_dir = self.config.data_dir.clone();
@@ -200,6 +293,7 @@ impl AppState {
     /// sign-in replaces this one).
     pub async fn shut_down(&self) {
         let _ = self.stop().await;
+        self.locked.lock().await.take();
     }
 
     /// The engine's current status, if someone is signed in.
@@ -234,11 +328,8 @@ impl AppState {
     /// The path of an attachment's file on this device, downloaded first
     /// if needed (see `crm_desktop_core::files`).
     pub async fn fetch_file(&self, id: uuid::Uuid) -> Result<std::path::PathBuf, ErrorReport> {
-        let (store, session) = {
-            let running = self.running.lock().await;
-            let running = running.as_ref().ok_or_else(signed_out)?;
-            (running.store.clone(), running.session.clone())
-        };
+        let store = self.store().await?;
+        let session = self.session().await?;
         let limit = self.config.file_cache_mib.saturating_mul(1024 * 1024);
         crm_desktop_core::files::fetch(&store, &session, id, limit)
             .await
@@ -255,12 +346,55 @@ impl AppState {
             .ok_or_else(signed_out)
     }
 
+    /// The replica, unless the password is due first (`grace`): every
+    /// read and write of the window comes through here.
     async fn store(&self) -> Result<Arc<Mutex<Store>>, ErrorReport> {
         let running = self.running.lock().await;
-        running
-            .as_ref()
-            .map(|r| r.store.clone())
-            .ok_or_else(signed_out)
+        let running = running.as_ref().ok_or_else(signed_out)?;
+        if running.password_due.is_some() {
+            return Err(ErrorReport::from(&CoreError::PasswordDue));
+        }
+        Ok(running.store.clone())
+    }
+
+    /// Past the offline grace period, what the window asks first.
+    pub async fn password_due(&self) -> Option<GraceCheck> {
+        let running = self.running.lock().await;
+        running.as_ref().and_then(|r| r.password_due)
+    }
+
+    /// The user's password, checked offline against the replica's hash:
+    /// right, the data shows (and reminders start); wrong, it counts
+    /// towards the lock.
+    pub async fn confirm_password(&self, password: String) -> CoreResult<()> {
+        let (store, data_dir) = {
+            let running = self.running.lock().await;
+            let running = running.as_ref().ok_or(CoreError::SignInRequired)?;
+            if running.password_due.is_none() {
+                return Ok(());
+            }
+            (running.store.clone(), running.session.data_dir().to_owned())
+        };
+        tokio::task::spawn_blocking(move || {
+            let store = store
+                .lock()
+                .map_err(|_| CoreError::Malformed("replica lock poisoned".into()))?;
+            grace::confirm_password(&data_dir, &store, &password)
+        })
+        .await
+        .map_err(|e| CoreError::Malformed(e.to_string()))??;
+        let mut running = self.running.lock().await;
+        if let Some(running) = running.as_mut() {
+            running.password_due = None;
+            if running.reminders.is_none() {
+                running.reminders = Some(reminders::start_with_waker(
+                    running.store.clone(),
+                    running.on_action.clone(),
+                    running.reminder_wake.clone(),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Runs a read of the replica.
@@ -293,7 +427,7 @@ impl AppState {
         let running = self.running.lock().await;
         if let Some(running) = running.as_ref() {
             running.engine.nudge();
-            running.reminders.wake();
+            running.reminder_wake.notify_one();
         }
         Ok(result)
     }

@@ -732,13 +732,15 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     app.close().await;
 }
 
-/// Security review M8 in the window: a server serving HTTPS with its own
-/// self-signed certificate is not trusted until its user compares the
-/// fingerprint the window shows with the one the operator gave them.
+/// Security review M8 and M9 in the window: a server serving HTTPS with
+/// its own self-signed certificate is not trusted until its user compares
+/// the fingerprint the window shows with the one the operator gave them;
+/// on a desktop where no keyring answers, the data kept here is protected
+/// by a passphrase its user chooses, and asked for at each start.
 #[tokio::test(flavor = "multi_thread")]
-async fn the_sign_in_window_has_its_user_compare_a_self_signed_certificate_first() {
+async fn without_a_keyring_an_agent_trusts_the_server_and_protects_the_data_with_a_passphrase() {
     let _window = ONE_WINDOW_AT_A_TIME.lock().await;
-    let backend = Backend::start_with(&["--tls", "on"]).await;
+    let mut backend = Backend::start_with(&["--tls", "on"]).await;
     backend
         .create_account("ben@example.com", "Ben Agent", UserRole::Agent)
         .await;
@@ -747,15 +749,11 @@ async fn the_sign_in_window_has_its_user_compare_a_self_signed_certificate_first
     let server = backend.url();
     assert!(server.starts_with("https://"));
 
-    let desk = Desktop::start().await;
+    let desk = Desktop::without_keyring().await;
     let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_owned();
     let app = desk
-        .open_app(&[
-            "--data-dir",
-            data.path().to_str().unwrap(),
-            "--server",
-            &server,
-        ])
+        .open_app(&["--data-dir", &data_dir, "--server", &server])
         .await;
     app.fill("#login-email", "ben@example.com").await;
     app.fill("#login-password", PASSWORD).await;
@@ -768,12 +766,75 @@ async fn the_sign_in_window_has_its_user_compare_a_self_signed_certificate_first
     }
     app.screenshot("tls-1-compare-fingerprint").await;
     app.click("#trust-server").await;
+    // No keyring here: Ben chooses a passphrase (a guessable one is refused).
+    app.find("#unlock-again").await;
+    app.fill("#unlock-passphrase", "password123").await;
+    app.fill("#unlock-again", "password123").await;
+    app.click("#unlock-submit").await;
+    app.find("#unlock-error:not([hidden])").await;
+    app.fill("#unlock-passphrase", "meter readings at dawn")
+        .await;
+    app.fill("#unlock-again", "meter readings at dawn").await;
+    app.screenshot("tls-2-choose-passphrase").await;
+    app.click("#unlock-submit").await;
     app.find("#customer-list[data-loaded='true']").await;
     app.attribute_is("#status-connection", "data-state", "idle")
         .await;
-    app.screenshot("tls-2-signed-in").await;
+    app.screenshot("tls-3-signed-in").await;
     app.close().await;
-    // The pin was kept with the session.
+    // The pin was kept with the session; the replica is not readable as
+    // SQLite without its key.
     let session = std::fs::read_to_string(data.path().join("session.json")).unwrap();
     assert!(session.contains(&fingerprint), "{session}");
+    let users: Vec<_> = std::fs::read_dir(data.path().join("users"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let replica = std::fs::read(users[0].join("replica.sqlite3")).unwrap();
+    assert!(!replica.starts_with(b"SQLite format 3"));
+
+    // The next start asks for the passphrase before it shows anything.
+    let app = desk
+        .open_app(&["--data-dir", &data_dir, "--server", &server])
+        .await;
+    app.find("#unlock-passphrase").await;
+    app.fill("#unlock-passphrase", "meter readings at noon")
+        .await;
+    app.click("#unlock-submit").await;
+    app.text_contains("#unlock-error", "not the passphrase")
+        .await;
+    app.fill("#unlock-passphrase", "meter readings at dawn")
+        .await;
+    app.click("#unlock-submit").await;
+    app.find("#customer-list[data-loaded='true']").await;
+    app.screenshot("tls-4-unlocked").await;
+    app.close().await;
+
+    // Three weeks later, never having reached the server (the admins
+    // allow 14 days): the password before any data.
+    let weeks_ago = (chrono::Utc::now() - chrono::TimeDelta::days(21)).to_rfc3339();
+    std::fs::write(
+        data.path().join("grace.json"),
+        format!(
+            r#"{{"last_contact":"{weeks_ago}","grace_days":14,"latest_clock":"{weeks_ago}","wrong_answers":0}}"#
+        ),
+    )
+    .unwrap();
+    backend.stop().await;
+    let app = desk
+        .open_app(&["--data-dir", &data_dir, "--server", &server])
+        .await;
+    app.fill("#unlock-passphrase", "meter readings at dawn")
+        .await;
+    app.click("#unlock-submit").await;
+    app.text_contains("#password-due-reason", "21 days").await;
+    app.fill("#password-due-input", "not my password").await;
+    app.click("#password-due-submit").await;
+    app.text_contains("#password-due-error", "4 more tries")
+        .await;
+    app.screenshot("tls-5-password-due").await;
+    app.fill("#password-due-input", PASSWORD).await;
+    app.click("#password-due-submit").await;
+    app.find("#customer-list[data-loaded='true']").await;
+    app.close().await;
 }

@@ -22,6 +22,7 @@ use crate::{accounts, api, error, health, storage, sync, webhooks};
         accounts::sessions::reset_password,
         accounts::admin::list, accounts::admin::deactivate, accounts::admin::reactivate,
         accounts::admin::sessions, accounts::admin::reset_code,
+        accounts::policy::get, accounts::policy::put,
         sync::push::push, sync::pull::pull, sync::live::events,
         storage::http::upload, storage::http::download, storage::http::remove, storage::http::sign,
         api::tokens::list, api::tokens::create, api::tokens::rename, api::tokens::rotate, api::tokens::revoke,

@@ -698,3 +698,70 @@ async fn a_huge_email_is_refused_plainly_and_costs_nothing() {
         .unwrap();
     assert_eq!(attempts, 0, "nothing recorded, nothing hashed");
 }
+
+#[tokio::test]
+async fn admins_set_the_offline_grace_period_and_every_sign_in_carries_it() {
+    let s = TestServer::start(&[]).await;
+    let ada = s.create_account("ada@field.test", UserRole::Admin).await;
+    s.create_account("ben@field.test", UserRole::Agent).await;
+    let ada_token = token(&s.login("ada@field.test").await);
+    let ben_session = s.login("ben@field.test").await;
+    assert_eq!(ben_session["offline_grace_days"], 14, "the default");
+    let ben_token = token(&ben_session);
+
+    // An agent reads it, and may not change it.
+    let read = json_of(s.get_as(&ben_token, "/admin/access-policy").await).await;
+    assert_eq!(read, json!({ "offline_grace_days": 14 }));
+    assert_error(
+        s.put_as(
+            &ben_token,
+            "/admin/access-policy",
+            json!({ "offline_grace_days": 365 }),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // Out of range is refused plainly.
+    for days in [0, 366] {
+        let refused = s
+            .put_as(
+                &ada_token,
+                "/admin/access-policy",
+                json!({ "offline_grace_days": days }),
+            )
+            .await;
+        assert_error(refused, StatusCode::BAD_REQUEST, "validation_failed").await;
+    }
+    let set = json_of(
+        s.put_as(
+            &ada_token,
+            "/admin/access-policy",
+            json!({ "offline_grace_days": 3 }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(set, json!({ "offline_grace_days": 3 }));
+    // The next sign-in and refresh say so.
+    assert_eq!(s.login("ben@field.test").await["offline_grace_days"], 3);
+    let refreshed = json_of(
+        s.post(
+            "/auth/refresh",
+            json!({ "refresh_token": ben_session["refresh_token"] }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(refreshed["offline_grace_days"], 3);
+    // Audited, naming the admin.
+    let audited: (Uuid, Value) = sqlx::query_as(
+        "SELECT changed_by, new_values FROM public.audit_history WHERE table_name = 'access_policy'",
+    )
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited.0, ada);
+    assert_eq!(audited.1["offline_grace_days"], 3);
+}

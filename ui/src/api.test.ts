@@ -42,6 +42,12 @@ describe("attempting a command", () => {
     expect(toaster.current()).toBeNull();
   });
 
+  it("leaves 'password due' to its own screen", async () => {
+    toaster.dismiss();
+    await expect(attempt(failed("password_due", "enter your password"))).resolves.toBeUndefined();
+    expect(toaster.current()).toBeNull();
+  });
+
   it("leaves the toast alone on success", async () => {
     toaster.dismiss();
     await expect(attempt(ok("done"))).resolves.toBe("done");

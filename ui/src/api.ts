@@ -82,10 +82,12 @@ export async function attempt<T>(command: Promise<Result<T>>): Promise<T | undef
 /**
  * Shows a failure in the toast, except "sign in first": the status bar (or
  * the sign-in form, once signed out) already says that, and commands still
- * in flight while the session ends would repeat it.
+ * in flight while the session ends would repeat it; likewise "password
+ * due", which its own screen says.
  */
 export function toastReport(report: ErrorReport): void {
-  if (report.code === "sign_in_required") return;
+  // The password-due screen already says why nothing shows.
+  if (report.code === "sign_in_required" || report.code === "password_due") return;
   showError(report.message);
 }
 

@@ -17,6 +17,8 @@ import {
   events,
   type Colleague_Serialize,
   type Product_Serialize,
+  type GraceCheck,
+  type Locked,
   type SessionInfo_Serialize,
   type TokenSecret_Serialize,
   type SyncStatus_Serialize,
@@ -44,6 +46,8 @@ import { PasswordConfirm, ResetCodeShown, SignOutChoice } from "./screens/Accoun
 import { Inbox } from "./screens/Inbox";
 import { InteractionForm } from "./screens/InteractionForm";
 import { SignIn } from "./screens/SignIn";
+import { Unlock } from "./screens/Unlock";
+import { PasswordDue } from "./screens/PasswordDue";
 import { TicketForm } from "./screens/TicketForm";
 import { TicketPage } from "./screens/TicketPage";
 import { Tickets } from "./screens/Tickets";
@@ -58,6 +62,10 @@ export function App() {
   const [fatal, setFatal] = useState<string | null>(null);
   const [vocabulary, setVocabulary] = useState<Vocabulary | null>(null);
   const [session, setSession] = useState<SessionInfo_Serialize | null>(null);
+  /** Signed in, but the data here waits for its passphrase (no keyring). */
+  const [locked, setLocked] = useState<Locked | null>(null);
+  /** Past the offline grace period: the password before any data. */
+  const [passwordDue, setPasswordDue] = useState<GraceCheck | null>(null);
   /** What the sign-in form offers: the default server, or the last one used. */
   const [signInServer, setSignInServer] = useState("");
   /** The server revoked the session: the sign-in form shows over the app. */
@@ -132,6 +140,8 @@ export function App() {
         const start = await call(commands.startup());
         setSignInServer(start.default_server);
         setSession(start.session);
+        setLocked(start.locked);
+        setPasswordDue(start.password_due);
         applyFirstStatus(start.status);
       } catch (failure) {
         // The replica could not be opened: say so; signing in may still work.
@@ -147,13 +157,23 @@ export function App() {
     };
   }, [applyStatus, applyFirstStatus]);
 
+  /** Signed in, and the data here asks for its passphrase first. */
+  async function onLocked() {
+    const start = await attempt(commands.startup());
+    if (start) setLocked(start.locked);
+  }
+
   async function onSignedIn(signedIn: SessionInfo_Serialize) {
+    setLocked(null);
     setAccessEnded(null);
     setSession(signedIn);
     setSigningInAgain(false);
     // startup() now reports the running engine's status for the status bar.
     const start = await attempt(commands.startup());
-    if (start) applyFirstStatus(start.status);
+    if (start) {
+      setPasswordDue(start.password_due);
+      applyFirstStatus(start.status);
+    }
   }
 
   /** `keepData`: leave the replica here for the next sign-in (else it is removed). */
@@ -183,8 +203,32 @@ export function App() {
     );
   } else if (!started || !vocabulary) {
     body = <main class="starting">Starting…</main>;
+  } else if (session && passwordDue) {
+    body = (
+      <PasswordDue
+        session={session}
+        check={passwordDue}
+        onConfirmed={() => setPasswordDue(null)}
+        onSignOut={() => {
+          setPasswordDue(null);
+          void signOut(true);
+        }}
+      />
+    );
+  } else if (!session && locked) {
+    body = (
+      <Unlock
+        locked={locked}
+        onUnlocked={onSignedIn}
+        onSignOut={() => {
+          setSignInServer(locked.session.server);
+          setLocked(null);
+          void attempt(commands.signOut(true));
+        }}
+      />
+    );
   } else if (!session) {
-    body = <SignIn server={signInServer} onSignedIn={onSignedIn} notice={accessEnded} />;
+    body = <SignIn server={signInServer} onSignedIn={onSignedIn} onLocked={onLocked} notice={accessEnded} />;
   } else {
     body = (
       <>

@@ -24,6 +24,18 @@ export const commands = {
 	 *  signs in with it.
 	 */
 	signInWithCode: (server: string, email: string, code: string, newPassword: string, trust: TrustChoice_Deserialize | null) => typedError<SessionInfo_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("sign_in_with_code", { server, email, code, newPassword, trust })),
+	/**
+	 *  Opens the signed-in user's data on this computer with its passphrase
+	 *  (where no keyring keeps its key), and starts syncing. Answers
+	 *  `wrong_passphrase`, or `invalid` for a new one too easy to guess.
+	 */
+	unlock: (passphrase: string) => typedError<SessionInfo_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("unlock", { passphrase })),
+	/**
+	 *  The user's password, past the offline grace period: checked offline,
+	 *  it shows the data again. Answers `wrong_password` (with the tries
+	 *  left) or `offline_locked_out` (only a sign-in with the server opens it).
+	 */
+	confirmPassword: (password: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("confirm_password", { password })),
 	/**  My devices signed in now, this one first. */
 	myDevices: () => typedError<DeviceSession_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("my_devices")),
 	/**
@@ -828,6 +840,19 @@ export type FollowUp_Serialize = {
 	due: string,
 };
 
+/**  Whether the app may show its data now. */
+export type GraceCheck = 
+/**  Within the grace period. */
+{ state: "open" } | 
+/**  Past it (or the clock was set back): the password first. */
+{ state: "password_due"; 
+/**  Whole days since the server was last reached. */
+days_offline: number; grace_days: number; 
+/**  Wrong answers left before the lock. */
+answers_left: number } | 
+/**  Too many wrong answers: only a sign-in with the server opens it. */
+{ state: "locked_out" };
+
 /**  What a hit is. */
 export type HitKind = "customer" | "ticket" | "comment";
 
@@ -938,6 +963,23 @@ export type IntegrationVocabulary = {
 
 /**  How a customer interaction took place. */
 export type InteractionChannel = "phone" | "email" | "meeting" | "chat" | "other";
+
+/**  A signed-in user whose data here waits for its passphrase. */
+export type Locked = Locked_Serialize | Locked_Deserialize;
+
+/**  A signed-in user whose data here waits for its passphrase. */
+export type Locked_Deserialize = {
+	session: SessionInfo_Deserialize,
+	/**  No passphrase yet: the user chooses one (and confirms it). */
+	new: boolean,
+};
+
+/**  A signed-in user whose data here waits for its passphrase. */
+export type Locked_Serialize = {
+	session: SessionInfo_Serialize,
+	/**  No passphrase yet: the user chooses one (and confirms it). */
+	new: boolean,
+};
 
 /**  One change from a client's outbox. */
 export type Mutation = {
@@ -1389,6 +1431,13 @@ export type Startup = Startup_Serialize | Startup_Deserialize;
  */
 export type Startup_Deserialize = {
 	session?: SessionInfo_Deserialize | null,
+	/**
+	 *  Signed in, but the data on this computer waits for its passphrase
+	 *  (no keyring answers here).
+	 */
+	locked?: Locked_Deserialize | null,
+	/**  Past the offline grace period: the password before any data. */
+	password_due?: GraceCheck | null,
 	default_server: string,
 	status?: SyncStatus_Deserialize | null,
 };
@@ -1399,6 +1448,13 @@ export type Startup_Deserialize = {
  */
 export type Startup_Serialize = {
 	session: SessionInfo_Serialize | null,
+	/**
+	 *  Signed in, but the data on this computer waits for its passphrase
+	 *  (no keyring answers here).
+	 */
+	locked: Locked_Serialize | null,
+	/**  Past the offline grace period: the password before any data. */
+	password_due: GraceCheck | null,
 	default_server: string,
 	status: SyncStatus_Serialize | null,
 };

@@ -23,6 +23,11 @@ struct Config {
     #[arg(long, env = "CRM_DESKTOP_DATA_DIR")]
     data_dir: PathBuf,
 
+    /// The passphrase of the replica, where no keyring answers (the
+    /// replica's key is kept in the keyring when one does).
+    #[arg(long, env = "CRM_REPLICA_PASSPHRASE", hide_env_values = true)]
+    passphrase: Option<String>,
+
     /// Log filter (tracing's env-filter syntax), written to stderr.
     #[arg(long, env = "CRM_LOG", default_value = "warn")]
     log: String,
@@ -96,12 +101,15 @@ async fn main() -> anyhow::Result<()> {
             };
             let server = Server::new(server, trust);
             let session = Session::sign_in(&config.data_dir, server, &email, &password).await?;
-            open_store(&session)?;
+            open_store(&session, config.passphrase.as_deref())?;
             println!("signed in as {}", session.user().email);
         }
         Command::Sync { once, remind } => {
             let session = Arc::new(resume(&config)?);
-            let store = Arc::new(Mutex::new(open_store(&session)?));
+            let store = Arc::new(Mutex::new(open_store(
+                &session,
+                config.passphrase.as_deref(),
+            )?));
             let reminders = remind.then(|| {
                 reminders::start(store.clone(), Arc::new(|action| println!("{action:?}")))
             });
@@ -138,7 +146,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Remind { once } => {
             let session = resume(&config)?;
-            let store = Arc::new(Mutex::new(open_store(&session)?));
+            let store = Arc::new(Mutex::new(open_store(
+                &session,
+                config.passphrase.as_deref(),
+            )?));
             let on_action: reminders::OnAction = Arc::new(|action| {
                 println!("{action:?}");
             });
@@ -158,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Status => {
             let session = resume(&config)?;
-            let store = open_store(&session)?;
+            let store = open_store(&session, config.passphrase.as_deref())?;
             let figures = serde_json::json!({
                 "user": session.user().email,
                 "pending": store.pending_count()?,
@@ -181,6 +192,6 @@ fn resume(config: &Config) -> anyhow::Result<Session> {
     Session::resume(&config.data_dir)?.context("not signed in: run `crm-sync login` first")
 }
 
-fn open_store(session: &Session) -> anyhow::Result<Store> {
-    Ok(session.open_replica()?)
+fn open_store(session: &Session, passphrase: Option<&str>) -> anyhow::Result<Store> {
+    Ok(session.open_replica(passphrase)?)
 }

@@ -6,6 +6,7 @@
 //! matrix in [`access`]), changes the rows optimistically and appends the
 //! protocol mutation to the outbox. With `synchronous = FULL`, once an action
 //! returns, a crash or power loss can neither lose it nor half-apply it.
+//! The file is encrypted (SQLCipher, with the key from `vault`).
 
 mod access;
 pub mod attachments;
@@ -33,6 +34,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::error::{CoreError, CoreResult};
+use crate::vault::ReplicaKey;
 
 mod embedded {
     refinery::embed_migrations!("../migrations/sqlite");
@@ -61,8 +63,27 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the replica at `path` and brings its schema
     /// up to date.
-    pub fn open(path: &Path) -> CoreResult<Self> {
+    /// Opens (or creates) the replica at `path` with `key` (`vault`). A
+    /// replica an older version left unencrypted is encrypted first,
+    /// keeping everything in it.
+    pub fn open(path: &Path, key: &ReplicaKey) -> CoreResult<Self> {
+        if crate::vault::is_plaintext(path)? {
+            crate::vault::encrypt_in_place(path, key)?;
+        }
         let mut conn = Connection::open(path)?;
+        key.unlock(&conn)?;
+        // Deleted content is overwritten where that costs no extra I/O
+        // (within pages still in use); freed pages keep their old bytes,
+        // which are ciphertext like every page of the file. `ON` would
+        // also zero every freed page, which a first load (dropping and
+        // rebuilding its indexes) pays for: 24.8 s against 23.8 s for a
+        // million rows in the replica benchmark.
+        conn.pragma_update(None, "secure_delete", "FAST")?;
+        // Pages are decrypted as SQLite reads them from the file: a page
+        // read again from a small cache costs its decryption again (the
+        // OS's cache holds only ciphertext). 32 MiB holds a first screen's
+        // pages over 100,000 customers; memory is taken as pages are read.
+        conn.pragma_update(None, "cache_size", -32 * 1024)?;
         // WAL: readers never block the writer. FULL: a committed action
         // survives power loss, not only a crash.
         conn.pragma_update(None, "journal_mode", "WAL")?;
@@ -97,6 +118,12 @@ impl Store {
         Ok(store)
     }
 
+    /// The raw connection, for tests that look at its settings.
+    #[cfg(feature = "fixtures")]
+    pub fn conn_for_tests(&self) -> &Connection {
+        &self.conn
+    }
+
     /// The raw connection, for the crate's own modules.
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
@@ -110,6 +137,15 @@ impl Store {
         let id = Uuid::now_v7();
         self.set_state("client_id", &id.to_string())?;
         Ok(id)
+    }
+
+    /// The hash of the user's password for the offline check (`grace`).
+    pub(crate) fn offline_verifier(&self) -> CoreResult<Option<String>> {
+        self.state("offline_verifier")
+    }
+
+    pub(crate) fn set_offline_verifier(&self, hash: &str) -> CoreResult<()> {
+        self.set_state("offline_verifier", hash)
     }
 
     /// Records whose replica this is. The role is read from the user's own

@@ -76,7 +76,9 @@ impl Client {
 
     /// A client over a session signed in some other way.
     pub fn open(session: Session, data_dir: PathBuf) -> Client {
-        let store = session.open_replica().unwrap();
+        let store = session
+            .open_replica(Some(crm_desktop_core::fixtures::TEST_PASSPHRASE))
+            .unwrap();
         Client {
             data_dir,
             _dir: None,

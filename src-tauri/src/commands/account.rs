@@ -60,9 +60,13 @@ pub async fn change_password(
     replacement: String,
 ) -> Result<(), ErrorReport> {
     let session = state.session().await?;
-    account::change_password(&session, current, replacement)
+    account::change_password(&session, current, replacement.clone())
         .await
-        .map_err(report)
+        .map_err(report)?;
+    // The offline check (past the grace period) takes the new one.
+    state
+        .write(move |store| crm_desktop_core::grace::remember_password(store, &replacement))
+        .await
 }
 
 /// Ends every sign-in of mine, then signs out here.

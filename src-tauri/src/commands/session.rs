@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crm_desktop_core::CoreError;
 use crm_desktop_core::error::ErrorReport;
+use crm_desktop_core::grace::GraceCheck;
 use crm_desktop_core::sync::SyncStatus;
 use crm_desktop_core::trust::{Server, ServerTrust};
 use crm_domain::auth::Account;
@@ -26,6 +27,11 @@ pub struct SessionInfo {
 #[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
 pub struct Startup {
     pub session: Option<SessionInfo>,
+    /// Signed in, but the data on this computer waits for its passphrase
+    /// (no keyring answers here).
+    pub locked: Option<Locked>,
+    /// Past the offline grace period: the password before any data.
+    pub password_due: Option<GraceCheck>,
     pub default_server: String,
     pub status: Option<SyncStatus>,
 }
@@ -34,13 +40,19 @@ pub struct Startup {
 #[specta::specta]
 pub async fn startup(app: AppHandle, state: State<'_, AppState>) -> Result<Startup, ErrorReport> {
     let notifier = Arc::new(WindowNotifier::new(app));
-    if let Err(e) = state.resume_once(notifier).await {
+    // A replica waiting for its passphrase is not an error here: `locked`
+    // says so, and the window asks for it.
+    if let Err(e) = state.resume_once(notifier).await
+        && !matches!(e, CoreError::PassphraseRequired { .. })
+    {
         // A replica that cannot be opened is worth saying; signing in again
         // may mend a lost session, never a broken disk.
         return Err(ErrorReport::from(&e));
     }
     Ok(Startup {
         session: session_info(&state).await,
+        locked: locked_info(&state).await,
+        password_due: state.password_due().await,
         default_server: state.config.server.clone(),
         status: state.sync_status().await,
     })
@@ -156,6 +168,57 @@ pub async fn sign_out(state: State<'_, AppState>, keep_data: bool) -> Result<(),
 #[specta::specta]
 pub async fn sync_now(state: State<'_, AppState>) -> Result<SyncStatus, ErrorReport> {
     state.sync_now().await
+}
+
+/// A signed-in user whose data here waits for its passphrase.
+#[derive(Debug, Clone, Serialize, Deserialize, specta::Type)]
+pub struct Locked {
+    pub session: SessionInfo,
+    /// No passphrase yet: the user chooses one (and confirms it).
+    pub new: bool,
+}
+
+async fn locked_info(state: &AppState) -> Option<Locked> {
+    let (account, server, new) = state.locked().await?;
+    Some(Locked {
+        session: SessionInfo { account, server },
+        new,
+    })
+}
+
+/// Opens the signed-in user's data on this computer with its passphrase
+/// (where no keyring keeps its key), and starts syncing. Answers
+/// `wrong_passphrase`, or `invalid` for a new one too easy to guess.
+#[tauri::command]
+#[specta::specta]
+pub async fn unlock(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    passphrase: String,
+) -> Result<SessionInfo, ErrorReport> {
+    let notifier = Arc::new(WindowNotifier::new(app));
+    state
+        .unlock(&passphrase, notifier)
+        .await
+        .map_err(|e| ErrorReport::from(&e))?;
+    session_info(&state)
+        .await
+        .ok_or_else(|| ErrorReport::from(&CoreError::SignInRequired))
+}
+
+/// The user's password, past the offline grace period: checked offline,
+/// it shows the data again. Answers `wrong_password` (with the tries
+/// left) or `offline_locked_out` (only a sign-in with the server opens it).
+#[tauri::command]
+#[specta::specta]
+pub async fn confirm_password(
+    state: State<'_, AppState>,
+    password: String,
+) -> Result<(), ErrorReport> {
+    state
+        .confirm_password(password)
+        .await
+        .map_err(|e| ErrorReport::from(&e))
 }
 
 async fn session_info(state: &AppState) -> Option<SessionInfo> {

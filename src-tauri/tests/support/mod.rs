@@ -58,24 +58,64 @@ pub struct Desktop {
 }
 
 impl Desktop {
+    /// A desktop with a keyring (an unlocked GNOME keyring on the bus), as
+    /// most desktops have: the app keeps its keys there.
     pub async fn start() -> Desktop {
+        Self::start_with(true).await
+    }
+
+    /// A desktop where no keyring answers: the app asks for a passphrase
+    /// to protect its data with.
+    pub async fn without_keyring() -> Desktop {
+        Self::start_with(false).await
+    }
+
+    async fn start_with(keyring: bool) -> Desktop {
         let work = tempfile::tempdir().unwrap();
         let bus_file = work.path().join("bus");
         let display_file = work.path().join("display");
         let driver_port = free_port();
         let native_port = free_port();
+        let keyring_home = work.path().join("keyring-home");
+        std::fs::create_dir_all(keyring_home.join("run")).unwrap();
+        // On the private bus: notifications (dunst), the keyring if wanted
+        // (waited for), then tauri-driver in the foreground.
+        let on_bus = work.path().join("on-bus.sh");
+        let keyring_start = if keyring {
+            format!(
+                r#"printf keyring-test-password | HOME="{home}" XDG_RUNTIME_DIR="{home}/run" XDG_DATA_HOME="{home}/data" gnome-keyring-daemon --unlock --components=secrets --foreground >/dev/null 2>&1 &
+for _ in $(seq 1 200); do
+  dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null | grep -q "boolean true" && break
+  sleep 0.05
+done
+"#,
+                home = keyring_home.display()
+            )
+        } else {
+            String::new()
+        };
+        std::fs::write(
+            &on_bus,
+            format!(
+                r#"dunst >/dev/null 2>&1 &
+{keyring_start}echo "$DBUS_SESSION_BUS_ADDRESS" > "{bus}"
+exec tauri-driver --port {driver_port} --native-port {native_port}
+"#,
+                bus = bus_file.display(),
+            ),
+        )
+        .unwrap();
         // One shell owns everything: Xvfb picks a free display (-displayfd),
-        // dbus-run-session makes a private bus, dunst serves notifications
-        // on it, and tauri-driver runs in the foreground.
+        // dbus-run-session makes a private bus and runs the rest on it.
         let script = format!(
             r#"set -e
 Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"{display}" &
 for _ in $(seq 1 100); do [ -s "{display}" ] && break; sleep 0.1; done
 export DISPLAY=":$(cat "{display}")"
-exec dbus-run-session -- sh -c 'echo "$DBUS_SESSION_BUS_ADDRESS" > "{bus}"; dunst >/dev/null 2>&1 & exec tauri-driver --port {driver_port} --native-port {native_port}'
+exec dbus-run-session -- sh "{on_bus}"
 "#,
             display = display_file.display(),
-            bus = bus_file.display(),
+            on_bus = on_bus.display(),
         );
         let group = {
             use std::os::unix::process::CommandExt;

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod passwords;
+pub mod policy;
 pub mod session;
 pub mod sessions;
 pub mod store;
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/accounts/{id}/reactivate", post(admin::reactivate))
         .route("/admin/accounts/{id}/sessions", get(admin::sessions))
         .route("/admin/accounts/{id}/reset-code", post(admin::reset_code))
+        .route("/admin/access-policy", get(policy::get).put(policy::put))
         .route("/colleagues", get(colleagues))
 }
 
@@ -403,7 +405,9 @@ pub(crate) async fn refresh(
         .tokens
         .issue(user.id, stored.family_id)
         .map_err(ApiError::internal)?;
-    Ok(ApiJson(session(&state, access_token, refresh_token, user)))
+    Ok(ApiJson(
+        session(&state, access_token, refresh_token, user).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/auth/logout", tag = "accounts", request_body = LogoutRequest,
@@ -542,22 +546,23 @@ pub(crate) async fn start_session(
         .tokens
         .issue(user.id, family)
         .map_err(ApiError::internal)?;
-    Ok(session(state, access_token, refresh_token, user))
+    session(state, access_token, refresh_token, user).await
 }
 
-fn session(
+async fn session(
     state: &AppState,
     access_token: String,
     refresh_token: String,
     user: Account,
-) -> Session {
-    Session {
+) -> ApiResult<Session> {
+    Ok(Session {
         access_token,
         token_type: "Bearer".into(),
         expires_in: state.tokens.access_ttl().as_secs(),
         refresh_token,
         user,
-    }
+        offline_grace_days: policy::offline_grace_days(&state.pool).await?,
+    })
 }
 
 /// The id of the account with `email`, for the operator commands.

@@ -75,6 +75,16 @@ impl TestServer {
             .unwrap()
     }
 
+    pub async fn put_as(&self, token: &str, path: &str, body: Value) -> Response {
+        self.http
+            .put(self.url(path))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get_as(&self, token: &str, path: &str) -> Response {
         self.http
             .get(self.url(path))

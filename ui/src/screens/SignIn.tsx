@@ -16,9 +16,18 @@ interface SignInProps {
   /** Something the user must read first (their access on this computer ended). */
   notice?: string | null;
   onSignedIn: (session: SessionInfo_Serialize) => void;
+  /** Signed in, but this computer's copy of the data asks for its passphrase. */
+  onLocked?: () => void;
 }
 
-export function SignIn({ server: initialServer, email: initialEmail = "", onCancel, onSignedIn, notice }: SignInProps) {
+export function SignIn({
+  server: initialServer,
+  email: initialEmail = "",
+  onCancel,
+  onSignedIn,
+  onLocked,
+  notice,
+}: SignInProps) {
   const [server, setServer] = useState(initialServer);
   const [email, setEmail] = useState(initialEmail);
   const [password, setPassword] = useState("");
@@ -80,6 +89,10 @@ export function SignIn({ server: initialServer, email: initialEmail = "", onCanc
       onSignedIn(signedIn);
     } catch (failure) {
       const report = toReport(failure);
+      if ((report.code === "choose_passphrase" || report.code === "passphrase_required") && onLocked) {
+        onLocked();
+        return;
+      }
       const asked = trustQuestion(report);
       if (asked) {
         // Nothing was sent (the connection was refused first): the
