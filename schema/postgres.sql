@@ -1671,6 +1671,8 @@ CREATE TABLE auth.access_policy (
     CONSTRAINT access_policy_offline_grace_days_check CHECK (((offline_grace_days >= 1) AND (offline_grace_days <= 365)))
 );
 
+ALTER TABLE ONLY auth.access_policy FORCE ROW LEVEL SECURITY;
+
 CREATE TABLE auth.login_attempts (
     id uuid DEFAULT public.uuid_generate_v7() NOT NULL,
     email text NOT NULL,
@@ -2325,6 +2327,8 @@ CREATE INDEX webhook_deliveries_due_idx ON api.webhook_deliveries USING btree (n
 CREATE INDEX webhook_deliveries_record_idx ON api.webhook_deliveries USING btree (subscription_id, record_id, id) WHERE (state = 'pending'::text);
 
 CREATE INDEX webhook_deliveries_subscription_idx ON api.webhook_deliveries USING btree (subscription_id, id);
+
+CREATE INDEX access_policy_updated_by ON auth.access_policy USING btree (updated_by);
 
 CREATE INDEX login_attempts_address_idx ON auth.login_attempts USING btree (address, attempted_at);
 

@@ -5,8 +5,10 @@
 //! Online only: all of it is the server's, none of it is in the replica.
 //! New passwords are checked here with crm-domain's rules first.
 
+use crm_domain::UserRole;
 use crm_domain::auth::{
-    AccountSummary, DeviceSession, LogoutRequest, PasswordChange, PasswordConfirmation, ResetCode,
+    AccountSummary, ColleagueAdded, DeviceSession, LogoutRequest, NewColleague, PasswordChange,
+    PasswordConfirmation, ResetCode, RoleChange,
 };
 use crm_domain::validation::validate_new_password;
 use reqwest::Method;
@@ -91,6 +93,33 @@ pub async fn set_account_active(
     let verb = if active { "reactivate" } else { "deactivate" };
     let path = format!("/admin/accounts/{id}/{verb}");
     online::call(session, CONTEXT, Method::POST, &path, NO_BODY).await
+}
+
+/// Admins: adds a colleague; the answer's one-time code (shown once) is
+/// what they set their password with in the sign-in window.
+pub async fn add_colleague(session: &Session, new: NewColleague) -> CoreResult<ColleagueAdded> {
+    new.check()?;
+    online::call(
+        session,
+        CONTEXT,
+        Method::POST,
+        "/admin/accounts",
+        Some(&new),
+    )
+    .await
+}
+
+/// Admins: changes an account's role (the last active admin stays one).
+pub async fn set_role(session: &Session, id: Uuid, role: UserRole) -> CoreResult<AccountSummary> {
+    let path = format!("/admin/accounts/{id}/role");
+    online::call(
+        session,
+        CONTEXT,
+        Method::POST,
+        &path,
+        Some(&RoleChange { role }),
+    )
+    .await
 }
 
 /// Admins: an account's devices signed in now.

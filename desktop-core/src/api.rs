@@ -170,6 +170,22 @@ impl Api {
         self.post("/auth/refresh", None, &body).await
     }
 
+    /// Ends the sign-in `refresh_token` belongs to, with the token alone
+    /// (no access token needed: it may have expired long ago).
+    pub async fn revoke(&self, refresh_token: &str) -> Result<(), ApiError> {
+        let response = self
+            .http
+            .post(format!("{}/auth/revoke", self.base))
+            .json(&RefreshRequest {
+                refresh_token: refresh_token.to_string(),
+            })
+            .timeout(Duration::from_secs(5))
+            .send()
+            .await
+            .map_err(|e| self.unreachable(e))?;
+        check(response).await.map(|_| ())
+    }
+
     pub async fn logout(&self, access_token: &str) -> Result<(), ApiError> {
         let response = self
             .http

@@ -255,35 +255,129 @@ impl Session {
     /// seconds or not at all. Callers that must not wait (the window) run it
     /// in the background. The replica file stays for this user's next
     /// sign-in (its outbox included); no other user can open it.
+    ///
+    /// A server that cannot be reached now is told later (security review
+    /// L6): the sign-out waits in `pending-sign-outs.json` (0600) until
+    /// [`deliver_pending_sign_outs`] reaches it, at the app's next start or
+    /// sign-in, so an offline sign-out does not leave the sign-in alive on
+    /// the server for its whole lifetime.
     pub fn sign_out(&self) -> CoreResult<impl std::future::Future<Output = ()> + Send + 'static> {
+        // The refresh token as it is now; a refresh still in flight
+        // (holding the lock) may rotate it, and the one it saves is
+        // forgotten with the rest just below.
+        let refresh = self.tokens.try_lock().ok().map(|t| t.refresh.clone());
+        let server = self.server();
+        if let Some(refresh) = &refresh {
+            queue_sign_out(&self.data_dir, &server, refresh)?;
+        }
         self.forget()?;
-        // The tokens as they are now; a refresh still in flight (holding the
-        // lock) means the server cannot be told, which only leaves the
-        // sign-in to expire there on its own.
-        let tokens = self
-            .tokens
-            .try_lock()
-            .ok()
-            .map(|t| (t.refresh.clone(), t.access.clone()));
-        let api = self.api.clone();
+        let data_dir = self.data_dir.clone();
         Ok(async move {
-            let Some((refresh, access)) = tokens else {
-                tracing::info!("the server was not told of the sign-out: a refresh was under way");
+            if refresh.is_none() {
+                tracing::info!("the server is told of the sign-out later: a refresh was under way");
                 return;
-            };
-            // Not `access_token()`: that would save a rotated refresh token,
-            // bringing back the session just forgotten.
-            let access = match access {
-                Some((token, until)) if Instant::now() < until => Some(token),
-                _ => api.refresh(&refresh).await.ok().map(|s| s.access_token),
-            };
-            if let Some(token) = access
-                && let Err(e) = api.logout(&token).await
-            {
-                tracing::info!(error = %e, "the server was not told of the sign-out");
             }
+            deliver_pending_sign_outs(&data_dir).await;
         })
     }
+
+    /// The server this session is with, and what its user decided about it.
+    pub fn server(&self) -> Server {
+        let trust = std::fs::read_to_string(self.data_dir.join("session.json"))
+            .ok()
+            .and_then(|text| serde_json::from_str::<SessionFile>(&text).ok())
+            .map(|file| file.trust)
+            .unwrap_or_default();
+        Server::new(self.api.base_url(), trust)
+    }
+}
+
+/// A sign-out the server has not heard of yet.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct PendingSignOut {
+    server_url: String,
+    #[serde(default)]
+    trust: ServerTrust,
+    refresh_token: String,
+    since: chrono::DateTime<chrono::Utc>,
+}
+
+fn pending_sign_outs_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("pending-sign-outs.json")
+}
+
+fn pending_sign_outs(data_dir: &Path) -> Vec<PendingSignOut> {
+    std::fs::read_to_string(pending_sign_outs_path(data_dir))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+fn save_pending_sign_outs(data_dir: &Path, pending: &[PendingSignOut]) -> std::io::Result<()> {
+    if pending.is_empty() {
+        return remove_if_present(&pending_sign_outs_path(data_dir));
+    }
+    let text = serde_json::to_string_pretty(pending).map_err(std::io::Error::other)?;
+    write_private(&pending_sign_outs_path(data_dir), &text)
+}
+
+fn queue_sign_out(data_dir: &Path, server: &Server, refresh_token: &str) -> std::io::Result<()> {
+    let mut pending = pending_sign_outs(data_dir);
+    pending.push(PendingSignOut {
+        server_url: server.url.clone(),
+        trust: server.trust.clone(),
+        refresh_token: refresh_token.to_owned(),
+        since: chrono::Utc::now(),
+    });
+    save_pending_sign_outs(data_dir, &pending)
+}
+
+/// How long a sign-out waits to be told: past it, the sign-in has ended on
+/// the server by itself (its absolute lifetime).
+const PENDING_SIGN_OUT_DAYS: i64 = 366;
+
+/// Tells the server of the sign-outs made here while it could not be
+/// reached; those it cannot hear yet wait for the next try. Returns how
+/// many are still waiting.
+pub async fn deliver_pending_sign_outs(data_dir: &Path) -> usize {
+    let pending = pending_sign_outs(data_dir);
+    if pending.is_empty() {
+        return 0;
+    }
+    let mut done = Vec::new();
+    for sign_out in &pending {
+        let expired =
+            chrono::Utc::now() - sign_out.since > chrono::TimeDelta::days(PENDING_SIGN_OUT_DAYS);
+        let told = if expired {
+            Ok(())
+        } else {
+            let server = Server::new(sign_out.server_url.clone(), sign_out.trust.clone());
+            match Api::new(server) {
+                Ok(api) => api.revoke(&sign_out.refresh_token).await,
+                Err(e) => Err(e),
+            }
+        };
+        match told {
+            Ok(()) => {
+                tracing::info!(server = %sign_out.server_url, "the server knows of the sign-out");
+                done.push(sign_out.refresh_token.clone());
+            }
+            // Refused for good (a token it no longer takes): nothing to end.
+            Err(
+                ApiError::Refused { .. } | ApiError::Unauthorized(_) | ApiError::AccessEnded { .. },
+            ) => {
+                done.push(sign_out.refresh_token.clone());
+            }
+            Err(e) => tracing::info!(error = %e, "the server is told of the sign-out later"),
+        }
+    }
+    // Read again: a sign-out queued meanwhile stays.
+    let mut left = pending_sign_outs(data_dir);
+    left.retain(|p| !done.contains(&p.refresh_token));
+    if let Err(e) = save_pending_sign_outs(data_dir, &left) {
+        tracing::warn!(error = %e, "could not keep the sign-outs still to tell the server");
+    }
+    left.len()
 }
 
 /// A sign-in the server refused, in its words (a deactivated account is

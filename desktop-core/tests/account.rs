@@ -111,3 +111,48 @@ async fn an_admin_deactivates_a_colleague_and_hands_over_a_reset_code() {
         "kept for offline use"
     );
 }
+
+#[tokio::test]
+async fn an_admin_adds_a_colleague_and_makes_them_an_admin() {
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let (ada, _a) = signed_in(&backend, "ada@example.com").await;
+    let new = crm_domain::auth::NewColleague {
+        email: "dee@example.com".into(),
+        full_name: Some("Dee Field".into()),
+        role: crm_domain::UserRole::Agent,
+    };
+    let bad = crm_domain::auth::NewColleague {
+        email: "dee at example".into(),
+        ..new.clone()
+    };
+    assert!(matches!(
+        account::add_colleague(&ada, bad).await,
+        Err(CoreError::Invalid(_))
+    ));
+    let added = account::add_colleague(&ada, new).await.unwrap();
+    assert_eq!(added.account.email, "dee@example.com");
+
+    // Dee sets her password with the code, in her own app.
+    let dir = tempfile::tempdir().unwrap();
+    let dee = Session::sign_in_with_code(
+        dir.path(),
+        &backend.url(),
+        "dee@example.com",
+        &added.reset_code.code,
+        "lanterns over the quiet harbour",
+    )
+    .await
+    .unwrap();
+    assert_eq!(dee.user().role, crm_domain::UserRole::Agent);
+
+    let promoted = account::set_role(&ada, added.account.id, crm_domain::UserRole::Admin)
+        .await
+        .unwrap();
+    assert_eq!(promoted.role, crm_domain::UserRole::Admin);
+    assert_eq!(
+        account::accounts(&dee).await.unwrap().len(),
+        4,
+        "Dee now sees the team"
+    );
+}

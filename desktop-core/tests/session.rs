@@ -157,3 +157,44 @@ async fn without_a_keyring_the_token_is_a_private_file_and_works_offline() {
         "signing out removes the token"
     );
 }
+
+#[tokio::test]
+async fn a_sign_out_made_offline_reaches_the_server_once_it_answers() {
+    let mut backend = Backend::start().await;
+    Team::create(&backend).await;
+    let ben = Client::sign_in(&backend, "ben@example.com").await;
+    let dir = ben.data_dir.clone();
+    let pool = backend.pool().clone();
+    let live_sessions = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT count(*) FROM auth.sessions s JOIN auth.users u ON u.id = s.user_id
+              WHERE u.email = 'ben@example.com' AND s.ended_at IS NULL",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(live_sessions().await, 1);
+
+    // Offline: the sign-out happens here at once, and waits to be told.
+    backend.stop().await;
+    ben.session.sign_out().unwrap().await;
+    assert!(!dir.join("session.json").exists());
+    let pending = std::fs::read_to_string(dir.join("pending-sign-outs.json")).unwrap();
+    assert!(pending.contains("refresh_token"));
+    assert_eq!(
+        crm_desktop_core::session::deliver_pending_sign_outs(&dir).await,
+        1,
+        "still waiting while the server is away"
+    );
+
+    // Back: told, and the sign-in ends there too.
+    backend.restart().await;
+    assert_eq!(live_sessions().await, 1);
+    assert_eq!(
+        crm_desktop_core::session::deliver_pending_sign_outs(&dir).await,
+        0
+    );
+    assert_eq!(live_sessions().await, 0);
+    assert!(!dir.join("pending-sign-outs.json").exists());
+}

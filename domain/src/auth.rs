@@ -95,6 +95,51 @@ pub struct ResetCode {
     pub expires_at: DateTime<Utc>,
 }
 
+/// An admin adds a colleague (`POST /admin/accounts`): no password is
+/// chosen for them; the answer carries a one-time code they set theirs
+/// with, in the app's sign-in window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewColleague {
+    pub email: String,
+    pub full_name: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "agent"))]
+    pub role: UserRole,
+}
+
+impl NewColleague {
+    /// The same rules as the server's, before anything is sent.
+    pub fn check(&self) -> Result<(), crate::ValidationErrors> {
+        crate::ValidationErrors::collect([
+            crate::validation::validate_email(&self.email),
+            self.full_name
+                .as_deref()
+                .map_or(Ok(()), crate::validation::validate_full_name),
+        ])
+    }
+}
+
+/// A colleague just added, with the code to hand over.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ColleagueAdded {
+    pub account: Account,
+    pub reset_code: ResetCode,
+}
+
+/// An admin changes an account's role (`POST /admin/accounts/{id}/role`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct RoleChange {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, example = "admin"))]
+    pub role: UserRole,
+}
+
 /// One sign-in of an account: a device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

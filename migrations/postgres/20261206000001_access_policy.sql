@@ -11,10 +11,12 @@ CREATE TABLE auth.access_policy (
     updated_by         uuid REFERENCES auth.users (id)
 );
 INSERT INTO auth.access_policy DEFAULT VALUES;
+CREATE INDEX access_policy_updated_by ON auth.access_policy (updated_by);
 
 GRANT SELECT ON auth.access_policy TO authenticated, service_role;
 GRANT UPDATE (offline_grace_days, updated_by) ON auth.access_policy TO authenticated;
 ALTER TABLE auth.access_policy ENABLE ROW LEVEL SECURITY;
+ALTER TABLE auth.access_policy FORCE ROW LEVEL SECURITY;
 CREATE POLICY access_policy_read ON auth.access_policy FOR SELECT TO authenticated, service_role
     USING (true);
 CREATE POLICY access_policy_admins ON auth.access_policy FOR UPDATE TO authenticated

@@ -12,8 +12,9 @@ use clap::Parser;
 )]
 pub struct Config {
     /// Where the session and the replicas live (one replica per user). One
-    /// app at a time may use a data directory.
-    #[arg(long, env = "CRM_DESKTOP_DATA_DIR", default_value_os_t = default_data_dir())]
+    /// app at a time may use a data directory. Unset: under
+    /// `$XDG_DATA_HOME`, else the home directory; never a shared one.
+    #[arg(long, env = "CRM_DESKTOP_DATA_DIR", default_value_os_t = default_data_dir().unwrap_or_default())]
     pub data_dir: PathBuf,
 
     /// The sync server the sign-in form offers.
@@ -34,10 +35,21 @@ pub struct Config {
     pub log: String,
 }
 
-fn default_data_dir() -> PathBuf {
+/// The user's own data directory. Never the shared temp directory, where
+/// another local user could make it first (security review L9): with no
+/// home directory at all (`home_dir` also asks the system's user
+/// database), there is no default, and the app says to give one.
+fn default_data_dir() -> Option<PathBuf> {
     std::env::var_os("XDG_DATA_HOME")
+        .filter(|dir| !dir.is_empty())
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
-        .unwrap_or_else(std::env::temp_dir)
-        .join("crm-desktop")
+        .or_else(|| std::env::home_dir().map(|home| home.join(".local/share")))
+        .map(|base| base.join("crm-desktop"))
+}
+
+impl Config {
+    /// Whether a data directory is known (given, or found by default).
+    pub fn has_data_dir(&self) -> bool {
+        !self.data_dir.as_os_str().is_empty()
+    }
 }

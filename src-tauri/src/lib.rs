@@ -30,6 +30,12 @@ pub fn run(config: Config) -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
         .with_writer(std::io::stderr)
         .init();
+    if !config.has_data_dir() {
+        eprintln!(
+            "crm-desktop: no home directory to keep your data in: give one with --data-dir (or CRM_DESKTOP_DATA_DIR)"
+        );
+        std::process::exit(2);
+    }
     let lock = match DataDirLock::acquire(&config.data_dir) {
         Ok(lock) => lock,
         Err(e) => {

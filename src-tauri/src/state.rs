@@ -94,6 +94,12 @@ impl AppState {
             return Ok(());
         }
         *resumed = true;
+        // Sign-outs made here while the server could not be reached: told
+        // now, in the background, or at the next start.
+        let data_dir = self.config.data_dir.clone();
+        tokio::spawn(async move {
+            crm_desktop_core::session::deliver_pending_sign_outs(&data_dir).await;
+        });
         if let Some(session) = Session::resume(&self.config.data_dir)? {
             self.start(session, notifier).await?;
         }

@@ -122,6 +122,19 @@ pub struct ServerConfig {
     #[arg(long, env = "CRM_JWT_SECRET", global = true, hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
+    /// Previous JWT signing secrets (comma-separated), still accepted for
+    /// access tokens they signed: while rotating `--jwt-secret`, keep the
+    /// old one here for an access token's lifetime. With a generated
+    /// secret, `sync-server jwt rotate` keeps the old one by itself.
+    #[arg(
+        long,
+        env = "CRM_JWT_PREVIOUS_SECRETS",
+        value_delimiter = ',',
+        global = true,
+        hide_env_values = true
+    )]
+    pub jwt_previous_secrets: Vec<String>,
+
     /// Who may create accounts through the API: `closed` lets only admins
     /// create them; `open` lets anyone sign up (as an agent).
     #[arg(long, env = "CRM_SIGNUP", value_enum, default_value_t = SignupPolicy::Closed, global = true)]
@@ -347,6 +360,18 @@ pub enum Command {
     /// HTTPS.
     #[command(subcommand)]
     Tls(TlsCommand),
+    /// The signing key of access tokens.
+    #[command(subcommand)]
+    Jwt(JwtCommand),
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum JwtCommand {
+    /// Make a new generated signing secret, keeping the old one as previous
+    /// (tokens it signed stay valid until they expire); restart the server
+    /// to use it. With --jwt-secret, rotate by hand (see
+    /// --jwt-previous-secrets).
+    Rotate,
 }
 
 #[derive(Debug, Clone, Subcommand)]
@@ -467,7 +492,7 @@ impl ServerConfig {
 fn default_data_dir() -> PathBuf {
     let base = std::env::var_os("XDG_DATA_HOME")
         .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .or_else(|| std::env::home_dir().map(|home| home.join(".local/share")))
         .unwrap_or_else(|| PathBuf::from("."));
     base.join("crm-sync-server")
 }

@@ -62,7 +62,14 @@ pub async fn start(config: config::ServerConfig) -> anyhow::Result<Started> {
     }
     let secret =
         accounts::tokens::load_or_create_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
-    let tokens = accounts::tokens::TokenKeys::new(&secret, config.access_token_ttl())?;
+    let previous = accounts::tokens::previous_secrets(
+        config.jwt_secret.as_deref(),
+        &config.jwt_previous_secrets,
+        &config.data_dir,
+        config.access_token_ttl() + std::time::Duration::from_secs(300),
+    );
+    let tokens =
+        accounts::tokens::TokenKeys::rotated(&secret, &previous, config.access_token_ttl())?;
     let live = sync::live::start(pool.clone());
     sync::retention::start(pool.clone(), config.change_retention());
     let storage = storage::Storage::open(&config, pool.clone(), &secret)?;

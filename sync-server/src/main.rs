@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Parser;
 use crm_domain::UserRole;
 use sync_server::config::{
-    Command, Config, LogFormat, ServerConfig, StorageCommand, TlsCommand, UserCommand,
+    Command, Config, JwtCommand, LogFormat, ServerConfig, StorageCommand, TlsCommand, UserCommand,
 };
 use sync_server::tls::{CertificateOrigin, ServerTls};
 use tracing_subscriber::EnvFilter;
@@ -44,6 +44,19 @@ fn init_tracing(config: &ServerConfig) {
 }
 
 async fn run(config: Config) -> anyhow::Result<()> {
+    if let Some(Command::Jwt(JwtCommand::Rotate)) = config.command {
+        if config.server.jwt_secret.is_some() {
+            anyhow::bail!(
+                "the secret is configured (--jwt-secret): set the new one there and the old one in \
+                 --jwt-previous-secrets for an access token's lifetime"
+            );
+        }
+        sync_server::accounts::tokens::rotate_generated_secret(&config.server.data_dir)?;
+        println!(
+            "a new JWT signing secret is made; the old one stays valid for the tokens it signed. Restart the server to use it."
+        );
+        return Ok(());
+    }
     if let Some(Command::Tls(TlsCommand::Fingerprint)) = config.command {
         // Needs no database: the certificate's file is enough.
         match sync_server::tls::fingerprint(&config.server)? {
@@ -79,7 +92,7 @@ async fn run(config: Config) -> anyhow::Result<()> {
             tracing::info!("stopped");
         }
         Command::Migrate => tracing::info!("the schema is up to date"),
-        Command::Tls(_) => {}
+        Command::Tls(_) | Command::Jwt(_) => {}
         Command::User(UserCommand::Create {
             email,
             password,

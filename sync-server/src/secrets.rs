@@ -61,6 +61,17 @@ pub fn load_or_create(path: &Path, what: &str) -> Result<String, SecretError> {
     }
 }
 
+/// Writes `secret` to a new file only its owner can read.
+pub fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(secret.as_bytes())?;
+    file.sync_all()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -765,3 +765,164 @@ async fn admins_set_the_offline_grace_period_and_every_sign_in_carries_it() {
     assert_eq!(audited.0, ada);
     assert_eq!(audited.1["offline_grace_days"], 3);
 }
+
+#[tokio::test]
+async fn a_refresh_token_alone_ends_its_sign_in_and_a_stranger_learns_nothing() {
+    let s = TestServer::start(&[]).await;
+    s.create_account("ben@field.test", UserRole::Agent).await;
+    let session = s.login("ben@field.test").await;
+    let access = token(&session);
+    assert!(s.get_as(&access, "/auth/me").await.status().is_success());
+
+    // An unknown token gets the same answer as a known one.
+    let unknown = s
+        .post(
+            "/auth/revoke",
+            json!({ "refresh_token": "not-a-token-at-all" }),
+        )
+        .await;
+    assert_eq!(unknown.status(), StatusCode::NO_CONTENT);
+    assert!(s.get_as(&access, "/auth/me").await.status().is_success());
+
+    let known = s
+        .post(
+            "/auth/revoke",
+            json!({ "refresh_token": session["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(known.status(), StatusCode::NO_CONTENT);
+    assert_error(
+        s.get_as(&access, "/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "session_ended",
+    )
+    .await;
+    // Nor can the token be traded for another.
+    let refreshed = s
+        .post(
+            "/auth/refresh",
+            json!({ "refresh_token": session["refresh_token"] }),
+        )
+        .await;
+    assert_eq!(refreshed.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn an_admin_adds_a_colleague_who_sets_their_own_password_with_the_code() {
+    let s = TestServer::start(&[]).await;
+    s.create_account("ada@field.test", UserRole::Admin).await;
+    s.create_account("ben@field.test", UserRole::Agent).await;
+    let admin = token(&s.login("ada@field.test").await);
+    let agent = token(&s.login("ben@field.test").await);
+    let new = json!({ "email": "cy@field.test", "full_name": "Cy Field", "role": "agent" });
+
+    assert_error(
+        s.post_as(&agent, "/admin/accounts", new.clone()).await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        s.post_as(
+            &admin,
+            "/admin/accounts",
+            json!({ "email": "not an email", "full_name": null, "role": "agent" }),
+        )
+        .await,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    let added = s.post_as(&admin, "/admin/accounts", new.clone()).await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    let added = json_of(added).await;
+    assert_eq!(added["account"]["email"], "cy@field.test");
+    assert_eq!(added["account"]["role"], "agent");
+    let code = added["reset_code"]["code"].as_str().unwrap().to_owned();
+    assert_error(
+        s.post_as(&admin, "/admin/accounts", new).await,
+        StatusCode::CONFLICT,
+        "email_taken",
+    )
+    .await;
+
+    // No one knows a password for the account until Cy sets one.
+    let signed_in = json_of(
+        s.post(
+            "/auth/password-reset",
+            json!({ "email": "cy@field.test", "code": code, "new_password": "lanterns over the quiet harbour" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(signed_in["user"]["full_name"], "Cy Field");
+}
+
+#[tokio::test]
+async fn admins_change_roles_but_never_leave_the_team_without_an_active_admin() {
+    let s = TestServer::start(&[]).await;
+    let ada = s.create_account("ada@field.test", UserRole::Admin).await;
+    let ben = s.create_account("ben@field.test", UserRole::Agent).await;
+    let admin = token(&s.login("ada@field.test").await);
+    let agent = token(&s.login("ben@field.test").await);
+
+    assert_error(
+        s.post_as(
+            &agent,
+            &format!("/admin/accounts/{ben}/role"),
+            json!({ "role": "admin" }),
+        )
+        .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    assert_error(
+        s.post_as(
+            &admin,
+            &format!("/admin/accounts/{ada}/role"),
+            json!({ "role": "agent" }),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "not_allowed",
+    )
+    .await;
+    let promoted = json_of(
+        s.post_as(
+            &admin,
+            &format!("/admin/accounts/{ben}/role"),
+            json!({ "role": "admin" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(promoted["role"], "admin");
+    // At once: Ben's next request is an admin's.
+    assert!(
+        s.get_as(&agent, "/admin/accounts")
+            .await
+            .status()
+            .is_success()
+    );
+    // Now Ada may step down; audited, naming her.
+    let stepped_down = json_of(
+        s.post_as(
+            &admin,
+            &format!("/admin/accounts/{ada}/role"),
+            json!({ "role": "agent" }),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(stepped_down["role"], "agent");
+    let by: Option<Uuid> = sqlx::query_scalar(
+        "SELECT changed_by FROM public.audit_history
+          WHERE table_name = 'profiles' AND record_id = $1 AND new_values ->> 'role' = 'admin'",
+    )
+    .bind(ben)
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(by, Some(ada));
+}

@@ -42,7 +42,7 @@ import { Account } from "./screens/Account";
 import { Integrations } from "./screens/Integrations";
 import { Team } from "./screens/Team";
 import { RenameTokenForm, RotateForm, SecretShown, TokenForm, WebhookForm } from "./screens/IntegrationForms";
-import { PasswordConfirm, ResetCodeShown, SignOutChoice } from "./screens/AccountDialogs";
+import { ColleagueForm, PasswordConfirm, ResetCodeShown, SignOutChoice } from "./screens/AccountDialogs";
 import { Inbox } from "./screens/Inbox";
 import { InteractionForm } from "./screens/InteractionForm";
 import { SignIn } from "./screens/SignIn";
@@ -737,6 +737,25 @@ function DialogView({ dialog }: { dialog: DialogSpec }) {
       return (
         <Dialog id={dialog.id} title={dialog.title} onClose={closeDialog}>
           <PasswordConfirm text={dialog.text} action={dialog.action} run={dialog.run} onCancel={closeDialog} />
+        </Dialog>
+      );
+    case "add-colleague":
+      return (
+        <Dialog id="add-colleague-dialog" title="Add a colleague" onClose={closeDialog}>
+          <ColleagueForm
+            onCancel={closeDialog}
+            onAdded={(added) => {
+              dialog.added();
+              const name = added.account.full_name || added.account.email;
+              openDialog({
+                kind: "reset-code",
+                name,
+                email: added.account.email,
+                code: added.reset_code.code,
+                expiresAt: added.reset_code.expires_at,
+              });
+            }}
+          />
         </Dialog>
       );
     case "reset-code":

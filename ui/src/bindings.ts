@@ -57,6 +57,15 @@ export const commands = {
 	accountDevices: (id: string) => typedError<DeviceSession_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("account_devices", { id })),
 	/**  Admins: a one-time password reset code to hand over, shown once. */
 	makeResetCode: (id: string) => typedError<ResetCode, ErrorReport_Serialize>(__TAURI_INVOKE("make_reset_code", { id })),
+	/**
+	 *  Admins: adds a colleague, with the one-time code (shown once) they set
+	 *  their password with.
+	 */
+	addColleague: (colleague: NewColleague_Deserialize) => typedError<ColleagueAdded_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("add_colleague", { colleague })),
+	/**  Admins: changes an account's role. */
+	setRole: (id: string, role: UserRole) => typedError<AccountSummary_Serialize, ErrorReport_Serialize>(__TAURI_INVOKE("set_role", { id, role })),
+	/**  Checks a new colleague as the server will, as the admin types. */
+	checkNewColleague: (colleague: NewColleague_Deserialize) => __TAURI_INVOKE<FieldMessage[]>("check_new_colleague", { colleague }),
 	/**  A few customers matching what was typed (the ticket form's picker). */
 	listCustomers: (filter: CustomerFilter_Deserialize) => typedError<CustomerListItem_Serialize[], ErrorReport_Serialize>(__TAURI_INVOKE("list_customers", { filter })),
 	/**
@@ -309,6 +318,21 @@ export type AttachmentItem_Serialize = {
  *  is personal data colleagues do not need in order to assign work.
  */
 export type Colleague = Colleague_Serialize | Colleague_Deserialize;
+
+/**  A colleague just added, with the code to hand over. */
+export type ColleagueAdded = ColleagueAdded_Serialize | ColleagueAdded_Deserialize;
+
+/**  A colleague just added, with the code to hand over. */
+export type ColleagueAdded_Deserialize = {
+	account: Account_Deserialize,
+	reset_code: ResetCode,
+};
+
+/**  A colleague just added, with the code to hand over. */
+export type ColleagueAdded_Serialize = {
+	account: Account_Serialize,
+	reset_code: ResetCode,
+};
 
 /**
  *  What other users may see of a [`Profile`]: everything but the email, which
@@ -997,6 +1021,35 @@ export type Mutation = {
 
 /**  What a mutation does to its row. */
 export type MutationOp = { op: "insert"; values: { [key in string]: Value } } | { op: "update"; changes: { [key in string]: FieldChange } } | { op: "delete" };
+
+/**
+ *  An admin adds a colleague (`POST /admin/accounts`): no password is
+ *  chosen for them; the answer carries a one-time code they set theirs
+ *  with, in the app's sign-in window.
+ */
+export type NewColleague = NewColleague_Serialize | NewColleague_Deserialize;
+
+/**
+ *  An admin adds a colleague (`POST /admin/accounts`): no password is
+ *  chosen for them; the answer carries a one-time code they set theirs
+ *  with, in the app's sign-in window.
+ */
+export type NewColleague_Deserialize = {
+	email: string,
+	full_name?: string | null,
+	role: UserRole,
+};
+
+/**
+ *  An admin adds a colleague (`POST /admin/accounts`): no password is
+ *  chosen for them; the answer carries a one-time code they set theirs
+ *  with, in the app's sign-in window.
+ */
+export type NewColleague_Serialize = {
+	email: string,
+	full_name: string | null,
+	role: UserRole,
+};
 
 export type NewComment = {
 	ticket_id: string,

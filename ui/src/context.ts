@@ -38,7 +38,9 @@ export type DialogSpec =
   /** The same, confirmed with the user's password; `run` throws to say it failed. */
   | { kind: "password"; id: string; title: string; text: string; action: string; run: (password: string) => Promise<void> }
   /** A one-time password reset code, shown to the admin once. */
-  | { kind: "reset-code"; name: string; email: string; code: string; expiresAt: string };
+  | { kind: "reset-code"; name: string; email: string; code: string; expiresAt: string }
+  /** An admin adds a colleague; `added` hears of it (the list reloads). */
+  | { kind: "add-colleague"; added: () => void };
 
 export interface AppContextValue {
   session: SessionInfo_Serialize;

@@ -87,6 +87,8 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(tracing_subscriber::EnvFilter::new(&config.log))
         .with_writer(std::io::stderr)
         .init();
+    // Sign-outs made here while the server could not be reached.
+    crm_desktop_core::session::deliver_pending_sign_outs(&config.data_dir).await;
     match config.command {
         Command::Login {
             server,

@@ -5,7 +5,8 @@
 
 use crm_desktop_core::account;
 use crm_desktop_core::error::{ErrorReport, FieldMessage};
-use crm_domain::auth::{AccountSummary, DeviceSession, ResetCode};
+use crm_domain::UserRole;
+use crm_domain::auth::{AccountSummary, ColleagueAdded, DeviceSession, NewColleague, ResetCode};
 use tauri::State;
 use uuid::Uuid;
 
@@ -126,4 +127,37 @@ pub async fn make_reset_code(
 ) -> Result<ResetCode, ErrorReport> {
     let session = state.session().await?;
     account::reset_code(&session, id).await.map_err(report)
+}
+
+/// Admins: adds a colleague, with the one-time code (shown once) they set
+/// their password with.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_colleague(
+    state: State<'_, AppState>,
+    colleague: NewColleague,
+) -> Result<ColleagueAdded, ErrorReport> {
+    let session = state.session().await?;
+    account::add_colleague(&session, colleague)
+        .await
+        .map_err(report)
+}
+
+/// Admins: changes an account's role.
+#[tauri::command]
+#[specta::specta]
+pub async fn set_role(
+    state: State<'_, AppState>,
+    id: Uuid,
+    role: UserRole,
+) -> Result<AccountSummary, ErrorReport> {
+    let session = state.session().await?;
+    account::set_role(&session, id, role).await.map_err(report)
+}
+
+/// Checks a new colleague as the server will, as the admin types.
+#[tauri::command]
+#[specta::specta]
+pub fn check_new_colleague(colleague: NewColleague) -> Vec<FieldMessage> {
+    super::field_messages(colleague.check())
 }

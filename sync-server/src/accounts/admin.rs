@@ -12,7 +12,9 @@
 use axum::extract::State;
 use chrono::{TimeDelta, Utc};
 use crm_domain::UserRole;
-use crm_domain::auth::{AccountSummary, DeviceSession, ResetCode};
+use crm_domain::auth::{
+    AccountSummary, ColleagueAdded, DeviceSession, NewColleague, ResetCode, RoleChange,
+};
 use crm_domain::codes::ErrorCode;
 use rand::Rng;
 use sha2::{Digest, Sha256};
@@ -261,6 +263,83 @@ pub async fn reset_code(
     Ok(ApiJson(
         make_reset_code(&state.pool, id, Some(user.id)).await?,
     ))
+}
+
+/// Adds a colleague, with no password anyone knows: the answer's one-time
+/// code is what they set theirs with (valid 24 hours; a new one can be
+/// made). Admins only.
+#[utoipa::path(post, path = "/admin/accounts", tag = "administration", security(("bearer" = [])),
+    request_body = NewColleague,
+    responses((status = 201, body = ColleagueAdded), (status = 400, body = crate::error::ErrorBody),
+              (status = 403, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn add(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(new): ApiJson<NewColleague>,
+) -> ApiResult<(axum::http::StatusCode, ApiJson<ColleagueAdded>)> {
+    require_admin(&state, &user).await?;
+    new.check()?;
+    // A password no one will ever type: the code sets the real one.
+    let unusable = {
+        use base64::Engine;
+        let mut bytes = [0u8; 32];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    };
+    let account = super::create_account(
+        &state.pool,
+        &new.email,
+        &unusable,
+        new.full_name.as_deref(),
+        new.role,
+    )
+    .await?;
+    let reset_code = make_reset_code(&state.pool, account.id, Some(user.id)).await?;
+    tracing::info!(account = %account.id, by = %user.id, "colleague added");
+    Ok((
+        axum::http::StatusCode::CREATED,
+        ApiJson(ColleagueAdded {
+            account,
+            reset_code,
+        }),
+    ))
+}
+
+/// Changes an account's role, as the admin asking: PostgreSQL lets only
+/// admins do it, keeps the last active admin, and audits it.
+#[utoipa::path(post, path = "/admin/accounts/{id}/role", tag = "administration", security(("bearer" = [])),
+    params(("id" = Uuid, Path)), request_body = RoleChange,
+    responses((status = 200, body = AccountSummary), (status = 403, body = crate::error::ErrorBody),
+              (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)))]
+pub async fn set_role(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(change): ApiJson<RoleChange>,
+) -> ApiResult<ApiJson<AccountSummary>> {
+    require_admin(&state, &user).await?;
+    let mut tx = acting::begin_as(&state.pool, &user.claims()).await?;
+    let changed = sqlx::query!(
+        "UPDATE public.profiles SET role = $2::text::public.user_role WHERE id = $1",
+        id,
+        change.role.as_str()
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match &e {
+        // The guard trigger: the last active admin stays one.
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23514") => ApiError::Conflict {
+            code: ErrorCode::NotAllowed,
+            message: db.message().to_owned(),
+        },
+        _ => e.into(),
+    })?;
+    if changed.rows_affected() == 0 {
+        return Err(gone());
+    }
+    tx.commit().await?;
+    tracing::info!(account = %id, role = change.role.as_str(), by = %user.id, "role changed");
+    one(&state, id).await
 }
 
 #[cfg(test)]

@@ -49,12 +49,14 @@ pub fn routes() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
+        .route("/auth/revoke", post(revoke))
         .route("/auth/me", get(me))
         .route("/auth/sessions", get(sessions::list))
         .route("/auth/sessions/{id}/revoke", post(sessions::revoke))
         .route("/auth/password", post(sessions::change_password))
         .route("/auth/password-reset", post(sessions::reset_password))
-        .route("/admin/accounts", get(admin::list))
+        .route("/admin/accounts", get(admin::list).post(admin::add))
+        .route("/admin/accounts/{id}/role", post(admin::set_role))
         .route("/admin/accounts/{id}/deactivate", post(admin::deactivate))
         .route("/admin/accounts/{id}/reactivate", post(admin::reactivate))
         .route("/admin/accounts/{id}/sessions", get(admin::sessions))
@@ -443,6 +445,27 @@ pub(crate) async fn logout(
         .await?;
     }
     store::end_session(&mut tx, user.session, store::EndReason::SignedOut, None).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ends the sign-in a refresh token belongs to, with the token alone (as
+/// RFC 7009's revocation): how an app that signed out while offline tells
+/// the server later, when its access token has long expired (security
+/// review L6). The answer is the same whether the token was known or not,
+/// so it tells nothing; ending a sign-in is all it can do.
+#[utoipa::path(post, path = "/auth/revoke", tag = "accounts", request_body = RefreshRequest,
+    responses((status = 204, description = "the sign-in is ended, if the token was one"),
+              (status = 400, body = crate::error::ErrorBody)))]
+pub(crate) async fn revoke(
+    State(state): State<AppState>,
+    ApiJson(request): ApiJson<RefreshRequest>,
+) -> ApiResult<StatusCode> {
+    let hash = tokens::hash_refresh_token(&request.refresh_token);
+    let mut tx = acting::begin_service(&state.pool).await?;
+    if let Some(token) = store::lock_refresh_token(&mut tx, &hash).await? {
+        store::end_session(&mut tx, token.family_id, store::EndReason::SignedOut, None).await?;
+    }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -4,8 +4,10 @@
 
 import { useState } from "preact/hooks";
 import { toReport } from "../api";
-import { Field } from "../components/Field";
-import { Form } from "../components/Form";
+import { commands, type ColleagueAdded, type NewColleague, type UserRole } from "../bindings";
+import { describedBy, Field } from "../components/Field";
+import { Form, FormFooter } from "../components/Form";
+import { useForm } from "../useForm";
 import { formatFull } from "../datetime";
 import { plural } from "../labels";
 import { reportSentence } from "../sentences";
@@ -127,5 +129,75 @@ export function SignOutChoice({ pending, onCancel, onConfirm }: SignOutChoicePro
         </button>
       </div>
     </div>
+  );
+}
+
+interface ColleagueFormState {
+  email: string;
+  fullName: string;
+  role: UserRole;
+}
+
+function colleagueDraft(form: ColleagueFormState): NewColleague {
+  return { email: form.email.trim(), full_name: form.fullName.trim() || null, role: form.role };
+}
+
+interface ColleagueFormProps {
+  onAdded: (added: ColleagueAdded) => void;
+  onCancel: () => void;
+}
+
+/** An admin adds a colleague; the server answers with the code to hand over. */
+export function ColleagueForm({ onAdded, onCancel }: ColleagueFormProps) {
+  const { form, set, messages, formError, saving, submit } = useForm<ColleagueFormState, NewColleague>(
+    () => ({ email: "", fullName: "", role: "agent" }),
+    { toDraft: colleagueDraft, check: commands.checkNewColleague, wireNames: { fullName: "full_name" } },
+  );
+
+  async function save() {
+    const added = await submit((draft) => commands.addColleague(draft));
+    if (added) onAdded(added);
+  }
+
+  return (
+    <Form class="form" onSubmit={save} aria-label="Add a colleague">
+      <Field id="colleague-email" label="Email" field="email" messages={messages} required>
+        <input
+          id="colleague-email"
+          type="email"
+          autocomplete="off"
+          spellcheck={false}
+          value={form.email}
+          {...describedBy("colleague-email", messages, "email")}
+          onInput={(e) => set("email", e.currentTarget.value)}
+        />
+      </Field>
+      <Field id="colleague-name" label="Full name" field="full_name" messages={messages}>
+        <input
+          id="colleague-name"
+          autocomplete="off"
+          value={form.fullName}
+          {...describedBy("colleague-name", messages, "full_name")}
+          onInput={(e) => set("fullName", e.currentTarget.value)}
+        />
+      </Field>
+      <Field id="colleague-role" label="Role" field="role" messages={messages} hint="Admins see everyone's work and manage the team.">
+        <select id="colleague-role" value={form.role} onChange={(e) => set("role", e.currentTarget.value as UserRole)}>
+          <option value="agent">Agent</option>
+          <option value="admin">Admin</option>
+        </select>
+      </Field>
+      <FormFooter
+        messages={messages}
+        shown={["email", "full_name", "role"]}
+        formError={formError}
+        saving={saving}
+        cancelId="colleague-cancel"
+        saveId="colleague-save"
+        saveLabel="Add"
+        saveTitle="Add the colleague (Ctrl+Enter)"
+        onCancel={onCancel}
+      />
+    </Form>
   );
 }

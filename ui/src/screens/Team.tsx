@@ -6,7 +6,7 @@
 
 import { useState } from "preact/hooks";
 import { attempt, call } from "../api";
-import { commands, type AccountSummary_Serialize, type DeviceSession_Serialize } from "../bindings";
+import { commands, type AccountSummary_Serialize, type DeviceSession_Serialize, type UserRole } from "../bindings";
 import { LoadingNote } from "../components/LoadingNote";
 import { useApp } from "../context";
 import { formatDateTime, formatFull } from "../datetime";
@@ -16,7 +16,7 @@ import { humanize, plural } from "../labels";
 import { DeviceList } from "./Account";
 
 export function Team() {
-  const { session } = useApp();
+  const { session, openDialog } = useApp();
   const admin = session.account.role === "admin";
   const accounts = useLoad(() => commands.team(), [], { keep: true, onError: () => true });
   const [open, setOpen] = useState<string | null>(null);
@@ -36,10 +36,13 @@ export function Team() {
     <section id="team" class="screen" data-loaded={accounts.loaded ? "true" : undefined}>
       <header class="screen-header">
         <h1>Team</h1>
+        <button id="add-colleague" type="button" class="button primary" onClick={() => openDialog({ kind: "add-colleague", added: accounts.reload })}>
+          Add a colleague
+        </button>
       </header>
       <p class="muted">
-        Deactivating someone signs their devices out at once and removes the team's data from them; what they wrote stays. New colleagues are
-        added with <span class="code">sync-server user create</span>.
+        A new colleague gets a one-time code from you to set their password with. Deactivating someone signs their devices out at once and
+        removes the team's data from them; what they wrote stays.
       </p>
       {!list && <LoadingNote error={accounts.error} />}
       {list && (
@@ -90,6 +93,11 @@ function AccountItem({ account, me, open, onToggle, reload }: AccountItemProps) 
     });
   }
 
+  async function changeRole(role: UserRole) {
+    if (role === account.role) return;
+    if (await attempt(commands.setRole(account.id, role))) reload();
+  }
+
   async function resetCode() {
     const code = await attempt(commands.makeResetCode(account.id));
     if (code) openDialog({ kind: "reset-code", name, email: account.email, code: code.code, expiresAt: code.expires_at });
@@ -104,7 +112,21 @@ function AccountItem({ account, me, open, onToggle, reload }: AccountItemProps) 
             {me && <span class="muted"> (you)</span>}
           </div>
           <div class="muted small">
-            {account.email} · <span class={`pill role-${account.role}`}>{humanize(account.role)}</span>{" "}
+            {account.email} ·{" "}
+            {me || state !== "active" ? (
+              <span class={`pill role-${account.role}`}>{humanize(account.role)}</span>
+            ) : (
+              <select
+                class="inline-select"
+                data-action="role"
+                aria-label={`${name}'s role`}
+                value={account.role}
+                onChange={(e) => void changeRole(e.currentTarget.value as UserRole)}
+              >
+                <option value="agent">Agent</option>
+                <option value="admin">Admin</option>
+              </select>
+            )}{" "}
             {state === "deactivated" ? (
               <span class="pill account-deactivated" title={formatFull(account.deactivated_at)}>
                 Deactivated {formatDateTime(account.deactivated_at, now)}
