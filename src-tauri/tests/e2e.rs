@@ -598,6 +598,39 @@ async fn an_agent_works_offline_and_the_team_sees_it_once_back_online() {
     assert_eq!(code.len(), 14, "{code}");
     admin.screenshot("9a4-team-reset-code").await;
     admin.click("#reset-code-done").await;
+    // A new colleague: no password anyone knows, a code to hand over; then
+    // Ada makes her an admin.
+    admin.click("#add-colleague").await;
+    admin.fill("#colleague-email", "dee@example.com").await;
+    admin.fill("#colleague-name", "Dee Field").await;
+    admin.click("#colleague-save").await;
+    admin.find("#reset-code-value").await;
+    admin.screenshot("9a4b-colleague-added").await;
+    admin.click("#reset-code-done").await;
+    admin.count("#team-list .account-item", 3).await;
+    let dee: Uuid = sqlx::query_scalar("SELECT id FROM auth.users WHERE email = 'dee@example.com'")
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+    admin
+        .set_value(
+            &format!("#team-list .account-item[data-id='{dee}'] [data-action='role']"),
+            "admin",
+        )
+        .await;
+    let mut role = String::new();
+    for _ in 0..100 {
+        role = sqlx::query_scalar("SELECT role::text FROM public.profiles WHERE id = $1")
+            .bind(dee)
+            .fetch_one(backend.pool())
+            .await
+            .unwrap();
+        if role == "admin" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(role, "admin");
     // Her own account: this device, marked.
     admin.click("#nav-account").await;
     admin.find("#account[data-loaded='true']").await;

@@ -858,6 +858,16 @@ async fn an_admin_adds_a_colleague_who_sets_their_own_password_with_the_code() {
     assert_eq!(signed_in["user"]["full_name"], "Cy Field");
 }
 
+/// A request (an admin's, or anyone's) to give account `id` the role `role`.
+async fn set_role(s: &TestServer, token: &str, id: Uuid, role: &str) -> reqwest::Response {
+    s.post_as(
+        token,
+        &format!("/admin/accounts/{id}/role"),
+        json!({ "role": role }),
+    )
+    .await
+}
+
 #[tokio::test]
 async fn admins_change_roles_but_never_leave_the_team_without_an_active_admin() {
     let s = TestServer::start(&[]).await;
@@ -867,36 +877,18 @@ async fn admins_change_roles_but_never_leave_the_team_without_an_active_admin() 
     let agent = token(&s.login("ben@field.test").await);
 
     assert_error(
-        s.post_as(
-            &agent,
-            &format!("/admin/accounts/{ben}/role"),
-            json!({ "role": "admin" }),
-        )
-        .await,
+        set_role(&s, &agent, ben, "admin").await,
         StatusCode::FORBIDDEN,
         "forbidden",
     )
     .await;
     assert_error(
-        s.post_as(
-            &admin,
-            &format!("/admin/accounts/{ada}/role"),
-            json!({ "role": "agent" }),
-        )
-        .await,
+        set_role(&s, &admin, ada, "agent").await,
         StatusCode::CONFLICT,
         "not_allowed",
     )
     .await;
-    let promoted = json_of(
-        s.post_as(
-            &admin,
-            &format!("/admin/accounts/{ben}/role"),
-            json!({ "role": "admin" }),
-        )
-        .await,
-    )
-    .await;
+    let promoted = json_of(set_role(&s, &admin, ben, "admin").await).await;
     assert_eq!(promoted["role"], "admin");
     // At once: Ben's next request is an admin's.
     assert!(
@@ -906,15 +898,7 @@ async fn admins_change_roles_but_never_leave_the_team_without_an_active_admin() 
             .is_success()
     );
     // Now Ada may step down; audited, naming her.
-    let stepped_down = json_of(
-        s.post_as(
-            &admin,
-            &format!("/admin/accounts/{ada}/role"),
-            json!({ "role": "agent" }),
-        )
-        .await,
-    )
-    .await;
+    let stepped_down = json_of(set_role(&s, &admin, ada, "agent").await).await;
     assert_eq!(stepped_down["role"], "agent");
     let by: Option<Uuid> = sqlx::query_scalar(
         "SELECT changed_by FROM public.audit_history

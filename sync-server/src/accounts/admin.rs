@@ -59,6 +59,18 @@ async fn require_admin(state: &AppState, user: &AuthUser) -> ApiResult<()> {
     }
 }
 
+/// The database keeps the last active admin (deactivation and demotion
+/// alike raise `check_violation`): said as a conflict, in its words.
+fn last_admin_kept(error: sqlx::Error) -> ApiError {
+    match &error {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("23514") => ApiError::Conflict {
+            code: ErrorCode::NotAllowed,
+            message: db.message().to_owned(),
+        },
+        _ => error.into(),
+    }
+}
+
 fn gone() -> ApiError {
     ApiError::NotFound("no such account".into())
 }
@@ -126,13 +138,7 @@ pub async fn set_active(
     )
     .execute(&mut *tx)
     .await
-    .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23514") => ApiError::Conflict {
-            code: ErrorCode::NotAllowed,
-            message: db.message().to_owned(),
-        },
-        _ => e.into(),
-    })?;
+    .map_err(last_admin_kept)?;
     if found.rows_affected() == 0 {
         return Err(gone());
     }
@@ -326,14 +332,7 @@ pub async fn set_role(
     )
     .execute(&mut *tx)
     .await
-    .map_err(|e| match &e {
-        // The guard trigger: the last active admin stays one.
-        sqlx::Error::Database(db) if db.code().as_deref() == Some("23514") => ApiError::Conflict {
-            code: ErrorCode::NotAllowed,
-            message: db.message().to_owned(),
-        },
-        _ => e.into(),
-    })?;
+    .map_err(last_admin_kept)?;
     if changed.rows_affected() == 0 {
         return Err(gone());
     }
