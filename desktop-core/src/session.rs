@@ -42,6 +42,8 @@ pub struct Session {
     data_dir: PathBuf,
     user: Account,
     tokens: Mutex<Tokens>,
+    /// What the user decided about the server (pins, plain HTTP).
+    trust: ServerTrust,
     /// The hash of the password just signed in with, for the replica's
     /// offline check (`grace`), until the replica is opened.
     verifier: std::sync::Mutex<Option<String>>,
@@ -128,6 +130,7 @@ impl Session {
                 refresh: session.refresh_token.clone(),
                 access: Some(access_of(&session)),
             }),
+            trust: file.trust,
             verifier: std::sync::Mutex::new(None),
         })
     }
@@ -154,13 +157,14 @@ impl Session {
             return Ok(None);
         };
         Ok(Some(Self {
-            api: Api::new(Server::new(file.server_url, file.trust))?,
+            api: Api::new(Server::new(file.server_url, file.trust.clone()))?,
             data_dir: data_dir.to_path_buf(),
             user: file.user,
             tokens: Mutex::new(Tokens {
                 refresh,
                 access: None,
             }),
+            trust: file.trust,
             verifier: std::sync::Mutex::new(None),
         }))
     }
@@ -283,12 +287,7 @@ impl Session {
 
     /// The server this session is with, and what its user decided about it.
     pub fn server(&self) -> Server {
-        let trust = std::fs::read_to_string(self.data_dir.join("session.json"))
-            .ok()
-            .and_then(|text| serde_json::from_str::<SessionFile>(&text).ok())
-            .map(|file| file.trust)
-            .unwrap_or_default();
-        Server::new(self.api.base_url(), trust)
+        Server::new(self.api.base_url(), self.trust.clone())
     }
 }
 
