@@ -6,7 +6,7 @@ use crm_domain::codes::ErrorCode;
 use std::time::Duration;
 
 use crm_domain::Colleague;
-use crm_domain::auth::{LoginRequest, LogoutRequest, RefreshRequest, Session};
+use crm_domain::auth::{LoginRequest, RefreshRequest, Session};
 use crm_domain::files::StoredFile;
 use crm_domain::protocol::{PullRequest, PullResponse, PushRequest, PushResponse};
 use futures_util::StreamExt;
@@ -179,19 +179,6 @@ impl Api {
             .json(&RefreshRequest {
                 refresh_token: refresh_token.to_string(),
             })
-            .timeout(Duration::from_secs(5))
-            .send()
-            .await
-            .map_err(|e| self.unreachable(e))?;
-        check(response).await.map(|_| ())
-    }
-
-    pub async fn logout(&self, access_token: &str) -> Result<(), ApiError> {
-        let response = self
-            .http
-            .post(format!("{}/auth/logout", self.base))
-            .bearer_auth(access_token)
-            .json(&LogoutRequest::default())
             .timeout(Duration::from_secs(5))
             .send()
             .await

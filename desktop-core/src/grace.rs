@@ -47,15 +47,11 @@ fn path(data_dir: &Path) -> PathBuf {
 }
 
 fn load(data_dir: &Path) -> GraceFile {
-    std::fs::read_to_string(path(data_dir))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
+    crate::session::read_json_or_default(&path(data_dir))
 }
 
 fn save(data_dir: &Path, file: &GraceFile) -> std::io::Result<()> {
-    let text = serde_json::to_string_pretty(file).map_err(std::io::Error::other)?;
-    crate::session::write_private(&path(data_dir), &text)
+    crate::session::write_json_private(&path(data_dir), file)
 }
 
 /// The server answered at `now` (a sign-in or a refresh), saying the
@@ -72,10 +68,7 @@ pub fn record_contact(data_dir: &Path, grace_days: u16, now: DateTime<Utc>) -> s
 
 /// Forgets it all (sign-out, wipe).
 pub fn forget(data_dir: &Path) -> std::io::Result<()> {
-    match std::fs::remove_file(path(data_dir)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    crate::session::remove_if_present(&path(data_dir))
 }
 
 /// Whether the app may show its data now.

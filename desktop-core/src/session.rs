@@ -306,18 +306,14 @@ fn pending_sign_outs_path(data_dir: &Path) -> PathBuf {
 }
 
 fn pending_sign_outs(data_dir: &Path) -> Vec<PendingSignOut> {
-    std::fs::read_to_string(pending_sign_outs_path(data_dir))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
+    read_json_or_default(&pending_sign_outs_path(data_dir))
 }
 
 fn save_pending_sign_outs(data_dir: &Path, pending: &[PendingSignOut]) -> std::io::Result<()> {
     if pending.is_empty() {
         return remove_if_present(&pending_sign_outs_path(data_dir));
     }
-    let text = serde_json::to_string_pretty(pending).map_err(std::io::Error::other)?;
-    write_private(&pending_sign_outs_path(data_dir), &text)
+    write_json_private(&pending_sign_outs_path(data_dir), pending)
 }
 
 fn queue_sign_out(data_dir: &Path, server: &Server, refresh_token: &str) -> std::io::Result<()> {
@@ -458,6 +454,25 @@ fn refresh_token_path(data_dir: &Path, user: &Account) -> PathBuf {
         .join("refresh-token")
 }
 
+/// A small JSON file of the app's (decisions, pending work), or its
+/// default when there is none or it cannot be read: such files only ever
+/// remember, so a lost one asks again rather than stopping the app.
+pub(crate) fn read_json_or_default<T: serde::de::DeserializeOwned + Default>(path: &Path) -> T {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or_default()
+}
+
+/// Writes `value` as JSON with [`write_private`].
+pub(crate) fn write_json_private<T: Serialize + ?Sized>(
+    path: &Path,
+    value: &T,
+) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)?;
+    write_private(path, &text)
+}
+
 /// Writes a file only its owner can read, atomically (a crash leaves the old
 /// file or the new one).
 pub(crate) fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
@@ -524,7 +539,7 @@ fn current_uid() -> Option<u32> {
     std::fs::metadata("/proc/self").ok().map(|m| m.uid())
 }
 
-fn remove_if_present(path: &Path) -> std::io::Result<()> {
+pub(crate) fn remove_if_present(path: &Path) -> std::io::Result<()> {
     match std::fs::remove_file(path) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
         _ => Ok(()),

@@ -133,10 +133,7 @@ fn known_servers_path(data_dir: &Path) -> PathBuf {
 }
 
 fn known_servers(data_dir: &Path) -> BTreeMap<String, ServerTrust> {
-    std::fs::read_to_string(known_servers_path(data_dir))
-        .ok()
-        .and_then(|text| serde_json::from_str(&text).ok())
-        .unwrap_or_default()
+    crate::session::read_json_or_default(&known_servers_path(data_dir))
 }
 
 fn address_key(url: &str) -> String {
@@ -167,8 +164,7 @@ pub fn remember(data_dir: &Path, url: &str, trust: &ServerTrust) -> std::io::Res
     } else {
         known.insert(key, trust.clone());
     }
-    let text = serde_json::to_string_pretty(&known).map_err(std::io::Error::other)?;
-    crate::session::write_private(&known_servers_path(data_dir), &text)
+    crate::session::write_json_private(&known_servers_path(data_dir), &known)
 }
 
 /// Whether the app may talk to `server` at all: an http(s) URL, and plain

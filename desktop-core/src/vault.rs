@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::error::{CoreError, CoreResult};
+use crate::store::attachments::hex;
 
 /// What opens a replica.
 #[derive(Clone)]
@@ -96,10 +97,6 @@ impl ReplicaKey {
             Err(e) => Err(e.into()),
         }
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 fn unhex(text: &str) -> Option<[u8; 32]> {
@@ -257,10 +254,7 @@ pub fn forget_key(user_dir: &Path, user_id: Uuid) -> std::io::Result<()> {
             }
         }
     }
-    match std::fs::remove_file(record_path(user_dir)) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-        _ => Ok(()),
-    }
+    crate::session::remove_if_present(&record_path(user_dir))
 }
 
 /// Encrypts, in place, a replica that an older version left unencrypted,

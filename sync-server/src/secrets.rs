@@ -46,14 +46,7 @@ pub fn load_or_create(path: &Path, what: &str) -> Result<String, SecretError> {
             let mut bytes = [0u8; 48];
             rand::rng().fill_bytes(&mut bytes);
             let secret = URL_SAFE_NO_PAD.encode(bytes);
-            let mut file = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(path)
-                .map_err(file_error)?;
-            file.write_all(secret.as_bytes()).map_err(file_error)?;
-            file.sync_all().map_err(file_error)?;
+            write_new(path, secret.as_bytes(), 0o600).map_err(file_error)?;
             tracing::info!(path = %path.display(), "generated the {what}");
             Ok(secret)
         }
@@ -61,14 +54,15 @@ pub fn load_or_create(path: &Path, what: &str) -> Result<String, SecretError> {
     }
 }
 
-/// Writes `secret` to a new file only its owner can read.
-pub fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {
+/// Writes `bytes` to a new file (never over an old one) with `mode`, and
+/// syncs it: 0600 for a secret.
+pub fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
     let mut file = std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
-        .mode(0o600)
+        .mode(mode)
         .open(path)?;
-    file.write_all(secret.as_bytes())?;
+    file.write_all(bytes)?;
     file.sync_all()
 }
 

@@ -12,8 +12,7 @@
 //! the server listens on loopback only, where the app takes plain HTTP
 //! (and TLS would protect nothing from anyone but the machine's own users).
 
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -232,21 +231,13 @@ fn generate_self_signed(cert: &Path, key: &Path, names: &[String]) -> Result<(),
     }
     // A key left by a start that died between the two files is replaced.
     let _ = std::fs::remove_file(key);
-    write_new(key, key_pair.serialize_pem().as_bytes(), 0o600).map_err(file_error(key))?;
+    crate::secrets::write_new(key, key_pair.serialize_pem().as_bytes(), 0o600)
+        .map_err(file_error(key))?;
     let _ = std::fs::remove_file(cert);
-    write_new(cert, certificate.pem().as_bytes(), 0o644).map_err(file_error(cert))?;
+    crate::secrets::write_new(cert, certificate.pem().as_bytes(), 0o644)
+        .map_err(file_error(cert))?;
     tracing::info!(path = %cert.display(), ?names, "generated a self-signed certificate");
     Ok(())
-}
-
-fn write_new(path: &Path, bytes: &[u8], mode: u32) -> std::io::Result<()> {
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(mode)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
 }
 
 #[cfg(test)]

@@ -237,7 +237,8 @@ pub fn rotate_generated_secret(data_dir: &Path) -> Result<(), TokenError> {
         // Written anew (not renamed), so its time is the rotation's.
         let old = std::fs::read_to_string(&file).map_err(io(&file))?;
         let _ = std::fs::remove_file(&previous);
-        crate::secrets::write_private(&previous, old.trim()).map_err(io(&previous))?;
+        crate::secrets::write_new(&previous, old.trim().as_bytes(), 0o600)
+            .map_err(io(&previous))?;
         std::fs::remove_file(&file).map_err(io(&file))?;
     }
     crate::secrets::load_or_create(&file, "JWT signing secret").map_err(|e| {

@@ -7,7 +7,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { call, toReport } from "../api";
 import { commands, type GraceCheck, type SessionInfo_Serialize } from "../bindings";
 import { Field } from "../components/Field";
-import { Form } from "../components/Form";
+import { SignInCard } from "../components/SignInCard";
 
 interface PasswordDueProps {
   session: SessionInfo_Serialize;
@@ -64,41 +64,36 @@ export function PasswordDue({ session, check, onConfirmed, onSignOut }: Password
   }
 
   return (
-    <main class="sign-in" data-loaded="true">
-      <Form class="sign-in-card" onSubmit={submit} aria-label="Confirm your password">
-        <div class="brand large">
-          <span class="brand-mark" aria-hidden="true">F</span> Field CRM
-        </div>
-        <h1>{lockedOut ? "Locked" : "Confirm it is you"}</h1>
-        <p id="password-due-reason" class="muted">
-          {lockedOut ? passwordDueWords({ state: "locked_out" }) : passwordDueWords(check)}
-        </p>
+    <SignInCard label="Confirm your password" onSubmit={submit}>
+      <h1>{lockedOut ? "Locked" : "Confirm it is you"}</h1>
+      <p id="password-due-reason" class="muted">
+        {lockedOut ? passwordDueWords({ state: "locked_out" }) : passwordDueWords(check)}
+      </p>
+      {!lockedOut && (
+        <Field id="password-due-input" label={`Password for ${session.account.email}`} field="password">
+          <input
+            id="password-due-input"
+            type="password"
+            autocomplete="current-password"
+            value={password}
+            ref={input}
+            onInput={(event) => setPassword(event.currentTarget.value)}
+          />
+        </Field>
+      )}
+      <p id="password-due-error" class="form-error" role="alert" hidden={!error}>
+        {error}
+      </p>
+      <div class="form-actions">
+        <button id="password-due-sign-out" type="button" class="button" onClick={onSignOut}>
+          Sign out
+        </button>
         {!lockedOut && (
-          <Field id="password-due-input" label={`Password for ${session.account.email}`} field="password">
-            <input
-              id="password-due-input"
-              type="password"
-              autocomplete="current-password"
-              value={password}
-              ref={input}
-              onInput={(event) => setPassword(event.currentTarget.value)}
-            />
-          </Field>
-        )}
-        <p id="password-due-error" class="form-error" role="alert" hidden={!error}>
-          {error}
-        </p>
-        <div class="form-actions">
-          <button id="password-due-sign-out" type="button" class="button" onClick={onSignOut}>
-            Sign out
+          <button id="password-due-submit" type="submit" class="button primary" disabled={busy}>
+            {busy ? "Checking…" : "Continue"}
           </button>
-          {!lockedOut && (
-            <button id="password-due-submit" type="submit" class="button primary" disabled={busy}>
-              {busy ? "Checking…" : "Continue"}
-            </button>
-          )}
-        </div>
-      </Form>
-    </main>
+        )}
+      </div>
+    </SignInCard>
   );
 }

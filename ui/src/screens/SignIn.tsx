@@ -5,7 +5,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { call, toReport } from "../api";
 import { commands, type SessionInfo_Serialize, type TrustChoice } from "../bindings";
 import { Field } from "../components/Field";
-import { Form } from "../components/Form";
+import { SignInCard } from "../components/SignInCard";
 import { acceptedTrust, fingerprintLines, type TrustQuestion, trustQuestion } from "../trust";
 
 interface SignInProps {
@@ -108,93 +108,88 @@ export function SignIn({
   }
 
   return (
-    <main class="sign-in" data-loaded="true">
-      <Form class="sign-in-card" onSubmit={submit} aria-label="Sign in">
-        <div class="brand large">
-          <span class="brand-mark" aria-hidden="true">F</span> Field CRM
-        </div>
-        <h1>{onCancel ? "Sign in again" : "Sign in"}</h1>
-        {notice && (
-          <p id="access-ended" class="notice" role="alert">
-            {notice}
-          </p>
-        )}
-        <p class="muted">
-          {onCancel
-            ? "The server asked you to sign in again. Your unsent changes are kept."
-            : "Once signed in, the app works offline too and syncs when it can."}
+    <SignInCard label="Sign in" onSubmit={submit}>
+      <h1>{onCancel ? "Sign in again" : "Sign in"}</h1>
+      {notice && (
+        <p id="access-ended" class="notice" role="alert">
+          {notice}
         </p>
-        <Field id="login-server" label="Server" field="server">
+      )}
+      <p class="muted">
+        {onCancel
+          ? "The server asked you to sign in again. Your unsent changes are kept."
+          : "Once signed in, the app works offline too and syncs when it can."}
+      </p>
+      <Field id="login-server" label="Server" field="server">
+        <input
+          id="login-server"
+          type="url"
+          autocomplete="url"
+          spellcheck={false}
+          value={server}
+          onInput={(event) => edit("server", event.currentTarget.value, setServer)}
+        />
+      </Field>
+      <Field id="login-email" label="Email" field="email">
+        <input
+          id="login-email"
+          type="email"
+          autocomplete="username"
+          spellcheck={false}
+          value={email}
+          ref={emailInput}
+          onInput={(event) => edit("email", event.currentTarget.value, setEmail)}
+        />
+      </Field>
+      {withCode && (
+        <Field id="login-code" label="Reset code" field="code" hint="The one-time code an admin gave you, like 7KQ2-M9XD-4HTA.">
           <input
-            id="login-server"
-            type="url"
-            autocomplete="url"
+            id="login-code"
+            autocomplete="one-time-code"
             spellcheck={false}
-            value={server}
-            onInput={(event) => edit("server", event.currentTarget.value, setServer)}
+            value={code}
+            onInput={(event) => setCode(event.currentTarget.value)}
           />
         </Field>
-        <Field id="login-email" label="Email" field="email">
-          <input
-            id="login-email"
-            type="email"
-            autocomplete="username"
-            spellcheck={false}
-            value={email}
-            ref={emailInput}
-            onInput={(event) => edit("email", event.currentTarget.value, setEmail)}
-          />
-        </Field>
-        {withCode && (
-          <Field id="login-code" label="Reset code" field="code" hint="The one-time code an admin gave you, like 7KQ2-M9XD-4HTA.">
-            <input
-              id="login-code"
-              autocomplete="one-time-code"
-              spellcheck={false}
-              value={code}
-              onInput={(event) => setCode(event.currentTarget.value)}
-            />
-          </Field>
-        )}
-        <Field id="login-password" label={withCode ? "New password" : "Password"} field="password">
-          <input
-            id="login-password"
-            type="password"
-            autocomplete={withCode ? "new-password" : "current-password"}
-            value={password}
-            ref={passwordInput}
-            onInput={(event) => edit("password", event.currentTarget.value, setPassword)}
-          />
-        </Field>
-        {!onCancel && (
-          <button
-            id="login-with-code"
-            type="button"
-            class="link-button small"
-            onClick={() => {
-              setWithCode(!withCode);
-              setError(null);
-            }}
-          >
-            {withCode ? "Sign in with my password" : "Have a reset code from an admin?"}
+      )}
+      <Field id="login-password" label={withCode ? "New password" : "Password"} field="password">
+        <input
+          id="login-password"
+          type="password"
+          autocomplete={withCode ? "new-password" : "current-password"}
+          value={password}
+          ref={passwordInput}
+          onInput={(event) => edit("password", event.currentTarget.value, setPassword)}
+        />
+      </Field>
+      {!onCancel && (
+        <button
+          id="login-with-code"
+          type="button"
+          class="link-button small"
+          onClick={() => {
+            setWithCode(!withCode);
+            setError(null);
+          }}
+        >
+          {withCode ? "Sign in with my password" : "Have a reset code from an admin?"}
+        </button>
+      )}
+      {question && <TrustPanel question={question} onAccept={accept} onDecline={() => setQuestion(null)} />}
+      <p id="login-error" class="form-error" role="alert" hidden={!error}>
+        {error}
+      </p>
+      <div class="form-actions">
+        {onCancel && (
+          <button type="button" class="button" onClick={onCancel}>
+            Not now
           </button>
         )}
-        {question && <TrustPanel question={question} onAccept={accept} onDecline={() => setQuestion(null)} />}
-        <p id="login-error" class="form-error" role="alert" hidden={!error}>
-          {error}
-        </p>
-        <div class="form-actions">
-          {onCancel && (
-            <button type="button" class="button" onClick={onCancel}>
-              Not now
-            </button>
-          )}
-          <button id="login-submit" type="submit" class="button primary" disabled={busy}>
-            {busy ? "Signing in…" : withCode ? "Set password and sign in" : "Sign in"}
-          </button>
-        </div>
-      </Form>
-    </main>
+        <button id="login-submit" type="submit" class="button primary" disabled={busy}>
+          {busy ? "Signing in…" : withCode ? "Set password and sign in" : "Sign in"}
+        </button>
+      </div>
+    </SignInCard>
   );
 }
 

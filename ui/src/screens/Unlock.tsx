@@ -6,7 +6,7 @@ import { useEffect, useRef, useState } from "preact/hooks";
 import { call, toReport } from "../api";
 import { commands, type Locked, type SessionInfo_Serialize } from "../bindings";
 import { Field } from "../components/Field";
-import { Form } from "../components/Form";
+import { SignInCard } from "../components/SignInCard";
 
 interface UnlockProps {
   locked: Locked;
@@ -54,50 +54,45 @@ export function Unlock({ locked, onUnlocked, onSignOut }: UnlockProps) {
   }
 
   return (
-    <main class="sign-in" data-loaded="true">
-      <Form class="sign-in-card" onSubmit={submit} aria-label="Unlock">
-        <div class="brand large">
-          <span class="brand-mark" aria-hidden="true">F</span> Field CRM
-        </div>
-        <h1>{locked.new ? "Protect your data on this computer" : "Unlock"}</h1>
-        <p class="muted">
-          {locked.new
-            ? `This computer has no keyring to keep the key of your data in, ${locked.session.account.full_name ?? locked.session.account.email}. Choose a passphrase: the app asks for it each time it starts, and without it no one can read what it keeps here. It cannot be recovered: if you forget it, you sign in again and the app downloads your data afresh.`
-            : `Your data on this computer is encrypted with your passphrase, ${locked.session.account.full_name ?? locked.session.account.email}.`}
-        </p>
-        <Field id="unlock-passphrase" label="Passphrase" field="passphrase">
+    <SignInCard label="Unlock" onSubmit={submit}>
+      <h1>{locked.new ? "Protect your data on this computer" : "Unlock"}</h1>
+      <p class="muted">
+        {locked.new
+          ? `This computer has no keyring to keep the key of your data in, ${locked.session.account.full_name ?? locked.session.account.email}. Choose a passphrase: the app asks for it each time it starts, and without it no one can read what it keeps here. It cannot be recovered: if you forget it, you sign in again and the app downloads your data afresh.`
+          : `Your data on this computer is encrypted with your passphrase, ${locked.session.account.full_name ?? locked.session.account.email}.`}
+      </p>
+      <Field id="unlock-passphrase" label="Passphrase" field="passphrase">
+        <input
+          id="unlock-passphrase"
+          type="password"
+          autocomplete={locked.new ? "new-password" : "current-password"}
+          value={passphrase}
+          ref={input}
+          onInput={(event) => setPassphrase(event.currentTarget.value)}
+        />
+      </Field>
+      {locked.new && (
+        <Field id="unlock-again" label="The same passphrase again" field="again">
           <input
-            id="unlock-passphrase"
+            id="unlock-again"
             type="password"
-            autocomplete={locked.new ? "new-password" : "current-password"}
-            value={passphrase}
-            ref={input}
-            onInput={(event) => setPassphrase(event.currentTarget.value)}
+            autocomplete="new-password"
+            value={again}
+            onInput={(event) => setAgain(event.currentTarget.value)}
           />
         </Field>
-        {locked.new && (
-          <Field id="unlock-again" label="The same passphrase again" field="again">
-            <input
-              id="unlock-again"
-              type="password"
-              autocomplete="new-password"
-              value={again}
-              onInput={(event) => setAgain(event.currentTarget.value)}
-            />
-          </Field>
-        )}
-        <p id="unlock-error" class="form-error" role="alert" hidden={!error}>
-          {error}
-        </p>
-        <div class="form-actions">
-          <button type="button" class="button" onClick={onSignOut}>
-            Sign out
-          </button>
-          <button id="unlock-submit" type="submit" class="button primary" disabled={busy}>
-            {busy ? "Opening…" : locked.new ? "Protect and open" : "Unlock"}
-          </button>
-        </div>
-      </Form>
-    </main>
+      )}
+      <p id="unlock-error" class="form-error" role="alert" hidden={!error}>
+        {error}
+      </p>
+      <div class="form-actions">
+        <button type="button" class="button" onClick={onSignOut}>
+          Sign out
+        </button>
+        <button id="unlock-submit" type="submit" class="button primary" disabled={busy}>
+          {busy ? "Opening…" : locked.new ? "Protect and open" : "Unlock"}
+        </button>
+      </div>
+    </SignInCard>
   );
 }
