@@ -1,11 +1,12 @@
 //! The desktop core's benchmarks, on the real stack (PostgreSQL from the
 //! test harness, the sync server on loopback, real SQLite files). On demand:
 //!
-//!     cargo bench -p crm-desktop-core --bench replica            # all three
-//!     cargo bench -p crm-desktop-core --bench replica -- load    # one of load, search, open
+//!     cargo bench -p crm-desktop-core --bench replica            # all four
+//!     cargo bench -p crm-desktop-core --bench replica -- load    # one of load, search, open, files
 //!
 //! BENCH_ROWS (default 1000000) sizes the initial sync, BENCH_CUSTOMERS
-//! (100000) the search and open replicas. Figures go to stdout.
+//! (100000) the search and open replicas, BENCH_FILE_MIB (50) the file
+//! taken into the attachment cache. Figures go to stdout.
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
@@ -372,6 +373,78 @@ fn open_child(path: &str, key_hex: &str) {
     );
 }
 
+/// The attachment cache sealed at rest: a BENCH_FILE_MIB file taken in
+/// (checked, hashed, sealed, synced) and read back (unsealed, hash
+/// checked), next to a plain synced copy and a plain read of the same
+/// file, in one run; and the sealing alone, in memory, for where the
+/// difference goes. Three rounds; the source is in the OS's cache.
+fn files() {
+    use std::io::{Read, Write};
+    let mib = env_usize("BENCH_FILE_MIB", 50);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("replica.sqlite3"), &ReplicaKey::generate()).unwrap();
+    let cache = store.files().clone();
+    let source = dir.path().join("source.pdf");
+    let mut bytes = b"%PDF-1.7\n".to_vec();
+    let mut rng = rand::rng();
+    bytes.extend((bytes.len()..mib * 1024 * 1024).map(|_| b'a' + rng.random_range(0..26u8)));
+    std::fs::write(&source, &bytes).unwrap();
+    let rate = |took: Duration| mib as f64 / took.as_secs_f64();
+    println!("the attachment cache, a {mib} MiB file (MiB/s, three rounds):");
+    for round in 1..=3 {
+        let started = Instant::now();
+        let plain = dir.path().join(format!("plain-{round}"));
+        std::fs::copy(&source, &plain).unwrap();
+        std::fs::File::open(&plain).unwrap().sync_all().unwrap();
+        let copy = started.elapsed();
+
+        let started = Instant::now();
+        let staged = cache
+            .stage(&mut std::fs::File::open(&source).unwrap())
+            .unwrap();
+        let stage = started.elapsed();
+
+        let started = Instant::now();
+        let mut back = Vec::with_capacity(bytes.len());
+        std::fs::File::open(&plain)
+            .unwrap()
+            .read_to_end(&mut back)
+            .unwrap();
+        let plain_read = started.elapsed();
+
+        let started = Instant::now();
+        let unsealed = cache.read(&staged.sha256).unwrap();
+        let sealed_read = started.elapsed();
+        assert_eq!(unsealed.len(), bytes.len());
+
+        let started = Instant::now();
+        let mut writer = crm_desktop_core::sealed::SealWriter::new(
+            &crm_desktop_core::sealed::FileKey::generate(),
+            std::io::sink(),
+        )
+        .unwrap();
+        writer.write_all(&bytes).unwrap();
+        writer.finish().unwrap();
+        let seal_only = started.elapsed();
+
+        let started = Instant::now();
+        std::hint::black_box(<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+        let hash_only = started.elapsed();
+
+        println!(
+            "  round {round}: take in {:.0} (plain synced copy {:.0}); read back {:.0} (plain read {:.0}); in memory: sealing {:.0}, SHA-256 {:.0}",
+            rate(stage),
+            rate(copy),
+            rate(sealed_read),
+            rate(plain_read),
+            rate(seal_only),
+            rate(hash_only)
+        );
+        std::fs::remove_file(cache.path_of(&staged.sha256)).unwrap();
+        std::fs::remove_file(&plain).unwrap();
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args()
         .skip(1)
@@ -382,7 +455,7 @@ fn main() {
         return;
     }
     let which: Vec<&str> = if args.is_empty() {
-        vec!["load", "search", "open"]
+        vec!["load", "search", "open", "files"]
     } else {
         args.iter().map(String::as_str).collect()
     };
@@ -392,7 +465,8 @@ fn main() {
             "load" => runtime.block_on(load()),
             "search" => search(),
             "open" => open(),
-            other => panic!("unknown benchmark {other}: use load, search or open"),
+            "files" => files(),
+            other => panic!("unknown benchmark {other}: use load, search, open or files"),
         }
     }
 }

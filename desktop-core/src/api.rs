@@ -86,6 +86,13 @@ const STREAM_SILENCE_LIMIT: Duration = Duration::from_secs(45);
 /// answers an upload only once it has stored all of it.
 const TRANSFER_SILENCE_LIMIT: Duration = Duration::from_secs(120);
 
+/// A file coming from the server ([`Api::download_file`]).
+pub struct Download {
+    /// The SHA-256 of its bytes, as the server has them.
+    pub etag: Option<String>,
+    pub body: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, ApiError>>,
+}
+
 /// A client for one server.
 #[derive(Debug, Clone)]
 pub struct Api {
@@ -214,62 +221,46 @@ impl Api {
         )
     }
 
-    /// Uploads a file from disk, streaming it; `sent` hears how many bytes
-    /// have gone so far.
+    /// Uploads a file of `size` bytes, streaming `chunks` (read from the
+    /// cache as they are sent); `sent` hears how many bytes have gone so
+    /// far.
     pub async fn upload_file(
         &self,
         token: &str,
         ticket_id: uuid::Uuid,
         file_name: &str,
-        path: &std::path::Path,
+        size: u64,
+        chunks: impl futures_util::Stream<Item = std::io::Result<Vec<u8>>> + Send + 'static,
         sent: impl Fn(u64) + Send + Sync + 'static,
     ) -> Result<StoredFile, ApiError> {
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|e| ApiError::Malformed(format!("reading {}: {e}", path.display())))?;
-        let size = file
-            .metadata()
-            .await
-            .map_err(|e| ApiError::Malformed(e.to_string()))?
-            .len();
-        let sent = std::sync::Arc::new(sent);
-        let chunks = futures_util::stream::try_unfold(
-            (file, 0u64, sent),
-            |(mut file, total, sent)| async move {
-                use tokio::io::AsyncReadExt;
-                let mut buf = vec![0u8; 256 * 1024];
-                let n = file.read(&mut buf).await?;
-                if n == 0 {
-                    return Ok::<_, std::io::Error>(None);
-                }
-                buf.truncate(n);
-                let total = total + n as u64;
+        let mut total = 0u64;
+        let counted = chunks.map(move |chunk| {
+            if let Ok(bytes) = &chunk {
+                total += bytes.len() as u64;
                 sent(total);
-                Ok(Some((buf, (file, total, sent))))
-            },
-        );
+            }
+            chunk
+        });
         let response = self
             .transfer
             .put(self.file_url(ticket_id, file_name))
             .bearer_auth(token)
             .header(reqwest::header::CONTENT_LENGTH, size)
-            .body(reqwest::Body::wrap_stream(chunks))
+            .body(reqwest::Body::wrap_stream(counted))
             .send()
             .await
             .map_err(|e| self.unreachable(e))?;
         decode(check(response).await?).await
     }
 
-    /// Downloads a file into `dest`, streaming it; returns the SHA-256 the
-    /// server says it has (its `ETag`), to check the bytes against.
+    /// Starts a download: the SHA-256 the server says the file has (its
+    /// `ETag`, to check the bytes against) and its bytes as they arrive.
     pub async fn download_file(
         &self,
         token: &str,
         ticket_id: uuid::Uuid,
         file_name: &str,
-        dest: &std::path::Path,
-    ) -> Result<Option<String>, ApiError> {
-        use tokio::io::AsyncWriteExt;
+    ) -> Result<Download, ApiError> {
         let response = self
             .transfer
             .get(self.file_url(ticket_id, file_name))
@@ -283,21 +274,8 @@ impl Api {
             .get(reqwest::header::ETAG)
             .and_then(|v| v.to_str().ok())
             .map(|v| v.trim_matches('"').to_owned());
-        let local =
-            |e: std::io::Error| ApiError::Malformed(format!("writing {}: {e}", dest.display()));
-        // Buffered: hyper hands over chunks of a few KiB, and each write
-        // to a tokio file is a trip to the blocking pool.
-        let file = tokio::fs::File::create(dest).await.map_err(local)?;
-        let mut out = tokio::io::BufWriter::with_capacity(1024 * 1024, file);
-        let mut body = response.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            out.write_all(&chunk.map_err(|e| self.unreachable(e))?)
-                .await
-                .map_err(local)?;
-        }
-        out.flush().await.map_err(local)?;
-        out.get_ref().sync_all().await.map_err(local)?;
-        Ok(etag)
+        let body = response.bytes_stream().map(|c| c.map_err(cut_off)).boxed();
+        Ok(Download { etag, body })
     }
 
     /// Opens the live stream; `on_event` is called for each event name

@@ -18,7 +18,8 @@
 //! - [`reminders`]: follow-up dates turned into desktop notifications, each
 //!   fired once.
 //! - [`files`]: attachment files opened from the cache or downloaded into
-//!   it (their upload is the engine's, in outbox order).
+//!   it (their upload is the engine's, in outbox order); [`sealed`] is how
+//!   the cache keeps them encrypted at rest.
 //! - [`integrations`]: the user's integration tokens and webhooks, which
 //!   live on the server only (online only).
 //! - [`account`]: my devices and password, and the team's accounts for
@@ -42,6 +43,7 @@ pub mod grace;
 pub mod integrations;
 pub mod online;
 pub mod reminders;
+pub mod sealed;
 pub mod session;
 pub mod store;
 pub mod sync;

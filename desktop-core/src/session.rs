@@ -199,6 +199,21 @@ impl Session {
         let key = crate::vault::replica_key(&dir, self.user.id, passphrase)?;
         let store = crate::Store::open(&path, &key)?;
         store.set_user(self.user.id, self.user.role)?;
+        // Clear copies handed to other applications last time go now; files
+        // an older version cached in the clear are sealed in the background.
+        let files = store.files().clone();
+        files.remove_open_copies()?;
+        let sealing = std::thread::Builder::new().name("seal-files".into());
+        let _ = sealing.spawn(move || match files.seal_files_in_the_clear() {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(
+                files = n,
+                "sealed files an older version cached in the clear"
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not seal the cached files left in the clear")
+            }
+        });
         let verifier = self.verifier.lock().ok().and_then(|mut slot| slot.take());
         if let Some(hash) = verifier {
             store.set_offline_verifier(&hash)?;

@@ -18,7 +18,7 @@
 //!
 //! A wipe that cannot remove a file says so rather than pretending.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use chrono::Utc;
 use crm_domain::protocol::Mutation;
@@ -70,7 +70,7 @@ struct SavedFile {
 /// device (see the module's documentation). `store` is closed by it.
 pub fn wipe(data_dir: &Path, session: &Session, store: Store, reason: &str) -> CoreResult<Wiped> {
     let saved = save_unsent(data_dir, session, &store, reason)?;
-    let files_dir = store.files_dir().to_owned();
+    let files_dir = store.files().dir().to_owned();
     let user_dir = session
         .replica_path()
         .parent()
@@ -134,9 +134,13 @@ fn save_unsent(
         .join(format!("{safe_email}-{stamp}"));
     crate::session::private_dir(&dir)?;
     let mut files = Vec::with_capacity(waiting.len());
-    for (file, source) in waiting {
+    for (file, sha256) in waiting {
         let saved_as = format!("{}-{}", &file.attachment_id, sanitise(&file.file_name));
-        std::fs::copy(&source, dir.join(&saved_as))?;
+        // In the clear: this folder is for an admin to put the work back.
+        let mut source = store.files().reader(&sha256)?;
+        let mut out = std::fs::File::create(dir.join(&saved_as))?;
+        std::io::copy(&mut source, &mut out)?;
+        out.sync_all()?;
         files.push(SavedFile { saved_as, ..file });
     }
     let saved_changes = unsent.len() + refused.len();
@@ -175,9 +179,9 @@ fn sanitise(name: &str) -> String {
         .collect()
 }
 
-/// The attachments whose bytes never reached the server, with where their
-/// bytes are on this device.
-fn waiting_files(store: &Store) -> CoreResult<Vec<(SavedFile, PathBuf)>> {
+/// The attachments whose bytes never reached the server, with their bytes'
+/// SHA-256 (their name in the cache).
+fn waiting_files(store: &Store) -> CoreResult<Vec<(SavedFile, String)>> {
     let mut stmt = store.conn().prepare(
         "SELECT f.attachment_id, f.sha256, coalesce(a.ticket_id, ''), coalesce(a.file_name, f.attachment_id)
            FROM attachment_files f LEFT JOIN ticket_attachments a ON a.id = f.attachment_id
@@ -195,8 +199,7 @@ fn waiting_files(store: &Store) -> CoreResult<Vec<(SavedFile, PathBuf)>> {
     let mut out = Vec::new();
     for row in rows {
         let (attachment_id, sha256, ticket_id, file_name) = row?;
-        let source = store.files_dir().join(&sha256);
-        if source.exists() {
+        if store.files().holds(&sha256) {
             out.push((
                 SavedFile {
                     attachment_id,
@@ -204,7 +207,7 @@ fn waiting_files(store: &Store) -> CoreResult<Vec<(SavedFile, PathBuf)>> {
                     file_name,
                     saved_as: String::new(),
                 },
-                source,
+                sha256,
             ));
         }
     }

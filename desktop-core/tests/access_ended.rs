@@ -36,6 +36,23 @@ async fn a_deactivated_account_leaves_its_unsent_work_in_a_file_and_nothing_else
         .await
         .unwrap();
     ben.with(|s| s.create_customer(new_customer("Harbour Hardware")).unwrap());
+    // And a photo on a new ticket: its bytes are sealed in the cache.
+    let photo = [b"\x89PNG\r\n\x1a\n".as_slice(), &[7u8; 4096]].concat();
+    let ticket = ben
+        .with(|s| {
+            s.open_ticket(crm_domain::NewTicket {
+                title: "Leaking valve".into(),
+                description: None,
+                priority: crm_domain::TicketPriority::High,
+                customer_id: None,
+                assigned_to: None,
+            })
+        })
+        .unwrap();
+    let cache = ben.with(|s| s.files().clone());
+    let staged = cache.stage(&mut photo.as_slice()).unwrap();
+    ben.with(|s| s.attach(ticket.id, "valve.png", &staged))
+        .unwrap();
     ben.engine.as_ref().unwrap().nudge();
     let status = ben
         .status_where(|s| s.state == SyncState::AccessEnded)
@@ -54,10 +71,19 @@ async fn a_deactivated_account_leaves_its_unsent_work_in_a_file_and_nothing_else
     let (session, store) = into_store(ben).await;
     let wiped = wipe::wipe(data.path(), &session, store, "deactivated").unwrap();
 
-    assert_eq!(wiped.saved_changes, 1);
+    assert_eq!(
+        wiped.saved_changes, 3,
+        "the customer, the ticket, the attachment"
+    );
+    assert_eq!(wiped.saved_files, 1);
     let saved = std::path::PathBuf::from(wiped.saved_to.unwrap());
     let text = std::fs::read_to_string(saved.join("unsent-changes.json")).unwrap();
     assert!(text.contains("Harbour Hardware"), "{text}");
+    // The photo, in the clear, for the admin who puts the work back.
+    let listed: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let saved_as = listed["files"][0]["saved_as"].as_str().unwrap();
+    assert!(saved_as.ends_with("valve.png"), "{saved_as}");
+    assert_eq!(std::fs::read(saved.join(saved_as)).unwrap(), photo);
     assert!(!replica.exists(), "the replica is gone");
     assert!(
         !replica.parent().unwrap().exists(),

@@ -3,7 +3,9 @@
 //! network returns, opened on a colleague's device with the same bytes,
 //! renamed rather than overwritten, refused files in the inbox with the
 //! server's reason, an app stopped mid-upload sending the file once, and a
-//! cache that stays within its size. Real server, PostgreSQL and files.
+//! cache that stays within its size, sealed at rest: no file's bytes in
+//! the clear on disk, an altered file refused, files an older version left
+//! in the clear sealed. Real server, PostgreSQL and files.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -54,8 +56,8 @@ fn attach(
     name: &str,
     bytes: &[u8],
 ) -> crm_domain::TicketAttachment {
-    let files_dir = client.with(|s| s.files_dir().to_owned());
-    let staged = attachments::stage(&files_dir, &mut Cursor::new(bytes)).unwrap();
+    let cache = client.with(|s| s.files().clone());
+    let staged = cache.stage(&mut Cursor::new(bytes)).unwrap();
     client.with(|s| s.attach(ticket_id, name, &staged)).unwrap()
 }
 
@@ -108,12 +110,10 @@ async fn files_attached_offline_reach_the_server_before_their_rows_and_open_for_
     // has its own copy.
     let original = tempfile::NamedTempFile::new().unwrap();
     std::fs::write(original.path(), &invoice).unwrap();
-    let files_dir = ben.with(|s| s.files_dir().to_owned());
-    let staged = attachments::stage(
-        &files_dir,
-        &mut std::fs::File::open(original.path()).unwrap(),
-    )
-    .unwrap();
+    let bens_files = ben.with(|s| s.files().clone());
+    let staged = bens_files
+        .stage(&mut std::fs::File::open(original.path()).unwrap())
+        .unwrap();
     original.close().unwrap();
     ben.with(|s| s.attach(t.id, "Invoice 2026-118.pdf", &staged))
         .unwrap();
@@ -126,6 +126,17 @@ async fn files_attached_offline_reach_the_server_before_their_rows_and_open_for_
             ("meter.png".to_owned(), FileState::Waiting)
         ]
     );
+
+    // Ben's copies are sealed: not a run of the invoice's bytes on disk.
+    for (bytes, sha) in [(&invoice, &staged.sha256), (&photo, &sha256(&photo))] {
+        let on_disk = std::fs::read(bens_files.path_of(sha)).unwrap();
+        assert_eq!(&on_disk[..8], crm_desktop_core::sealed::MAGIC);
+        assert!(
+            !contains(&on_disk, &bytes[..8]),
+            "a file's head in the clear"
+        );
+        assert!(!contains(&on_disk, &bytes[bytes.len() - 64..]));
+    }
 
     // Back in range.
     ben.start_sync();
@@ -151,8 +162,9 @@ async fn files_attached_offline_reach_the_server_before_their_rows_and_open_for_
     );
     let page = ada.with(|s| s.ticket_page(t.id)).unwrap();
     let limit = attachments::DEFAULT_CACHE_LIMIT_BYTES;
+    let adas_files = ada.with(|s| s.files().clone());
     for item in &page.attachments {
-        let path = files::fetch(&ada.store, &ada.session, item.attachment.id, limit)
+        let file = files::fetch(&ada.store, &ada.session, item.attachment.id, limit)
             .await
             .unwrap();
         let expected = if item.attachment.file_name == "meter.png" {
@@ -160,8 +172,21 @@ async fn files_attached_offline_reach_the_server_before_their_rows_and_open_for_
         } else {
             &invoice
         };
-        assert_eq!(sha256(&std::fs::read(&path).unwrap()), sha256(expected));
+        assert_eq!(sha256(&file.read().unwrap()), sha256(expected));
         assert_eq!(item.uploaded_by_name.as_deref(), Some("Ben Agent"));
+        // Downloaded straight into the sealed cache.
+        let on_disk = std::fs::read(adas_files.path_of(file.sha256())).unwrap();
+        assert!(!contains(&on_disk, &expected[expected.len() - 64..]));
+        // What the system's application opens: the same bytes, under the
+        // file's own name, in a directory only Ada can read.
+        let copy = file.open_copy().unwrap();
+        assert_eq!(
+            copy.file_name().unwrap().to_string_lossy(),
+            item.attachment.file_name
+        );
+        assert_eq!(std::fs::read(&copy).unwrap(), *expected);
+        let open_dir = copy.parent().unwrap().parent().unwrap();
+        assert_eq!(mode(open_dir), 0o700);
     }
     assert!(
         states(&ada, t.id)
@@ -180,9 +205,33 @@ async fn files_attached_offline_reach_the_server_before_their_rows_and_open_for_
             FileState::AvailableOffline
         )]
     );
-    let ada_files = ada.with(|s| s.files_dir().to_owned());
-    assert!(!attachments::cached_path(&ada_files, &sha256(&photo)).exists());
+    assert!(!adas_files.holds(&sha256(&photo)));
     assert_eq!(files_on(&backend, t.id).await, 1);
+
+    // Ada's app starts again: the clear copies handed out are gone; the
+    // sealed cache stays.
+    let opened = adas_files.dir().with_file_name("open");
+    assert!(opened.exists());
+    ada.stop_sync().await;
+    let first = ada;
+    let ada = Client::resume(first.data_dir.clone());
+    assert!(!opened.exists(), "clear copies outlive a restart");
+    assert_eq!(
+        states(&ada, t.id),
+        [(
+            "Invoice 2026-118.pdf".to_owned(),
+            FileState::AvailableOffline
+        )]
+    );
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn mode(path: &std::path::Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
 }
 
 #[tokio::test]
@@ -190,12 +239,12 @@ async fn a_file_is_checked_as_the_server_would_before_anything_is_recorded() {
     let backend = Backend::start().await;
     Team::create(&backend).await;
     let ben = Client::sign_in(&backend, "ben@example.com").await;
-    let files_dir = ben.with(|s| s.files_dir().to_owned());
+    let cache = ben.with(|s| s.files().clone());
     let program = std::fs::read("/bin/true").unwrap();
     let mut scripted = pdf(10, 2);
     scripted.extend_from_slice(b"<< /S /JavaScript /JS (app.alert(1)) >>");
     for bytes in [program, scripted, Vec::new()] {
-        let refused = attachments::stage(&files_dir, &mut Cursor::new(bytes));
+        let refused = cache.stage(&mut Cursor::new(bytes));
         assert!(
             matches!(refused, Err(crm_desktop_core::CoreError::Invalid(_))),
             "{refused:?}"
@@ -203,7 +252,7 @@ async fn a_file_is_checked_as_the_server_would_before_anything_is_recorded() {
     }
     assert_eq!(ben.with(|s| s.pending_count()).unwrap(), 0);
     // Nothing half-copied is left behind.
-    let left: Vec<_> = std::fs::read_dir(&files_dir).unwrap().flatten().collect();
+    let left: Vec<_> = std::fs::read_dir(cache.dir()).unwrap().flatten().collect();
     assert!(left.is_empty(), "{left:?}");
 }
 
@@ -236,7 +285,7 @@ async fn a_name_taken_on_the_server_meanwhile_is_numbered_and_both_files_are_kep
     assert_eq!(names, ["report (2).pdf", "report.pdf"]);
     let page = ben.with(|s| s.ticket_page(t.id)).unwrap();
     for item in page.attachments {
-        let path = files::fetch(&ben.store, &ben.session, item.attachment.id, u64::MAX)
+        let file = files::fetch(&ben.store, &ben.session, item.attachment.id, u64::MAX)
             .await
             .unwrap();
         let expected = if item.attachment.file_name == "report.pdf" {
@@ -245,7 +294,7 @@ async fn a_name_taken_on_the_server_meanwhile_is_numbered_and_both_files_are_kep
             &adas
         };
         assert_eq!(
-            sha256(&std::fs::read(path).unwrap()),
+            sha256(&file.read().unwrap()),
             sha256(expected),
             "{}",
             item.attachment.file_name
@@ -380,4 +429,133 @@ async fn the_cache_lets_the_least_recently_opened_go_first_but_never_unsent_work
         states(&ada, two.id),
         [("b.pdf".to_owned(), FileState::AvailableOffline)]
     );
+}
+
+#[tokio::test]
+async fn a_cached_file_altered_on_disk_is_refused_rather_than_shown() {
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let t = ben.with(|s| s.open_ticket(ticket("Gauge"))).unwrap();
+    let report = pdf(200, 6);
+    let attached = attach(&ben, t.id, "gauge.pdf", &report);
+    ben.start_sync();
+    ben.synced().await;
+    let limit = u64::MAX;
+    let file = files::fetch(&ben.store, &ben.session, attached.id, limit)
+        .await
+        .unwrap();
+    assert_eq!(file.read().unwrap(), report);
+    // One byte changed in the middle of the sealed file.
+    let cache = ben.with(|s| s.files().clone());
+    let path = cache.path_of(file.sha256());
+    let mut sealed = std::fs::read(&path).unwrap();
+    let middle = sealed.len() / 2;
+    sealed[middle] ^= 0x40;
+    std::fs::write(&path, &sealed).unwrap();
+    let error = file.read().unwrap_err();
+    assert!(
+        error.to_string().contains("damaged or was altered"),
+        "{error}"
+    );
+    assert!(file.open_copy().is_err());
+    // Nothing half-written is handed to another application.
+    let opened = cache
+        .dir()
+        .with_file_name("open")
+        .join(attached.id.to_string());
+    let left: Vec<_> = std::fs::read_dir(&opened)
+        .map(|d| d.flatten().collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[tokio::test]
+async fn a_file_to_upload_damaged_on_disk_goes_to_the_inbox_and_the_rest_is_sent() {
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let t = ben.with(|s| s.open_ticket(ticket("Damaged"))).unwrap();
+    let scan = pdf(300, 8);
+    attach(&ben, t.id, "scan.pdf", &scan);
+    let after = ben
+        .with(|s| s.create_customer(support::new_customer("Quay Supplies")))
+        .unwrap();
+    let cache = ben.with(|s| s.files().clone());
+    let path = cache.path_of(&sha256(&scan));
+    let mut sealed = std::fs::read(&path).unwrap();
+    let end = sealed.len() - 3;
+    sealed[end] ^= 1;
+    std::fs::write(&path, &sealed).unwrap();
+    ben.start_sync();
+    ben.status_where(|s| s.inbox == 1).await;
+    ben.synced().await;
+    let inbox = ben.with(|s| s.inbox()).unwrap();
+    assert_eq!(inbox.rejected.len(), 1);
+    assert!(
+        inbox.rejected[0].message.contains("damaged or was altered"),
+        "{}",
+        inbox.rejected[0].message
+    );
+    assert_eq!(files_on(&backend, t.id).await, 0);
+    assert_eq!(attachments_on(&backend, t.id).await, 0);
+    let customers: i64 = sqlx::query_scalar("SELECT count(*) FROM customers WHERE id = $1")
+        .bind(after.id)
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+    assert_eq!(customers, 1, "the work after the file was sent");
+}
+
+#[tokio::test]
+async fn files_an_older_version_cached_in_the_clear_open_and_are_sealed_when_the_app_starts() {
+    let backend = Backend::start().await;
+    Team::create(&backend).await;
+    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let t = ben.with(|s| s.open_ticket(ticket("Legacy"))).unwrap();
+    let (sent, waiting) = (pdf(150, 9), png(9));
+    let uploaded = attach(&ben, t.id, "sent.pdf", &sent);
+    ben.start_sync();
+    ben.synced().await;
+    ben.stop_sync().await;
+    attach(&ben, t.id, "waiting.png", &waiting);
+    // As an older version kept them: the bytes themselves.
+    let cache = ben.with(|s| s.files().clone());
+    for bytes in [&sent, &waiting] {
+        std::fs::write(cache.path_of(&sha256(bytes)), bytes).unwrap();
+    }
+    let file = files::fetch(&ben.store, &ben.session, uploaded.id, u64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(file.read().unwrap(), sent, "read while still in the clear");
+
+    let first = ben;
+    let mut ben = Client::resume(first.data_dir.clone());
+    let sealed =
+        |bytes: &[u8]| crm_desktop_core::sealed::is_sealed(&cache.path_of(&sha256(bytes))).unwrap();
+    for _ in 0..100 {
+        if sealed(&sent) && sealed(&waiting) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        sealed(&sent) && sealed(&waiting),
+        "sealed in the background"
+    );
+    let file = files::fetch(&ben.store, &ben.session, uploaded.id, u64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(file.read().unwrap(), sent);
+    // The one still to send goes up whole.
+    ben.start_sync();
+    ben.synced().await;
+    assert_eq!(files_on(&backend, t.id).await, 2);
+    let stored: String =
+        sqlx::query_scalar("SELECT content_sha256 FROM storage.objects WHERE name = $1")
+            .bind(format!("{}/waiting.png", t.id))
+            .fetch_one(backend.pool())
+            .await
+            .unwrap();
+    assert_eq!(stored, sha256(&waiting));
 }

@@ -282,12 +282,8 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
                     let mut bytes = b"%PDF-1.7\n".to_vec();
                     let len = rng.random_range(1_000..300_000);
                     bytes.extend((0..len).map(|i| b'a' + ((i + step) % 26) as u8));
-                    let files_dir = c.with(|s| s.files_dir().to_owned());
-                    let staged = crm_desktop_core::store::attachments::stage(
-                        &files_dir,
-                        &mut std::io::Cursor::new(&bytes),
-                    )
-                    .unwrap();
+                    let cache = c.with(|s| s.files().clone());
+                    let staged = cache.stage(&mut std::io::Cursor::new(&bytes)).unwrap();
                     let attachment = c.with(|s| {
                         s.attach(*ticket, &format!("step-{step}.pdf"), &staged)
                             .unwrap()

@@ -250,6 +250,10 @@ impl AppState {
         };
         running.stop_reminders().await;
         running.engine.stop().await;
+        // Clear copies of attachments handed to other applications go in
+        // any case; the sealed cache stays with a kept replica.
+        crm_desktop_core::store::on_store(&running.store, |s| s.files().remove_open_copies())
+            .await?;
         tokio::spawn(running.session.sign_out()?);
         if keep_data {
             return Ok(());
@@ -331,9 +335,12 @@ impl AppState {
         }))
     }
 
-    /// The path of an attachment's file on this device, downloaded first
-    /// if needed (see `crm_desktop_core::files`).
-    pub async fn fetch_file(&self, id: uuid::Uuid) -> Result<std::path::PathBuf, ErrorReport> {
+    /// An attachment's file on this device, downloaded first if needed
+    /// (see `crm_desktop_core::files`).
+    pub async fn fetch_file(
+        &self,
+        id: uuid::Uuid,
+    ) -> Result<crm_desktop_core::files::CachedFile, ErrorReport> {
         let store = self.store().await?;
         let session = self.session().await?;
         let limit = self.config.file_cache_mib.saturating_mul(1024 * 1024);

@@ -38,6 +38,7 @@ use uuid::Uuid;
 
 use super::{Store, rows, timestamp};
 use crate::error::{CoreError, CoreResult};
+use crate::sealed::{self, FileKey, FileReader, SealWriter};
 
 /// How much of the disk the cache of opened files may take, by default.
 pub const DEFAULT_CACHE_LIMIT_BYTES: u64 = 1024 * 1024 * 1024;
@@ -50,79 +51,241 @@ pub struct Staged {
     pub mime_type: &'static str,
 }
 
-/// Where a file's bytes are kept under `files_dir`.
-pub fn cached_path(files_dir: &Path, sha256: &str) -> PathBuf {
-    files_dir.join(sha256.get(..2).unwrap_or("00")).join(sha256)
+/// The replica's attachment files, sealed at rest (`sealed`) under the
+/// replica's directory: `files/` holds each file once, named by the
+/// SHA-256 of its bytes; `open/` holds the clear copies handed to the
+/// system's application, removed when the app starts again and when the
+/// user signs out. A cheap handle: clone it to work outside the lock.
+#[derive(Debug, Clone)]
+pub struct FileCache {
+    dir: PathBuf,
+    opened: PathBuf,
+    key: FileKey,
+}
+
+impl FileCache {
+    pub(crate) fn new(user_dir: &Path, key: FileKey) -> Self {
+        Self {
+            dir: user_dir.join("files"),
+            opened: user_dir.join("open"),
+            key,
+        }
+    }
+
+    /// Where the files are (sealed).
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Where a file's bytes are kept, by their SHA-256.
+    pub fn path_of(&self, sha256: &str) -> PathBuf {
+        self.dir.join(sha256.get(..2).unwrap_or("00")).join(sha256)
+    }
+
+    /// Whether this device holds a file's bytes.
+    pub fn holds(&self, sha256: &str) -> bool {
+        self.path_of(sha256).exists()
+    }
+
+    /// Copies `source` into the cache, sealed, checking it as the server
+    /// will: its type from its first bytes (an allowed one), no active
+    /// content, at most the bucket's size. Reads and writes 64 KiB at a
+    /// time; the copy is synced before it is named, so a named file is
+    /// always whole.
+    pub fn stage(&self, source: &mut impl Read) -> CoreResult<Staged> {
+        self.take_in(source, Check::Attaching)
+    }
+
+    /// Takes a downloaded file into the cache (read from `source` as it
+    /// arrives), checked as an upload is: it must be what the server says
+    /// it is (its SHA-256, when the server names it) and of an allowed
+    /// type.
+    pub fn adopt(
+        &self,
+        source: &mut impl Read,
+        expected_sha256: Option<&str>,
+    ) -> CoreResult<Staged> {
+        self.take_in(source, Check::Downloaded { expected_sha256 })
+    }
+
+    fn take_in(&self, source: &mut impl Read, check: Check<'_>) -> CoreResult<Staged> {
+        std::fs::create_dir_all(&self.dir)?;
+        let temp = self.dir.join(format!("incoming-{}", Uuid::new_v4()));
+        let result = (|| -> CoreResult<Staged> {
+            let out = std::fs::File::create(&temp)?;
+            let mut sealed = SealWriter::new(&self.key, std::io::BufWriter::new(out))?;
+            let staged = read_checked(source, &mut sealed, &check)?;
+            let out = sealed
+                .finish()?
+                .into_inner()
+                .map_err(|e| CoreError::Io(e.into_error()))?;
+            out.sync_all()?;
+            if let Check::Downloaded {
+                expected_sha256: Some(expected),
+            } = check
+                && expected != staged.sha256
+            {
+                return Err(CoreError::Remote(
+                    "the downloaded file is not the one the server holds; try again".into(),
+                ));
+            }
+            let target = self.path_of(&staged.sha256);
+            if let Some(dir) = target.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::rename(&temp, &target)?;
+            Ok(staged)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result
+    }
+
+    /// A file's bytes, in the clear, read as they are needed.
+    pub fn reader(&self, sha256: &str) -> std::io::Result<FileReader> {
+        sealed::open(&self.key, &self.path_of(sha256))
+    }
+
+    /// A file's bytes, whole, checked against its name (for a thumbnail;
+    /// bounded by the caller).
+    pub fn read(&self, sha256: &str) -> CoreResult<Vec<u8>> {
+        let mut bytes = Vec::new();
+        self.reader(sha256)?.read_to_end(&mut bytes)?;
+        if hex(&Sha256::digest(&bytes)) != sha256 {
+            return Err(damaged());
+        }
+        Ok(bytes)
+    }
+
+    /// A clear copy of a file for the system's application, named as the
+    /// user knows it, in a directory of its own only this user can read
+    /// (`open/`, emptied when the app starts again). Its bytes are checked
+    /// against their name on the way.
+    pub fn open_copy(
+        &self,
+        attachment_id: Uuid,
+        file_name: &str,
+        sha256: &str,
+    ) -> CoreResult<PathBuf> {
+        let dir = self.opened.join(attachment_id.to_string());
+        crate::session::private_dir(&self.opened)?;
+        crate::session::private_dir(&dir)?;
+        let name = rules::normalise_file_name(file_name).unwrap_or_else(|_| "attachment".into());
+        let target = dir.join(name);
+        let temp = dir.join(format!(".incoming-{}", Uuid::new_v4()));
+        let result = (|| -> CoreResult<()> {
+            let mut source = self.reader(sha256)?;
+            let mut out = std::io::BufWriter::new(std::fs::File::create(&temp)?);
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                let n = source.read(&mut buf)?;
+                if n == 0 {
+                    break;
+                }
+                hasher.update(&buf[..n]);
+                out.write_all(&buf[..n])?;
+            }
+            out.flush()?;
+            if hex(&hasher.finalize()) != sha256 {
+                return Err(damaged());
+            }
+            std::fs::rename(&temp, &target)?;
+            Ok(())
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&temp);
+        }
+        result.map(|()| target)
+    }
+
+    /// Removes the clear copies handed out before (they are the app's to
+    /// clean; the application that showed them has had its time).
+    pub fn remove_open_copies(&self) -> CoreResult<()> {
+        match std::fs::remove_dir_all(&self.opened) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+
+    /// Seals the files an older version left in the clear; how many. Run
+    /// once when the replica opens (the cache is bounded, and sealed files
+    /// are skipped after reading 8 bytes).
+    pub fn seal_files_in_the_clear(&self) -> CoreResult<usize> {
+        let mut sealed_now = 0;
+        let Ok(dirs) = std::fs::read_dir(&self.dir) else {
+            return Ok(0);
+        };
+        for dir in dirs.flatten() {
+            if !dir.path().is_dir() {
+                continue;
+            }
+            for file in std::fs::read_dir(dir.path())?.flatten() {
+                let name = file.file_name();
+                let path = file.path();
+                if name.to_string_lossy().ends_with(".sealing") {
+                    // A sealing cut short: the file in the clear is whole.
+                    let _ = std::fs::remove_file(&path);
+                } else {
+                    match sealed::seal_in_place(&self.key, &path) {
+                        Ok(true) => sealed_now += 1,
+                        Ok(false) => {}
+                        // Swept meanwhile.
+                        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+            }
+        }
+        Ok(sealed_now)
+    }
+}
+
+fn damaged() -> CoreError {
+    CoreError::Io(std::io::Error::new(
+        std::io::ErrorKind::InvalidData,
+        "the file on this device is damaged or was altered; delete the app's copy by opening it again once online",
+    ))
+}
+
+/// How a file coming into the cache is checked.
+enum Check<'a> {
+    /// Being attached here: held to the bucket's size and to no active
+    /// content, as the server will.
+    Attaching,
+    /// Downloaded: the server checked it; it must be the one it holds.
+    Downloaded { expected_sha256: Option<&'a str> },
 }
 
 fn refused(refusal: FileRefusal) -> CoreError {
     CoreError::invalid("file", refusal.to_string())
 }
 
-/// Copies `source` into `files_dir`, checking it as the server will: its
-/// type from its first bytes (an allowed one), no active content, at most
-/// the bucket's size. Reads and writes 64 KiB at a time; the copy is
-/// synced before it is named, so a named file is always whole.
-pub fn stage(files_dir: &Path, source: &mut impl Read) -> CoreResult<Staged> {
-    std::fs::create_dir_all(files_dir)?;
-    let temp = files_dir.join(format!("incoming-{}", Uuid::new_v4()));
-    let result = (|| -> CoreResult<Staged> {
-        let mut out = std::fs::File::create(&temp)?;
-        let staged = read_checked(source, Some(&mut out))?;
-        out.sync_all()?;
-        name_by_content(files_dir, &temp, &staged)?;
-        Ok(staged)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-    }
-    result
-}
-
-/// Takes a downloaded file (at `temp`, inside `files_dir`) into the cache,
-/// checked as an upload is: it must be what the server says it is (its
-/// SHA-256, when the server names it) and of an allowed type.
-pub fn adopt(files_dir: &Path, temp: &Path, expected_sha256: Option<&str>) -> CoreResult<Staged> {
-    let result = (|| -> CoreResult<Staged> {
-        let staged = read_checked(&mut std::fs::File::open(temp)?, None)?;
-        if expected_sha256.is_some_and(|expected| expected != staged.sha256) {
-            return Err(CoreError::Remote(
-                "the downloaded file is not the one the server holds; try again".into(),
-            ));
-        }
-        name_by_content(files_dir, temp, &staged)?;
-        Ok(staged)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(temp);
-    }
-    result
-}
-
-/// Reads `source` to its end: its type from its first bytes (an allowed
-/// one), its SHA-256 and size. A file being attached (`copy` given, where
-/// its bytes are written) is also held to the bucket's size and must carry
-/// no active content; a downloaded one was, by the server.
+/// Reads `source` to its end into `out`: its type from its first bytes
+/// (an allowed one), its SHA-256 and size, and for a file being attached
+/// the bucket's size and no active content.
 fn read_checked(
     source: &mut impl Read,
-    mut copy: Option<&mut std::fs::File>,
+    out: &mut impl Write,
+    check: &Check<'_>,
 ) -> CoreResult<Staged> {
     let mut head = Vec::with_capacity(SNIFF_BYTES);
     source.take(SNIFF_BYTES as u64).read_to_end(&mut head)?;
     let mime_type = rules::sniff(&head).map_err(refused)?;
-    let attaching = copy.is_some();
+    let attaching = matches!(check, Check::Attaching);
     let mut scan = ActiveContentScan::new(mime_type);
     let mut hasher = Sha256::new();
     let mut size = 0u64;
     let mut take = |bytes: &[u8]| -> CoreResult<()> {
         size += bytes.len() as u64;
-        if attaching && size > MAX_ATTACHMENT_BYTES as u64 {
-            return Err(refused(FileRefusal::TooLarge));
-        }
-        if let Some(out) = copy.as_deref_mut() {
+        if attaching {
+            if size > MAX_ATTACHMENT_BYTES as u64 {
+                return Err(refused(FileRefusal::TooLarge));
+            }
             scan.feed(bytes);
-            out.write_all(bytes)?;
         }
+        out.write_all(bytes)?;
         hasher.update(bytes);
         Ok(())
     };
@@ -135,21 +298,14 @@ fn read_checked(
         }
         take(&buf[..n])?;
     }
-    scan.verdict().map_err(refused)?;
+    if attaching {
+        scan.verdict().map_err(refused)?;
+    }
     Ok(Staged {
         sha256: hex(&hasher.finalize()),
         size: size as i64,
         mime_type,
     })
-}
-
-/// Gives a checked file (at `temp`) its name in the cache: its SHA-256.
-fn name_by_content(files_dir: &Path, temp: &Path, staged: &Staged) -> std::io::Result<()> {
-    let target = cached_path(files_dir, &staged.sha256);
-    if let Some(dir) = target.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    std::fs::rename(temp, &target)
 }
 
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -173,16 +329,16 @@ pub struct PendingUpload {
     pub attachment_id: Uuid,
     pub ticket_id: Uuid,
     pub file_name: String,
-    pub path: PathBuf,
     pub size: i64,
+    /// Its bytes in the cache ([`FileCache::reader`]).
     pub sha256: String,
 }
 
 /// Where an attachment's bytes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FileLookup {
-    /// On this device.
-    Cached(PathBuf),
+    /// On this device: its bytes in the cache, by their SHA-256.
+    Cached { sha256: String, file_name: String },
     /// Only on the server: download `ticket_id/file_name`.
     Remote {
         ticket_id: Uuid,
@@ -207,9 +363,9 @@ pub enum FileState {
 }
 
 impl Store {
-    /// The directory of this replica's files.
-    pub fn files_dir(&self) -> &Path {
-        &self.files_dir
+    /// This replica's attachment files.
+    pub fn files(&self) -> &FileCache {
+        &self.files
     }
 
     /// Attaches a staged file to a ticket, as `given_name` (normalised, and
@@ -306,7 +462,7 @@ impl Store {
         let mut states = BTreeMap::new();
         for row in rows {
             let (id, state, sha256) = row?;
-            let present = sha256.is_some_and(|h| cached_path(&self.files_dir, &h).exists());
+            let present = sha256.is_some_and(|h| self.files.holds(&h));
             let state = match state.as_deref() {
                 Some("waiting") => FileState::Waiting,
                 Some("refused") => FileState::Refused,
@@ -358,7 +514,6 @@ impl Store {
                     attachment_id: mutation.row_id,
                     ticket_id,
                     file_name: text_of("file_name").to_owned(),
-                    path: cached_path(&self.files_dir, &sha256),
                     size: size.unwrap_or(0),
                     sha256,
                 }));
@@ -463,11 +618,13 @@ impl Store {
                 |r| r.get(0),
             )
             .optional()?;
-        if let Some(sha256) = sha256 {
-            let path = cached_path(&self.files_dir, &sha256);
-            if path.exists() {
-                return Ok(FileLookup::Cached(path));
-            }
+        if let Some(sha256) = sha256
+            && self.files.holds(&sha256)
+        {
+            return Ok(FileLookup::Cached {
+                sha256,
+                file_name: attachment.file_name,
+            });
         }
         Ok(FileLookup::Remote {
             ticket_id: attachment.ticket_id,
@@ -585,7 +742,7 @@ impl Store {
             }
         }
         let mut removed = 0;
-        let Ok(dirs) = std::fs::read_dir(&self.files_dir) else {
+        let Ok(dirs) = std::fs::read_dir(self.files.dir()) else {
             return Ok(0);
         };
         for dir in dirs.flatten() {

@@ -34,6 +34,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use uuid::Uuid;
 
 use crate::error::{CoreError, CoreResult};
+use crate::sealed::FileKey;
 use crate::vault::ReplicaKey;
 
 mod embedded {
@@ -56,8 +57,9 @@ impl Me {
 
 pub struct Store {
     conn: Connection,
-    /// Attachment files (see `attachments`): beside the replica's file.
-    files_dir: std::path::PathBuf,
+    /// Attachment files (see `attachments`): beside the replica's file,
+    /// sealed with a key kept in it.
+    files: attachments::FileCache,
 }
 
 impl Store {
@@ -110,10 +112,19 @@ impl Store {
             replica::restore_indexes(&conn)?;
         }
         runner.run(&mut conn)?;
-        let files_dir = path
-            .parent()
-            .map_or_else(|| Path::new("files").to_owned(), |dir| dir.join("files"));
-        let store = Self { conn, files_dir };
+        let key = match get_state(&conn, "file_key")?.and_then(|k| FileKey::from_hex(&k)) {
+            Some(key) => key,
+            None => {
+                let key = FileKey::generate();
+                set_state(&conn, "file_key", &key.to_hex())?;
+                key
+            }
+        };
+        let user_dir = path.parent().unwrap_or(Path::new("."));
+        let store = Self {
+            conn,
+            files: attachments::FileCache::new(user_dir, key),
+        };
         store.client_id()?;
         Ok(store)
     }

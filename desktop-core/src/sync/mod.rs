@@ -375,6 +375,15 @@ impl Engine {
             total: u32::try_from(file.size).unwrap_or(u32::MAX),
         };
         self.status.send_modify(|s| s.upload = Some(shown.clone()));
+        let id = file.attachment_id;
+        let cache = self.with_store(|s| Ok(s.files().clone())).await?;
+        let (chunks, read_failure) = match crate::files::read_for_upload(&cache, &file.sha256) {
+            Ok(reading) => reading,
+            Err(e) => {
+                self.status.send_modify(|s| s.upload = None);
+                return self.unreadable(id, e).await;
+            }
+        };
         let status = self.status.clone();
         let result = self
             .session
@@ -383,7 +392,8 @@ impl Engine {
                 &token,
                 file.ticket_id,
                 &file.file_name,
-                &file.path,
+                u64::try_from(file.size).unwrap_or(0),
+                chunks,
                 move |sent| {
                     let mut now = shown.clone();
                     now.sent = u32::try_from(sent).unwrap_or(u32::MAX);
@@ -392,7 +402,6 @@ impl Engine {
             )
             .await;
         self.status.send_modify(|s| s.upload = None);
-        let id = file.attachment_id;
         match result {
             Ok(stored) => {
                 tracing::info!(path = %stored.path, "uploaded");
@@ -409,14 +418,30 @@ impl Engine {
                     .await?;
                 Ok(())
             }
-            Err(ApiError::Malformed(message)) if !file.path.exists() => {
-                let message = format!("the file is gone from this device: {message}");
-                self.with_store(move |s| s.upload_refused(id, "file_missing", &message))
-                    .await?;
-                Ok(())
-            }
-            Err(e) => Err(e.into()),
+            Err(e) => match read_failure.take() {
+                // This device's copy, not the network, failed.
+                Some(local) => self.unreadable(id, local).await,
+                None => Err(e.into()),
+            },
         }
+    }
+
+    /// A file to upload that cannot be read here: gone (removed by hand)
+    /// or damaged. Retrying cannot help; its attachment goes to the inbox
+    /// with the reason, where the user can attach the file again.
+    async fn unreadable(&self, id: uuid::Uuid, error: std::io::Error) -> Result<(), RoundError> {
+        let (code, message) = match error.kind() {
+            std::io::ErrorKind::NotFound => (
+                "file_missing",
+                format!("the file is gone from this device: {error}"),
+            ),
+            std::io::ErrorKind::InvalidData => ("file_damaged", error.to_string()),
+            _ => return Err(CoreError::Io(error).into()),
+        };
+        tracing::warn!(code, %message, "a file to upload cannot be read");
+        self.with_store(move |s| s.upload_refused(id, code, &message))
+            .await?;
+        Ok(())
     }
 
     async fn pull_all(&mut self) -> Result<(), RoundError> {

@@ -10,7 +10,6 @@ use std::path::{Path, PathBuf};
 use base64::Engine;
 use crm_desktop_core::CoreError;
 use crm_desktop_core::error::ErrorReport;
-use crm_desktop_core::store::attachments;
 use crm_domain::TicketAttachment;
 use tauri::{AppHandle, State};
 use tauri_plugin_dialog::DialogExt;
@@ -28,7 +27,7 @@ pub async fn attach_files(
     ticket_id: Uuid,
     paths: Vec<String>,
 ) -> Result<Vec<TicketAttachment>, ErrorReport> {
-    let files_dir = state.read(|s| Ok(s.files_dir().to_owned())).await?;
+    let files = state.read(|s| Ok(s.files().clone())).await?;
     let mut attached = Vec::new();
     for path in paths {
         let path = PathBuf::from(path);
@@ -36,11 +35,11 @@ pub async fn attach_files(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let dir = files_dir.clone();
+        let files = files.clone();
         let source = path.clone();
         let staged = tokio::task::spawn_blocking(move || {
             let mut file = std::fs::File::open(&source)?;
-            attachments::stage(&dir, &mut file)
+            files.stage(&mut file)
         })
         .await
         .map_err(|e| ErrorReport::from(&CoreError::Malformed(e.to_string())))?
@@ -92,13 +91,26 @@ pub async fn pick_files(app: AppHandle) -> Result<Vec<String>, ErrorReport> {
 }
 
 /// Opens an attachment with the system's application for its type,
-/// downloading it first if it is not on this device.
+/// downloading it first if it is not on this device. The cache is sealed;
+/// the application gets a clear copy in a private directory, removed when
+/// the app starts again or the user signs out.
 #[tauri::command]
 #[specta::specta]
 pub async fn open_attachment(state: State<'_, AppState>, id: Uuid) -> Result<(), ErrorReport> {
-    let path = state.fetch_file(id).await?;
+    let file = state.fetch_file(id).await?;
+    let path = blocking(move || file.open_copy()).await?;
     open_with_system(&path, state.config.open_with.as_deref())
         .map_err(|e| ErrorReport::from(&CoreError::Io(e)))
+}
+
+/// Runs file work on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, CoreError> + Send + 'static,
+) -> Result<T, ErrorReport> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ErrorReport::from(&CoreError::Malformed(e.to_string())))?
+        .map_err(|e| ErrorReport::from(&e))
 }
 
 /// An image attachment as a `data:` URL for its thumbnail (downloaded if
@@ -115,10 +127,9 @@ pub async fn attachment_preview(
     if !shown.contains(&attachment.mime_type.as_str()) || attachment.file_size > 8 * 1024 * 1024 {
         return Ok(None);
     }
-    let path = state.fetch_file(id).await?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| ErrorReport::from(&CoreError::Io(e)))?;
+    let file = state.fetch_file(id).await?;
+    // Unsealed in memory: a thumbnail leaves nothing in the clear on disk.
+    let bytes = blocking(move || file.read()).await?;
     Ok(Some(format!(
         "data:{};base64,{}",
         attachment.mime_type,
