@@ -113,7 +113,9 @@ export const commands = {
 	pickFiles: () => typedError<string[], ErrorReport_Serialize>(__TAURI_INVOKE("pick_files")),
 	/**
 	 *  Opens an attachment with the system's application for its type,
-	 *  downloading it first if it is not on this device.
+	 *  downloading it first if it is not on this device. The cache is sealed;
+	 *  the application gets a clear copy in a private directory, removed when
+	 *  the app starts again or the user signs out.
 	 */
 	openAttachment: (id: string) => typedError<null, ErrorReport_Serialize>(__TAURI_INVOKE("open_attachment", { id })),
 	/**
