@@ -76,6 +76,18 @@ BEGIN
 END
 $_$;
 
+CREATE FUNCTION api.get_rows(p_table text, p_ids uuid[]) RETURNS TABLE(id uuid, row_json text)
+    LANGUAGE plpgsql
+    SET search_path TO 'pg_catalog'
+    AS $_$
+BEGIN
+    RETURN QUERY EXECUTE format(
+        'SELECT t.id, to_jsonb(t)::text FROM %s t WHERE t.id = ANY($1)',
+        sync.checked_table(p_table))
+        USING p_ids;
+END
+$_$;
+
 CREATE FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) RETURNS SETOF text
     LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog'
@@ -3003,6 +3015,9 @@ GRANT ALL ON FUNCTION api.count_rows(p_table text, p_eq jsonb, p_min jsonb, p_ma
 
 REVOKE ALL ON FUNCTION api.get_row(p_table text, p_id uuid, p_lock boolean) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.get_row(p_table text, p_id uuid, p_lock boolean) TO authenticated;
+
+REVOKE ALL ON FUNCTION api.get_rows(p_table text, p_ids uuid[]) FROM PUBLIC;
+GRANT ALL ON FUNCTION api.get_rows(p_table text, p_ids uuid[]) TO authenticated;
 
 REVOKE ALL ON FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) FROM PUBLIC;
 GRANT ALL ON FUNCTION api.list_rows(p_table text, p_eq jsonb, p_min jsonb, p_max jsonb, p_null text[], p_sort text, p_desc boolean, p_after jsonb, p_limit integer) TO authenticated;

@@ -10,7 +10,7 @@ mod support;
 
 use chrono::{Duration, Utc};
 use crm_domain::UserRole;
-use crm_domain::protocol::{MutationOutcome, SyncTable};
+use crm_domain::protocol::{Mutation, MutationOp, MutationOutcome, SyncTable};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
 use support::client::SimClient;
@@ -664,6 +664,137 @@ async fn a_retried_write_with_its_idempotency_key_answers_the_same_and_writes_on
         .unwrap();
     let done = send("order-19", json!({ "name": "Kent" })).await.unwrap();
     assert_eq!(done.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn creates_arriving_together_are_written_together_each_with_its_own_answer() {
+    // A budget for the burst: this is about grouping, not limits.
+    let s = TestServer::start(&["--api-burst", "1000", "--api-requests-per-minute", "60000"]).await;
+    let ben = person(&s, "ben@example.com", UserRole::Agent).await;
+    let (_, secret) = make_token(&s, &ben, &["customers:write", "customers:read"]).await;
+    // 48 creates at once: one refused (7), a key sent twice (20 and 21,
+    // the same request), one without a key (30).
+    let request = |i: usize| {
+        let (name, key) = match i {
+            7 => (String::new(), "together-7".to_owned()),
+            21 => ("Together 20".to_owned(), "together-20".to_owned()),
+            _ => (format!("Together {i}"), format!("together-{i}")),
+        };
+        let mut request =
+            call(&s, &secret, Method::POST, "/customers").json(&json!({ "name": name }));
+        if i != 30 {
+            request = request.header("Idempotency-Key", key);
+        }
+        request
+    };
+    let sent = (0..48).map(|i| {
+        let request = request(i);
+        async move { (i, request.send().await.unwrap()) }
+    });
+    let answers = futures_util::future::join_all(sent).await;
+    let mut twins = Vec::new();
+    for (i, answer) in answers {
+        match i {
+            7 => {
+                assert_error(answer, StatusCode::BAD_REQUEST, "validation_failed").await;
+            }
+            20 | 21 => twins.push(answer),
+            _ => {
+                assert_eq!(answer.status(), StatusCode::CREATED, "create {i}");
+                let location = answer.headers()["location"].to_str().unwrap().to_owned();
+                let body = json_of(answer).await;
+                // Each answer is its own request's, not a neighbour's.
+                assert_eq!(body["name"], format!("Together {i}"), "create {i}");
+                assert_eq!(
+                    location,
+                    format!("/api/v1/customers/{}", body["id"].as_str().unwrap())
+                );
+            }
+        }
+    }
+    // Of the twins, whichever ran first wrote; the other ran in the same
+    // group (in use) or after it (the first's answer again): never a
+    // second row.
+    twins.sort_by_key(|t| (t.headers().contains_key("idempotent-replayed"), t.status()));
+    let (first, second) = (twins.remove(0), twins.remove(0));
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(!first.headers().contains_key("idempotent-replayed"));
+    if second.status() == StatusCode::CONFLICT {
+        assert_error(second, StatusCode::CONFLICT, "idempotency_key_in_use").await;
+    } else {
+        assert_eq!(second.status(), StatusCode::CREATED);
+        assert_eq!(second.headers()["idempotent-replayed"], "true");
+        assert_eq!(json_of(second).await["name"], "Together 20");
+    }
+    let (rows, transactions): (i64, i64) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT xmin::text) FROM customers WHERE name LIKE 'Together %'",
+    )
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(rows, 46, "48 less the refused one and the twin");
+    assert!(
+        transactions < rows,
+        "creates that arrived together were written together: {rows} rows in {transactions} transactions"
+    );
+    // The refusal was stored under its key like any answer.
+    let again = request(7).send().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_error(again, StatusCode::BAD_REQUEST, "validation_failed").await;
+    // Every row has its audit row, naming the token.
+    let audited: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_history a JOIN customers c ON c.id = a.record_id
+          WHERE c.name LIKE 'Together %' AND a.action = 'INSERT'
+            AND a.integration_token_id IS NOT NULL",
+    )
+    .fetch_one(s.pool())
+    .await
+    .unwrap();
+    assert_eq!(audited, 46);
+}
+
+#[tokio::test]
+async fn the_data_service_takes_a_group_whose_sequence_numbers_have_gaps() {
+    // The API's sequence numbers come from one sequence that every token's
+    // writes draw on at once: a group's only increase, with gaps.
+    let s = TestServer::start(&[]).await;
+    let ben = person(&s, "ben@example.com", UserRole::Agent).await;
+    let (token, _) = make_token(&s, &ben, &["customers:write"]).await;
+    let token_id: Uuid = token["id"].as_str().unwrap().parse().unwrap();
+    let principal = sync_server::data::Principal::Integration {
+        owner: ben.id,
+        token: token_id,
+    };
+    let mutations: Vec<Mutation> = [(10, "Gap A"), (12, ""), (15, "Gap C"), (31, "Gap D")]
+        .into_iter()
+        .map(|(seq, name)| Mutation {
+            seq,
+            table: SyncTable::Customers,
+            row_id: Uuid::now_v7(),
+            op: MutationOp::Insert {
+                values: [("name".to_owned(), json!(name))].into_iter().collect(),
+            },
+            edited_at: Utc::now(),
+        })
+        .collect();
+    let mut tx = s.pool().begin().await.unwrap();
+    let outcomes = sync_server::data::write::apply(&mut tx, &principal, token_id, &mutations)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(outcomes[0], MutationOutcome::Applied);
+    assert!(
+        matches!(outcomes[1], MutationOutcome::Rejected { .. }),
+        "{:?}",
+        outcomes[1]
+    );
+    assert_eq!(outcomes[2], MutationOutcome::Applied);
+    assert_eq!(outcomes[3], MutationOutcome::Applied);
+    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM customers WHERE name LIKE 'Gap %'")
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+    assert_eq!(n, 3);
 }
 
 #[tokio::test]

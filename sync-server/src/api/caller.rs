@@ -5,7 +5,8 @@
 //! [`admit`] is the API's one middleware: it authenticates, spends the
 //! token's rate limit (or, for a request without a valid token, its
 //! address's), counts the token's use, holds one of the API's concurrency
-//! permits while the handler runs, and adds the `RateLimit` headers.
+//! permits while the handler runs (a create hands it back while it waits
+//! for its group, see `group`), and adds the `RateLimit` headers.
 //!
 //! A token is looked up once and then known for a few seconds
 //! ([`KnownTokens`]); every change of a token is announced by PostgreSQL at
@@ -337,13 +338,34 @@ pub async fn admit(
         Err(limited) => return limited.into_response(),
     };
     state.api.usage.record(integration.token);
-    let Ok(_permit) = state.api.running.clone().acquire_owned().await else {
+    let Ok(permit) = state.api.running.clone().acquire_owned().await else {
         return ApiError::Unavailable.into_response();
     };
     let span = tracing::info_span!("integration", token = %integration.token);
     request.extensions_mut().insert(integration);
+    request.extensions_mut().insert(Permit::holding(permit));
     let response = tracing::Instrument::instrument(next.run(request), span).await;
     with_quota(response, &quota)
+}
+
+/// The request's share of the API's database connections (see
+/// [`ApiState::running`]), held while it runs. A create hands it back
+/// while it waits for its group: the group's writer holds one for all its
+/// creates, so a burst of creates uses one connection, not one each.
+#[derive(Clone)]
+pub struct Permit(Arc<Mutex<Option<tokio::sync::OwnedSemaphorePermit>>>);
+
+impl Permit {
+    fn holding(permit: tokio::sync::OwnedSemaphorePermit) -> Permit {
+        Permit(Arc::new(Mutex::new(Some(permit))))
+    }
+
+    /// Hands the permit back before the request ends.
+    pub fn release(&self) {
+        if let Ok(mut held) = self.0.lock() {
+            held.take();
+        }
+    }
 }
 
 fn with_quota(mut response: Response, quota: &Quota) -> Response {

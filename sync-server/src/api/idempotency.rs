@@ -8,12 +8,18 @@
 //! - a retry while the first is still running: 409
 //!   `idempotency_key_in_use`, try again shortly.
 //!
+//! Creates taken together in one transaction (`group`) take their keys
+//! together ([`take`], [`finish_all`]); a lone write takes one.
+//!
 //! The write's transaction holds a transaction-level advisory lock on the
 //! (token, key) pair and stores the answer in `api.idempotency_keys` before
 //! it commits: a key has an answer exactly when its change committed, in
 //! every server process, and a crash mid-write leaves the key free (the
 //! retry then does the write). Answers of 5xx are never stored (nothing
 //! was changed; the retry should try again). Keys are kept for a day.
+
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -40,6 +46,15 @@ pub struct Answer {
 }
 
 impl Answer {
+    /// The answer sent again for a retry (`Idempotent-Replayed: true`).
+    pub fn replayed(self) -> Response {
+        let mut response = self.into_response();
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        response
+    }
+
     pub fn from_error(e: &ApiError) -> Answer {
         Answer {
             status: e.status(),
@@ -100,6 +115,24 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     hex::encode(hasher.finalize())
 }
 
+/// The advisory lock that makes one (token, key) pair's requests run one
+/// at a time, in every process.
+fn lock_name(token: Uuid, key: &str) -> String {
+    format!("idempotency:{token}:{key}")
+}
+
+/// What a write may do with its key.
+#[derive(Debug)]
+pub enum Taken {
+    /// The key is this transaction's: write, then store the answer.
+    Go,
+    /// The first request's answer, to send again.
+    Replay(Answer),
+    /// A request with this key is running (409), or the key was used for
+    /// another request (422).
+    Refused(ApiError),
+}
+
 /// Takes `key` for this transaction. `Some` is the first request's answer
 /// to send again; `None`: go ahead, then [`finish`].
 pub async fn begin(
@@ -108,68 +141,129 @@ pub async fn begin(
     key: &str,
     fingerprint: &str,
 ) -> ApiResult<Option<Response>> {
+    match take(tx, token, &[Some((key, fingerprint))]).await?.pop() {
+        Some(Taken::Replay(answer)) => Ok(Some(answer.replayed())),
+        Some(Taken::Refused(e)) => Err(e),
+        Some(Taken::Go) | None => Ok(None),
+    }
+}
+
+fn in_use() -> ApiError {
+    ApiError::Conflict {
+        code: ErrorCode::IdempotencyKeyInUse,
+        message: "a request with this Idempotency-Key is still running; try again shortly".into(),
+    }
+}
+
+/// Takes the keys of several writes (`None`: a write without one) for this
+/// transaction, in three statements whatever their number: the locks, then
+/// (in a snapshot taken after them, so an answer committed by the lock's
+/// last holder is seen) the stored answers, then expired answers forgotten
+/// so the keys can be stored again. A key twice among them is in use the
+/// second time.
+pub async fn take(
+    tx: &mut Tx,
+    token: Uuid,
+    keys: &[Option<(&str, &str)>],
+) -> ApiResult<Vec<Taken>> {
+    let mut taken: Vec<Taken> = keys.iter().map(|_| Taken::Go).collect();
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (i, key) in keys.iter().enumerate() {
+        if let Some((key, _)) = key {
+            match first.entry(key) {
+                Entry::Occupied(_) => taken[i] = Taken::Refused(in_use()),
+                Entry::Vacant(slot) => {
+                    slot.insert(i);
+                }
+            }
+        }
+    }
+    // Each distinct key once, in the order of its first write.
+    let mut distinct: Vec<(&str, usize)> = first.into_iter().collect();
+    distinct.sort_by_key(|&(_, i)| i);
+    if distinct.is_empty() {
+        return Ok(taken);
+    }
     act_as_service(tx).await?;
-    let locked = sqlx::query_scalar!(
-        r#"SELECT pg_try_advisory_xact_lock(hashtextextended($1, 7)) AS "locked!""#,
-        format!("idempotency:{token}:{key}")
+    let names: Vec<String> = distinct.iter().map(|(k, _)| lock_name(token, k)).collect();
+    let locked = sqlx::query!(
+        r#"SELECT n AS "n!", pg_try_advisory_xact_lock(hashtextextended(name, 7)) AS "locked!"
+           FROM unnest($1::text[]) WITH ORDINALITY AS k(name, n)"#,
+        &names
     )
-    .fetch_one(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    if !locked {
-        return Err(ApiError::Conflict {
-            code: ErrorCode::IdempotencyKeyInUse,
-            message: "a request with this Idempotency-Key is still running; try again shortly"
-                .into(),
-        });
+    let mut mine: Vec<String> = Vec::with_capacity(distinct.len());
+    for row in locked {
+        let Some(&(key, i)) = usize::try_from(row.n - 1)
+            .ok()
+            .and_then(|n| distinct.get(n))
+        else {
+            continue;
+        };
+        if row.locked {
+            mine.push(key.to_owned());
+        } else {
+            taken[i] = Taken::Refused(in_use());
+        }
+    }
+    if mine.is_empty() {
+        return Ok(taken);
     }
     let stored = sqlx::query!(
-        r#"SELECT fingerprint, status, headers, body FROM api.idempotency_keys
-           WHERE token_id = $1 AND key = $2
+        r#"SELECT key, fingerprint, status, headers, body FROM api.idempotency_keys
+           WHERE token_id = $1 AND key = ANY($2)
              AND created_at > now() - make_interval(hours => $3)"#,
         token,
-        key,
+        &mine,
         KEPT_HOURS
     )
-    .fetch_optional(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    let Some(stored) = stored else {
-        // An expired one goes now, so the key can be stored again.
-        sqlx::query!(
-            "DELETE FROM api.idempotency_keys WHERE token_id = $1 AND key = $2",
-            token,
-            key
-        )
-        .execute(&mut **tx)
-        .await?;
-        return Ok(None);
-    };
-    if stored.fingerprint != fingerprint {
-        return Err(ApiError::Unprocessable {
-            code: ErrorCode::IdempotencyKeyReused,
-            message:
-                "this Idempotency-Key was used for another request; use a new key for a new request"
-                    .into(),
-        });
+    let index: HashMap<&str, usize> = distinct.iter().copied().collect();
+    for stored in stored {
+        let Some(&i) = index.get(stored.key.as_str()) else {
+            continue;
+        };
+        let Some((_, fingerprint)) = keys[i] else {
+            continue;
+        };
+        taken[i] = if stored.fingerprint != fingerprint {
+            Taken::Refused(ApiError::Unprocessable {
+                code: ErrorCode::IdempotencyKeyReused,
+                message:
+                    "this Idempotency-Key was used for another request; use a new key for a new request"
+                        .into(),
+            })
+        } else {
+            let header = |name: &str| {
+                stored
+                    .headers
+                    .get(name)
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+            };
+            Taken::Replay(Answer {
+                status: StatusCode::from_u16(u16::try_from(stored.status).unwrap_or(500))
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+                etag: header("etag"),
+                location: header("location"),
+                body: stored.body,
+            })
+        };
     }
-    let header = |name: &str| {
-        stored
-            .headers
-            .get(name)
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)
-    };
-    let answer = Answer {
-        status: StatusCode::from_u16(u16::try_from(stored.status).unwrap_or(500))
-            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
-        etag: header("etag"),
-        location: header("location"),
-        body: stored.body,
-    };
-    let mut response = answer.into_response();
-    response
-        .headers_mut()
-        .insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(Some(response))
+    // Expired answers of the keys taken go now, so they can be stored again.
+    sqlx::query!(
+        "DELETE FROM api.idempotency_keys
+          WHERE token_id = $1 AND key = ANY($2)
+            AND created_at <= now() - make_interval(hours => $3)",
+        token,
+        &mine,
+        KEPT_HOURS
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(taken)
 }
 
 /// Stores `answer` under `key`, in the write's transaction.
@@ -180,17 +274,44 @@ pub async fn finish(
     fingerprint: &str,
     answer: &Answer,
 ) -> ApiResult<()> {
+    finish_all(tx, token, &[(key, fingerprint, answer)]).await
+}
+
+/// Stores the answers of several writes under their keys, in one
+/// statement, in their transaction.
+pub async fn finish_all(
+    tx: &mut Tx,
+    token: Uuid,
+    answers: &[(&str, &str, &Answer)],
+) -> ApiResult<()> {
+    if answers.is_empty() {
+        return Ok(());
+    }
     act_as_service(tx).await?;
-    let headers = serde_json::json!({ "etag": answer.etag, "location": answer.location });
+    let keys: Vec<&str> = answers.iter().map(|(k, _, _)| *k).collect();
+    let fingerprints: Vec<&str> = answers.iter().map(|(_, f, _)| *f).collect();
+    let statuses: Vec<i16> = answers
+        .iter()
+        .map(|(_, _, a)| i16::try_from(a.status.as_u16()).unwrap_or(500))
+        .collect();
+    let etags: Vec<Option<&str>> = answers.iter().map(|(_, _, a)| a.etag.as_deref()).collect();
+    let locations: Vec<Option<&str>> = answers
+        .iter()
+        .map(|(_, _, a)| a.location.as_deref())
+        .collect();
+    let bodies: Vec<&str> = answers.iter().map(|(_, _, a)| a.body.as_str()).collect();
     sqlx::query!(
         "INSERT INTO api.idempotency_keys (token_id, key, fingerprint, status, headers, body)
-         VALUES ($1, $2, $3, $4, $5, $6)",
+         SELECT $1, k, f, s, jsonb_build_object('etag', e, 'location', l), b
+           FROM unnest($2::text[], $3::text[], $4::int2[], $5::text[], $6::text[], $7::text[])
+                AS t(k, f, s, e, l, b)",
         token,
-        key,
-        fingerprint,
-        i16::try_from(answer.status.as_u16()).unwrap_or(500),
-        headers,
-        answer.body
+        &keys as &[&str],
+        &fingerprints as &[&str],
+        &statuses,
+        &etags as &[Option<&str>],
+        &locations as &[Option<&str>],
+        &bodies as &[&str]
     )
     .execute(&mut **tx)
     .await?;

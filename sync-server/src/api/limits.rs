@@ -5,7 +5,9 @@
 //! key: a steady rate and a burst). A process takes a few requests' worth
 //! at a time (a lease, a tenth of the burst at most) and spends them
 //! locally, so a busy token costs one statement per lease, not per
-//! request. Leases are spent within a second or dropped, and what a
+//! request; one refill at a time per key, so requests that find the
+//! lease empty together wait for it rather than each taking a lease from
+//! the bucket's row. Leases are spent within a second or dropped, and what a
 //! process leased is gone from the shared bucket whether it is spent or
 //! not: several processes together never let through more than the limit,
 //! they may only let through a little less.
@@ -110,6 +112,8 @@ pub struct RateLimits {
     token: Policy,
     address: Policy,
     held: Mutex<HashMap<Key, Held>>,
+    /// Taken while a key's lease is refilled (see `spend`).
+    refills: Mutex<HashMap<Key, std::sync::Arc<tokio::sync::Mutex<()>>>>,
 }
 
 impl RateLimits {
@@ -126,6 +130,7 @@ impl RateLimits {
                 burst: (config.api_anonymous_per_minute / 3).max(1),
             },
             held: Mutex::new(HashMap::new()),
+            refills: Mutex::new(HashMap::new()),
         }
     }
 
@@ -136,31 +141,48 @@ impl RateLimits {
         }
     }
 
+    /// Spends one request from what this process holds of `key`'s budget,
+    /// if it holds any (`Err`: refused, without asking the database).
+    fn spend_held(&self, key: Key, policy: Policy) -> ApiResult<Option<Quota>> {
+        let now = Instant::now();
+        let mut held = self.held.lock().map_err(|_| ApiError::Unavailable)?;
+        let h = held.entry(key).or_default();
+        if let Some(until) = h.refused_until {
+            if until > now {
+                return Err(limited(until - now));
+            }
+            h.refused_until = None;
+        }
+        if h.leased_at.is_some_and(|at| now - at > LEASE_LIFE) {
+            h.left = 0;
+        }
+        if h.left == 0 {
+            return Ok(None);
+        }
+        h.left -= 1;
+        Ok(Some(Quota {
+            policy,
+            remaining: h.left + h.shared,
+        }))
+    }
+
     /// Spends one request of `key`'s budget, or answers 429 with when to
     /// come back.
     pub async fn spend(&self, pool: &sqlx::PgPool, key: Key) -> ApiResult<Quota> {
         let policy = self.policy(&key);
-        let now = Instant::now();
-        // From what this process holds, when it can.
-        {
-            let mut held = self.held.lock().map_err(|_| ApiError::Unavailable)?;
-            let h = held.entry(key).or_default();
-            if let Some(until) = h.refused_until {
-                if until > now {
-                    return Err(limited(until - now));
-                }
-                h.refused_until = None;
-            }
-            if h.leased_at.is_some_and(|at| now - at > LEASE_LIFE) {
-                h.left = 0;
-            }
-            if h.left > 0 {
-                h.left -= 1;
-                return Ok(Quota {
-                    policy,
-                    remaining: h.left + h.shared,
-                });
-            }
+        if let Some(spent) = self.spend_held(key, policy)? {
+            return Ok(spent);
+        }
+        // One lease at a time per key: requests that found the lease empty
+        // together wait for one refill, rather than all queueing on the
+        // bucket's row in PostgreSQL and each taking a lease.
+        let refill = {
+            let mut refills = self.refills.lock().map_err(|_| ApiError::Unavailable)?;
+            refills.entry(key).or_default().clone()
+        };
+        let _refilling = refill.lock().await;
+        if let Some(spent) = self.spend_held(key, policy)? {
+            return Ok(spent);
         }
         // Else a new lease from the shared bucket.
         let mut tx = crate::data::acting::begin_service(pool).await?;
@@ -201,6 +223,10 @@ impl RateLimits {
                 h.refused_until.is_some_and(|u| u > now)
                     || h.leased_at.is_some_and(|at| now - at < LEASE_LIFE)
             });
+        }
+        if let Ok(mut refills) = self.refills.lock() {
+            // Nobody is refilling or waiting to.
+            refills.retain(|_, refill| std::sync::Arc::strong_count(refill) > 1);
         }
     }
 }

@@ -9,8 +9,12 @@
 //!   its permissions, every audit row naming it).
 //! - `limits`: rate limits that hold across server processes.
 //! - `idempotency`: `Idempotency-Key` on writes.
+//! - `group`: group commit: a token's concurrent creates in one
+//!   transaction.
 //! - `resources`: the REST handlers, one set for every resource of
 //!   `crm_domain::resources`, over the data service (`crate::data`).
+//! - `writing`: what every write shares (sequence numbers, refusals, the
+//!   row read back).
 //! - `page`: lists' filters, sorting and cursors.
 //! - `audit`: what a token changed.
 //! - `docs`: the resources' part of `/openapi.json`, from the same table.
@@ -21,11 +25,13 @@
 pub mod audit;
 pub mod caller;
 pub mod docs;
+pub mod group;
 pub mod idempotency;
 pub mod limits;
 pub mod page;
 pub mod resources;
 pub mod tokens;
+pub mod writing;
 
 use std::sync::Arc;
 
@@ -44,8 +50,11 @@ pub struct ApiState {
     /// Tokens looked up lately (see `caller::KnownTokens`).
     pub known: caller::KnownTokens,
     /// Requests of the API running at once: at most part of the database
-    /// pool, so a burst from integrations never starves the apps' sync.
+    /// pool, so a burst from integrations never starves the apps' sync. A
+    /// group of creates (`group`) counts as one.
     pub running: Arc<tokio::sync::Semaphore>,
+    /// Creates waiting for their group (see `group`).
+    pub creates: group::Groups,
 }
 
 impl ApiState {
@@ -54,6 +63,7 @@ impl ApiState {
             limits: limits::RateLimits::new(config),
             usage: caller::Usage::default(),
             known: caller::KnownTokens::default(),
+            creates: group::Groups::default(),
             running: Arc::new(tokio::sync::Semaphore::new(
                 config.api_max_concurrent as usize,
             )),

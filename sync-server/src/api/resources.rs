@@ -20,16 +20,17 @@ use axum::extract::{OriginalUri, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
-use crm_domain::codes::{ErrorCode, RejectionCode};
+use crm_domain::codes::ErrorCode;
 use crm_domain::protocol::{FieldChange, Mutation, MutationOp, MutationOutcome};
 use crm_domain::resources::{RESOURCES, Resource, resource};
 use serde_json::{Map, Value};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::Integration;
+use super::group;
 use super::idempotency::{self, Answer};
 use super::page::ListQuery;
+use super::writing::{answer_with_row, current, etag, next_seqs, refusal};
 use crate::data::acting::act_as;
 use crate::data::{Tx, acting, write};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
@@ -47,12 +48,6 @@ fn resource_at(path: &str) -> ApiResult<&'static Resource> {
 
 fn not_taken(r: &Resource, verb: &str) -> ApiError {
     ApiError::MethodNotAllowed(format!("{} cannot be {verb} through the API", r.path))
-}
-
-/// A row's version, as its `ETag`: a hash of the row as the caller reads it.
-fn etag(row: &str) -> String {
-    let digest = Sha256::digest(row.as_bytes());
-    format!("\"{}\"", hex::encode(&digest[..16]))
 }
 
 /// Whether an `If-Match`/`If-None-Match` value names `tag` (or is `*`).
@@ -181,19 +176,6 @@ pub async fn read(
         .into_response())
 }
 
-/// The row as the caller sees it (locked for an update when `lock`).
-async fn current(tx: &mut Tx, r: &Resource, id: Uuid, lock: bool) -> ApiResult<String> {
-    sqlx::query_scalar!(
-        r#"SELECT api.get_row($1, $2, $3) AS "row""#,
-        r.table.name(),
-        id,
-        lock
-    )
-    .fetch_one(&mut **tx)
-    .await?
-    .ok_or_else(|| ApiError::NotFound(format!("no such row in {}, or not one you may see", r.path)))
-}
-
 /// The body of a create or update: a JSON object of the fields it writes,
 /// each one the catalogue lets a client write on that verb.
 fn fields(r: &Resource, body: &[u8], insert: bool) -> ApiResult<Map<String, Value>> {
@@ -238,53 +220,6 @@ fn fields(r: &Resource, body: &[u8], insert: bool) -> ApiResult<Map<String, Valu
     Ok(fields)
 }
 
-/// A refused change, as the API answers it.
-fn refusal(outcome: MutationOutcome) -> ApiError {
-    let MutationOutcome::Rejected {
-        code,
-        message,
-        field,
-        reason,
-    } = outcome
-    else {
-        return ApiError::internal(anyhow::anyhow!("not a refusal"));
-    };
-    let details = field
-        .map(|f| serde_json::json!([{ "field": f, "message": message }]))
-        .or_else(|| reason.and_then(|r| serde_json::to_value(r).ok()));
-    match code {
-        RejectionCode::ValidationFailed => ApiError::BadRequest {
-            code: ErrorCode::ValidationFailed,
-            message,
-            details,
-        },
-        RejectionCode::NotFound => ApiError::NotFound(message),
-        RejectionCode::Forbidden => ApiError::forbidden(ErrorCode::Forbidden, message),
-        RejectionCode::NotAllowed => ApiError::Conflict {
-            code: ErrorCode::NotAllowed,
-            message,
-        },
-        RejectionCode::AlreadyExists => ApiError::Conflict {
-            code: ErrorCode::AlreadyExists,
-            message,
-        },
-        RejectionCode::MissingReference => ApiError::Unprocessable {
-            code: ErrorCode::MissingReference,
-            message,
-        },
-        RejectionCode::MissingValue => ApiError::BadRequest {
-            code: ErrorCode::MissingValue,
-            message,
-            details,
-        },
-        RejectionCode::InvalidValue | RejectionCode::Unknown => ApiError::BadRequest {
-            code: ErrorCode::InvalidValue,
-            message,
-            details,
-        },
-    }
-}
-
 /// One change of row `id` of `r`, as the integration, through the data
 /// service (a sequence number of its own, edited now).
 async fn change(
@@ -294,8 +229,12 @@ async fn change(
     id: Uuid,
     op: MutationOp,
 ) -> ApiResult<()> {
+    let seq = next_seqs(tx, 1)
+        .await?
+        .pop()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("no sequence number")))?;
     let m = Mutation {
-        seq: next_seq(tx).await?,
+        seq,
         table: r.table,
         row_id: id,
         op,
@@ -309,44 +248,6 @@ async fn change(
     match outcome {
         MutationOutcome::Applied | MutationOutcome::Merged { .. } => Ok(()),
         refused => Err(refusal(refused)),
-    }
-}
-
-/// A sequence number for a write (taken as the caller).
-async fn next_seq(tx: &mut Tx) -> ApiResult<i64> {
-    Ok(
-        sqlx::query_scalar!(r#"SELECT nextval('api.write_seq') AS "seq!""#)
-            .fetch_one(&mut **tx)
-            .await?,
-    )
-}
-
-/// The row after a write, as the caller sees it, as the answer.
-async fn answer_with_row(
-    tx: &mut Tx,
-    who: &Integration,
-    r: &Resource,
-    id: Uuid,
-    status: StatusCode,
-) -> ApiResult<Answer> {
-    act_as(tx, &who.principal().claims()).await?;
-    let location = (status == StatusCode::CREATED).then(|| format!("/api/v1/{}/{id}", r.path));
-    match current(tx, r, id, false).await {
-        Ok(row) => Ok(Answer {
-            status,
-            etag: Some(etag(&row)),
-            location,
-            body: row,
-        }),
-        // Written, but the token may not read it (write without read):
-        // the write still happened, and the answer says which row.
-        Err(ApiError::NotFound(_)) => Ok(Answer {
-            status,
-            etag: None,
-            location,
-            body: serde_json::json!({ "id": id }).to_string(),
-        }),
-        Err(e) => Err(e),
     }
 }
 
@@ -407,6 +308,7 @@ fn check_if_match(headers: &HeaderMap, row: &str) -> ApiResult<()> {
 pub async fn create(
     State(state): State<AppState>,
     Extension(who): Extension<Integration>,
+    Extension(permit): Extension<super::caller::Permit>,
     ApiPath(path): ApiPath<String>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
@@ -428,22 +330,22 @@ pub async fn create(
             .ok_or_else(|| ApiError::bad_request(ErrorCode::InvalidBody, "id: a UUID"))?,
     };
     let values = fields(r, &body, true)?;
-    let mut w = match Write::begin(&state, &who, &headers, || {
-        idempotency::fingerprint(Method::POST.as_str(), uri.path(), &body)
-    })
-    .await?
-    {
-        Ok(w) => w,
-        Err(replay) => return Ok(replay),
+    let key = idempotency::key(&headers)?.map(|k| {
+        (
+            k,
+            idempotency::fingerprint(Method::POST.as_str(), uri.path(), &body),
+        )
+    });
+    // Written with the token's other creates of the moment (`group`).
+    let create = group::Create {
+        resource: r,
+        id,
+        values,
+        key,
     };
-    let done = async {
-        let tx = &mut w.tx;
-        let values = values.into_iter().collect();
-        change(tx, &who, r, id, MutationOp::Insert { values }).await?;
-        answer_with_row(tx, &who, r, id, StatusCode::CREATED).await
-    }
-    .await;
-    w.end(&who, done).await
+    // The group's writer holds a connection for all of it.
+    permit.release();
+    Ok(state.api.creates.create(&state, &who, create).await)
 }
 
 /// Changes some fields of a row (`If-Match` makes it conditional).

@@ -128,8 +128,18 @@ async fn apply_run(
         )
         .fetch_all(&mut **tx)
         .await?;
+        // By sequence number: a device's are consecutive, but the API's
+        // (one sequence for every token, taken by concurrent writes) are
+        // only increasing.
+        let position: std::collections::HashMap<i64, usize> =
+            run.iter().enumerate().map(|(k, m)| (m.seq, k)).collect();
         for row in applied {
-            let k = usize::try_from(row.seq - run[0].seq).map_err(ApiError::internal)?;
+            let k = *position.get(&row.seq).ok_or_else(|| {
+                ApiError::internal(anyhow::anyhow!(
+                    "an outcome for mutation {}, not in the run",
+                    row.seq
+                ))
+            })?;
             outcomes[k] = Some(
                 match (
                     row.err_code.as_deref(),
