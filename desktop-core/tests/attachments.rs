@@ -225,6 +225,23 @@ async fn files_attached_offline_reach_the_server_before_their_rows_and_open_for_
     );
 }
 
+/// The SHA-256 the server stored for `ticket`'s file `name`.
+async fn stored_sha256(backend: &Backend, ticket: Uuid, name: &str) -> String {
+    sqlx::query_scalar("SELECT content_sha256 FROM storage.objects WHERE name = $1")
+        .bind(format!("{ticket}/{name}"))
+        .fetch_one(backend.pool())
+        .await
+        .unwrap()
+}
+
+/// Alters a file on disk: one bit of the byte at `at(its length)`.
+fn flip_a_bit(path: &std::path::Path, at: impl Fn(usize) -> usize) {
+    let mut bytes = std::fs::read(path).unwrap();
+    let i = at(bytes.len());
+    bytes[i] ^= 0x40;
+    std::fs::write(path, &bytes).unwrap();
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -372,13 +389,10 @@ async fn an_app_stopped_mid_upload_sends_the_file_once_when_it_starts_again() {
     assert_eq!(ben.with(|s| s.inbox()).unwrap().len(), 0);
     assert_eq!(attachments_on(&backend, t.id).await, 1);
     assert_eq!(files_on(&backend, t.id).await, 1);
-    let stored: String =
-        sqlx::query_scalar("SELECT content_sha256 FROM storage.objects WHERE name = $1")
-            .bind(format!("{}/scan.pdf", t.id))
-            .fetch_one(backend.pool())
-            .await
-            .unwrap();
-    assert_eq!(stored, sha256(&scan));
+    assert_eq!(
+        stored_sha256(&backend, t.id, "scan.pdf").await,
+        sha256(&scan)
+    );
 }
 
 #[tokio::test]
@@ -446,13 +460,9 @@ async fn a_cached_file_altered_on_disk_is_refused_rather_than_shown() {
         .await
         .unwrap();
     assert_eq!(file.read().unwrap(), report);
-    // One byte changed in the middle of the sealed file.
+    // One bit changed in the middle of the sealed file.
     let cache = ben.with(|s| s.files().clone());
-    let path = cache.path_of(file.sha256());
-    let mut sealed = std::fs::read(&path).unwrap();
-    let middle = sealed.len() / 2;
-    sealed[middle] ^= 0x40;
-    std::fs::write(&path, &sealed).unwrap();
+    flip_a_bit(&cache.path_of(file.sha256()), |len| len / 2);
     let error = file.read().unwrap_err();
     assert!(
         error.to_string().contains("damaged or was altered"),
@@ -482,11 +492,8 @@ async fn a_file_to_upload_damaged_on_disk_goes_to_the_inbox_and_the_rest_is_sent
         .with(|s| s.create_customer(support::new_customer("Quay Supplies")))
         .unwrap();
     let cache = ben.with(|s| s.files().clone());
-    let path = cache.path_of(&sha256(&scan));
-    let mut sealed = std::fs::read(&path).unwrap();
-    let end = sealed.len() - 3;
-    sealed[end] ^= 1;
-    std::fs::write(&path, &sealed).unwrap();
+    // In the last chunk: its first ones go before the reading fails.
+    flip_a_bit(&cache.path_of(&sha256(&scan)), |len| len - 3);
     ben.start_sync();
     ben.status_where(|s| s.inbox == 1).await;
     ben.synced().await;
@@ -551,11 +558,8 @@ async fn files_an_older_version_cached_in_the_clear_open_and_are_sealed_when_the
     ben.start_sync();
     ben.synced().await;
     assert_eq!(files_on(&backend, t.id).await, 2);
-    let stored: String =
-        sqlx::query_scalar("SELECT content_sha256 FROM storage.objects WHERE name = $1")
-            .bind(format!("{}/waiting.png", t.id))
-            .fetch_one(backend.pool())
-            .await
-            .unwrap();
-    assert_eq!(stored, sha256(&waiting));
+    assert_eq!(
+        stored_sha256(&backend, t.id, "waiting.png").await,
+        sha256(&waiting)
+    );
 }
