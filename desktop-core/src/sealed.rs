@@ -58,14 +58,7 @@ impl FileKey {
     }
 
     pub fn from_hex(text: &str) -> Option<Self> {
-        if text.len() != 64 || !text.is_ascii() {
-            return None;
-        }
-        let mut key = [0u8; 32];
-        for (i, byte) in key.iter_mut().enumerate() {
-            *byte = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).ok()?;
-        }
-        Some(Self(Arc::new(key)))
+        crate::vault::unhex(text).map(|key| Self(Arc::new(key)))
     }
 
     fn cipher(&self) -> XChaCha20Poly1305 {

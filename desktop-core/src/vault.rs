@@ -99,7 +99,8 @@ impl ReplicaKey {
     }
 }
 
-fn unhex(text: &str) -> Option<[u8; 32]> {
+/// A 32-byte key from its 64 hex digits (as keys are kept).
+pub(crate) fn unhex(text: &str) -> Option<[u8; 32]> {
     let text = text.trim();
     if text.len() != 64 {
         return None;

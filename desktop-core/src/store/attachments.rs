@@ -151,11 +151,29 @@ impl FileCache {
     /// bounded by the caller).
     pub fn read(&self, sha256: &str) -> CoreResult<Vec<u8>> {
         let mut bytes = Vec::new();
-        self.reader(sha256)?.read_to_end(&mut bytes)?;
-        if hex(&Sha256::digest(&bytes)) != sha256 {
+        self.copy_checked(sha256, &mut bytes)?;
+        Ok(bytes)
+    }
+
+    /// Writes a file's bytes, in the clear, to `out`; an error if they are
+    /// not the bytes named `sha256` (what `out` holds then is not to be
+    /// used).
+    fn copy_checked(&self, sha256: &str, out: &mut impl Write) -> CoreResult<()> {
+        let mut source = self.reader(sha256)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = source.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+            out.write_all(&buf[..n])?;
+        }
+        if hex(&hasher.finalize()) != sha256 {
             return Err(damaged());
         }
-        Ok(bytes)
+        Ok(())
     }
 
     /// A clear copy of a file for the system's application, named as the
@@ -175,22 +193,9 @@ impl FileCache {
         let target = dir.join(name);
         let temp = dir.join(format!(".incoming-{}", Uuid::new_v4()));
         let result = (|| -> CoreResult<()> {
-            let mut source = self.reader(sha256)?;
             let mut out = std::io::BufWriter::new(std::fs::File::create(&temp)?);
-            let mut hasher = Sha256::new();
-            let mut buf = vec![0u8; 64 * 1024];
-            loop {
-                let n = source.read(&mut buf)?;
-                if n == 0 {
-                    break;
-                }
-                hasher.update(&buf[..n]);
-                out.write_all(&buf[..n])?;
-            }
+            self.copy_checked(sha256, &mut out)?;
             out.flush()?;
-            if hex(&hasher.finalize()) != sha256 {
-                return Err(damaged());
-            }
             std::fs::rename(&temp, &target)?;
             Ok(())
         })();
