@@ -1141,13 +1141,27 @@ async fn a_token_revoked_through_another_process_stops_working_here_at_once() {
     let ben = person(&s, "ben@example.com", UserRole::Agent).await;
     let (token, secret) = make_token(&s, &ben, &["customers:read"]).await;
     let (other, _dir) = s.another_process("127.0.0.1:0".parse().unwrap()).await;
-    for _ in 0..3 {
+    let known = &s.state.api.known;
+    for _ in 0..100 {
+        if known.listening() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(known.listening(), "the process hears token changes");
+    let before = known.lookups();
+    for _ in 0..5 {
         let ok = call(&s, &secret, Method::GET, "/customers")
             .send()
             .await
             .unwrap();
         assert_eq!(ok.status(), StatusCode::OK);
     }
+    assert_eq!(
+        known.lookups() - before,
+        1,
+        "five requests, one lookup: the token is known after the first"
+    );
     let revoked = s
         .http
         .post(format!(

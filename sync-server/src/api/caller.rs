@@ -137,6 +137,11 @@ async fn authenticate(state: &AppState, secret: &str) -> ApiResult<Integration> 
         Some(known) => Some(known),
         None => {
             let generation = state.api.known.generation();
+            state
+                .api
+                .known
+                .lookups
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             let found = look_up(state, &hash).await?;
             if let Some(k) = &found {
                 state.api.known.put(generation, hash, k.clone());
@@ -195,6 +200,9 @@ pub struct KnownTokens {
     listening: std::sync::atomic::AtomicBool,
     /// Counts announcements (and losses of the connection).
     heard: std::sync::atomic::AtomicU64,
+    /// Counts lookups in PostgreSQL, for tests and benchmarks to see the
+    /// cache at work.
+    lookups: std::sync::atomic::AtomicU64,
 }
 
 const KNOWN_FOR: Duration = Duration::from_secs(30);
@@ -207,6 +215,16 @@ impl KnownTokens {
         let entries = self.entries.lock().ok()?;
         let (known, at) = entries.get(hash)?;
         (at.elapsed() < KNOWN_FOR).then(|| known.clone())
+    }
+
+    /// Whether announcements are being heard (the cache is in use).
+    pub fn listening(&self) -> bool {
+        self.listening.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// How many times this process looked a token up in PostgreSQL.
+    pub fn lookups(&self) -> u64 {
+        self.lookups.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn generation(&self) -> u64 {

@@ -73,6 +73,11 @@ impl ApiState {
 
 /// Starts what runs beside the requests: writing usage counts.
 pub fn start(state: &AppState) {
+    caller::start_token_listener(
+        state.pool.clone(),
+        state.api.clone(),
+        state.stopping.subscribe(),
+    );
     caller::start_usage_writer(
         state.pool.clone(),
         state.api.clone(),
