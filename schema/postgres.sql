@@ -410,25 +410,29 @@ END
 $$;
 
 CREATE FUNCTION public.can_access_customer(p_customer_id uuid) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
-    SELECT public.is_admin()
+BEGIN
+    RETURN public.is_admin()
         OR EXISTS (SELECT 1 FROM public.customers c
-                   WHERE c.id = p_customer_id AND c.owner = auth.uid())
+                   WHERE c.id = p_customer_id AND c.owner = auth.uid());
+END
 $$;
 
 CREATE FUNCTION public.can_access_ticket(p_ticket_id uuid) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
-    SELECT auth.uid() IS NOT NULL AND EXISTS (
+BEGIN
+    RETURN auth.uid() IS NOT NULL AND EXISTS (
         SELECT 1 FROM public.tickets t
         WHERE t.id = p_ticket_id
           AND (public.is_admin()
                OR t.created_by = auth.uid()
                OR t.assigned_to = auth.uid()
-               OR public.is_ticket_assignee(t.id)))
+               OR public.is_ticket_assignee(t.id)));
+END
 $$;
 
 CREATE FUNCTION public.check_ticket_customer_access() RETURNS trigger
@@ -487,10 +491,12 @@ CREATE FUNCTION public.colleague_name(p_user_id uuid) RETURNS text
 $$;
 
 CREATE FUNCTION public.current_user_role() RETURNS public.user_role
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
-    SELECT role FROM public.profiles WHERE id = auth.uid()
+BEGIN
+    RETURN (SELECT role FROM public.profiles WHERE id = auth.uid());
+END
 $$;
 
 CREATE FUNCTION public.delete_attachment_objects() RETURNS trigger
@@ -685,23 +691,28 @@ END
 $$;
 
 CREATE FUNCTION public.integration_token_allows(p_token_id uuid, p_permission text) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
-    SELECT EXISTS (
+BEGIN
+    RETURN EXISTS (
         SELECT 1 FROM public.integration_tokens t
         WHERE t.id = p_token_id
           AND t.is_active
           AND t.expires_at > now()
           AND t.created_by = auth.uid()
-          AND p_permission = ANY (t.permissions))
+          AND p_permission = ANY (t.permissions));
+END
 $$;
 
 CREATE FUNCTION public.is_admin() RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
-    SELECT coalesce(public.current_user_role() = 'admin', false)
+BEGIN
+    RETURN coalesce(
+        (SELECT role = 'admin' FROM public.profiles WHERE id = auth.uid()), false);
+END
 $$;
 
 CREATE FUNCTION public.is_blank(p text) RETURNS boolean
@@ -712,10 +723,12 @@ CREATE FUNCTION public.is_blank(p text) RETURNS boolean
 $$;
 
 CREATE FUNCTION public.is_personal_session() RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog'
     AS $$
-    SELECT auth.uid() IS NOT NULL AND auth.integration_token_id() IS NULL
+BEGIN
+    RETURN auth.uid() IS NOT NULL AND auth.integration_token_id() IS NULL;
+END
 $$;
 
 CREATE FUNCTION public.is_privileged_session() RETURNS boolean
@@ -726,11 +739,13 @@ CREATE FUNCTION public.is_privileged_session() RETURNS boolean
 $$;
 
 CREATE FUNCTION public.is_ticket_assignee(p_ticket_id uuid) RETURNS boolean
-    LANGUAGE sql STABLE SECURITY DEFINER
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
     SET search_path TO 'pg_catalog', 'public'
     AS $$
-    SELECT EXISTS (SELECT 1 FROM public.ticket_assignees a
-                   WHERE a.ticket_id = p_ticket_id AND a.user_id = auth.uid())
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM public.ticket_assignees a
+                   WHERE a.ticket_id = p_ticket_id AND a.user_id = auth.uid());
+END
 $$;
 
 CREATE FUNCTION public.is_valid_email(p text) RETURNS boolean
@@ -923,11 +938,14 @@ CREATE FUNCTION public.ticket_status_transition_allowed(p_from public.ticket_sta
 $$;
 
 CREATE FUNCTION public.token_permits(p_permission text) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path TO 'pg_catalog', 'public'
     AS $$
-    SELECT auth.integration_token_id() IS NULL
-        OR public.integration_token_allows(auth.integration_token_id(), p_permission)
+DECLARE
+    token uuid := auth.integration_token_id();
+BEGIN
+    RETURN token IS NULL OR public.integration_token_allows(token, p_permission);
+END
 $$;
 
 CREATE FUNCTION public.update_updated_at_column() RETURNS trigger
