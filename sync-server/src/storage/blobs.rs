@@ -13,6 +13,7 @@
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -139,24 +140,71 @@ struct FsTemp {
     /// Buffered: each write to a `tokio::fs::File` is a trip to the
     /// blocking pool, and an upload arrives in chunks of a few KiB.
     file: tokio::io::BufWriter<tokio::fs::File>,
+    /// The same file, for syncing what arrived so far while the rest
+    /// arrives (see [`WRITEBACK_BYTES`]).
+    syncing: Arc<std::fs::File>,
+    /// The sync running, if one is.
+    sync: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// Bytes written, and when the last sync began.
+    written: u64,
+    synced_at: u64,
 }
+
+/// While a file arrives, every this many bytes what arrived is synced to
+/// the disk on a thread of its own (one at a time), as PostgreSQL's
+/// `*_flush_after` settings do: the sync at the end, which the client
+/// waits for, finds most of the file on the disk already, and an upload
+/// does not pile up dirty pages in memory.
+const WRITEBACK_BYTES: u64 = 8 * 1024 * 1024;
 
 /// Bytes written or read at a time: few trips to the blocking pool, and a
 /// bounded amount of memory per transfer.
 const FS_BUFFER_BYTES: usize = 1024 * 1024;
+
+impl FsTemp {
+    /// Starts syncing what was written so far, unless a sync still runs.
+    async fn start_sync(&mut self) -> Result<(), BlobError> {
+        use tokio::io::AsyncWriteExt;
+        if self.sync.as_ref().is_some_and(|s| !s.is_finished()) {
+            return Ok(());
+        }
+        if let Some(done) = self.sync.take() {
+            done.await.map_err(std::io::Error::other)??;
+        }
+        self.file.flush().await?;
+        let file = self.syncing.clone();
+        self.sync = Some(tokio::task::spawn_blocking(move || file.sync_data()));
+        self.synced_at = self.written;
+        Ok(())
+    }
+}
 
 #[async_trait]
 impl TempBlob for FsTemp {
     async fn write(&mut self, bytes: Bytes) -> Result<(), BlobError> {
         use tokio::io::AsyncWriteExt;
         self.file.write_all(&bytes).await?;
+        self.written += bytes.len() as u64;
+        if self.written - self.synced_at >= WRITEBACK_BYTES {
+            self.start_sync().await?;
+        }
         Ok(())
     }
 
     async fn finish(self: Box<Self>) -> Result<String, BlobError> {
         use tokio::io::AsyncWriteExt;
-        let FsTemp { key, mut file, .. } = *self;
+        let FsTemp {
+            key,
+            mut file,
+            sync,
+            ..
+        } = *self;
+        // What the last sync took is on the disk or on its way; this one
+        // writes the rest.
         file.flush().await?;
+        if let Some(sync) = sync {
+            sync.await.map_err(std::io::Error::other)??;
+        }
         file.get_ref().sync_all().await?;
         Ok(key)
     }
@@ -174,8 +222,17 @@ impl BlobStore for FsBlobs {
         let key = format!("uploads/{}", Uuid::new_v4());
         let path = self.path_of(&key);
         let file = tokio::fs::File::create(&path).await?;
+        let syncing = Arc::new(file.try_clone().await?.into_std().await);
         let file = tokio::io::BufWriter::with_capacity(FS_BUFFER_BYTES, file);
-        Ok(Box::new(FsTemp { key, path, file }))
+        Ok(Box::new(FsTemp {
+            key,
+            path,
+            file,
+            syncing,
+            sync: None,
+            written: 0,
+            synced_at: 0,
+        }))
     }
 
     async fn promote(&self, temp_key: &str, sha256: &str) -> Result<(), BlobError> {
