@@ -1,7 +1,9 @@
 //! Upgrades never cost work: a laptop that was offline while the server was
 //! upgraded (a column added to a replicated table, a new synced table) sends
 //! its outbox with nothing lost, and follows the new schema's changes
-//! without tripping over what it does not know yet.
+//! without tripping over what it does not know yet; and an app too old for
+//! the server (a real older build) is told to update and keeps its outbox
+//! until it is.
 #![allow(clippy::unwrap_used)]
 
 mod support;
@@ -210,4 +212,149 @@ async fn a_replica_left_by_an_older_version_reaches_an_upgraded_server_with_all_
     assert_eq!(ben.with(|s| s.pending_count().unwrap()), 0);
     assert!(ben.with(|s| s.inbox().unwrap()).rejected.is_empty());
     assert_eq!(ben.with(|s| s.my_tickets(true).unwrap()).len(), 2);
+}
+
+/// The `crm-sync` of commit 14d71f1 (sync protocol 1), which the test
+/// command builds (`build_old_client` in scripts/lib/common.sh).
+fn old_client() -> std::path::PathBuf {
+    let path = std::env::var_os("CRM_OLD_CLIENT").expect(
+        "CRM_OLD_CLIENT: the test command builds the older client; \
+         or run `. scripts/lib/common.sh && build_old_client`",
+    );
+    std::path::PathBuf::from(path)
+}
+
+#[tokio::test]
+async fn an_app_too_old_for_the_server_is_told_to_update_and_keeps_its_outbox_until_it_is() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let laptop = tempfile::tempdir().unwrap();
+    let old = |args: &[&str]| {
+        let mut command = std::process::Command::new(old_client());
+        command
+            .arg("--data-dir")
+            .arg(laptop.path())
+            .args(args)
+            .env("CRM_PASSWORD", support::PASSWORD)
+            .env_remove("CRM_LOG");
+        command
+    };
+
+    // Ben signs in with the older app (signing in is not the sync protocol,
+    // and that version's sign-in still works) ...
+    // (Run off the runtime's thread: the server answers on it.)
+    let run = |mut command: std::process::Command| async move {
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    };
+    let signed_in = run(old(&[
+        "login",
+        "--server",
+        &backend.url(),
+        "--email",
+        "ben@example.com",
+    ]))
+    .await;
+    assert!(
+        signed_in.status.success(),
+        "{}",
+        String::from_utf8_lossy(&signed_in.stderr)
+    );
+    // ... and his laptop holds three changes recorded offline, never sent
+    // (the replica of tests/fixtures, which that version migrates on open).
+    let replica =
+        crm_desktop_core::session::user_dir(laptop.path(), team.ben).join("replica.sqlite3");
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/replica-b71092f.sqlite3"
+        ),
+        &replica,
+    )
+    .unwrap();
+    rusqlite::Connection::open(&replica)
+        .unwrap()
+        .execute(
+            "UPDATE sync_state SET value = ?1 WHERE key = 'user_id'",
+            [team.ben.to_string()],
+        )
+        .unwrap();
+
+    // The older app syncs: the server, which needs protocol 2, answers 426
+    // `upgrade_required`, and the app says so (that version already knew
+    // the answer), with its three changes still waiting.
+    let mut syncing = old(&["sync"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = syncing.stdout.take().unwrap();
+    let (line, lines) = std::sync::mpsc::channel();
+    // A thread of its own (not the runtime's), ended by the kill below.
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for status in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if line.send(status).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut shown = Vec::new();
+    let told = loop {
+        match lines.try_recv() {
+            Ok(status) if status.contains(r#""state":"upgrade_required""#) => break Some(status),
+            Ok(status) => shown.push(status),
+            Err(std::sync::mpsc::TryRecvError::Empty) if std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(_) => break None,
+        }
+    };
+    syncing.kill().unwrap();
+    syncing.wait().unwrap();
+    let told = told.unwrap_or_else(|| {
+        panic!("the older app never showed the server's request to update; it showed {shown:#?}")
+    });
+    let told: serde_json::Value = serde_json::from_str(&told).unwrap();
+    assert_eq!(told["pending"], 3, "the older app's status: {told}");
+    assert!(
+        told["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("update") && m.contains("unsent changes are kept")),
+        "the older app's status: {told}"
+    );
+
+    // Nothing of it was applied, and it still holds all three.
+    let tickets: i64 = sqlx::query_scalar("SELECT count(*) FROM tickets")
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+    assert_eq!(tickets, 0);
+    let status = run(old(&["status"])).await;
+    assert!(status.status.success());
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["pending"], 3, "the older app's figures: {status}");
+
+    // Ben updates the app: today's build opens the same replica (encrypting
+    // it in place, outbox and all) and sends everything it held.
+    let mut ben = Client::resume(laptop.path().to_path_buf());
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 3);
+    ben.start_sync();
+    ben.synced().await;
+    let titles: Vec<String> = sqlx::query_scalar("SELECT title FROM tickets ORDER BY title")
+        .fetch_all(backend.pool())
+        .await
+        .unwrap();
+    assert_eq!(titles.len(), 2, "{titles:?}");
+    let comments: i64 = sqlx::query_scalar("SELECT count(*) FROM ticket_comments")
+        .fetch_one(backend.pool())
+        .await
+        .unwrap();
+    assert_eq!(comments, 1);
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 0);
+    assert!(ben.with(|s| s.inbox().unwrap()).rejected.is_empty());
 }

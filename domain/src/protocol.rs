@@ -23,10 +23,19 @@ use crate::catalogue::{self, Table};
 pub use crate::codes::RejectionCode;
 
 /// The protocol version this build speaks.
-pub const PROTOCOL_VERSION: u32 = 1;
+///
+/// - 1: the first (push, pull, live events).
+/// - 2: a push's answer may say `forked` (a restored or copied replica,
+///   security review M4), and the client must then take a new client id
+///   and send the rest again. A client of version 1 does not know this: it
+///   would send the same batch for ever, its new work never applied.
+pub const PROTOCOL_VERSION: u32 = 2;
 
-/// The oldest client protocol version the server still accepts.
-pub const MIN_SUPPORTED_PROTOCOL_VERSION: u32 = 1;
+/// The oldest client protocol version the server still accepts: 2, since a
+/// client of version 1 cannot recover from a forked replica (see
+/// [`PROTOCOL_VERSION`]). Older clients are answered 426
+/// `upgrade_required` and keep their outbox until they are updated.
+pub const MIN_SUPPORTED_PROTOCOL_VERSION: u32 = 2;
 
 /// Most mutations one push may carry; a client with more sends several.
 pub const MAX_MUTATIONS_PER_PUSH: usize = 1000;

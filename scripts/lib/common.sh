@@ -116,6 +116,29 @@ install_schemathesis() {
     export CRM_PYTHON_TOOLS="$venv/bin/python"
 }
 
+# A real older build of the app's sync client (`crm-sync` of commit
+# 14d71f1, sync protocol 1), for the test that a client too old for the
+# server is told to update and keeps its outbox. Built once from the source
+# kept in desktop-core/tests/fixtures (see its README), in a target
+# directory of its own (its crates share names with today's), and only the
+# binary kept.
+OLD_CLIENT=14d71f1
+build_old_client() {
+    local dir="$HOME/.cache/crm-tools/old-client-$OLD_CLIENT"
+    if [ ! -x "$dir/crm-sync" ]; then
+        log "building the sync client of $OLD_CLIENT (protocol 1) for the upgrade test"
+        rm -rf "$dir"
+        mkdir -p "$dir"
+        tar -xzf "$ROOT/desktop-core/tests/fixtures/client-$OLD_CLIENT.tar.gz" -C "$dir"
+        (cd "$dir/client-$OLD_CLIENT" &&
+            CARGO_TARGET_DIR="$dir/target" cargo build --quiet --locked -p crm-desktop-core --bin crm-sync)
+        cp "$dir/target/debug/crm-sync" "$dir/crm-sync.tmp"
+        mv "$dir/crm-sync.tmp" "$dir/crm-sync"
+        rm -rf "$dir/target" "$dir/client-$OLD_CLIENT"
+    fi
+    export CRM_OLD_CLIENT="$dir/crm-sync"
+}
+
 install_prerequisites() {
     install_system_packages
     install_rust

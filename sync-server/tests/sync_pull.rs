@@ -9,7 +9,7 @@ mod support;
 use std::time::Duration;
 
 use crm_domain::UserRole;
-use crm_domain::protocol::{SyncTable, TableChecksum};
+use crm_domain::protocol::{PROTOCOL_VERSION, SyncTable, TableChecksum};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::{Executor, PgPool};
@@ -553,7 +553,7 @@ async fn bad_cursors_and_strangers_get_a_clear_4xx() {
     let anonymous = s
         .http
         .post(s.url("/sync/pull"))
-        .json(&json!({ "protocol_version": 1, "client_id": Uuid::now_v7() }))
+        .json(&json!({ "protocol_version": PROTOCOL_VERSION, "client_id": Uuid::now_v7() }))
         .send()
         .await
         .unwrap();
@@ -598,7 +598,7 @@ async fn a_refetch_sends_the_named_tables_whole_then_resumes_from_the_cursor() {
             .post_as(
                 &ana.token,
                 "/sync/pull",
-                json!({ "protocol_version": 1, "client_id": ana.client_id, "cursor": cursor,
+                json!({ "protocol_version": PROTOCOL_VERSION, "client_id": ana.client_id, "cursor": cursor,
                         "refetch": if first { json!(["customers"]) } else { json!([]) } }),
             )
             .await;
@@ -641,11 +641,11 @@ async fn a_refetch_sends_the_named_tables_whole_then_resumes_from_the_cursor() {
 
     for (body, code) in [
         (
-            json!({ "protocol_version": 1, "client_id": ana.client_id, "refetch": ["customers"] }),
+            json!({ "protocol_version": PROTOCOL_VERSION, "client_id": ana.client_id, "refetch": ["customers"] }),
             "refetch_needs_cursor",
         ),
         (
-            json!({ "protocol_version": 1, "client_id": ana.client_id, "cursor": caught_up, "refetch": ["secrets"] }),
+            json!({ "protocol_version": PROTOCOL_VERSION, "client_id": ana.client_id, "cursor": caught_up, "refetch": ["secrets"] }),
             "unknown_table",
         ),
     ] {
