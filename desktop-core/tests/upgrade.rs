@@ -1,6 +1,7 @@
-//! Upgrades never cost work: a laptop that was offline while the server was
-//! upgraded (a column added to a replicated table, a new synced table) sends
-//! its outbox with nothing lost, and follows the new schema's changes
+//! Upgrades never cost work: a laptop that was offline for thirty days while
+//! the server was upgraded (a column added to a replicated table, a new
+//! synced table), its sign-in expired meanwhile, sends its outbox with
+//! nothing lost, and follows the new schema's changes
 //! without tripping over what it does not know yet; and an app too old for
 //! the server (a real older build) is told to update and keeps its outbox
 //! until it is.
@@ -8,7 +9,10 @@
 
 mod support;
 
+use crm_desktop_core::grace::{self, GraceCheck};
+use crm_desktop_core::session::Session;
 use crm_desktop_core::store::customers::CustomerFilter;
+use crm_desktop_core::sync::SyncState;
 use crm_domain::InteractionChannel;
 use crm_domain::drafts::NewInteraction;
 use sqlx::Executor;
@@ -42,10 +46,13 @@ const LATER_MIGRATIONS: &str = "
 ";
 
 #[tokio::test]
-async fn work_done_offline_reaches_a_server_upgraded_meanwhile_and_the_replica_follows_it() {
+async fn work_done_offline_for_thirty_days_reaches_a_server_upgraded_meanwhile_and_the_replica_follows_it()
+ {
     let backend = Backend::start().await;
-    Team::create(&backend).await;
-    let mut ben = Client::sign_in(&backend, "ben@example.com").await;
+    let team = Team::create(&backend).await;
+    let laptop = tempfile::tempdir().unwrap();
+    let mut ben =
+        Client::sign_in_at(&backend, "ben@example.com", laptop.path().to_path_buf()).await;
     ben.start_sync();
     let kept = ben.with(|s| s.create_customer(new_customer("Before")).unwrap());
     ben.synced().await;
@@ -75,13 +82,64 @@ async fn work_done_offline_reaches_a_server_upgraded_meanwhile_and_the_replica_f
         .unwrap()
     });
     assert_eq!(ben.with(|s| s.pending_count().unwrap()), 3);
+    // The laptop is shut.
+    drop(ben);
 
-    // Meanwhile the server is upgraded.
+    // Thirty days pass. The server is upgraded twice meanwhile; Ben's
+    // sign-in outlives its refresh token (30 days), and the laptop has not
+    // reached the server for longer than the offline grace period (14).
     backend.pool().execute(LATER_MIGRATIONS).await.unwrap();
+    sqlx::query(
+        "UPDATE auth.refresh_tokens SET expires_at = now() - interval '1 day' WHERE user_id = $1",
+    )
+    .bind(team.ben)
+    .execute(backend.pool())
+    .await
+    .unwrap();
+    let month_ago = chrono::Utc::now() - chrono::TimeDelta::days(30);
+    std::fs::write(
+        laptop.path().join("grace.json"),
+        serde_json::json!({
+            "last_contact": month_ago, "grace_days": 14, "latest_clock": month_ago,
+            "wrong_answers": 0
+        })
+        .to_string(),
+    )
+    .unwrap();
 
-    // Back online: everything goes through, and the new schema's changes
-    // (a column the app does not know, a table it does not hold) are taken
-    // in stride, checksums included.
+    // Ben opens the app: his password first (offline past the grace
+    // period), his three changes still waiting.
+    let mut ben = Client::resume(laptop.path().to_path_buf());
+    assert!(matches!(
+        grace::check(laptop.path(), chrono::Utc::now()).unwrap(),
+        GraceCheck::PasswordDue { .. }
+    ));
+    ben.with(|s| grace::confirm_password(laptop.path(), s, support::PASSWORD))
+        .unwrap();
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 3);
+    // Back online, the expired sign-in asks him to sign in again, and
+    // keeps the outbox.
+    ben.start_sync();
+    let asked = ben
+        .status_where(|s| s.state == SyncState::SignInRequired)
+        .await;
+    assert_eq!(asked.pending, 3);
+    ben.stop_sync().await;
+    drop(ben);
+    let session = Session::sign_in(
+        laptop.path(),
+        &backend.url(),
+        "ben@example.com",
+        support::PASSWORD,
+    )
+    .await
+    .unwrap();
+    let mut ben = Client::open(session, laptop.path().to_path_buf());
+    assert_eq!(ben.with(|s| s.pending_count().unwrap()), 3);
+
+    // Everything goes through, and the new schema's changes (a column the
+    // app does not know, a table it does not hold) are taken in stride,
+    // checksums included.
     ben.start_sync();
     ben.synced().await;
     ben.synced().await;
