@@ -59,17 +59,24 @@ async fn upload(
     name: &str,
     path: &Path,
 ) -> Value {
-    let file = tokio::fs::File::open(path).await.unwrap();
-    let size = file.metadata().await.unwrap().len();
-    let chunks = futures_util::stream::try_unfold(file, |mut file| async move {
-        use tokio::io::AsyncReadExt;
-        let mut buf = vec![0u8; 1024 * 1024];
-        let n = file.read(&mut buf).await?;
-        if n == 0 {
+    let file = std::sync::Arc::new(std::fs::File::open(path).unwrap());
+    let size = file.metadata().unwrap().len();
+    // Read as a careful client does: a MiB at a time, straight into the
+    // chunk that is sent (no buffer in between, nothing zeroed first).
+    let chunks = futures_util::stream::try_unfold(file, |file| async move {
+        let reading = file.clone();
+        let chunk = tokio::task::spawn_blocking(move || {
+            use std::io::Read;
+            let mut chunk = Vec::with_capacity(1024 * 1024);
+            (&*reading).take(1024 * 1024).read_to_end(&mut chunk)?;
+            Ok::<_, std::io::Error>(chunk)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        if chunk.is_empty() {
             return Ok::<_, std::io::Error>(None);
         }
-        buf.truncate(n);
-        Ok(Some((buf, file)))
+        Ok(Some((chunk, file)))
     });
     let response = http
         .put(format!("{base}/storage/ticket-attachments/{ticket}/{name}"))

@@ -137,15 +137,19 @@ impl FsBlobs {
 struct FsTemp {
     key: String,
     path: PathBuf,
-    /// Buffered: each write to a `tokio::fs::File` is a trip to the
-    /// blocking pool, and an upload arrives in chunks of a few KiB.
-    file: tokio::io::BufWriter<tokio::fs::File>,
-    /// The same file, for syncing what arrived so far while the rest
-    /// arrives (see [`WRITEBACK_BYTES`]).
-    syncing: Arc<std::fs::File>,
-    /// The sync running, if one is.
+    file: Arc<std::fs::File>,
+    /// Chunks received (a few KiB each, as they arrive) and not yet handed
+    /// to a write: up to [`FS_BUFFER_BYTES`], written together with one
+    /// vectored write, so the bytes are copied once, into the kernel.
+    pending: Vec<Bytes>,
+    pending_bytes: usize,
+    /// The write running on the blocking pool, if one is: one at a time,
+    /// in order, while the next chunks arrive.
+    writing: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+    /// The sync running, if one is (see [`WRITEBACK_BYTES`]).
     sync: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-    /// Bytes written, and when the last sync began.
+    /// Bytes handed to writes, and how many of them when the last sync
+    /// began.
     written: u64,
     synced_at: u64,
 }
@@ -161,18 +165,58 @@ const WRITEBACK_BYTES: u64 = 8 * 1024 * 1024;
 /// bounded amount of memory per transfer.
 const FS_BUFFER_BYTES: usize = 1024 * 1024;
 
+/// Writes `chunks` in order, with as few system calls as the kernel allows
+/// (`writev`; std caps the slices at the system's limit).
+fn write_chunks(mut file: &std::fs::File, chunks: &[Bytes]) -> std::io::Result<()> {
+    use std::io::{IoSlice, Write};
+    let mut slices: Vec<IoSlice<'_>> = chunks.iter().map(|c| IoSlice::new(c)).collect();
+    let mut rest = &mut slices[..];
+    IoSlice::advance_slices(&mut rest, 0);
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Waits for a blocking file task.
+async fn joined(task: tokio::task::JoinHandle<std::io::Result<()>>) -> Result<(), BlobError> {
+    Ok(task.await.map_err(std::io::Error::other)??)
+}
+
 impl FsTemp {
+    /// Hands the chunks received so far to a write, once the previous
+    /// write is done.
+    async fn hand_over(&mut self) -> Result<(), BlobError> {
+        if let Some(previous) = self.writing.take() {
+            joined(previous).await?;
+        }
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let chunks = std::mem::take(&mut self.pending);
+        self.written += self.pending_bytes as u64;
+        self.pending_bytes = 0;
+        let file = self.file.clone();
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            write_chunks(&file, &chunks)
+        }));
+        Ok(())
+    }
+
     /// Starts syncing what was written so far, unless a sync still runs.
     async fn start_sync(&mut self) -> Result<(), BlobError> {
-        use tokio::io::AsyncWriteExt;
         if self.sync.as_ref().is_some_and(|s| !s.is_finished()) {
             return Ok(());
         }
         if let Some(done) = self.sync.take() {
-            done.await.map_err(std::io::Error::other)??;
+            joined(done).await?;
         }
-        self.file.flush().await?;
-        let file = self.syncing.clone();
+        let file = self.file.clone();
         self.sync = Some(tokio::task::spawn_blocking(move || file.sync_data()));
         self.synced_at = self.written;
         Ok(())
@@ -182,36 +226,38 @@ impl FsTemp {
 #[async_trait]
 impl TempBlob for FsTemp {
     async fn write(&mut self, bytes: Bytes) -> Result<(), BlobError> {
-        use tokio::io::AsyncWriteExt;
-        self.file.write_all(&bytes).await?;
-        self.written += bytes.len() as u64;
+        self.pending_bytes += bytes.len();
+        self.pending.push(bytes);
+        if self.pending_bytes >= FS_BUFFER_BYTES {
+            self.hand_over().await?;
+        }
         if self.written - self.synced_at >= WRITEBACK_BYTES {
             self.start_sync().await?;
         }
         Ok(())
     }
 
-    async fn finish(self: Box<Self>) -> Result<String, BlobError> {
-        use tokio::io::AsyncWriteExt;
-        let FsTemp {
-            key,
-            mut file,
-            sync,
-            ..
-        } = *self;
-        // What the last sync took is on the disk or on its way; this one
-        // writes the rest.
-        file.flush().await?;
-        if let Some(sync) = sync {
-            sync.await.map_err(std::io::Error::other)??;
+    async fn finish(mut self: Box<Self>) -> Result<String, BlobError> {
+        // The rest, then every write done; what the last sync took is on
+        // the disk or on its way, and this one writes the rest.
+        self.hand_over().await?;
+        if let Some(last) = self.writing.take() {
+            joined(last).await?;
         }
-        file.get_ref().sync_all().await?;
-        Ok(key)
+        if let Some(sync) = self.sync.take() {
+            joined(sync).await?;
+        }
+        let file = self.file.clone();
+        joined(tokio::task::spawn_blocking(move || file.sync_all())).await?;
+        Ok(self.key.clone())
     }
 
     async fn abort(self: Box<Self>) {
         let path = self.path.clone();
-        drop(self);
+        // A write still running finishes before the file goes.
+        if let Some(writing) = self.writing {
+            let _ = writing.await;
+        }
         let _ = tokio::fs::remove_file(path).await;
     }
 }
@@ -221,14 +267,14 @@ impl BlobStore for FsBlobs {
     async fn create_temp(&self) -> Result<Box<dyn TempBlob>, BlobError> {
         let key = format!("uploads/{}", Uuid::new_v4());
         let path = self.path_of(&key);
-        let file = tokio::fs::File::create(&path).await?;
-        let syncing = Arc::new(file.try_clone().await?.into_std().await);
-        let file = tokio::io::BufWriter::with_capacity(FS_BUFFER_BYTES, file);
+        let file = tokio::fs::File::create(&path).await?.into_std().await;
         Ok(Box::new(FsTemp {
             key,
             path,
-            file,
-            syncing,
+            file: Arc::new(file),
+            pending: Vec::new(),
+            pending_bytes: 0,
+            writing: None,
             sync: None,
             written: 0,
             synced_at: 0,
@@ -251,29 +297,49 @@ impl BlobStore for FsBlobs {
     }
 
     async fn get(&self, sha256: &str, range: Option<Range<u64>>) -> Result<BlobStream, BlobError> {
-        use tokio::io::{AsyncReadExt, AsyncSeekExt};
-        let mut file = match tokio::fs::File::open(self.path_of(&content_key(sha256))).await {
-            Ok(file) => file,
+        let path = self.path_of(&content_key(sha256));
+        let opened = tokio::task::spawn_blocking(move || {
+            use std::io::{Seek, SeekFrom};
+            let mut file = std::fs::File::open(path)?;
+            let (start, end) = match range {
+                Some(r) => (r.start, r.end),
+                None => (0, file.metadata()?.len()),
+            };
+            file.seek(SeekFrom::Start(start))?;
+            Ok::<_, std::io::Error>((file, end.saturating_sub(start)))
+        })
+        .await
+        .map_err(std::io::Error::other)?;
+        let (file, length) = match opened {
+            Ok(opened) => opened,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(BlobError::NotFound),
             Err(e) => return Err(e.into()),
         };
-        let (start, end) = match range {
-            Some(r) => (r.start, r.end),
-            None => (0, file.metadata().await?.len()),
-        };
-        file.seek(std::io::SeekFrom::Start(start)).await?;
-        let reader = file.take(end.saturating_sub(start));
-        // Reads of a bounded size: the memory of a download does not grow
-        // with the file.
-        let stream = futures_util::stream::try_unfold(reader, |mut reader| async move {
-            let mut buf = vec![0u8; FS_BUFFER_BYTES];
-            let n = reader.read(&mut buf).await?;
-            if n == 0 {
-                return Ok(None);
-            }
-            buf.truncate(n);
-            Ok(Some((Bytes::from(buf), reader)))
-        });
+        // Reads of a bounded size (the memory of a download does not grow
+        // with the file), each straight into the chunk it is sent as: no
+        // buffer in between, nothing zeroed first.
+        let stream =
+            futures_util::stream::try_unfold((Arc::new(file), length), |(file, left)| async move {
+                if left == 0 {
+                    return Ok(None);
+                }
+                let want = left.min(FS_BUFFER_BYTES as u64);
+                let reading = file.clone();
+                let chunk = tokio::task::spawn_blocking(move || {
+                    use std::io::Read;
+                    let mut chunk = Vec::with_capacity(usize::try_from(want).unwrap_or(0));
+                    (&*reading).take(want).read_to_end(&mut chunk)?;
+                    Ok::<_, std::io::Error>(chunk)
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+                if chunk.is_empty() {
+                    // Shorter than it was a moment ago: end here.
+                    return Ok(None);
+                }
+                let left = left - chunk.len() as u64;
+                Ok(Some((Bytes::from(chunk), (file, left))))
+            });
         Ok(stream.boxed())
     }
 
