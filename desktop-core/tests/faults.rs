@@ -2,7 +2,8 @@
 //! agents) make random changes of every kind, offline and online, through a
 //! fault-injecting TCP proxy of our own on loopback (connections refused,
 //! delayed, cut in the middle of a response, or dropped at a random moment,
-//! so pushes are applied and their answers lost, and sent again), while the server goes away and
+//! so pushes are applied and their answers lost, and sent again; pushes
+//! sent to both servers at once, as a retrying load balancer would), while the server goes away and
 //! comes back. Then everything settles and the test checks: every change a
 //! client recorded is in PostgreSQL exactly once, with exactly one audit
 //! row; nothing was refused; every replica holds exactly what its user may
@@ -44,6 +45,8 @@ struct Faults {
     cut: AtomicU64,
     dropped: AtomicU64,
     refused: AtomicU64,
+    /// Pushes sent twice, to both servers at once.
+    duplicated: AtomicU64,
 }
 
 /// A TCP proxy to `upstreams` that, while `chaos` is on, delays some
@@ -74,6 +77,9 @@ async fn proxy(
             let delay = Duration::from_millis(rng.random_range(0..300));
             let cut_after: usize = rng.random_range(0..400);
             let lifetime = Duration::from_millis(rng.random_range(50..2000));
+            // Which of its pushes a passed connection sends twice (none
+            // while the chaos is off).
+            let twin_seed = chaos.load(Ordering::SeqCst).then(|| rng.random::<u64>());
             // A load balancer: either server process, whichever is up.
             let first = rng.random_range(0..2);
             let faults = faults.clone();
@@ -107,8 +113,12 @@ async fn proxy(
                             let _ = tokio::time::timeout(lifetime, pass(client, server)).await;
                         }
                         _ => {
+                            // Passed on, except that some pushes arrive
+                            // twice (a load balancer that retries): also
+                            // at the other server, at the same moment.
                             faults.passed.fetch_add(1, Ordering::Relaxed);
-                            pass(client, server).await;
+                            duplicate(client, server, upstreams[1 - first], faults, twin_seed)
+                                .await;
                         }
                     }
                 };
@@ -124,6 +134,90 @@ async fn proxy(
 
 async fn pass(mut client: TcpStream, mut server: TcpStream) {
     let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+}
+
+/// Passes the connection on, and sends one push on it in three to `twin` as
+/// well, at the same moment, throwing that answer away: the same push
+/// arrives twice, at both servers, as from a load balancer that retries.
+/// Without a `seed` (no chaos), just passes it on.
+async fn duplicate(
+    client: TcpStream,
+    server: TcpStream,
+    twin: SocketAddr,
+    faults: Arc<Faults>,
+    seed: Option<u64>,
+) {
+    let Some(seed) = seed else {
+        return pass(client, server).await;
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let (mut from_client, mut to_client) = client.into_split();
+    let (mut from_server, mut to_server) = server.into_split();
+    let answers = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut from_server, &mut to_client).await;
+        let _ = to_client.shutdown().await;
+    });
+    let mut buffered = Vec::new();
+    while let Some(request) = next_request(&mut from_client, &mut buffered).await {
+        if request.starts_with(b"POST /sync/push ") && rng.random_range(0..3) == 0 {
+            faults.duplicated.fetch_add(1, Ordering::Relaxed);
+            let request = request.clone();
+            tokio::spawn(async move {
+                let Ok(mut copy) = TcpStream::connect(twin).await else {
+                    return;
+                };
+                if copy.write_all(&request).await.is_ok() {
+                    let mut answer = [0u8; 4096];
+                    // Its answer's first bytes: the push went through.
+                    let _ =
+                        tokio::time::timeout(Duration::from_secs(10), copy.read(&mut answer)).await;
+                }
+            });
+        }
+        if to_server.write_all(&request).await.is_err() {
+            break;
+        }
+    }
+    // What is left (a body not framed by Content-Length, or nothing): as it
+    // comes.
+    if to_server.write_all(&buffered).await.is_ok() {
+        let _ = tokio::io::copy(&mut from_client, &mut to_server).await;
+    }
+    let _ = to_server.shutdown().await;
+    let _ = answers.await;
+}
+
+/// The client's next request, whole (its headers and a `Content-Length`
+/// body), from what `buffered` holds and what arrives; none at the end of
+/// the stream, or for a request not framed that way (its bytes stay in
+/// `buffered`).
+async fn next_request(
+    client: &mut tokio::net::tcp::OwnedReadHalf,
+    buffered: &mut Vec<u8>,
+) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        if let Some(end) = buffered.windows(4).position(|w| w == b"\r\n\r\n") {
+            let headers = String::from_utf8_lossy(&buffered[..end]).to_ascii_lowercase();
+            if headers.contains("\ntransfer-encoding:") {
+                return None;
+            }
+            let length: usize = headers
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .and_then(|v| v.trim().parse().ok())
+                .unwrap_or(0);
+            if buffered.len() >= end + 4 + length {
+                let rest = buffered.split_off(end + 4 + length);
+                return Some(std::mem::replace(buffered, rest));
+            }
+        }
+        let n = client.read(&mut buf).await.ok()?;
+        if n == 0 {
+            return None;
+        }
+        buffered.extend_from_slice(&buf[..n]);
+    }
 }
 
 /// Forwards the request whole, and `limit` bytes of what comes back; then
@@ -475,7 +569,7 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
          {database_drops} times PostgreSQL dropped every connection, \
          {offline_spells} offline spells; \
          connections passed {}, delayed {}, cut mid-answer {}, dropped mid-flight {}, refused {}; \
-         lost {lost}, applied twice {doubled}",
+         pushes sent twice {}; lost {lost}, applied twice {doubled}",
         made.len(),
         files.len(),
         faults.passed.load(Ordering::Relaxed),
@@ -483,6 +577,7 @@ async fn nothing_is_lost_or_applied_twice_through_cut_connections_and_outages() 
         faults.cut.load(Ordering::Relaxed),
         faults.dropped.load(Ordering::Relaxed),
         faults.refused.load(Ordering::Relaxed),
+        faults.duplicated.load(Ordering::Relaxed),
     );
     assert_eq!((lost, doubled), (0, 0));
     assert!(
