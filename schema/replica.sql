@@ -124,6 +124,12 @@ CREATE TABLE profiles (
     updated_at  TEXT
 );
 
+CREATE TABLE refetch_seen (
+    table_name TEXT NOT NULL,
+    row_id     TEXT NOT NULL,
+    PRIMARY KEY (table_name, row_id)
+) WITHOUT ROWID;
+
 CREATE TABLE rejected (
     seq         INTEGER PRIMARY KEY,
     table_name  TEXT NOT NULL,

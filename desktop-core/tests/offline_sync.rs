@@ -432,6 +432,14 @@ async fn a_drifted_table_is_found_at_the_next_check_and_only_that_table_fetched_
     side.execute("DELETE FROM customers WHERE id = ?1", [c.id.to_string()])
         .unwrap();
     assert!(ben.with(|s| s.customer(c.id)).is_err());
+    // ... and holds one the server never had.
+    let stray = uuid::Uuid::now_v7();
+    side.execute(
+        "INSERT INTO customers (id, name, status, acquisition_stage, owner, is_archived)
+         VALUES (?1, 'Stray', 'active', 'lead', ?2, 0)",
+        [stray.to_string(), ben.session.user().id.to_string()],
+    )
+    .unwrap();
 
     // A check reads every row on both sides, so it does not ride on every
     // pull: within the interval the loss goes unnoticed...
@@ -442,6 +450,10 @@ async fn a_drifted_table_is_found_at_the_next_check_and_only_that_table_fetched_
     ben.start_sync();
     ben.synced().await;
     assert_eq!(ben.with(|s| s.customer(c.id).unwrap().name), "Gadget Grove");
+    assert!(
+        ben.with(|s| s.customer(stray)).is_err(),
+        "the row the server never had is gone"
+    );
     assert_eq!(
         ticket_rowid(&side),
         before,

@@ -1400,3 +1400,82 @@ fn stages_sort_in_the_pipelines_order_and_statuses_in_the_vocabularys() {
         .collect();
     assert_eq!(statuses, CustomerStatus::ALL);
 }
+
+#[test]
+fn a_refetch_replaces_rows_in_place_and_removes_only_what_the_server_did_not_send() {
+    let mut r = replica(UserRole::Agent);
+    let (kept, gone) = (Uuid::now_v7(), Uuid::now_v7());
+    r.store
+        .apply_pull(&page(
+            vec![
+                upsert("customers", server_customer(kept, "Kept", ME)),
+                upsert(
+                    "customers",
+                    server_customer(gone, "Gone from the server", ME),
+                ),
+            ],
+            "c1",
+        ))
+        .unwrap();
+    let names = |store: &Store| -> Vec<String> {
+        let mut names: Vec<String> = store
+            .list_customers(&CustomerFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|i| i.customer.name)
+            .collect();
+        names.sort();
+        names
+    };
+
+    // The table drifted: it is sent whole again. Meanwhile the user still
+    // sees and works on their rows (before, the table was emptied first).
+    r.store.begin_refetch(&["customers".to_string()]).unwrap();
+    assert_eq!(names(&r.store), ["Gone from the server", "Kept"]);
+    let made = r
+        .store
+        .create_customer(new_customer("Made meanwhile"))
+        .unwrap();
+    r.store
+        .log_interaction(NewInteraction {
+            customer_id: kept,
+            interaction_type: "call".into(),
+            channel: InteractionChannel::Phone,
+            note: None,
+            follow_up_date: None,
+            occurred_at: None,
+        })
+        .unwrap();
+
+    // The first page of the refetch: the kept row, renamed on the server.
+    let mut first = page(
+        vec![upsert(
+            "customers",
+            server_customer(kept, "Kept, renamed", ME),
+        )],
+        "c2",
+    );
+    first.has_more = true;
+    r.store.apply_pull(&first).unwrap();
+    assert_eq!(
+        names(&r.store),
+        ["Gone from the server", "Kept, renamed", "Made meanwhile"]
+    );
+
+    // The last: the row the server did not send goes; unsent work stays.
+    r.store.apply_pull(&page(Vec::new(), "c3")).unwrap();
+    assert_eq!(names(&r.store), ["Kept, renamed", "Made meanwhile"]);
+    assert!(r.store.customer(made.id).is_ok());
+    assert_eq!(r.store.pending_count().unwrap(), 2);
+
+    // And a later page, with no refetch running, removes nothing.
+    r.store.apply_pull(&page(Vec::new(), "c4")).unwrap();
+    assert_eq!(names(&r.store), ["Kept, renamed", "Made meanwhile"]);
+
+    // A refetch cut short (the next pull begins without it ending) removes
+    // nothing either: the rows stay until a refetch has sent them all.
+    r.store.begin_refetch(&["customers".to_string()]).unwrap();
+    r.store.abandon_refetch().unwrap();
+    r.store.apply_pull(&page(Vec::new(), "c5")).unwrap();
+    assert_eq!(names(&r.store), ["Kept, renamed", "Made meanwhile"]);
+}

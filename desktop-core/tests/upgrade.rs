@@ -45,6 +45,27 @@ const LATER_MIGRATIONS: &str = "
     INSERT INTO public.regions (name) VALUES ('North'), ('South');
 ";
 
+/// Puts the replica of tests/fixtures (written by the build of b71092f,
+/// three changes in its outbox) at `replica`, as `user`'s: the fixture was
+/// made for a user id of its own, and ids are the server's.
+fn place_old_replica(replica: &std::path::Path, user: uuid::Uuid) {
+    std::fs::copy(
+        concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/replica-b71092f.sqlite3"
+        ),
+        replica,
+    )
+    .unwrap();
+    rusqlite::Connection::open(replica)
+        .unwrap()
+        .execute(
+            "UPDATE sync_state SET value = ?1 WHERE key = 'user_id'",
+            [user.to_string()],
+        )
+        .unwrap();
+}
+
 #[tokio::test]
 async fn work_done_offline_for_thirty_days_reaches_a_server_upgraded_meanwhile_and_the_replica_follows_it()
  {
@@ -204,23 +225,7 @@ async fn a_replica_left_by_an_older_version_reaches_an_upgraded_server_with_all_
     let replica = session.replica_path();
     drop(session);
     std::fs::create_dir_all(replica.parent().unwrap()).unwrap();
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/replica-b71092f.sqlite3"
-        ),
-        &replica,
-    )
-    .unwrap();
-    // The fixture was made for a user id of its own; this test's Ben has
-    // another (ids are the server's).
-    rusqlite::Connection::open(&replica)
-        .unwrap()
-        .execute(
-            "UPDATE sync_state SET value = ?1 WHERE key = 'user_id'",
-            [team.ben.to_string()],
-        )
-        .unwrap();
+    place_old_replica(&replica, team.ben);
 
     // While the laptop was away, the server was upgraded twice too.
     backend.pool().execute(LATER_MIGRATIONS).await.unwrap();
@@ -323,21 +328,7 @@ async fn an_app_too_old_for_the_server_is_told_to_update_and_keeps_its_outbox_un
     // (the replica of tests/fixtures, which that version migrates on open).
     let replica =
         crm_desktop_core::session::user_dir(laptop.path(), team.ben).join("replica.sqlite3");
-    std::fs::copy(
-        concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/replica-b71092f.sqlite3"
-        ),
-        &replica,
-    )
-    .unwrap();
-    rusqlite::Connection::open(&replica)
-        .unwrap()
-        .execute(
-            "UPDATE sync_state SET value = ?1 WHERE key = 'user_id'",
-            [team.ben.to_string()],
-        )
-        .unwrap();
+    place_old_replica(&replica, team.ben);
 
     // The older app syncs: the server, which needs protocol 2, answers 426
     // `upgrade_required`, and the app says so (that version already knew

@@ -103,6 +103,11 @@ impl Store {
             set_state(&tx, SEARCH_PAUSED, "1")?;
             defer_indexes(&tx)?;
         }
+        // The tables being sent whole again, if a refetch runs.
+        let refetching: Vec<String> = get_state(&tx, REFETCHING)?
+            .map(|names| serde_json::from_str(&names))
+            .transpose()?
+            .unwrap_or_default();
         // Most pages touch no row with unsent work: ask once, not per row.
         let any_pending: bool =
             tx.query_row("SELECT EXISTS (SELECT 1 FROM outbox_base)", [], |r| {
@@ -116,6 +121,12 @@ impl Store {
                     };
                     let map: Map<String, Value> = serde_json::from_str(row.get())?;
                     let id = map.get("id").and_then(Value::as_str).unwrap_or_default();
+                    if refetching.iter().any(|t| t == def.name) {
+                        tx.execute(
+                            "INSERT OR IGNORE INTO refetch_seen (table_name, row_id) VALUES (?1, ?2)",
+                            params![def.name, id],
+                        )?;
+                    }
                     if any_pending && has_base(&tx, table, id)? {
                         set_base(&tx, table, id, Some(row.get()))?;
                         if let Ok(row_id) = id.parse::<Uuid>() {
@@ -159,6 +170,9 @@ impl Store {
             if get_state(&tx, SEARCH_PAUSED)?.is_some() {
                 rebuild_search(&tx)?;
             }
+        }
+        if !page.has_more && !refetching.is_empty() {
+            end_refetch(&tx, &me, &refetching)?;
         }
         if !page.has_more {
             set_state(&tx, "loaded", "1")?;
@@ -211,6 +225,21 @@ impl Store {
             .collect())
     }
 
+    /// Forgets a refetch that did not finish (its pull was cut short, or
+    /// the app closed): its rows stay as they are, and the next comparison
+    /// of checksums starts it again. Called as each pull begins, so that
+    /// only the pull that asked for a refetch ends one.
+    pub fn abandon_refetch(&mut self) -> CoreResult<()> {
+        if get_state(&self.conn, REFETCHING)?.is_none() {
+            return Ok(());
+        }
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM refetch_seen", [])?;
+        tx.execute("DELETE FROM sync_state WHERE key = ?1", params![REFETCHING])?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Starts the replica over (the user's "download everything again"):
     /// rows dropped, outbox kept and re-applied, the next pull loads all.
     pub fn restart_load(&mut self) -> CoreResult<()> {
@@ -221,32 +250,20 @@ impl Store {
         Ok(())
     }
 
-    /// Empties the tables that drifted, before the server sends them whole
-    /// again (`refetch`); unsent work on their rows is re-applied on top.
+    /// Notes the tables that drifted, before the server sends them whole
+    /// again (`refetch`). Their rows stay as they are while the pages come
+    /// (each row sent replaces its copy, and is noted); when the pull
+    /// reaches the present, the rows it did not send go ([`end_refetch`]).
+    /// A refetch cut short leaves the rows as they were: the next
+    /// comparison finds the drift again and starts over.
     pub fn begin_refetch(&mut self, tables: &[String]) -> CoreResult<()> {
-        let me = self.me()?;
         let tx = self.conn.transaction()?;
-        for name in tables {
-            let Some(def) = rows::table(name) else {
-                continue;
-            };
-            tx.execute(&format!("DELETE FROM {}", def.name), [])?;
-            tx.execute(
-                "UPDATE outbox_base SET row = NULL WHERE table_name = ?1",
-                params![def.name],
-            )?;
-            let ids: Vec<String> = {
-                let mut stmt =
-                    tx.prepare("SELECT row_id FROM outbox_base WHERE table_name = ?1")?;
-                let rows = stmt.query_map(params![def.name], |r| r.get(0))?;
-                rows.collect::<Result<_, _>>()?
-            };
-            for id in ids {
-                if let Ok(row_id) = id.parse::<Uuid>() {
-                    rebuild_row(&tx, &me, def.name, row_id)?;
-                }
-            }
-        }
+        tx.execute("DELETE FROM refetch_seen", [])?;
+        let names: Vec<&str> = tables
+            .iter()
+            .filter_map(|name| rows::table(name).map(|def| def.name))
+            .collect();
+        set_state(&tx, REFETCHING, &serde_json::to_string(&names)?)?;
         tx.commit()?;
         Ok(())
     }
@@ -412,6 +429,48 @@ pub(crate) fn rebuild_search(conn: &rusqlite::Connection) -> CoreResult<()> {
     Ok(())
 }
 
+/// The `sync_state` key naming the tables a refetch is sending again.
+const REFETCHING: &str = "refetching";
+
+/// A refetch has sent its tables whole: their rows it did not send go. A
+/// row with unsent work (an insert not sent yet, say) is rebuilt on no
+/// server row, as a removal from the server would leave it: it keeps that
+/// work.
+fn end_refetch(
+    tx: &rusqlite::Transaction<'_>,
+    me: &super::Me,
+    tables: &[String],
+) -> CoreResult<()> {
+    for name in tables {
+        let Some(def) = rows::table(name) else {
+            continue;
+        };
+        let gone: Vec<String> = {
+            let mut stmt = tx.prepare(&format!(
+                "SELECT id FROM {} WHERE id NOT IN
+                   (SELECT row_id FROM refetch_seen WHERE table_name = ?1)",
+                def.name
+            ))?;
+            let ids = stmt.query_map(params![def.name], |r| r.get(0))?;
+            ids.collect::<Result<_, _>>()?
+        };
+        for id in gone {
+            let Ok(row_id) = id.parse::<Uuid>() else {
+                continue;
+            };
+            if has_base(tx, def.name, &id)? {
+                set_base(tx, def.name, &id, None)?;
+                rebuild_row(tx, me, def.name, row_id)?;
+            } else {
+                rows::delete(tx, def, row_id)?;
+            }
+        }
+    }
+    tx.execute("DELETE FROM refetch_seen", [])?;
+    tx.execute("DELETE FROM sync_state WHERE key = ?1", params![REFETCHING])?;
+    Ok(())
+}
+
 /// Empties every replicated table and forgets the cursor; unsent work is
 /// re-applied on the empty replica (its inserts stay visible).
 fn clear_replica(conn: &rusqlite::Connection, me: &super::Me) -> CoreResult<()> {
@@ -419,9 +478,10 @@ fn clear_replica(conn: &rusqlite::Connection, me: &super::Me) -> CoreResult<()> 
         conn.execute(&format!("DELETE FROM {}", def.name), [])?;
     }
     conn.execute(
-        "DELETE FROM sync_state WHERE key IN ('cursor', 'loaded')",
-        [],
+        "DELETE FROM sync_state WHERE key IN ('cursor', 'loaded', ?1)",
+        params![REFETCHING],
     )?;
+    conn.execute("DELETE FROM refetch_seen", [])?;
     conn.execute("UPDATE outbox_base SET row = NULL", [])?;
     let bases: Vec<(String, String)> = {
         let mut stmt = conn.prepare("SELECT table_name, row_id FROM outbox_base")?;

@@ -445,8 +445,12 @@ impl Engine {
     }
 
     async fn pull_all(&mut self) -> Result<(), RoundError> {
+        // A refetch ends only with the pull that asked for it.
         let (cursor, client_id, loaded) = self
-            .with_store(|s| Ok((s.cursor()?, s.client_id()?, s.has_loaded()?)))
+            .with_store(|s| {
+                s.abandon_refetch()?;
+                Ok((s.cursor()?, s.client_id()?, s.has_loaded()?))
+            })
             .await?;
         let loading = !loaded;
         let verify = self
