@@ -261,6 +261,14 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_sign_in() {
     );
     assert_ne!(refresh1, refresh2);
     assert_eq!(s.get_as(access2, "/auth/me").await.status(), StatusCode::OK);
+    // The device goes on with the second token.
+    let third: Value = s
+        .post("/auth/refresh", json!({ "refresh_token": refresh2 }))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let refresh3 = third["refresh_token"].as_str().unwrap();
 
     // Someone replays the first token: the whole sign-in ends.
     let replay = s
@@ -268,7 +276,7 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_sign_in() {
         .await;
     assert_error(replay, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
     let next = s
-        .post("/auth/refresh", json!({ "refresh_token": refresh2 }))
+        .post("/auth/refresh", json!({ "refresh_token": refresh3 }))
         .await;
     assert_error(next, StatusCode::UNAUTHORIZED, "refresh_token_reused").await;
     for token in [access1, access2] {
@@ -287,6 +295,70 @@ async fn refresh_tokens_rotate_and_a_reused_one_ends_the_sign_in() {
             .status(),
         StatusCode::OK
     );
+}
+
+#[tokio::test]
+async fn a_refresh_whose_answer_was_lost_may_be_asked_again_and_a_copy_is_still_caught() {
+    let s = TestServer::start(&[]).await;
+    s.create_account("ana@field.test", UserRole::Agent).await;
+    let first = s.login("ana@field.test").await;
+    let refresh1 = first["refresh_token"].as_str().unwrap();
+    let refresh = |token: &str| s.post("/auth/refresh", json!({ "refresh_token": token }));
+
+    // The answer to the first refresh never reaches the device (the
+    // connection was cut): it asks again with the same token, and gets a
+    // working sign-in; the token it never received stops working.
+    let lost: Value = refresh(refresh1).await.json().await.unwrap();
+    let lost = lost["refresh_token"].as_str().unwrap();
+    let again = refresh(refresh1).await;
+    assert_eq!(again.status(), StatusCode::OK);
+    let again: Value = again.json().await.unwrap();
+    let access = again["access_token"].as_str().unwrap();
+    let refresh2 = again["refresh_token"].as_str().unwrap();
+    assert_eq!(s.get_as(access, "/auth/me").await.status(), StatusCode::OK);
+    let next: Value = refresh(refresh2).await.json().await.unwrap();
+    let refresh3 = next["refresh_token"].as_str().unwrap();
+    // Once the device used what it got, the first token is spent for good.
+    assert_error(
+        refresh(refresh1).await,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+    )
+    .await;
+    assert_error(
+        refresh(refresh3).await,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+    )
+    .await;
+    assert_error(
+        refresh(lost).await,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+    )
+    .await;
+
+    // A copy used within the minute, before the device's next refresh,
+    // gets a token, but the device's next refresh (with the token the
+    // copy's refresh revoked) ends the sign-in, the copy's with it.
+    let other = s.login("ana@field.test").await;
+    let device = other["refresh_token"].as_str().unwrap();
+    let mine: Value = refresh(device).await.json().await.unwrap();
+    let mine = mine["refresh_token"].as_str().unwrap();
+    let copy: Value = refresh(device).await.json().await.unwrap();
+    let copy_access = copy["access_token"].as_str().unwrap();
+    assert_error(
+        refresh(mine).await,
+        StatusCode::UNAUTHORIZED,
+        "refresh_token_reused",
+    )
+    .await;
+    assert_error(
+        s.get_as(copy_access, "/auth/me").await,
+        StatusCode::UNAUTHORIZED,
+        "session_ended",
+    )
+    .await;
 }
 
 #[tokio::test]

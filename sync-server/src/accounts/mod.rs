@@ -369,7 +369,11 @@ pub(crate) async fn refresh(
         store::SessionState::Ended(store::EndReason::TokenReused) => return Err(reused()),
         other => return Err(session::refusal(other)),
     }
-    if stored.used || stored.revoked {
+    if stored.used && !stored.revoked && stored.retry {
+        // The device did not get the last answer (the connection was cut
+        // mid-response): the token it was given instead never arrived.
+        store::revoke_successors(&mut tx, stored.id).await?;
+    } else if stored.used || stored.revoked {
         // A token presented twice was copied: end the whole sign-in.
         store::end_session(
             &mut tx,
@@ -388,7 +392,9 @@ pub(crate) async fn refresh(
             "sign in again",
         ));
     }
-    store::mark_used(&mut tx, stored.id).await?;
+    if !stored.used {
+        store::mark_used(&mut tx, stored.id).await?;
+    }
     store::touch_session(&mut tx, stored.family_id, Some(peer)).await?;
     let (refresh_token, new_hash) = tokens::new_refresh_token();
     store::insert_refresh_token(

@@ -318,6 +318,11 @@ pub struct StoredRefreshToken {
     pub expires_at: DateTime<Utc>,
     pub used: bool,
     pub revoked: bool,
+    /// Used less than [`REFRESH_RETRY_LEEWAY_SECS`] ago, and no token it
+    /// was exchanged for has been used since: the answer may never have
+    /// reached the device (a connection cut mid-response), which is now
+    /// asking again.
+    pub retry: bool,
     /// Its session's state, and its absolute end.
     pub session: SessionState,
     pub session_expires_at: DateTime<Utc>,
@@ -335,6 +340,10 @@ pub async fn lock_refresh_token(
     let row = sqlx::query!(
         r#"SELECT t.id, t.user_id, t.family_id, t.expires_at,
                   t.used_at IS NOT NULL AS "used!", t.revoked_at IS NOT NULL AS "revoked!",
+                  coalesce(t.used_at > now() - make_interval(secs => $2)
+                           AND NOT EXISTS (SELECT 1 FROM auth.refresh_tokens c
+                                            WHERE c.parent_id = t.id AND c.used_at IS NOT NULL),
+                           false) AS "retry!",
                   s.end_reason, s.expires_at AS session_expires_at,
                   s.expires_at <= now() AS "session_expired!",
                   u.deactivated_at IS NOT NULL AS "deactivated!"
@@ -343,7 +352,8 @@ pub async fn lock_refresh_token(
            JOIN auth.users u ON u.id = t.user_id
            WHERE t.token_hash = $1
            FOR UPDATE OF s, t"#,
-        hash
+        hash,
+        REFRESH_RETRY_LEEWAY_SECS
     )
     .fetch_optional(&mut **tx)
     .await?;
@@ -354,9 +364,31 @@ pub async fn lock_refresh_token(
         expires_at: r.expires_at,
         used: r.used,
         revoked: r.revoked,
+        retry: r.retry,
         session: state_of(r.deactivated, r.end_reason.as_deref(), r.session_expired),
         session_expires_at: r.session_expires_at,
     }))
+}
+
+/// How long a device may present a refresh token again after it was
+/// exchanged, as long as the token it was exchanged for was never used:
+/// long enough for an app to retry after its answer was lost, short
+/// enough that a copied token is still caught (as Okta's rotation grace
+/// period, at most 60 s there too). A copy used within it still ends the
+/// sign-in at the device's next refresh: the device then presents the
+/// token the copy's refresh revoked.
+pub const REFRESH_RETRY_LEEWAY_SECS: f64 = 60.0;
+
+/// A refresh retried within the leeway: the tokens handed out for `id`
+/// before, which never reached the device, stop working.
+pub async fn revoke_successors(tx: &mut Tx, id: Uuid) -> sqlx::Result<()> {
+    sqlx::query!(
+        "UPDATE auth.refresh_tokens SET revoked_at = now() WHERE parent_id = $1 AND revoked_at IS NULL",
+        id
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 pub async fn mark_used(tx: &mut Tx, id: Uuid) -> sqlx::Result<()> {
