@@ -3,7 +3,8 @@
 //! network returns, opened on a colleague's device with the same bytes,
 //! renamed rather than overwritten, refused files in the inbox with the
 //! server's reason, an app stopped mid-upload sending the file once, and a
-//! cache that stays within its size, sealed at rest: no file's bytes in
+//! cache that stays within its size and lets go of the files of tickets
+//! that left the user's scope, sealed at rest: no file's bytes in
 //! the clear on disk, an altered file refused, files an older version left
 //! in the clear sealed. Real server, PostgreSQL and files.
 #![allow(clippy::unwrap_used)]
@@ -443,6 +444,52 @@ async fn the_cache_lets_the_least_recently_opened_go_first_but_never_unsent_work
         states(&ada, two.id),
         [("b.pdf".to_owned(), FileState::AvailableOffline)]
     );
+}
+
+#[tokio::test]
+async fn a_cached_file_goes_when_its_ticket_leaves_the_users_scope() {
+    let backend = Backend::start().await;
+    let team = Team::create(&backend).await;
+    let mut ada = Client::sign_in(&backend, "ada@example.com").await;
+    let mut cy = Client::sign_in(&backend, "cy@example.com").await;
+    // Ada opens a ticket for Cy with the meter's photo on it.
+    let meter = ada
+        .with(|s| {
+            s.open_ticket(NewTicket {
+                assigned_to: Some(team.cy),
+                ..ticket("Meter")
+            })
+        })
+        .unwrap();
+    let photo = png(7);
+    let attached = attach(&ada, meter.id, "meter.png", &photo);
+    ada.start_sync();
+    ada.synced().await;
+    cy.start_sync();
+    cy.synced().await;
+    let cached = files::fetch(&cy.store, &cy.session, attached.id, u64::MAX)
+        .await
+        .unwrap();
+    assert_eq!(cached.read().unwrap(), photo);
+    let cache = cy.with(|s| s.files().clone());
+    assert!(cache.holds(&sha256(&photo)), "Cy has the photo offline");
+    // The ticket goes to Ben: Cy may no longer see it, nor keep its file.
+    ada.with(|s| s.set_ticket_lead(meter.id, team.ben)).unwrap();
+    ada.with(|s| s.remove_assignee(meter.id, team.cy)).unwrap();
+    ada.synced().await;
+    cy.synced().await;
+    assert!(
+        cy.with(|s| s.ticket(meter.id)).is_err(),
+        "the ticket left Cy's replica"
+    );
+    assert!(
+        !cache.holds(&sha256(&photo)),
+        "the file of a ticket out of Cy's scope left her cache"
+    );
+    assert!(matches!(
+        cy.with(|s| s.file_of(attached.id)),
+        Err(crm_desktop_core::error::CoreError::NotFound { .. })
+    ));
 }
 
 #[tokio::test]
