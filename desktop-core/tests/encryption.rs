@@ -7,7 +7,6 @@
 mod support;
 
 use crm_desktop_core::fixtures::{TEST_PASSPHRASE, test_key};
-use crm_desktop_core::session::Session;
 use crm_desktop_core::vault::{self, Keeping, ReplicaKey};
 use crm_desktop_core::{CoreError, Store};
 use support::{Backend, Client, Team, new_customer};
@@ -99,14 +98,7 @@ async fn a_replica_left_unencrypted_by_an_older_version_is_encrypted_keeping_its
     let backend = Backend::start().await;
     Team::create(&backend).await;
     let dir = tempfile::tempdir().unwrap();
-    let session = Session::sign_in(
-        dir.path(),
-        &backend.url(),
-        "ben@example.com",
-        support::PASSWORD,
-    )
-    .await
-    .unwrap();
+    let session = support::session_at(dir.path(), &backend.url(), "ben@example.com").await;
     let path = session.replica_path();
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     // As an older version left it: unencrypted, with unsent work.

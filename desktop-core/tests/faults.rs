@@ -34,16 +34,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crm_desktop_core::session::Session;
 use crm_desktop_core::store::customers::{CustomerEdit, CustomerFilter};
 use crm_domain::drafts::{NewComment, NewInteraction, NewTicket};
 use crm_domain::protocol::TableChecksum;
 use crm_domain::{InteractionChannel, TicketPriority, UserRole};
-use pg_cluster::{Cluster, ClusterOptions};
+use pg_cluster::Cluster;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sqlx::PgPool;
 use support::{Client, edit_of, new_customer};
+use sync_server::harness::{kill9, postmaster_pid};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use uuid::Uuid;
@@ -260,6 +260,14 @@ async fn cut(client: TcpStream, server: TcpStream, limit: usize) {
 /// What the clients recorded: row id → (table, who made it).
 type Made = BTreeMap<Uuid, (&'static str, &'static str)>;
 
+/// The rows of `table` that `email` made.
+fn made_by(made: &Made, table: &str, email: &str) -> Vec<Uuid> {
+    made.iter()
+        .filter(|(_, (t, by))| *t == table && *by == email)
+        .map(|(id, _)| *id)
+        .collect()
+}
+
 const SUPERUSER_PASSWORD: &str = "superuser-secret-for-the-fault-test";
 const APP_PASSWORD: &str = "app-secret-for-the-fault-test";
 const JWT: &str = "fault-test-secret-that-is-long-enough-for-hs256";
@@ -279,15 +287,6 @@ fn server_binary() -> PathBuf {
         path.display()
     );
     path
-}
-
-/// Kills a process with SIGKILL, as an out-of-memory killer or a power cut
-/// would: nothing of it gets to finish.
-fn kill9(pid: u32) {
-    std::process::Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
 }
 
 /// The servers' side, all real processes: a PostgreSQL of its own (so it
@@ -397,15 +396,7 @@ impl Site {
         if fast {
             db.stop().unwrap();
         } else {
-            let pid: u32 = std::fs::read_to_string(self.work.path().join("pg/postmaster.pid"))
-                .unwrap()
-                .lines()
-                .next()
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap();
-            kill9(pid);
+            kill9(postmaster_pid(&self.work.path().join("pg")));
             drop(db);
         }
     }
@@ -425,25 +416,8 @@ impl Drop for Site {
     }
 }
 
-/// Starts (or restarts) the database, as a supervisor would: after a
-/// crash, the killed postmaster's backends take a moment to exit, and
-/// until then PostgreSQL refuses to start on their shared memory.
 fn start_db(dir: &Path, port: u16) -> Cluster {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match Cluster::start(
-            ClusterOptions::persistent(dir)
-                .with_port(port)
-                .with_superuser_password(SUPERUSER_PASSWORD),
-        ) {
-            Ok(cluster) => return cluster,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("PostgreSQL not back yet: {e}");
-                std::thread::sleep(Duration::from_millis(250));
-            }
-            Err(e) => panic!("PostgreSQL did not come back: {e}"),
-        }
-    }
+    sync_server::harness::start_own_cluster(dir, port, SUPERUSER_PASSWORD)
 }
 
 /// The app is killed (SIGKILL) in the middle of its sync: the user's
@@ -527,14 +501,7 @@ async fn nothing_is_lost_or_applied_twice_whatever_dies_and_however_the_network_
         .collect();
     let mut clients = Vec::new();
     for ((email, _), home) in people.iter().zip(&homes) {
-        let session = Session::sign_in(
-            home.path(),
-            url.as_str(),
-            email,
-            sync_server::harness::PASSWORD,
-        )
-        .await
-        .unwrap();
+        let session = support::session_at(home.path(), url.as_str(), email).await;
         let mut client = Client::open(session, home.path().to_path_buf());
         client.start_sync();
         clients.push(client);
@@ -603,11 +570,7 @@ async fn nothing_is_lost_or_applied_twice_whatever_dies_and_however_the_network_
                 }
             }
             50..65 => {
-                let mine: Vec<Uuid> = made
-                    .iter()
-                    .filter(|(_, (t, by))| *t == "customers" && *by == email)
-                    .map(|(id, _)| *id)
-                    .collect();
+                let mine = made_by(&made, "customers", email);
                 if let Some(customer) = mine.get(rng.random_range(0..mine.len().max(1))) {
                     let interaction = c.with(|s| {
                         s.log_interaction(NewInteraction {
@@ -637,11 +600,7 @@ async fn nothing_is_lost_or_applied_twice_whatever_dies_and_however_the_network_
                 made.insert(ticket.id, ("tickets", email));
             }
             78..84 => {
-                let mine: Vec<Uuid> = made
-                    .iter()
-                    .filter(|(_, (t, by))| *t == "tickets" && *by == email)
-                    .map(|(id, _)| *id)
-                    .collect();
+                let mine = made_by(&made, "tickets", email);
                 if let Some(ticket) = mine.get(rng.random_range(0..mine.len().max(1))) {
                     let comment = c.with(|s| {
                         s.add_comment(NewComment {
@@ -694,11 +653,7 @@ async fn nothing_is_lost_or_applied_twice_whatever_dies_and_however_the_network_
             84..87 => {
                 // A file onto one of this user's tickets: its bytes go up
                 // before its row, through the same cut connections.
-                let mine: Vec<Uuid> = made
-                    .iter()
-                    .filter(|(_, (t, by))| *t == "tickets" && *by == email)
-                    .map(|(id, _)| *id)
-                    .collect();
+                let mine = made_by(&made, "tickets", email);
                 if let Some(ticket) = mine.get(rng.random_range(0..mine.len().max(1))) {
                     let mut bytes = b"%PDF-1.7\n".to_vec();
                     let len = rng.random_range(1_000..300_000);
@@ -863,6 +818,27 @@ async fn nothing_is_lost_or_applied_twice_whatever_dies_and_however_the_network_
             eprintln!("attachment {id}: stored {stored:?}, expected {sha256}");
         }
     }
+    println!(
+        "faults: {actions} actions in {:.0?} ({} rows made, {} of them attachments with their files; \
+         {} tickets deleted by the admin, {} changes on them refused and in their makers' inboxes); \
+         {server_kills} server processes killed (SIGKILL), {db_stops} PostgreSQL fast stops, \
+         {db_crashes} PostgreSQL crashes (SIGKILL), {app_kills} apps killed mid-sync (SIGKILL; \
+         {app_kills_with_work} with work waiting), {outages} network outages, \
+         {offline_spells} offline spells; \
+         connections passed {}, delayed {}, cut mid-answer {}, dropped mid-flight {}, refused {}; \
+         pushes sent twice {}; lost {lost}, applied twice {doubled}",
+        started.elapsed(),
+        made.len(),
+        files.len(),
+        deleted.len(),
+        refused.len(),
+        faults.passed.load(Ordering::Relaxed),
+        faults.delayed.load(Ordering::Relaxed),
+        faults.cut.load(Ordering::Relaxed),
+        faults.dropped.load(Ordering::Relaxed),
+        faults.refused.load(Ordering::Relaxed),
+        faults.duplicated.load(Ordering::Relaxed),
+    );
     assert_eq!(
         files_lost, 0,
         "every attachment's bytes are on the server once"
@@ -899,7 +875,7 @@ async fn nothing_is_lost_or_applied_twice_whatever_dies_and_however_the_network_
         let mut replica: Vec<(Uuid, String)> = c.with(|s| {
             s.list_customers(&CustomerFilter {
                 include_archived: true,
-                limit: Some(1000),
+                limit: Some(u32::MAX),
                 ..CustomerFilter::default()
             })
             .unwrap()
@@ -911,27 +887,6 @@ async fn nothing_is_lost_or_applied_twice_whatever_dies_and_however_the_network_
         replica.sort();
         assert_eq!(replica, server, "{email}'s replica is what they may see");
     }
-    println!(
-        "faults: {actions} actions in {:.0?} ({} rows made, {} of them attachments with their files; \
-         {} tickets deleted by the admin, {} changes on them refused and in their makers' inboxes); \
-         {server_kills} server processes killed (SIGKILL), {db_stops} PostgreSQL fast stops, \
-         {db_crashes} PostgreSQL crashes (SIGKILL), {app_kills} apps killed mid-sync (SIGKILL; \
-         {app_kills_with_work} with work waiting), {outages} network outages, \
-         {offline_spells} offline spells; \
-         connections passed {}, delayed {}, cut mid-answer {}, dropped mid-flight {}, refused {}; \
-         pushes sent twice {}; lost {lost}, applied twice {doubled}",
-        started.elapsed(),
-        made.len(),
-        files.len(),
-        deleted.len(),
-        refused.len(),
-        faults.passed.load(Ordering::Relaxed),
-        faults.delayed.load(Ordering::Relaxed),
-        faults.cut.load(Ordering::Relaxed),
-        faults.dropped.load(Ordering::Relaxed),
-        faults.refused.load(Ordering::Relaxed),
-        faults.duplicated.load(Ordering::Relaxed),
-    );
     assert_eq!((lost, doubled), (0, 0));
     assert!(
         faults.cut.load(Ordering::Relaxed) > 0,

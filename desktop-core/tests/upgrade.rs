@@ -10,7 +10,6 @@
 mod support;
 
 use crm_desktop_core::grace::{self, GraceCheck};
-use crm_desktop_core::session::Session;
 use crm_desktop_core::store::customers::CustomerFilter;
 use crm_desktop_core::sync::SyncState;
 use crm_domain::InteractionChannel;
@@ -147,14 +146,7 @@ async fn work_done_offline_for_thirty_days_reaches_a_server_upgraded_meanwhile_a
     assert_eq!(asked.pending, 3);
     ben.stop_sync().await;
     drop(ben);
-    let session = Session::sign_in(
-        laptop.path(),
-        &backend.url(),
-        "ben@example.com",
-        support::PASSWORD,
-    )
-    .await
-    .unwrap();
+    let session = support::session_at(laptop.path(), &backend.url(), "ben@example.com").await;
     let mut ben = Client::open(session, laptop.path().to_path_buf());
     assert_eq!(ben.with(|s| s.pending_count().unwrap()), 3);
 
@@ -214,14 +206,7 @@ async fn a_replica_left_by_an_older_version_reaches_an_upgraded_server_with_all_
     // Ben's laptop, last used with the build of b71092f (replica schema V8):
     // three changes recorded offline, never sent (tests/fixtures/README.md).
     let laptop = tempfile::tempdir().unwrap();
-    let session = crm_desktop_core::session::Session::sign_in(
-        laptop.path(),
-        &backend.url(),
-        "ben@example.com",
-        support::PASSWORD,
-    )
-    .await
-    .unwrap();
+    let session = support::session_at(laptop.path(), &backend.url(), "ben@example.com").await;
     let replica = session.replica_path();
     drop(session);
     std::fs::create_dir_all(replica.parent().unwrap()).unwrap();

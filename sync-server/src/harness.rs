@@ -393,3 +393,50 @@ pub fn as_app_role(url: &str) -> Option<String> {
     }
     Some(format!("{scheme}://{}@{host}", crate::embedded::APP_ROLE))
 }
+
+/// Starts (or starts again) a PostgreSQL of a test's own in `dir`, as a
+/// supervisor would: after a crash, the killed postmaster's backends take a
+/// moment to exit, and until then PostgreSQL refuses to start on their
+/// shared memory. For the tests that stop and crash their database.
+pub fn start_own_cluster(
+    dir: &std::path::Path,
+    port: u16,
+    superuser_password: &str,
+) -> pg_cluster::Cluster {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        match pg_cluster::Cluster::start(
+            pg_cluster::ClusterOptions::persistent(dir)
+                .with_port(port)
+                .with_superuser_password(superuser_password),
+        ) {
+            Ok(cluster) => return cluster,
+            Err(e) if std::time::Instant::now() < deadline => {
+                eprintln!("PostgreSQL not back yet: {e}");
+                std::thread::sleep(Duration::from_millis(250));
+            }
+            Err(e) => panic!("PostgreSQL did not come back: {e}"),
+        }
+    }
+}
+
+/// The pid of the postmaster running on `dir` (the first line of its
+/// `postmaster.pid`), to crash it.
+pub fn postmaster_pid(dir: &std::path::Path) -> u32 {
+    std::fs::read_to_string(dir.join("postmaster.pid"))
+        .expect("PostgreSQL is running")
+        .lines()
+        .next()
+        .and_then(|line| line.trim().parse().ok())
+        .expect("postmaster.pid names its process")
+}
+
+/// Kills a process with SIGKILL, as an out-of-memory killer or a power cut
+/// would: nothing of it gets to finish.
+pub fn kill9(pid: u32) {
+    let killed = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success(), "kill -9 {pid}");
+}

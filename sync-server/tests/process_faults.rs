@@ -24,10 +24,10 @@ use crm_domain::protocol::{
     FieldChange, Mutation, MutationOp, MutationOutcome, PROTOCOL_VERSION, PushRequest,
     PushResponse, SyncTable,
 };
-use pg_cluster::{Cluster, ClusterOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
+use sync_server::harness::{kill9, postmaster_pid};
 use uuid::Uuid;
 
 const SUPERUSER_PASSWORD: &str = "superuser-secret-for-the-test";
@@ -35,25 +35,8 @@ const APP_PASSWORD: &str = "app-secret-for-the-test";
 const JWT: &str = "test-secret-that-is-long-enough-for-hs256-signing";
 const PASSWORD: &str = "a long enough passphrase";
 
-/// Starts (or restarts) the database, as a supervisor would: after a
-/// crash, the killed postmaster's backends take a moment to notice and
-/// exit, and until then PostgreSQL refuses to start on their shared memory.
-fn start_db(dir: &std::path::Path, port: u16) -> Cluster {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        match Cluster::start(
-            ClusterOptions::persistent(dir)
-                .with_port(port)
-                .with_superuser_password(SUPERUSER_PASSWORD),
-        ) {
-            Ok(cluster) => return cluster,
-            Err(e) if Instant::now() < deadline => {
-                eprintln!("PostgreSQL not back yet: {e}");
-                std::thread::sleep(Duration::from_millis(250));
-            }
-            Err(e) => panic!("PostgreSQL did not come back: {e}"),
-        }
-    }
+fn start_db(dir: &std::path::Path, port: u16) -> pg_cluster::Cluster {
+    sync_server::harness::start_own_cluster(dir, port, SUPERUSER_PASSWORD)
 }
 
 /// A server process on `port`.
@@ -76,15 +59,6 @@ fn serve(port: u16, app_url: &str, migrate_url: &str, data_dir: &std::path::Path
         .stderr(Stdio::null())
         .spawn()
         .unwrap()
-}
-
-/// Kills a process with SIGKILL, as an out-of-memory killer or a power cut
-/// would: nothing of it gets to finish.
-fn kill9(pid: u32) {
-    Command::new("kill")
-        .args(["-9", &pid.to_string()])
-        .status()
-        .unwrap();
 }
 
 struct Fleet {
@@ -349,14 +323,7 @@ async fn killed_servers_and_a_crashed_database_lose_nothing_and_apply_nothing_tw
             }
             31..40 => {
                 // PostgreSQL crashes: its postmaster killed mid-work.
-                let pid: u32 = std::fs::read_to_string(work.path().join("pg/postmaster.pid"))
-                    .unwrap()
-                    .lines()
-                    .next()
-                    .unwrap()
-                    .trim()
-                    .parse()
-                    .unwrap();
+                let pid = postmaster_pid(&work.path().join("pg"));
                 let killing = async {
                     tokio::time::sleep(delay).await;
                     kill9(pid);

@@ -48,9 +48,7 @@ impl Client {
     }
 
     pub async fn sign_in_at(backend: &Backend, email: &str, data_dir: PathBuf) -> Client {
-        let session = Session::sign_in(&data_dir, &backend.url(), email, PASSWORD)
-            .await
-            .unwrap();
+        let session = session_at(&data_dir, &backend.url(), email).await;
         Self::open(session, data_dir)
     }
 
@@ -58,9 +56,7 @@ impl Client {
     /// a data directory of its own.
     pub async fn sign_in_via(url: &str, email: &str) -> Client {
         let dir = tempfile::tempdir().unwrap();
-        let session = Session::sign_in(dir.path(), url, email, PASSWORD)
-            .await
-            .unwrap();
+        let session = session_at(dir.path(), url, email).await;
         let mut client = Self::open(session, dir.path().to_path_buf());
         client._dir = Some(dir);
         client
@@ -149,6 +145,14 @@ impl Client {
             .await
             .unwrap_or_else(|_| panic!("status never came: {:?}", status.borrow()))
     }
+}
+
+/// Signs `email` in (with the harness's password) to the server at `url`,
+/// keeping the session in `data_dir`.
+pub async fn session_at(data_dir: &std::path::Path, url: &str, email: &str) -> Session {
+    Session::sign_in(data_dir, url, email, PASSWORD)
+        .await
+        .unwrap()
 }
 
 /// A customer draft with just a name.
