@@ -367,17 +367,8 @@ impl Site {
             .spawn()
             .unwrap();
         self.servers[which] = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while Instant::now() < deadline {
-            let url = format!("http://127.0.0.1:{}/health", self.ports[which]);
-            if let Ok(r) = self.http.get(url).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("server {which} did not come up");
+        let base = format!("http://127.0.0.1:{}", self.ports[which]);
+        sync_server::harness::wait_healthy(&self.http, &base).await;
     }
 
     /// Server `which` dies at once (SIGKILL), whatever it was doing.
@@ -872,17 +863,23 @@ async fn nothing_is_lost_or_applied_twice_whatever_dies_and_however_the_network_
             drifted.is_empty(),
             "{email}'s replica differs in {drifted:?}"
         );
-        let mut replica: Vec<(Uuid, String)> = c.with(|s| {
-            s.list_customers(&CustomerFilter {
-                include_archived: true,
-                limit: Some(u32::MAX),
-                ..CustomerFilter::default()
-            })
-            .unwrap()
-            .into_iter()
-            .map(|i| (i.customer.id, i.customer.name))
-            .collect()
-        });
+        // Page by page: the app's list gives at most 1,000 at a time.
+        let mut replica: Vec<(Uuid, String)> = Vec::new();
+        loop {
+            let page = c.with(|s| {
+                s.list_customers(&CustomerFilter {
+                    include_archived: true,
+                    limit: Some(1000),
+                    offset: Some(u32::try_from(replica.len()).unwrap()),
+                    ..CustomerFilter::default()
+                })
+                .unwrap()
+            });
+            if page.is_empty() {
+                break;
+            }
+            replica.extend(page.into_iter().map(|i| (i.customer.id, i.customer.name)));
+        }
         server.sort();
         replica.sort();
         assert_eq!(replica, server, "{email}'s replica is what they may see");

@@ -261,20 +261,8 @@ impl ServerProcess {
                 .unwrap(),
             base: format!("http://{listen}"),
         };
-        let http = reqwest::Client::new();
-        let deadline = std::time::Instant::now() + Duration::from_secs(60);
-        while std::time::Instant::now() < deadline {
-            if http
-                .get(format!("{}/health", server.base))
-                .send()
-                .await
-                .is_ok_and(|r| r.status().is_success())
-            {
-                return server;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("the server did not come up on {listen}");
+        wait_healthy(&reqwest::Client::new(), &server.base).await;
+        server
     }
 
     pub fn pid(&self) -> u32 {
@@ -287,6 +275,24 @@ impl Drop for ServerProcess {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Waits until the server at `base` (`http://HOST:PORT`) answers
+/// `/health`; panics after 90 s (a server that never came up).
+pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    while std::time::Instant::now() < deadline {
+        if http
+            .get(format!("{base}/health"))
+            .send()
+            .await
+            .is_ok_and(|r| r.status().is_success())
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not come up on {base}");
 }
 
 pub fn free_port() -> u16 {

@@ -69,17 +69,8 @@ struct Fleet {
 
 impl Fleet {
     async fn healthy(&self, which: usize) {
-        let deadline = Instant::now() + Duration::from_secs(90);
-        while Instant::now() < deadline {
-            let url = format!("http://127.0.0.1:{}/health", self.ports[which]);
-            if let Ok(r) = self.http.get(url).send().await
-                && r.status().is_success()
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("server {which} did not come up");
+        let base = format!("http://127.0.0.1:{}", self.ports[which]);
+        sync_server::harness::wait_healthy(&self.http, &base).await;
     }
 }
 
