@@ -312,18 +312,13 @@ impl Site {
         db.create_database_if_missing("crm").unwrap();
         let migrate_url = db.url("crm");
         let app_url = db.url_as("crm_app", Some(APP_PASSWORD), "crm");
-        let migrate = std::process::Command::new(server_binary())
-            .env_remove("DATABASE_URL")
-            .env("CRM_LOG", "error")
-            .args(["--database-url", &migrate_url, "--data-dir"])
-            .arg(work.path().join("migrate"))
-            .arg("migrate")
-            .status()
-            .unwrap();
-        assert!(migrate.success());
-        sync_server::db::set_app_password(&migrate_url, APP_PASSWORD)
-            .await
-            .unwrap();
+        sync_server::harness::migrate_with(
+            &server_binary(),
+            &migrate_url,
+            work.path(),
+            APP_PASSWORD,
+        )
+        .await;
         let mut site = Site {
             work,
             pg_port,

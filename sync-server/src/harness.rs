@@ -446,3 +446,27 @@ pub fn kill9(pid: u32) {
         .expect("kill runs");
     assert!(killed.success(), "kill -9 {pid}");
 }
+
+/// Migrates the database at `migrate_url` with the server `binary` (its
+/// `migrate` command, as an operator would) and gives `crm_app` the
+/// password `app_password`, for the tests that run server processes on a
+/// database of their own.
+pub async fn migrate_with(
+    binary: &std::path::Path,
+    migrate_url: &str,
+    work: &std::path::Path,
+    app_password: &str,
+) {
+    let migrate = std::process::Command::new(binary)
+        .env_remove("DATABASE_URL")
+        .env("CRM_LOG", "error")
+        .args(["--database-url", migrate_url, "--data-dir"])
+        .arg(work.join("migrate"))
+        .arg("migrate")
+        .status()
+        .expect("the server binary runs");
+    assert!(migrate.success(), "{} migrate", binary.display());
+    crate::db::set_app_password(migrate_url, app_password)
+        .await
+        .expect("crm_app gets its password");
+}

@@ -165,19 +165,14 @@ async fn killed_servers_and_a_crashed_database_lose_nothing_and_apply_nothing_tw
 
     // Migrate (the first server would too), give crm_app its password,
     // make the accounts.
-    let migrate = Command::new(env!("CARGO_BIN_EXE_sync-server"))
-        .env_remove("DATABASE_URL")
-        .env("CRM_LOG", "error")
-        .args(["--database-url", &migrate_url, "--data-dir"])
-        .arg(work.path().join("migrate"))
-        .arg("migrate")
-        .status()
-        .unwrap();
-    assert!(migrate.success());
+    sync_server::harness::migrate_with(
+        std::path::Path::new(env!("CARGO_BIN_EXE_sync-server")),
+        &migrate_url,
+        work.path(),
+        APP_PASSWORD,
+    )
+    .await;
     let admin = sqlx::PgPool::connect(&migrate_url).await.unwrap();
-    sync_server::db::set_app_password(&migrate_url, APP_PASSWORD)
-        .await
-        .unwrap();
     let emails = ["ana@field.test", "ben@field.test"];
     for email in emails {
         sync_server::accounts::create_account(&admin, email, PASSWORD, None, UserRole::Agent)
