@@ -9,6 +9,15 @@
 //! empty. Under load the groups grow by themselves; alone, a create costs
 //! what it did.
 //!
+//! A second writer starts only when as many creates wait as the largest
+//! group being written, and a writer that finishes while another still
+//! writes takes the queue only on the same terms (else it stops, and the
+//! other takes the queue when it finishes). So the groups stay as large
+//! as one writer would make them, and the writers overlap: one group's
+//! round trips and statements run while the next is being written, on the
+//! other core. Without the rule a free writer took whatever had arrived,
+//! often a group of one, and two writers were no faster than one.
+//!
 //! Each create keeps its own answer: a refusal is that create's (the batch
 //! path rejects exactly the refused mutations), stored under its own
 //! `Idempotency-Key`. A failure of the database (a 5xx) fails the whole
@@ -39,9 +48,8 @@ use crate::state::AppState;
 /// The most creates one transaction takes (the rest wait for the next).
 const MAX_GROUP: usize = 500;
 /// Groups of one token written at once (each takes one of the API's
-/// permits). One: with three, groups were smaller and the benchmark slower
-/// on two cores (657–666/s against 714–749/s).
-const WRITERS_PER_TOKEN: usize = 1;
+/// permits), under the rule above.
+const WRITERS_PER_TOKEN: usize = 2;
 
 /// A create, checked and waiting for its group.
 pub struct Create {
@@ -61,7 +69,20 @@ struct Waiting {
 #[derive(Default)]
 struct Queue {
     waiting: Vec<Waiting>,
-    writers: usize,
+    /// Writers running: the size of the group each is writing (0 for one
+    /// that has not taken its first yet).
+    writing: Vec<usize>,
+}
+
+impl Queue {
+    /// Whether a writer may take the queue now, `others` being the groups
+    /// the token's other writers are writing: always when no other
+    /// writes; beside another, only once as many wait as the largest
+    /// group being written, so that groups do not shrink.
+    fn worth_a_group(&self, others: &[usize]) -> bool {
+        let largest = others.iter().copied().max().unwrap_or(0);
+        !self.waiting.is_empty() && (others.is_empty() || self.waiting.len() >= largest)
+    }
 }
 
 /// The creates waiting, by token; a token has an entry exactly while one
@@ -82,9 +103,10 @@ impl Groups {
             };
             let queue = queues.entry(who.token).or_default();
             queue.waiting.push(Waiting { create, answer });
-            let start = queue.writers < WRITERS_PER_TOKEN;
+            let start =
+                queue.writing.len() < WRITERS_PER_TOKEN && queue.worth_a_group(&queue.writing);
             if start {
-                queue.writers += 1;
+                queue.writing.push(0);
             }
             start
         };
@@ -99,35 +121,44 @@ impl Groups {
         })
     }
 
-    /// A writer's next group of `token`'s creates; none when nothing
-    /// waits, and then the writer is gone (the entry too, with the last
-    /// one), so the next create starts one.
-    fn next_group(&self, token: Uuid) -> Vec<Waiting> {
+    /// The next group of `token`'s creates for the writer that has just
+    /// written a group of `last` (0 for its first). None when nothing
+    /// waits, or too little beside another writer (see the module's
+    /// documentation): then the writer is gone (the entry too, with the
+    /// last one). Whatever waits always has a writer: one stops beside
+    /// another only, which takes the queue when it finishes.
+    fn next_group(&self, token: Uuid, last: usize) -> Vec<Waiting> {
         let Ok(mut queues) = self.queues.lock() else {
             return Vec::new();
         };
         let Some(queue) = queues.get_mut(&token) else {
             return Vec::new();
         };
-        if queue.waiting.is_empty() {
-            queue.writers = queue.writers.saturating_sub(1);
-            if queue.writers == 0 {
+        let Some(mine) = queue.writing.iter().position(|&size| size == last) else {
+            return Vec::new();
+        };
+        queue.writing.swap_remove(mine);
+        if !queue.worth_a_group(&queue.writing) {
+            if queue.writing.is_empty() {
                 queues.remove(&token);
             }
             return Vec::new();
         }
         let n = queue.waiting.len().min(MAX_GROUP);
+        queue.writing.push(n);
         queue.waiting.drain(..n).collect()
     }
 }
 
 /// A token's writer: groups until none waits.
 async fn write_groups(state: AppState, who: Integration) {
+    let mut last = 0;
     loop {
-        let group = state.api.creates.next_group(who.token);
+        let group = state.api.creates.next_group(who.token, last);
         if group.is_empty() {
             return;
         }
+        last = group.len();
         let (creates, answers): (Vec<Create>, Vec<oneshot::Sender<Response>>) =
             group.into_iter().map(|w| (w.create, w.answer)).unzip();
         let n = creates.len();
@@ -247,4 +278,101 @@ async fn write_group(
             })
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` creates waiting for `token`, their answers dropped.
+    fn queue(groups: &Groups, token: Uuid, n: usize) {
+        let mut queues = groups.queues.lock().unwrap();
+        let queue = queues.entry(token).or_default();
+        for _ in 0..n {
+            let (answer, _) = oneshot::channel();
+            queue.waiting.push(Waiting {
+                create: Create {
+                    resource: crm_domain::resources::resource("customers").unwrap(),
+                    id: Uuid::new_v4(),
+                    values: Map::new(),
+                    key: None,
+                },
+                answer,
+            });
+        }
+    }
+
+    /// A writer started for `token`, before its first group.
+    fn started(groups: &Groups, token: Uuid) {
+        let mut queues = groups.queues.lock().unwrap();
+        queues.entry(token).or_default().writing.push(0);
+    }
+
+    fn set_writing(groups: &Groups, token: Uuid, sizes: Vec<usize>) {
+        let mut queues = groups.queues.lock().unwrap();
+        queues.entry(token).or_default().writing = sizes;
+    }
+
+    fn writing(groups: &Groups, token: Uuid) -> Vec<usize> {
+        let queues = groups.queues.lock().unwrap();
+        queues
+            .get(&token)
+            .map(|q| q.writing.clone())
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn a_lone_writer_takes_whatever_waits() {
+        let groups = Groups::default();
+        let token = Uuid::new_v4();
+        queue(&groups, token, 3);
+        started(&groups, token);
+        assert_eq!(groups.next_group(token, 0).len(), 3);
+        assert_eq!(writing(&groups, token), vec![3]);
+        // Nothing waits: the writer stops and the token is forgotten.
+        assert!(groups.next_group(token, 3).is_empty());
+        assert!(groups.queues.lock().unwrap().get(&token).is_none());
+    }
+
+    #[test]
+    fn a_second_writer_takes_a_group_only_as_large_as_the_one_being_written() {
+        let groups = Groups::default();
+        let token = Uuid::new_v4();
+        queue(&groups, token, 16);
+        started(&groups, token);
+        assert_eq!(groups.next_group(token, 0).len(), 16);
+        // 15 wait beside a group of 16: no second writer yet.
+        queue(&groups, token, 15);
+        {
+            let queues = groups.queues.lock().unwrap();
+            let q = &queues[&token];
+            assert!(!q.worth_a_group(&q.writing));
+        }
+        // The 16th makes a group as large: a second writer may take it.
+        queue(&groups, token, 1);
+        {
+            let mut queues = groups.queues.lock().unwrap();
+            let q = queues.get_mut(&token).unwrap();
+            assert!(q.worth_a_group(&q.writing));
+            q.writing.push(0);
+        }
+        assert_eq!(groups.next_group(token, 0).len(), 16);
+        assert_eq!(writing(&groups, token), vec![16, 16]);
+    }
+
+    #[test]
+    fn a_writer_beside_another_leaves_a_small_queue_to_it_and_nothing_is_left_unwritten() {
+        let groups = Groups::default();
+        let token = Uuid::new_v4();
+        set_writing(&groups, token, vec![16, 16]);
+        queue(&groups, token, 4);
+        // The first finishes: 4 wait beside a group of 16, so it stops.
+        assert!(groups.next_group(token, 16).is_empty());
+        assert_eq!(writing(&groups, token), vec![16]);
+        // The other finishes: alone now, it takes the 4.
+        assert_eq!(groups.next_group(token, 16).len(), 4);
+        assert_eq!(writing(&groups, token), vec![4]);
+        assert!(groups.next_group(token, 4).is_empty());
+        assert!(groups.queues.lock().unwrap().get(&token).is_none());
+    }
 }
