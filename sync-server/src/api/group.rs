@@ -75,13 +75,22 @@ struct Queue {
 }
 
 impl Queue {
-    /// Whether a writer may take the queue now, `others` being the groups
-    /// the token's other writers are writing: always when no other
-    /// writes; beside another, only once as many wait as the largest
-    /// group being written, so that groups do not shrink.
-    fn worth_a_group(&self, others: &[usize]) -> bool {
-        let largest = others.iter().copied().max().unwrap_or(0);
-        !self.waiting.is_empty() && (others.is_empty() || self.waiting.len() >= largest)
+    /// Whether a writer may take the queue now, beside the token's other
+    /// writers (`writing`): always when none writes; beside another, only
+    /// once as many wait as the largest group being written, so that
+    /// groups do not shrink.
+    fn worth_a_group(&self) -> bool {
+        let largest = self.writing.iter().copied().max().unwrap_or(0);
+        !self.waiting.is_empty() && (self.writing.is_empty() || self.waiting.len() >= largest)
+    }
+
+    /// Counts a new writer in, if one may start now; whether it may.
+    fn start_writer(&mut self) -> bool {
+        let start = self.writing.len() < WRITERS_PER_TOKEN && self.worth_a_group();
+        if start {
+            self.writing.push(0);
+        }
+        start
     }
 }
 
@@ -103,12 +112,7 @@ impl Groups {
             };
             let queue = queues.entry(who.token).or_default();
             queue.waiting.push(Waiting { create, answer });
-            let start =
-                queue.writing.len() < WRITERS_PER_TOKEN && queue.worth_a_group(&queue.writing);
-            if start {
-                queue.writing.push(0);
-            }
-            start
+            queue.start_writer()
         };
         if start {
             tokio::spawn(write_groups(state.clone(), who.clone()));
@@ -138,7 +142,7 @@ impl Groups {
             return Vec::new();
         };
         queue.writing.swap_remove(mine);
-        if !queue.worth_a_group(&queue.writing) {
+        if !queue.worth_a_group() {
             if queue.writing.is_empty() {
                 queues.remove(&token);
             }
@@ -302,10 +306,11 @@ mod tests {
         }
     }
 
-    /// A writer started for `token`, before its first group.
-    fn started(groups: &Groups, token: Uuid) {
+    /// Whether a create arriving now would start a writer for `token`
+    /// (counted in if so), as `Groups::create` asks.
+    fn starts_writer(groups: &Groups, token: Uuid) -> bool {
         let mut queues = groups.queues.lock().unwrap();
-        queues.entry(token).or_default().writing.push(0);
+        queues.entry(token).or_default().start_writer()
     }
 
     fn set_writing(groups: &Groups, token: Uuid, sizes: Vec<usize>) {
@@ -326,7 +331,7 @@ mod tests {
         let groups = Groups::default();
         let token = Uuid::new_v4();
         queue(&groups, token, 3);
-        started(&groups, token);
+        assert!(starts_writer(&groups, token));
         assert_eq!(groups.next_group(token, 0).len(), 3);
         assert_eq!(writing(&groups, token), vec![3]);
         // Nothing waits: the writer stops and the token is forgotten.
@@ -339,23 +344,14 @@ mod tests {
         let groups = Groups::default();
         let token = Uuid::new_v4();
         queue(&groups, token, 16);
-        started(&groups, token);
+        assert!(starts_writer(&groups, token));
         assert_eq!(groups.next_group(token, 0).len(), 16);
         // 15 wait beside a group of 16: no second writer yet.
         queue(&groups, token, 15);
-        {
-            let queues = groups.queues.lock().unwrap();
-            let q = &queues[&token];
-            assert!(!q.worth_a_group(&q.writing));
-        }
+        assert!(!starts_writer(&groups, token));
         // The 16th makes a group as large: a second writer may take it.
         queue(&groups, token, 1);
-        {
-            let mut queues = groups.queues.lock().unwrap();
-            let q = queues.get_mut(&token).unwrap();
-            assert!(q.worth_a_group(&q.writing));
-            q.writing.push(0);
-        }
+        assert!(starts_writer(&groups, token));
         assert_eq!(groups.next_group(token, 0).len(), 16);
         assert_eq!(writing(&groups, token), vec![16, 16]);
     }
